@@ -1,0 +1,5 @@
+"""CLI commands of the synth module (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+from triage.cli._app import app  # noqa: F401

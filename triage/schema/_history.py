@@ -1,0 +1,210 @@
+"""The simulated (or imported) history on disk: file names, exact columns, and a typed reader.
+
+``triage generate`` writes these files and ``triage db load`` reads them. Dates are
+``YYYY-MM-DD``, lists are ``;``-separated codes, booleans are ``true``/``false`` and unknown
+values are blank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import pandas as pd
+
+from triage.errors import InputFileError
+
+__all__ = [
+    "CASES_COLUMNS",
+    "COMMUNICATIONS_COLUMNS",
+    "HISTORY_FILES",
+    "OUTCOMES_COLUMNS",
+    "QUEUE_COLUMNS",
+    "SENSITIVE_COLUMNS",
+    "SUBMISSIONS_COLUMNS",
+    "TRUTH_COLUMNS",
+    "History",
+    "codes_to_frame",
+    "read_history",
+    "split_codes",
+]
+
+COMMUNICATIONS_COLUMNS: Final = (
+    "communication_id",
+    "sent_date",
+    "type",
+    "addressee",
+    "country",
+    "n_mandates",
+    "last_incident_date",
+    "reply_class",
+    "reply_date",
+    "n_individuals",
+)
+CASES_COLUMNS: Final = (
+    "case_id",
+    "communication_id",
+    "individual_id",
+    "sent_date",
+    "country",
+    "un_region",
+    "gender",
+    "violations",
+    "issue_areas",
+    "protester",
+)
+OUTCOMES_COLUMNS: Final = ("case_id", "outcome", "assessment", "survey_impact")
+TRUTH_COLUMNS: Final = ("case_id", "p_improve")
+#: The incoming queue: submissions received in the 12 months after the history.
+#: ``type`` and ``n_mandates`` are the planned communication.
+QUEUE_COLUMNS: Final = (
+    "case_id",
+    "received_date",
+    "individual_id",
+    "defender_name",
+    "source_contact",
+    "country",
+    "un_region",
+    "gender",
+    "violations",
+    "issue_areas",
+    "protester",
+    "type",
+    "n_mandates",
+    "last_incident_date",
+)
+#: Every historical submission, including those not taken up (the paper's first
+#: recommendation). ``case_id`` is blank when the submission did not become a case.
+SUBMISSIONS_COLUMNS: Final = (
+    "submission_id",
+    "received_date",
+    "individual_id",
+    "country",
+    "un_region",
+    "gender",
+    "violations",
+    "issue_areas",
+    "protester",
+    "eligible",
+    "case_id",
+)
+
+#: Columns that identify people. Stored, never logged, explained or exported unless the role
+#: allows it.
+SENSITIVE_COLUMNS: Final = frozenset({"defender_name", "source_contact", "submitter_name"})
+
+HISTORY_FILES: Final[Mapping[str, tuple[str, ...]]] = {
+    "communications": COMMUNICATIONS_COLUMNS,
+    "cases": CASES_COLUMNS,
+    "outcomes": OUTCOMES_COLUMNS,
+    "truth": TRUTH_COLUMNS,
+    "queue": QUEUE_COLUMNS,
+    "submissions": SUBMISSIONS_COLUMNS,
+}
+
+_DATE_COLUMNS: Final = frozenset({"sent_date", "last_incident_date", "reply_date", "received_date"})
+_BOOL_COLUMNS: Final = frozenset({"protester", "eligible"})
+_INT_COLUMNS: Final = frozenset({"n_mandates", "n_individuals"})
+
+
+@dataclass(frozen=True)
+class History:
+    """The history tables, typed: dates as ``datetime64``, booleans as ``bool``, lists as text.
+
+    ``submissions`` is ``None`` for a directory that has no ``submissions.csv``; ``truth`` is
+    ``None`` for real (not simulated) data.
+    """
+
+    communications: pd.DataFrame
+    cases: pd.DataFrame
+    outcomes: pd.DataFrame
+    queue: pd.DataFrame | None = None
+    truth: pd.DataFrame | None = None
+    submissions: pd.DataFrame | None = None
+    simulated: bool = True
+
+
+def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputFileError(f"{path}: cannot be read as CSV ({exc}).") from exc
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputFileError(f"{path}: missing required column(s) {', '.join(missing)}.")
+    frame = frame.loc[:, list(columns)]
+    for col in columns:
+        if col in _DATE_COLUMNS:
+            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d", errors="raise")
+        elif col in _BOOL_COLUMNS:
+            frame[col] = frame[col].map({"true": True, "false": False}).astype("boolean")
+        elif col in _INT_COLUMNS:
+            frame[col] = pd.to_numeric(frame[col]).astype("Int64")
+        elif col == "p_improve":
+            frame[col] = pd.to_numeric(frame[col]).astype(float)
+    return frame
+
+
+def read_history(directory: str | Path) -> History:
+    """Read a history directory written by ``triage generate`` (or exported in that shape).
+
+    Parameters
+    ----------
+    directory : str or Path
+        Folder holding ``communications.csv``, ``cases.csv`` and ``outcomes.csv``; ``queue.csv``,
+        ``truth.csv`` and ``submissions.csv`` are read when present.
+
+    Returns
+    -------
+    History
+        The typed tables.
+
+    Raises
+    ------
+    InputFileError
+        If the folder or a required file is missing or a file lacks a required column.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise InputFileError(f"{root}: no such history folder. Create one with `triage generate`.")
+    tables: dict[str, pd.DataFrame | None] = {}
+    for name, columns in HISTORY_FILES.items():
+        path = root / f"{name}.csv"
+        if path.exists():
+            tables[name] = _read(path, columns)
+        elif name in ("communications", "cases", "outcomes"):
+            raise InputFileError(f"{path}: required history file is missing.")
+        else:
+            tables[name] = None
+    return History(
+        communications=tables["communications"],  # type: ignore[arg-type]
+        cases=tables["cases"],  # type: ignore[arg-type]
+        outcomes=tables["outcomes"],  # type: ignore[arg-type]
+        queue=tables["queue"],
+        truth=tables["truth"],
+        submissions=tables["submissions"],
+        simulated=tables["truth"] is not None,
+    )
+
+
+def split_codes(value: object) -> tuple[str, ...]:
+    """Split one ``;``-separated list cell into its codes (blank or NaN gives ``()``)."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return ()
+    return tuple(code for code in (part.strip() for part in str(value).split(";")) if code)
+
+
+def codes_to_frame(values: pd.Series, vocabulary: Iterable[str]) -> pd.DataFrame:
+    """Turn a column of ``;``-separated codes into one boolean column per vocabulary code.
+
+    The result has the same index as ``values`` and columns in vocabulary order. Codes outside
+    the vocabulary are ignored here; intake validation is where they are reported.
+    """
+    vocab = list(vocabulary)
+    text = values.fillna("").astype(str)
+    padded = ";" + text.str.replace(" ", "", regex=False) + ";"
+    return pd.DataFrame(
+        {code: padded.str.contains(f";{code};", regex=False) for code in vocab}, index=values.index
+    )
