@@ -68,6 +68,11 @@ def main() -> None:
         if entry is not None:
             names |= {entry.name, getattr(entry, "official_name", entry.name)}
         names |= set(ALIASES.get(iso3, []))
+        # UN documents write "Iran (Islamic Republic of)" where ISO writes "Iran, Islamic Republic of".
+        for n in list(names):
+            if ", " in n:
+                head, tail = n.split(", ", 1)
+                names |= {f"{head} ({tail})", f"{tail} {head}"}
         aliases = sorted(n for n in names if n != name)
         rows.append({"iso3": iso3, "name": name, "un_region": region, "aliases": ";".join(aliases)})
     out = Path(__file__).with_name("countries.csv")

@@ -30,8 +30,10 @@ class Country:
 
 
 def _norm(text: str) -> str:
+    # Typographic apostrophes would be dropped by the ASCII fold, so map them first.
+    text = text.replace("’", "'").replace("‘", "'")
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(folded.lower().replace("’", "'").replace(".", "").split())
+    return " ".join(folded.lower().replace(".", "").split())
 
 
 @lru_cache(maxsize=1)
