@@ -10,7 +10,9 @@ from triage.config import DEFAULT_SEED
 
 
 @pytest.fixture(autouse=True)
-def _isolated_var(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_var(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep every test away from the developer's var/ folder and default registry."""
     var = tmp_path_factory.mktemp("var")
     monkeypatch.setenv("TRIAGE_VAR", str(var))

@@ -30,7 +30,13 @@ def test_paper_vocabulary_sizes() -> None:
     assert set(GENDERS) == {"woman", "man", "unknown"}
     assert len(UN_REGIONS) == 5
     assert set(COMM_TYPES) == {"UA", "AL", "OL", "PR"}
-    assert set(REPLY_CLASSES) == {"none", "immaterial", "rejection", "no_rejection", "content_unknown"}
+    assert set(REPLY_CLASSES) == {
+        "none",
+        "immaterial",
+        "rejection",
+        "no_rejection",
+        "content_unknown",
+    }
     assert len(OUTCOMES) == 6
 
 

@@ -33,6 +33,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+
 # Recent typer versions vendor click as ``typer._click``; older ones use click itself.
 def _exception_types(name: str) -> tuple[type[BaseException], ...]:
     found: list[type[BaseException]] = []

@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 import difflib
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping
 
 from triage.config import data_dir
 

@@ -28,7 +28,9 @@ __all__ = [
 ]
 
 Gender = Literal["woman", "man", "unknown"]
-UNRegion = Literal["african", "asia_pacific", "eastern_european", "latin_american_caribbean", "weog"]
+UNRegion = Literal[
+    "african", "asia_pacific", "eastern_european", "latin_american_caribbean", "weog"
+]
 
 VIOLATIONS: Final = MappingProxyType(
     {
