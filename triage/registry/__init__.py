@@ -1,0 +1,40 @@
+"""The case registry: every submission, communication, case, reply and outcome, with the
+lifecycle of each submission (SQLAlchemy 2; SQLite by default, PostgreSQL by URL)."""
+
+from triage.registry._lifecycle import (
+    STATUSES,
+    TRANSITIONS,
+    LifecycleError,
+    Status,
+)
+from triage.registry._models import (
+    Base,
+    Case,
+    Communication,
+    Individual,
+    IntakeFile,
+    Outcome,
+    Reply,
+    StatusEvent,
+    Submission,
+)
+from triage.registry._registry import LoadSummary, Registry, StatusChange
+
+__all__ = [
+    "STATUSES",
+    "TRANSITIONS",
+    "Base",
+    "Case",
+    "Communication",
+    "Individual",
+    "IntakeFile",
+    "LifecycleError",
+    "LoadSummary",
+    "Outcome",
+    "Registry",
+    "Reply",
+    "Status",
+    "StatusChange",
+    "StatusEvent",
+    "Submission",
+]

@@ -1,0 +1,814 @@
+"""The Registry facade: one object that opens the database, loads a history and answers queries.
+
+SQLite by default (``var/triage.db``), any SQLAlchemy URL through ``TRIAGE_DB_URL`` (PostgreSQL:
+``postgresql+psycopg://user@host:port/db``). Bulk loads use Core ``insert`` with executemany,
+never ORM objects, so the full simulated history loads in seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage.config import db_url
+from triage.errors import TriageError
+from triage.registry._lifecycle import STATUSES, LifecycleError, Status, check_transition
+from triage.registry._models import (
+    Base,
+    Case,
+    Communication,
+    Individual,
+    Meta,
+    Outcome,
+    Reply,
+    StatusEvent,
+    Submission,
+    Truth,
+)
+from triage.schema import (
+    CASES_COLUMNS,
+    COMMUNICATIONS_COLUMNS,
+    OUTCOMES_COLUMNS,
+    QUEUE_COLUMNS,
+    SUBMISSIONS_COLUMNS,
+    TRUTH_COLUMNS,
+    History,
+    read_history,
+)
+
+__all__ = ["LoadSummary", "Registry", "StatusChange", "typed_frame"]
+
+ProgressCallback = Callable[[int, int, str], None]
+
+_DATE_COLUMNS = frozenset(
+    {"sent_date", "last_incident_date", "reply_date", "received_date", "outcome_date", "at"}
+)
+_BOOL_COLUMNS = frozenset({"protester", "eligible"})
+_INT_COLUMNS = frozenset({"n_mandates", "n_individuals"})
+_FLOAT_COLUMNS = frozenset({"p_improve"})
+
+#: An outcome is observed one year after the communication (the history contract).
+_OUTCOME_DELAY = dt.timedelta(days=365)
+_HISTORICAL_NOTE = "historical record (loaded from a history folder)"
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """What one ``load_history`` call added, per table, and what was already there."""
+
+    added: Mapping[str, int]
+    skipped: Mapping[str, int]
+    seconds: float
+    simulated: bool
+
+    @property
+    def total_added(self) -> int:
+        """Rows added over all tables."""
+        return sum(self.added.values())
+
+    def __str__(self) -> str:
+        parts = [f"{n} {table}" for table, n in self.added.items()]
+        skipped = sum(self.skipped.values())
+        label = " (SIMULATED data)" if self.simulated else ""
+        return (
+            f"added {', '.join(parts)}; {skipped} rows already present; {self.seconds:.1f} s{label}"
+        )
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One recorded lifecycle step of a submission."""
+
+    submission_id: str
+    previous: str | None
+    status: str
+    at: dt.date
+    run_id: str | None = None
+    note: str | None = None
+    recorded_at: dt.datetime | None = field(default=None, compare=False)
+
+
+def typed_frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """Build a frame typed like ``read_history``: dates datetime64, booleans ``boolean``,
+    counts ``Int64``, everything else text (blank → NaN).
+    """
+    text: dict[str, list[str | None]] = {c: [] for c in columns}
+    for row in rows:
+        for c in columns:
+            text[c].append(_to_text(row.get(c)))
+    frame = pd.DataFrame({c: pd.Series(text[c], dtype="str") for c in columns})
+    for col in columns:
+        if col in _DATE_COLUMNS:
+            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d", errors="raise")
+        elif col in _BOOL_COLUMNS:
+            frame[col] = frame[col].map({"true": True, "false": False}).astype("boolean")
+        elif col in _INT_COLUMNS:
+            frame[col] = pd.to_numeric(frame[col]).astype("Int64")
+        elif col in _FLOAT_COLUMNS:
+            frame[col] = pd.to_numeric(frame[col]).astype(float)
+    return frame
+
+
+def _to_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return None if value != value else repr(value)
+    return str(value)
+
+
+def _db_value(value: Any) -> Any:
+    """Turn one pandas cell into what the database driver expects (NaN/NA → None)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
+    cols = [c for c in columns if c in frame.columns]
+    values = frame.loc[:, cols].astype(object).to_numpy()
+    return [{c: _db_value(v) for c, v in zip(cols, row, strict=True)} for row in values]
+
+
+def _as_date(value: Any) -> dt.date | None:
+    value = _db_value(value)
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
+
+
+class Registry:
+    """The case registry: submissions, individuals, communications, cases, replies, outcomes
+    and the status history of every submission.
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy URL. Default ``triage.config.db_url()`` (``TRIAGE_DB_URL`` or the SQLite
+        file ``var/triage.db``).
+    clock : callable, optional
+        Returns the current UTC time; injectable for tests. Default ``datetime.now(UTC)``.
+
+    Attributes
+    ----------
+    url : str
+        The database URL in use.
+    engine : sqlalchemy.Engine
+        The engine; ``session()`` opens ORM sessions on it.
+    """
+
+    def __init__(
+        self, url: str | None = None, *, clock: Callable[[], dt.datetime] | None = None
+    ) -> None:
+        if url is not None and not isinstance(url, str):
+            raise ValueError(f"`url` must be a SQLAlchemy URL string. Got {url!r} instead.")
+        self.url = url or db_url()
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.engine: Engine = _make_engine(self.url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def session(self) -> Session:
+        """Open an ORM session (use as a context manager; commit explicitly)."""
+        return self._sessions()
+
+    def init(self) -> Registry:
+        """Create every table of every imported module (registry, audit, ...) if missing."""
+        try:
+            importlib.import_module("triage.audit")
+        except ModuleNotFoundError as exc:  # audit not built yet: its tables come later
+            if exc.name not in ("triage.audit",):
+                raise
+        try:
+            Base.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise TriageError(f"cannot create the registry tables at {self!r}: {exc}") from exc
+        return self
+
+    def is_empty(self) -> bool:
+        """Return True when the registry holds no submissions, communications or cases."""
+        names = set(inspect(self.engine).get_table_names())
+        with self.engine.connect() as conn:
+            for table in (Submission, Communication, Case):
+                if table.__tablename__ not in names:
+                    continue
+                if conn.execute(select(func.count()).select_from(table)).scalar_one():
+                    return False
+        return True
+
+    def counts(self) -> dict[str, int]:
+        """Rows per registry table (for ``triage db status``)."""
+        with self.engine.connect() as conn:
+            return {
+                t.__tablename__: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (
+                    Submission,
+                    Individual,
+                    Communication,
+                    Case,
+                    Reply,
+                    Outcome,
+                    StatusEvent,
+                    Truth,
+                )
+            }
+
+    def status_counts(self) -> dict[str, int]:
+        """Submissions per current lifecycle status, in lifecycle order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Submission.status, func.count()).group_by(Submission.status)
+            ).all()
+        found = {status: n for status, n in rows}
+        return {s: found[s] for s in STATUSES if s in found}
+
+    # -- loading --------------------------------------------------------------------------
+
+    def load_history(
+        self, directory: str | Path, *, on_progress: ProgressCallback | None = None
+    ) -> LoadSummary:
+        """Load a history folder (``triage generate`` output) into the registry.
+
+        Rows whose natural key (communication_id, case_id, submission_id) is already present
+        are skipped, so loading the same folder twice adds nothing. Every submission gets its
+        status history: received, eligible or ineligible, selected or not selected, and for
+        cases the communication, the reply and the outcome.
+
+        Parameters
+        ----------
+        directory : str or Path
+            The history folder (see ``triage.schema.read_history``).
+        on_progress : callable, optional
+            ``on_progress(done, total, what)`` after each table.
+
+        Returns
+        -------
+        LoadSummary
+            Rows added and skipped per table.
+        """
+        start = time.perf_counter()
+        steps = 9
+        report = on_progress or (lambda done, total, what: None)
+        report(0, steps, "reading files")
+        history = read_history(directory)
+        added: dict[str, int] = {}
+        skipped: dict[str, int] = {}
+        now = self._clock()
+        try:
+            with self.engine.begin() as conn:
+                report(1, steps, "communications")
+                new_comms = self._insert_new(
+                    conn,
+                    Communication,
+                    "communication_id",
+                    _records(history.communications, COMMUNICATIONS_COLUMNS),
+                    added,
+                    skipped,
+                    extra={"source": "history"},
+                )
+                report(2, steps, "replies")
+                replies = [
+                    {
+                        "communication_id": r["communication_id"],
+                        "reply_date": r["reply_date"],
+                        "reply_class": r["reply_class"],
+                    }
+                    for r in new_comms
+                    if r["reply_date"] is not None or r["reply_class"] not in (None, "none")
+                ]
+                if replies:
+                    _bulk_insert(conn, Reply, replies)
+                added["replies"] = len(replies)
+                report(3, steps, "cases")
+                self._insert_new(
+                    conn,
+                    Case,
+                    "case_id",
+                    _records(history.cases, CASES_COLUMNS),
+                    added,
+                    skipped,
+                )
+                report(4, steps, "outcomes")
+                sent = {
+                    r["case_id"]: r["sent_date"]
+                    for r in _records(history.cases, ("case_id", "sent_date"))
+                }
+                outcome_rows = _records(history.outcomes, OUTCOMES_COLUMNS)
+                for r in outcome_rows:
+                    when = sent.get(r["case_id"])
+                    r["outcome_date"] = when + _OUTCOME_DELAY if when else None
+                self._insert_new(conn, Outcome, "case_id", outcome_rows, added, skipped)
+                report(5, steps, "simulation truth")
+                if history.truth is not None:
+                    self._insert_new(
+                        conn,
+                        Truth,
+                        "case_id",
+                        _records(history.truth, TRUTH_COLUMNS),
+                        added,
+                        skipped,
+                    )
+                    self._set_meta(conn, "simulated", "true")
+                report(6, steps, "submissions")
+                sub_rows: list[dict[str, Any]] = []
+                if history.submissions is not None:
+                    sub_rows += [
+                        {**r, "origin": "history"}
+                        for r in _records(history.submissions, SUBMISSIONS_COLUMNS)
+                    ]
+                if history.queue is not None:
+                    sub_rows += [
+                        {**r, "submission_id": r["case_id"], "eligible": True, "origin": "queue"}
+                        for r in _records(history.queue, QUEUE_COLUMNS)
+                    ]
+                new_subs = self._new_rows(conn, Submission, "submission_id", sub_rows)
+                events = _historical_events(new_subs, history, now)
+                for r in new_subs:
+                    r["status"], r["status_at"] = "received", r["received_date"]
+                _apply_last_status(new_subs, events)
+                for origin, label in (("history", "submissions"), ("queue", "queue")):
+                    mine = [r for r in new_subs if r["origin"] == origin]
+                    given = sum(1 for r in sub_rows if r["origin"] == origin)
+                    added[label], skipped[label] = len(mine), given - len(mine)
+                if new_subs:
+                    _bulk_insert(conn, Submission, new_subs)
+                if history.submissions is not None:
+                    self._set_meta(conn, "has_submissions", "true")
+                if history.queue is not None:
+                    self._set_meta(conn, "has_queue", "true")
+                report(7, steps, "individuals")
+                self._insert_individuals(conn, history, added, skipped)
+                report(8, steps, "status history")
+                if events:
+                    _bulk_insert(conn, StatusEvent, events)
+                added["status_history"] = len(events)
+        except SQLAlchemyError as exc:
+            raise TriageError(
+                f"cannot load {directory} into the registry {self!r}: {exc}. "
+                "Run `triage db init` first if the tables do not exist."
+            ) from exc
+        report(steps, steps, "done")
+        return LoadSummary(
+            added=added,
+            skipped=skipped,
+            seconds=time.perf_counter() - start,
+            simulated=history.truth is not None,
+        )
+
+    @staticmethod
+    def _insert_new(
+        conn: Any,
+        table: type[Base],
+        key: str,
+        rows: list[dict[str, Any]],
+        added: dict[str, int],
+        skipped: dict[str, int],
+        *,
+        extra: Mapping[str, Any] | None = None,
+        count_as: str | None = None,
+    ) -> list[dict[str, Any]]:
+        name = count_as or table.__tablename__  # type: ignore[attr-defined]
+        new = [{**r, **(extra or {})} for r in Registry._new_rows(conn, table, key, rows)]
+        if new:
+            _bulk_insert(conn, table, new)
+        added[name] = added.get(name, 0) + len(new)
+        skipped[name] = skipped.get(name, 0) + len(rows) - len(new)
+        return new
+
+    @staticmethod
+    def _new_rows(
+        conn: Any, table: type[Base], key: str, rows: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The rows whose key is not in the table yet (a key repeated in ``rows`` counts once)."""
+        existing = set(conn.execute(select(getattr(table, key))).scalars())
+        new: list[dict[str, Any]] = []
+        for r in rows:
+            if r[key] in existing:
+                continue
+            existing.add(r[key])
+            new.append(r)
+        return new
+
+    @staticmethod
+    def _set_meta(conn: Any, key: str, value: str) -> None:
+        if conn.execute(select(Meta.value).where(Meta.key == key)).first() is None:
+            conn.execute(insert(Meta), [{"key": key, "value": value}])
+        else:
+            conn.execute(update(Meta).where(Meta.key == key).values(value=value))
+
+    @staticmethod
+    def _insert_individuals(
+        conn: Any, history: History, added: dict[str, int], skipped: dict[str, int]
+    ) -> None:
+        people: dict[str, dict[str, Any]] = {}
+        sources: list[tuple[pd.DataFrame | None, tuple[str, ...]]] = [
+            (history.cases, ("individual_id", "gender")),
+            (history.submissions, ("individual_id", "gender")),
+            (history.queue, ("individual_id", "gender", "defender_name")),
+        ]
+        for frame, cols in sources:
+            if frame is None:
+                continue
+            for r in _records(frame, cols):
+                pid = r["individual_id"]
+                if pid is None:
+                    continue
+                known = people.setdefault(pid, {"individual_id": pid})
+                for c in cols[1:]:
+                    if known.get(c) is None and r.get(c) is not None:
+                        known[c] = r[c]
+        rows = [{"gender": None, "defender_name": None, **p} for p in people.values()]
+        Registry._insert_new(conn, Individual, "individual_id", rows, added, skipped)
+
+    def add_submissions(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        origin: str = "intake",
+        source_file: str | None = None,
+        note: str | None = None,
+    ) -> list[str]:
+        """Register new submissions (status ``received``, then ``eligible``/``ineligible`` when
+        ``eligible`` is given). Rows whose ``submission_id`` or ``content_hash`` is already
+        present are skipped. Returns the ids added.
+        """
+        now = self._clock()
+        columns = {c.name for c in Submission.__table__.columns} - {"id"}
+        with self.engine.begin() as conn:
+            ids = set(conn.execute(select(Submission.submission_id)).scalars())
+            hashes = set(conn.execute(select(Submission.content_hash)).scalars()) - {None}
+            new: list[dict[str, Any]] = []
+            events: list[dict[str, Any]] = []
+            for raw in rows:
+                r = {k: _db_value(v) for k, v in raw.items() if k in columns}
+                sid, digest = r.get("submission_id"), r.get("content_hash")
+                if not sid:
+                    raise ValueError("`rows` must each have a submission_id. Got a blank one.")
+                if sid in ids or (digest and digest in hashes):
+                    continue
+                ids.add(sid)
+                if digest:
+                    hashes.add(digest)
+                received = _as_date(r.get("received_date")) or now.date()
+                status, status_at = "received", received
+                events.append(_event(sid, "received", received, now, note=note))
+                if r.get("eligible") is not None:
+                    status = "eligible" if r["eligible"] else "ineligible"
+                    events.append(_event(sid, status, received, now, note=note))
+                r.update(
+                    origin=origin,
+                    source_file=source_file,
+                    status=status,
+                    status_at=status_at,
+                )
+                new.append(r)
+            if new:
+                _bulk_insert(conn, Submission, new)
+                _bulk_insert(conn, StatusEvent, events)
+                people = {
+                    r["individual_id"]: {
+                        "individual_id": r["individual_id"],
+                        "gender": r.get("gender"),
+                        "defender_name": r.get("defender_name"),
+                    }
+                    for r in new
+                    if r.get("individual_id")
+                }
+                self._insert_new(conn, Individual, "individual_id", list(people.values()), {}, {})
+        return [r["submission_id"] for r in new]
+
+    def add_communications(
+        self, rows: Sequence[Mapping[str, Any]], *, source: str = "intake"
+    ) -> list[str]:
+        """Register communications (e.g. from an OHCHR export) not yet present; return their ids.
+
+        Each row may carry ``n_replies``/``replies`` text; a non-blank ``reply_date`` or a
+        ``reply_class`` other than ``none`` also adds a :class:`Reply`.
+        """
+        columns = {c.name for c in Communication.__table__.columns} - {"id"}
+        with self.engine.begin() as conn:
+            clean = [
+                {**{k: _db_value(v) for k, v in r.items() if k in columns}, "source": source}
+                for r in rows
+            ]
+            new = self._insert_new(conn, Communication, "communication_id", clean, {}, {})
+            replies = [
+                {
+                    "communication_id": r["communication_id"],
+                    "reply_date": r.get("reply_date"),
+                    "reply_class": r.get("reply_class"),
+                }
+                for r in new
+                if r.get("reply_date") is not None or r.get("reply_class") not in (None, "none")
+            ]
+            if replies:
+                _bulk_insert(conn, Reply, replies)
+        return [r["communication_id"] for r in new]
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def advance(
+        self,
+        submission_id: str,
+        status: Status,
+        *,
+        at: dt.date | None = None,
+        run_id: str | None = None,
+        note: str | None = None,
+    ) -> StatusChange:
+        """Move a submission to its next lifecycle status and record the step.
+
+        Parameters
+        ----------
+        submission_id : str
+            The submission (for queue cases, its ``case_id``).
+        status : {"received", "eligible", "ineligible", "selected", "not_selected",
+                  "communication_sent", "reply_received", "outcome_recorded"}
+            The new status; it must be an allowed next step (see ``TRANSITIONS``).
+        at : date, optional
+            When it happened (default today). Not before the previous step, not in the future.
+        run_id : str, optional
+            The selection run; required for ``selected`` and ``not_selected``.
+        note : str, optional
+            Free text kept with the step (never put names here).
+
+        Raises
+        ------
+        LifecycleError
+            Unknown submission, a step out of order, a decision without run, a date out of order.
+        """
+        now = self._clock()
+        when = at or now.date()
+        if isinstance(when, dt.datetime):
+            when = when.date()
+        if not isinstance(when, dt.date):
+            raise ValueError(f"`at` must be a date. Got {at!r} instead.")
+        if when > now.date():
+            raise LifecycleError(
+                f"submission {submission_id}: {status!r} is dated {when}, which is in the future."
+            )
+        with self.engine.begin() as conn:
+            query = select(Submission.status, Submission.status_at).where(
+                Submission.submission_id == submission_id
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            found = conn.execute(query).first()
+            if found is None:
+                raise LifecycleError(f"submission {submission_id}: not in the registry.")
+            previous, previous_at = found
+            check_transition(submission_id, previous, status, run_id=run_id)
+            if previous_at is not None and when < previous_at:
+                raise LifecycleError(
+                    f"submission {submission_id}: {status!r} is dated {when}, before its "
+                    f"previous step {previous!r} on {previous_at}."
+                )
+            conn.execute(
+                insert(StatusEvent), [_event(submission_id, status, when, now, run_id, note)]
+            )
+            conn.execute(
+                update(Submission)
+                .where(Submission.submission_id == submission_id)
+                .values(status=status, status_at=when)
+            )
+        return StatusChange(submission_id, previous, status, when, run_id, note, now)
+
+    def status_of(self, submission_id: str) -> str | None:
+        """Return the current status of a submission, or None if it is not registered."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(Submission.status).where(Submission.submission_id == submission_id)
+            ).scalar_one_or_none()
+
+    def status_history(self, submission_id: str | None = None) -> pd.DataFrame:
+        """Return lifecycle steps: submission_id, status, at (date), run_id, note, in order."""
+        query = select(
+            StatusEvent.submission_id,
+            StatusEvent.status,
+            StatusEvent.at,
+            StatusEvent.run_id,
+            StatusEvent.note,
+        ).order_by(StatusEvent.id)
+        if submission_id is not None:
+            query = query.where(StatusEvent.submission_id == submission_id)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        return typed_frame(rows, ("submission_id", "status", "at", "run_id", "note"))
+
+    # -- reading --------------------------------------------------------------------------
+
+    def history(self) -> History:
+        """Return the history tables built from the database, typed like ``read_history``.
+
+        ``submissions`` holds the historical submissions (None if none were loaded);
+        ``queue`` holds every incoming submission (from queue.csv and from intake), whatever
+        its status; ``truth`` is present only for simulated data.
+        """
+        with self.engine.connect() as conn:
+
+            def rows(
+                table: type[Base], columns: Sequence[str], *where: Any
+            ) -> list[dict[str, Any]]:
+                cols = [getattr(table, c) for c in columns]
+                query = select(*cols).where(*where).order_by(table.id)  # type: ignore[attr-defined]
+                return [dict(r._mapping) for r in conn.execute(query)]
+
+            meta = {k: v for k, v in conn.execute(select(Meta.key, Meta.value))}
+            communications = typed_frame(
+                rows(Communication, COMMUNICATIONS_COLUMNS), COMMUNICATIONS_COLUMNS
+            )
+            cases = typed_frame(rows(Case, CASES_COLUMNS), CASES_COLUMNS)
+            outcomes = typed_frame(rows(Outcome, OUTCOMES_COLUMNS), OUTCOMES_COLUMNS)
+            truth = (
+                typed_frame(rows(Truth, TRUTH_COLUMNS), TRUTH_COLUMNS)
+                if meta.get("simulated") == "true"
+                else None
+            )
+            submissions = None
+            if meta.get("has_submissions") == "true":
+                submissions = typed_frame(
+                    rows(Submission, SUBMISSIONS_COLUMNS, Submission.origin == "history"),
+                    SUBMISSIONS_COLUMNS,
+                )
+            queue_rows = rows(
+                Submission,
+                (*QUEUE_COLUMNS, "submission_id"),
+                Submission.origin.in_(("queue", "intake")),
+            )
+        for r in queue_rows:
+            r["case_id"] = r["case_id"] or r["submission_id"]
+        queue = (
+            typed_frame(queue_rows, QUEUE_COLUMNS)
+            if queue_rows or meta.get("has_queue") == "true"
+            else None
+        )
+        return History(
+            communications=communications,
+            cases=cases,
+            outcomes=outcomes,
+            queue=queue,
+            truth=truth,
+            submissions=submissions,
+            simulated=truth is not None,
+        )
+
+    def queue(self) -> pd.DataFrame:
+        """Return eligible submissions awaiting a decision, in QUEUE_COLUMNS (names included;
+        callers redact), oldest first. ``case_id`` is the submission's id when it has no case id.
+        """
+        query = (
+            select(*[getattr(Submission, c) for c in (*QUEUE_COLUMNS, "submission_id")])
+            .where(Submission.status == "eligible")
+            .order_by(Submission.id)
+        )
+        with self.engine.connect() as conn:
+            found = [dict(r._mapping) for r in conn.execute(query)]
+        for r in found:
+            r["case_id"] = r["case_id"] or r["submission_id"]
+        return typed_frame(found, QUEUE_COLUMNS)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (tests and short-lived commands)."""
+        self.engine.dispose()
+
+
+def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in one executemany. Every row gets every key, because an executemany
+    takes its columns from the first row and would silently drop the others' extra keys."""
+    if not rows:
+        return
+    keys: dict[str, None] = {}
+    for r in rows:
+        keys.update(dict.fromkeys(r))
+    conn.execute(insert(table), [{k: r.get(k) for k in keys} for r in rows])
+
+
+def _make_engine(url: str) -> Engine:
+    try:
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        engine = create_engine(url)
+    except (SQLAlchemyError, ImportError, ValueError, OSError) as exc:
+        raise TriageError(
+            f"cannot open the registry at {url!r}: {exc}. Check TRIAGE_DB_URL."
+        ) from exc
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+def _event(
+    submission_id: str,
+    status: str,
+    at: dt.date | None,
+    now: dt.datetime,
+    run_id: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "submission_id": submission_id,
+        "status": status,
+        "at": at,
+        "run_id": run_id,
+        "note": note,
+        "recorded_at": now,
+    }
+
+
+def _historical_events(
+    subs: list[dict[str, Any]], history: History, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """The lifecycle of historical submissions, reconstructed from their case's records."""
+    case_comm = {
+        r["case_id"]: r["communication_id"]
+        for r in _records(history.cases, ("case_id", "communication_id"))
+    }
+    comms = {
+        r["communication_id"]: r
+        for r in _records(history.communications, ("communication_id", "sent_date", "reply_date"))
+    }
+    with_outcome = set(history.outcomes["case_id"].dropna())
+    events: list[dict[str, Any]] = []
+    for s in subs:
+        sid, received = s["submission_id"], s["received_date"]
+        events.append(_event(sid, "received", received, now, note=_HISTORICAL_NOTE))
+        if s.get("origin") == "queue":
+            events.append(_event(sid, "eligible", received, now, note="in the incoming queue"))
+            continue
+        if s.get("eligible") is None:
+            continue
+        if not s["eligible"]:
+            events.append(_event(sid, "ineligible", received, now, note=_HISTORICAL_NOTE))
+            continue
+        events.append(_event(sid, "eligible", received, now, note=_HISTORICAL_NOTE))
+        case_id = s.get("case_id")
+        comm = comms.get(case_comm.get(case_id)) if case_id else None
+        if comm is None:
+            events.append(
+                _event(sid, "not_selected", received, now, note=_HISTORICAL_NOTE + "; not taken up")
+            )
+            continue
+        sent = comm["sent_date"] or received
+        events.append(_event(sid, "selected", sent, now, note=_HISTORICAL_NOTE))
+        events.append(_event(sid, "communication_sent", sent, now, note=_HISTORICAL_NOTE))
+        if comm["reply_date"] is not None:
+            events.append(
+                _event(sid, "reply_received", comm["reply_date"], now, note=_HISTORICAL_NOTE)
+            )
+        if case_id in with_outcome:
+            last = comm["reply_date"] or sent
+            events.append(
+                _event(
+                    sid,
+                    "outcome_recorded",
+                    max(sent + _OUTCOME_DELAY, last),
+                    now,
+                    note=_HISTORICAL_NOTE,
+                )
+            )
+    return events
+
+
+def _apply_last_status(subs: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    """Set each submission row's current status to its last lifecycle event."""
+    last: dict[str, dict[str, Any]] = {}
+    for e in events:
+        last[e["submission_id"]] = e
+    for s in subs:
+        final = last.get(s["submission_id"])
+        if final is not None:
+            s["status"], s["status_at"] = final["status"], final["at"]
