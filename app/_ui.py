@@ -1,0 +1,191 @@
+"""Shared rendering for every page: group colours, labels, the simulated-data banner and widgets
+whose values survive a page reload (mirrored into ``st.query_params``).
+
+Holds no decision logic: everything shown is computed by ``triage``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import altair as alt
+import streamlit as st
+
+from triage.schema import GENDERS, OUTCOMES, REPLY_CLASSES, UN_REGIONS, VIOLATIONS, label
+
+__all__ = [
+    "GENDER_COLOURS",
+    "OUTCOME_COLOURS",
+    "REGION_COLOURS",
+    "REPLY_COLOURS",
+    "ROLE_HOME",
+    "SELECTED_COLOURS",
+    "Role",
+    "colour_scale",
+    "current_role",
+    "current_user",
+    "kept_multiselect",
+    "kept_selectbox",
+    "role_label",
+    "simulated_banner",
+]
+
+Role = Literal["staff", "mandate_holder", "auditor"]
+
+#: One colour per UN regional group on every page (Okabe-Ito, safe for colour-blind readers).
+REGION_COLOURS: Mapping[str, str] = {
+    "african": "#E69F00",
+    "asia_pacific": "#56B4E9",
+    "eastern_european": "#009E73",
+    "latin_american_caribbean": "#CC79A7",
+    "weog": "#0072B2",
+}
+GENDER_COLOURS: Mapping[str, str] = {"woman": "#D55E00", "man": "#0072B2", "unknown": "#999999"}
+#: Diverging: greens improve, greys stay, reds worsen.
+OUTCOME_COLOURS: Mapping[str, str] = {
+    "much_better": "#1a9850",
+    "somewhat_better": "#91cf60",
+    "same": "#bdbdbd",
+    "mixed": "#fee08b",
+    "somewhat_worse": "#fc8d59",
+    "much_worse": "#d73027",
+}
+REPLY_COLOURS: Mapping[str, str] = {
+    "none": "#bdbdbd",
+    "immaterial": "#fee08b",
+    "rejection": "#d73027",
+    "no_rejection": "#1a9850",
+    "content_unknown": "#969696",
+}
+SELECTED_COLOURS: Mapping[str, str] = {"selected": "#0072B2", "not selected": "#bdbdbd"}
+#: A single neutral colour for charts of one series (violations, issue areas).
+NEUTRAL = "#4d4d4d"
+
+_VOCABS: Mapping[str, Mapping[str, str]] = {
+    "un_region": UN_REGIONS,
+    "gender": GENDERS,
+    "outcome": OUTCOMES,
+    "reply_class": REPLY_CLASSES,
+    "violation": VIOLATIONS,
+}
+_COLOURS: Mapping[str, Mapping[str, str]] = {
+    "un_region": REGION_COLOURS,
+    "gender": GENDER_COLOURS,
+    "outcome": OUTCOME_COLOURS,
+    "reply_class": REPLY_COLOURS,
+    "status": SELECTED_COLOURS,
+}
+
+#: The page each role opens on.
+ROLE_HOME: Mapping[str, str] = {"staff": "queue", "mandate_holder": "targets", "auditor": "audit"}
+
+_ROLE_LABELS: Mapping[str, str] = {
+    "staff": "Triage officer (OHCHR staff)",
+    "mandate_holder": "Mandate-holder",
+    "auditor": "Auditor",
+}
+
+
+def role_label(role: str) -> str:
+    """Return the human name of a role code."""
+    return _ROLE_LABELS.get(role, role)
+
+
+def colour_scale(group: str, *, labelled: bool = True) -> alt.Scale:
+    """Return the Altair colour scale of a grouping column, identical on every page.
+
+    With ``labelled=True`` the domain is the human labels (charts show labels, not codes).
+    """
+    colours = _COLOURS[group]
+    codes = list(colours)
+    domain = [label(c) for c in codes] if labelled and group in _VOCABS else codes
+    return alt.Scale(domain=domain, range=[colours[c] for c in codes])
+
+
+def simulated_banner(simulated: bool) -> None:
+    """Show, on every page, whether the figures come from simulated data."""
+    if simulated:
+        st.warning(
+            "**Simulated data.** Every case, name, country figure and outcome on this page comes "
+            "from a seeded simulation calibrated to the published aggregates of *Chasing Shadows* "
+            "(Spannagel 2018). They are not real cases.",
+            icon="⚠️",
+        )
+
+
+def current_role() -> Role:
+    """Return the role chosen at the gate (``staff`` before anyone chose)."""
+    role = st.session_state.get("auth_role", "staff")
+    return role if role in _ROLE_LABELS else "staff"  # type: ignore[return-value]
+
+
+def current_user() -> str:
+    """Return the user name chosen at the gate."""
+    return str(st.session_state.get("auth_user", "demo"))
+
+
+def _restore(key: str, default: Any, parse: Callable[[list[str]], Any]) -> None:
+    """Give a widget its value from session state, else from the URL, else the default.
+
+    Streamlit forgets a widget's state when its page is not shown, so every kept widget also
+    writes its value to ``_keep_<key>``; the URL copy survives a browser reload.
+    """
+    if key in st.session_state:
+        return
+    keep = f"_keep_{key}"
+    if keep in st.session_state:
+        st.session_state[key] = st.session_state[keep]
+        return
+    raw = st.query_params.get_all(key)
+    st.session_state[key] = parse(raw) if raw else default
+
+
+def _mirror(key: str, value: Any) -> None:
+    st.session_state[f"_keep_{key}"] = value
+    if value is None or value == [] or value == "":
+        if key in st.query_params:
+            del st.query_params[key]
+    elif isinstance(value, list):
+        st.query_params[key] = [str(v) for v in value]
+    else:
+        st.query_params[key] = str(value)
+
+
+def kept_multiselect(
+    text: str,
+    options: Sequence[str],
+    *,
+    key: str,
+    format_func: Callable[[str], str] = label,
+    help: str | None = None,
+    container: Any = None,
+) -> list[str]:
+    """A multiselect whose choice is kept across pages and reloads (``?key=a&key=b``)."""
+    allowed = list(options)
+    _restore(key, [], lambda raw: [v for v in raw if v in allowed])
+    st.session_state[key] = [v for v in st.session_state[key] if v in allowed]
+    where = container if container is not None else st
+    value = where.multiselect(text, allowed, key=key, format_func=format_func, help=help)
+    _mirror(key, list(value))
+    return list(value)
+
+
+def kept_selectbox(
+    text: str,
+    options: Sequence[str],
+    *,
+    key: str,
+    format_func: Callable[[str], str] = label,
+    help: str | None = None,
+    container: Any = None,
+) -> str:
+    """A selectbox whose choice is kept across pages and reloads (``?key=value``)."""
+    allowed = list(options)
+    _restore(key, allowed[0], lambda raw: raw[-1] if raw[-1] in allowed else allowed[0])
+    if st.session_state[key] not in allowed:
+        st.session_state[key] = allowed[0]
+    where = container if container is not None else st
+    value = where.selectbox(text, allowed, key=key, format_func=format_func, help=help)
+    _mirror(key, value)
+    return str(value)

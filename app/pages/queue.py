@@ -1,0 +1,155 @@
+"""Queue (staff): the explained ranking of the incoming cases under the current policy."""
+
+from __future__ import annotations
+
+import _data
+import pandas as pd
+import streamlit as st
+from _ui import current_role, kept_multiselect, kept_selectbox, simulated_banner
+
+from triage.audit import redact
+from triage.registry import STATUSES
+from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, countries, label, split_codes
+
+PAGE_SIZE = 25
+SORTS = {
+    "score": "Score, highest first",
+    "score_to_enter": "Closest to the cut-off first",
+    "received_date": "Received, oldest first",
+    "country": "Country, A to Z",
+}
+
+st.title("Queue")
+history = _data.history()
+simulated_banner(history.simulated)
+
+queue = _data.scored_queue()
+policy_path = _data.current_policy_path()
+policy = _data.load_policy(policy_path)
+allocation, why = _data.allocation(policy)
+st.caption(
+    f"Incoming cases scored by model **{_data.model().version}** and selected under policy "
+    f"**{policy.name}** ({policy_path.name}, capacity {policy.capacity}): "
+    f"{len(allocation.selected)} of {int(queue['status'].eq('eligible').sum())} awaiting a decision "
+    f"are selected (solver status: {allocation.status})."
+)
+
+table = queue.merge(why, on="case_id", how="left")
+country_codes = sorted(
+    table["country"].dropna().unique(), key=lambda c: countries()[c].name if c in countries() else c
+)
+
+with st.container(border=True):
+    c1, c2, c3, c4, c5 = st.columns(5)
+    regions = kept_multiselect("Region", list(UN_REGIONS), key="q_region", container=c1)
+    chosen_countries = kept_multiselect(
+        "Country",
+        country_codes,
+        key="q_country",
+        format_func=lambda c: countries()[c].name if c in countries() else c,
+        container=c2,
+    )
+    genders = kept_multiselect("Gender", list(GENDERS), key="q_gender", container=c3)
+    violations = kept_multiselect("Violation", list(VIOLATIONS), key="q_violation", container=c4)
+    statuses = kept_multiselect(
+        "Status", list(STATUSES), key="q_status", format_func=lambda s: STATUSES[s], container=c5
+    )
+    s1, s2 = st.columns([2, 3])
+    sort = kept_selectbox(
+        "Sort by", list(SORTS), key="q_sort", format_func=SORTS.__getitem__, container=s1
+    )
+    decision = kept_selectbox(
+        "Policy decision",
+        ["all", "selected", "not_selected"],
+        key="q_decision",
+        format_func={
+            "all": "All",
+            "selected": "Selected by the policy",
+            "not_selected": "Not selected",
+        }.__getitem__,
+        container=s2,
+    )
+
+mask = pd.Series(True, index=table.index)
+if regions:
+    mask &= table["un_region"].isin(regions)
+if chosen_countries:
+    mask &= table["country"].isin(chosen_countries)
+if genders:
+    mask &= table["gender"].isin(genders)
+if violations:
+    wanted = set(violations)
+    mask &= table["violations"].map(lambda v: bool(wanted & set(split_codes(v))))
+if statuses:
+    mask &= table["status"].isin(statuses)
+if decision != "all":
+    mask &= table["selected"].fillna(False).astype(bool) == (decision == "selected")
+shown = table[mask]
+ascending = {"score": False, "score_to_enter": True, "received_date": True, "country": True}[sort]
+if sort == "score_to_enter":
+    shown = shown.assign(_gap=(shown["score"] - shown["score_to_enter"]).abs()).sort_values(
+        ["_gap", "case_id"], kind="stable"
+    )
+else:
+    shown = shown.sort_values([sort, "case_id"], ascending=[ascending, True], kind="stable")
+
+n_pages = max(1, -(-len(shown) // PAGE_SIZE))
+st.markdown(f"**{len(shown):,}** of {len(table):,} cases match the filters.")
+page = st.number_input("Page", 1, n_pages, 1, key="q_page", help=f"{PAGE_SIZE} cases per page")
+visible = shown.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+
+top = _data.reasons(visible["case_id"].tolist())
+top_text = top.sort_values(["case_id", "rank"]).groupby("case_id")["text"].agg("; ".join)
+
+role = current_role()
+view = redact(visible, role, view="list")
+display = pd.DataFrame(
+    {
+        "Case": view["case_id"],
+        "Score": view["score"] * 100,
+        "Interval": [
+            f"{lo * 100:.0f}–{hi * 100:.0f}%"
+            for lo, hi in zip(view["lower"], view["upper"], strict=True)
+        ],
+        "Top reasons": view["case_id"].map(top_text).fillna(""),
+        "Policy": view["selected"]
+        .map({True: "✔ Selected", False: "✘ Not selected"})
+        .fillna("– not a candidate"),
+        "Why": view["reason"].fillna(""),
+        "Score to enter": view["score_to_enter"] * 100,
+        "Country": view["country"].map(lambda c: countries()[c].name if c in countries() else c),
+        "Region": view["un_region"].map(label),
+        "Gender": view["gender"].map(label),
+        "Violations": view["violations"].map(lambda v: ", ".join(label(c) for c in split_codes(v))),
+        "Status": view["status"].map(lambda s: STATUSES.get(s, s)),
+        "Received": view["received_date"].dt.date,
+    }
+)
+event = st.dataframe(
+    display,
+    hide_index=True,
+    key="q_table",
+    on_select="rerun",
+    selection_mode="single-row",
+    column_config={
+        "Score": st.column_config.NumberColumn(
+            "Score (%)", format="%.1f", help="Estimated probability of improvement within a year"
+        ),
+        "Interval": st.column_config.TextColumn("Interval (90%)", help="Uncertainty of the score"),
+        "Score to enter": st.column_config.NumberColumn(
+            "Score to enter (%)",
+            format="%.1f",
+            help="The score this case would need to be selected (or to stay selected)",
+        ),
+    },
+)
+st.caption("Click a row to open the case.")
+rows = event.selection.rows if event is not None else []
+if rows:
+    st.switch_page("pages/case.py", query_params={"case": display.iloc[rows[0]]["Case"]})
+
+with st.form("open_case"):
+    c1, c2 = st.columns([3, 1])
+    case_id = c1.selectbox("Open a case by its id", list(visible["case_id"]), key="q_open_id")
+    if c2.form_submit_button("Open case") and case_id:
+        st.switch_page("pages/case.py", query_params={"case": case_id})

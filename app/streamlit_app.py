@@ -1,0 +1,121 @@
+"""triage: the Streamlit app for triage officers, mandate-holders and auditors.
+
+Run with ``make demo`` (or ``streamlit run app/streamlit_app.py``). The app renders what
+``triage`` computes from the registry, the default model and the default policy; it holds no
+decision logic of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from _ui import ROLE_HOME, current_role, current_user, role_label
+
+from triage.audit import ROLES, authenticate, open_demo_mode
+from triage.errors import TriageError
+
+HERE = Path(__file__).parent
+
+st.set_page_config(page_title="triage", page_icon="⚖️", layout="wide")
+
+
+def _enter(user: str, role: str, *, demo: bool) -> None:
+    st.session_state["auth_user"] = user
+    st.session_state["auth_role"] = role
+    st.session_state["auth_demo"] = demo
+    if demo:
+        # Open demo only: the role rides in the URL so a reload keeps it (no secret is involved).
+        st.query_params["as"] = role
+
+
+def _sign_out() -> None:
+    for key in ("auth_user", "auth_role", "auth_demo"):
+        st.session_state.pop(key, None)
+    if "as" in st.query_params:
+        del st.query_params["as"]
+
+
+def gate() -> None:
+    """Sign in, or in open demo mode choose the role to act as."""
+    st.title("triage")
+    st.caption(
+        "Decision support for the UN Special Rapporteur on human rights defenders: which "
+        "individual cases to take up, and why."
+    )
+    if open_demo_mode():
+        st.info(
+            "**Open demo mode**: there is no login on this installation (no users file). "
+            "Anyone can act in any role. Create users with `triage user add` to require a login.",
+            icon="🔓",
+        )
+        with st.form("demo_gate"):
+            role = st.radio(
+                "Act as",
+                ROLES,
+                format_func=role_label,
+                key="gate_role",
+                help="Staff triage the queue, mandate-holders set targets, auditors review runs.",
+            )
+            user = st.text_input("Your name (recorded in the audit trail)", "demo", key="gate_user")
+            if st.form_submit_button("Open the demo", type="primary"):
+                _enter(user.strip() or "demo", role, demo=True)
+                st.rerun()
+        return
+    with st.form("login"):
+        user = st.text_input("User", key="login_user")
+        password = st.text_input("Password or token", type="password", key="login_password")
+        if st.form_submit_button("Sign in", type="primary"):
+            try:
+                session = authenticate(user.strip(), password)
+            except TriageError as exc:
+                st.error(exc.message)
+            else:
+                _enter(session.user, session.role, demo=False)
+                st.rerun()
+
+
+def _restore_demo_session() -> None:
+    wanted = st.query_params.get("as")
+    if "auth_role" not in st.session_state and wanted in ROLES and open_demo_mode():
+        _enter("demo", wanted, demo=True)
+
+
+_restore_demo_session()
+
+_PAGES = {
+    "queue": ("Queue", "📥"),
+    "case": ("Case", "📄"),
+    "targets": ("Targets", "🎯"),
+    "selection": ("Selection", "✅"),
+    "monitoring": ("Monitoring", "🗺️"),
+    "audit": ("Audit", "🔍"),
+}
+
+
+def _page(name: str, home: str) -> st.Page:
+    title, icon = _PAGES[name]
+    return st.Page(
+        HERE / "pages" / f"{name}.py", title=title, icon=icon, url_path=name, default=name == home
+    )
+
+
+if "auth_role" not in st.session_state:
+    nav = st.navigation([st.Page(gate, title="Sign in", icon="🔑", url_path="signin")])
+else:
+    role = current_role()
+    home = ROLE_HOME[role]  # each role opens on its own page
+    nav = st.navigation(
+        {
+            "Cases": [_page("queue", home), _page("case", home)],
+            "Policy": [_page("targets", home), _page("selection", home)],
+            "Oversight": [_page("monitoring", home), _page("audit", home)],
+        }
+    )
+    with st.sidebar:
+        st.markdown(f"**{current_user()}** · {role_label(role)}")
+        if st.session_state.get("auth_demo"):
+            st.caption("Open demo mode: no login.")
+        st.button("Switch role / sign out", key="sign_out", on_click=_sign_out)
+
+nav.run()
