@@ -1,0 +1,21 @@
+"""Allocation: balance policies (TOML), the integer program, reasons, prices, rolling and backtest.
+
+The only package that imports PuLP and highspy.
+"""
+
+from triage.allocate._allocation import Allocation, Relaxation, allocate
+from triage.allocate._policy import Bound, Pacing, Policy, PolicyError, load_policy
+from triage.allocate._problem import CANDIDATE_COLUMNS, prepare_candidates
+
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "Allocation",
+    "Bound",
+    "Pacing",
+    "Policy",
+    "PolicyError",
+    "Relaxation",
+    "allocate",
+    "load_policy",
+    "prepare_candidates",
+]

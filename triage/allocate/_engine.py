@@ -1,0 +1,436 @@
+"""The solver engine: an LP kept in memory on a core of candidates, priced out with its duals.
+
+Why a core: with a few dozen rows an optimal LP vertex has at most that many fractional values,
+so the LP relaxation almost always is the integer optimum. We solve the LP on the best
+candidates, check every other candidate's reduced cost against the duals (sifting), add the
+ones that could improve it, and only then solve the integer program on the core. A candidate
+outside the core whose reduced cost is worse than the integrality gap cannot be in any better
+integer solution, so the core optimum is proven for the whole queue.
+
+Conventions: HiGHS minimises ``-score @ x``; ``y`` are its row duals. The objective reported is
+the sum of scores (maximised); ``shadow = -y`` is d(objective)/d(target).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from triage.allocate._problem import Problem
+
+__all__ = ["Engine", "LPResult", "MIPResult", "new_highs", "quiet_highs"]
+
+_TOL = 1e-9
+_INT_TOL = 1e-6
+_banner_done = False
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def quiet_highs() -> None:
+    """Swallow the banner HiGHS prints to the C stdout once per process (it would corrupt --json)."""
+    global _banner_done
+    if _banner_done:
+        return
+    import highspy
+
+    with _stdout_to_devnull():
+        highspy.Highs()
+    _banner_done = True
+
+
+def new_highs(time_limit: float | None = None) -> Any:
+    """Return a silent ``highspy.Highs`` set up for exact answers (presolve off, gap 0)."""
+    import highspy
+
+    quiet_highs()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    # Presolve finds nothing on this model and can cost seconds (performance probe).
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 1e-9)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    return h
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    import highspy
+
+    out = np.asarray(values, dtype=np.float64).copy()
+    out[np.isposinf(out)] = highspy.kHighsInf
+    out[np.isneginf(out)] = -highspy.kHighsInf
+    return out
+
+
+@dataclass
+class LPResult:
+    """The LP relaxation over every candidate (proven by pricing)."""
+
+    status: Literal["optimal", "infeasible"]
+    objective: float  # sum of scores, maximised
+    x: np.ndarray  # full length, floats
+    y: np.ndarray  # HiGHS row duals (minimisation form)
+    reduced: np.ndarray  # full length reduced costs (minimisation form)
+
+    @property
+    def integral(self) -> bool:
+        """Whether every value of ``x`` is 0 or 1."""
+        return bool(np.all(np.abs(self.x - np.round(self.x)) <= _INT_TOL))
+
+
+@dataclass
+class MIPResult:
+    """An integer solution over every candidate."""
+
+    status: Literal["optimal", "time_limit", "infeasible"]
+    objective: float
+    x: np.ndarray  # full length 0/1 (bool)
+    bound: float
+    gap: float
+
+
+class Engine:
+    """A highspy LP over a growing core of ``problem``'s columns, kept in memory for re-solves.
+
+    Parameters
+    ----------
+    problem : Problem
+        The program.
+    lo, hi : ndarray, optional
+        Row bounds (default: the problem's own).
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        *,
+        lo: np.ndarray | None = None,
+        hi: np.ndarray | None = None,
+        time_limit: float | None = None,
+    ) -> None:
+        self.problem = problem
+        base_lo, base_hi = problem.bounds()
+        self.lo = base_lo if lo is None else np.asarray(lo, dtype=np.float64)
+        self.hi = base_hi if hi is None else np.asarray(hi, dtype=np.float64)
+        self.cost = -problem.scores
+        self.csc = problem.csc
+        self.time_limit = time_limit
+        self.col_lb = np.zeros(problem.n)
+        self.col_ub = np.ones(problem.n)
+        self.h: Any = None
+        self.core = np.empty(0, dtype=np.int64)  # model column j -> problem column
+        self.pos = np.full(problem.n, -1, dtype=np.int64)
+        self._rank: np.ndarray | None = None
+        self._inv_rank: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ core management
+    @property
+    def rank(self) -> np.ndarray:
+        """Problem columns by decreasing score, ties by case_id (column order)."""
+        if self._rank is None:
+            n = self.problem.n
+            self._rank = np.lexsort((np.arange(n), -self.problem.scores))
+        return self._rank
+
+    def initial_core(self) -> np.ndarray:
+        """The best candidates overall and within every floor, plus every forced candidate."""
+        p = self.problem
+        k = p.k
+        margin = max(100, k // 2)
+        pick = [self.rank[: min(p.n, k + margin)], p.forced]
+        in_rank = np.empty(p.n, dtype=np.int64)
+        in_rank[self.rank] = np.arange(p.n)
+        for r, row in enumerate(p.rows):
+            if row.sense != "ge" or row.target <= 0 or r == 0:
+                continue
+            members = p.matrix.indices[p.matrix.indptr[r] : p.matrix.indptr[r + 1]]
+            need = row.target + max(20, row.target // 2)
+            if len(members) > need:
+                members = members[np.argsort(in_rank[members], kind="stable")[:need]]
+            pick.append(members)
+        return np.unique(np.concatenate(pick).astype(np.int64))
+
+    def _build(self, core: np.ndarray) -> None:
+        import highspy
+
+        core = np.unique(core.astype(np.int64))
+        sub = self.csc[:, core]
+        lp = highspy.HighsLp()
+        lp.num_col_ = len(core)
+        lp.num_row_ = len(self.lo)
+        lp.col_cost_ = self.cost[core]
+        lp.col_lower_ = self.col_lb[core]
+        lp.col_upper_ = self.col_ub[core]
+        lp.row_lower_ = _finite(self.lo)
+        lp.row_upper_ = _finite(self.hi)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = sub.indices.astype(np.int32)
+        lp.a_matrix_.value_ = sub.data.astype(np.float64)
+        lp.a_matrix_.num_col_ = len(core)
+        lp.a_matrix_.num_row_ = len(self.lo)
+        if self.h is None:
+            self.h = new_highs(self.time_limit)
+        self.h.passModel(lp)
+        self.core = core
+        self.pos[:] = -1
+        self.pos[core] = np.arange(len(core))
+
+    def add_columns(self, cols: np.ndarray) -> None:
+        """Add problem columns to the model (warm start kept)."""
+        cols = np.setdiff1d(np.asarray(cols, dtype=np.int64), self.core)
+        if not len(cols):
+            return
+        if self.h is None:
+            self._build(cols)
+            return
+        sub = self.csc[:, cols]
+        self.h.addCols(
+            len(cols),
+            self.cost[cols],
+            self.col_lb[cols],
+            self.col_ub[cols],
+            int(sub.nnz),
+            sub.indptr[:-1].astype(np.int32),
+            sub.indices.astype(np.int32),
+            sub.data.astype(np.float64),
+        )
+        self.pos[cols] = np.arange(len(self.core), len(self.core) + len(cols))
+        self.core = np.concatenate([self.core, cols])
+
+    def set_row_bounds(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        """Change every row's bounds (the model keeps its basis for a warm start)."""
+        self.lo = np.asarray(lo, dtype=np.float64)
+        self.hi = np.asarray(hi, dtype=np.float64)
+        if self.h is not None:
+            m = len(self.lo)
+            self.h.changeRowsBounds(
+                m, np.arange(m, dtype=np.int32), _finite(self.lo), _finite(self.hi)
+            )
+
+    def set_col_bounds(self, cols: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> None:
+        """Change column bounds (used to force a candidate in for score_to_enter)."""
+        cols = np.asarray(cols, dtype=np.int64)
+        self.col_lb[cols] = lb
+        self.col_ub[cols] = ub
+        inside = cols[self.pos[cols] >= 0]
+        if self.h is not None and len(inside):
+            self.h.changeColsBounds(
+                len(inside),
+                self.pos[inside].astype(np.int32),
+                self.col_lb[inside],
+                self.col_ub[inside],
+            )
+
+    # ------------------------------------------------------------------ LP with pricing
+    def solve_lp(self, *, exclude: int | None = None) -> LPResult:
+        """Solve the LP relaxation over every candidate by sifting.
+
+        Parameters
+        ----------
+        exclude : int, optional
+            A problem column that must stay out of the model (its effect was moved into the row
+            bounds by the caller).
+        """
+        import highspy
+
+        if self.h is None:
+            self._build(self.initial_core())
+        n = self.problem.n
+        for _ in range(200):
+            self.h.run()
+            status = self.h.getModelStatus()
+            if status == highspy.HighsModelStatus.kInfeasible:
+                outside = np.setdiff1d(np.arange(n), self.core)
+                if exclude is not None:
+                    outside = outside[outside != exclude]
+                if not len(outside):
+                    return LPResult("infeasible", -np.inf, np.zeros(n), np.zeros(0), np.zeros(n))
+                # Keep score order: the best outside candidates are the likeliest to repair it.
+                ranked = outside[np.argsort(self._rank_of(outside), kind="stable")]
+                self.add_columns(ranked[: max(len(self.core), 500)])
+                continue
+            if status != highspy.HighsModelStatus.kOptimal:
+                raise RuntimeError(
+                    f"HiGHS LP ended with status {self.h.modelStatusToString(status)}"
+                )
+            sol = self.h.getSolution()
+            y = np.asarray(sol.row_dual, dtype=np.float64)
+            reduced = self.cost - self.csc.T @ y
+            improving = reduced < -_TOL
+            improving[self.core] = False
+            if exclude is not None:
+                improving[exclude] = False
+            if not improving.any():
+                x = np.zeros(n)
+                x[self.core] = np.asarray(sol.col_value, dtype=np.float64)
+                objective = float(-self.h.getInfo().objective_function_value)
+                return LPResult("optimal", objective, x, y, reduced)
+            cand = np.flatnonzero(improving)
+            # Add the most attractive first; large batches cost little and save rounds.
+            take = cand[np.argsort(reduced[cand], kind="stable")[: max(1000, len(self.core))]]
+            self.add_columns(take)
+        raise RuntimeError("sifting did not converge")
+
+    def _rank_of(self, cols: np.ndarray) -> np.ndarray:
+        if self._inv_rank is None:
+            self._inv_rank = np.empty(self.problem.n, dtype=np.int64)
+            self._inv_rank[self.rank] = np.arange(self.problem.n)
+        return self._inv_rank[cols]
+
+    # ------------------------------------------------------------------ MIP on the core
+    def solve_mip(
+        self,
+        lp: LPResult,
+        *,
+        backend: Literal["highspy", "highs", "cbc"] = "highspy",
+        exclude: int | None = None,
+    ) -> MIPResult:
+        """Solve the integer program on the core, proven for all candidates by reduced costs."""
+        n = self.problem.n
+        if lp.status == "infeasible":
+            return MIPResult("infeasible", -np.inf, np.zeros(n, dtype=bool), -np.inf, np.inf)
+        if lp.integral and backend == "highspy":
+            # An integral LP optimum attains the LP bound, so it is a proven integer optimum.
+            x = np.round(lp.x).astype(bool)
+            return MIPResult("optimal", float(self.problem.scores[x].sum()), x, lp.objective, 0.0)
+        core = self.core
+        for _ in range(20):
+            res = self._core_mip(core, backend)
+            if res.status == "infeasible":
+                # The core's LP is feasible, so this only happens when integrality bites:
+                # widen the core to everything and try once more.
+                if len(core) == n:
+                    return res
+                core = np.arange(n)
+                continue
+            gap_abs = max(lp.objective - res.objective, 0.0)
+            # A column outside the core can only be in a better solution if its reduced cost
+            # is within the gap of the LP bound.
+            could = lp.reduced <= gap_abs + _TOL
+            could[core] = False
+            if exclude is not None:
+                could[exclude] = False
+            if not could.any():
+                bound = lp.objective
+                if res.status == "optimal":
+                    bound = res.objective
+                gap = (bound - res.objective) / max(abs(res.objective), 1e-9)
+                return MIPResult(res.status, res.objective, res.x, bound, max(gap, 0.0))
+            core = np.union1d(core, np.flatnonzero(could))
+        raise RuntimeError("core MIP did not converge")
+
+    def _core_mip(self, core: np.ndarray, backend: str) -> MIPResult:
+        if backend == "highspy":
+            return self._core_mip_highspy(core)
+        from triage.allocate._pulp import solve_core_mip
+
+        return solve_core_mip(
+            self.problem,
+            core,
+            self.lo,
+            self.hi,
+            self.col_lb,
+            self.col_ub,
+            solver=backend,
+            time_limit=self.time_limit,
+        )
+
+    def _core_mip_highspy(self, core: np.ndarray) -> MIPResult:
+        import highspy
+
+        h = new_highs(self.time_limit)
+        sub = self.csc[:, core]
+        lp = highspy.HighsLp()
+        lp.num_col_ = len(core)
+        lp.num_row_ = len(self.lo)
+        lp.col_cost_ = self.cost[core]
+        lp.col_lower_ = self.col_lb[core]
+        lp.col_upper_ = self.col_ub[core]
+        lp.row_lower_ = _finite(self.lo)
+        lp.row_upper_ = _finite(self.hi)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = sub.indices.astype(np.int32)
+        lp.a_matrix_.value_ = sub.data.astype(np.float64)
+        lp.a_matrix_.num_col_ = len(core)
+        lp.a_matrix_.num_row_ = len(self.lo)
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * len(core)
+        h.passModel(lp)
+        h.run()
+        status = h.getModelStatus()
+        n = self.problem.n
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return MIPResult("infeasible", -np.inf, np.zeros(n, dtype=bool), -np.inf, np.inf)
+        info = h.getInfo()
+        values = np.asarray(h.getSolution().col_value)
+        x = np.zeros(n, dtype=bool)
+        x[core] = values > 0.5
+        obj = float(self.problem.scores[x].sum())
+        if status == highspy.HighsModelStatus.kOptimal:
+            return MIPResult("optimal", obj, x, obj, 0.0)
+        if info.primal_solution_status >= 2:
+            bound = float(-info.mip_dual_bound)
+            return MIPResult("time_limit", obj, x, bound, float(info.mip_gap))
+        raise RuntimeError(f"HiGHS MIP ended with status {h.modelStatusToString(status)}")
+
+
+def tie_break(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """Among candidates with equal score and identical constraint rows, select the smallest case_ids.
+
+    Swapping two such candidates changes neither the objective nor any row, so this picks one
+    optimum deterministically, whatever the solver returned.
+    """
+    s = problem.scores
+    order = np.lexsort((np.arange(problem.n), s))
+    same_next = s[order][1:] == s[order][:-1]
+    if not same_next.any():
+        return x
+    x = x.copy()
+    csc: sp.csc_matrix = problem.csc
+    starts = np.flatnonzero(np.concatenate([[True], ~same_next]))
+    ends = np.concatenate([starts[1:], [len(order)]])
+    for a, b in zip(starts, ends, strict=True):
+        if b - a < 2:
+            continue
+        group = order[a:b]
+        chosen = x[group]
+        if chosen.all() or not chosen.any():
+            continue
+        by_pattern: dict[bytes, list[int]] = {}
+        for j in group:
+            key = csc.indices[csc.indptr[j] : csc.indptr[j + 1]].tobytes()
+            by_pattern.setdefault(key, []).append(int(j))
+        for cols in by_pattern.values():
+            cols.sort()
+            count = int(x[cols].sum())
+            x[cols] = False
+            x[cols[:count]] = True
+    return x

@@ -1,0 +1,327 @@
+"""Candidates in, integer program out: validation of the candidate table and the named rows.
+
+The program is: choose ``x`` in {0, 1}^N maximising ``score @ x`` subject to ``sum(x) = K`` and
+one named row per target, ``lo <= A[r] @ x <= hi``. Columns are in case_id order, so the program
+(and therefore the solver's answer) does not depend on the order of the input rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from triage.allocate._policy import DIMENSIONS, Policy
+from triage.errors import InputFileError
+from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, countries
+
+__all__ = ["CANDIDATE_COLUMNS", "Problem", "Row", "build_problem", "prepare_candidates"]
+
+#: Columns a candidate table must have; ``must_include`` (true/false) and ``received_date`` are
+#: read when present.
+CANDIDATE_COLUMNS: Final = ("case_id", "score", "country", "un_region", "gender", "violations")
+
+Sense = Literal["eq", "ge", "le"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One named constraint: ``name``, reported ``kind`` ('min'/'max'), count ``target``."""
+
+    name: str
+    kind: Literal["min", "max"]
+    sense: Sense
+    target: int
+    group: str  # e.g. "un_region=african", "country=IND", "case_id=X", "" for capacity
+    relaxable: bool = True
+
+
+@dataclass
+class Problem:
+    """The integer program over validated candidates (columns sorted by case_id)."""
+
+    candidates: pd.DataFrame
+    case_ids: np.ndarray
+    scores: np.ndarray
+    k: int
+    rows: list[Row]
+    matrix: sp.csr_matrix  # rows x candidates, 0/1
+    forced: np.ndarray  # column indices forced in (must-include, exploration)
+    exploration: np.ndarray  # column indices drawn for exploration
+    missing_must_include: tuple[str, ...] = ()
+    _csc: sp.csc_matrix | None = field(default=None, repr=False)
+
+    @property
+    def n(self) -> int:
+        """Number of candidates."""
+        return len(self.case_ids)
+
+    @property
+    def csc(self) -> sp.csc_matrix:
+        """The constraint matrix by columns (cached)."""
+        if self._csc is None:
+            self._csc = self.matrix.tocsc()
+        return self._csc
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return row lower and upper bounds (``-inf``/``inf`` where open)."""
+        lo = np.full(len(self.rows), -np.inf)
+        hi = np.full(len(self.rows), np.inf)
+        for i, r in enumerate(self.rows):
+            if r.sense in ("eq", "ge"):
+                lo[i] = r.target
+            if r.sense in ("eq", "le"):
+                hi[i] = r.target
+        return lo, hi
+
+    def row_index(self, name: str) -> int:
+        """Return the position of the row called ``name``."""
+        for i, r in enumerate(self.rows):
+            if r.name == name:
+                return i
+        raise KeyError(name)
+
+
+def _fail(source: str, frame: pd.DataFrame, mask: np.ndarray, column: str, reason: str) -> None:
+    bad = np.flatnonzero(mask)
+    if not len(bad):
+        return
+    shown = []
+    for pos in bad[:3]:
+        value = frame[column].iloc[pos]
+        cid = frame["case_id"].iloc[pos] if column != "case_id" else value
+        # Line numbers count the header as line 1, as a spreadsheet does.
+        shown.append(f"line {pos + 2} (case_id {cid}), column {column}: value {value!r} {reason}")
+    more = f" ({len(bad) - 3} more rows like this)" if len(bad) > 3 else ""
+    raise InputFileError(f"{source}: " + "; ".join(shown) + more + ".")
+
+
+def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd.DataFrame:
+    """Validate a candidate table and return it sorted by case_id.
+
+    Returns columns case_id (text), score (float, expected improvements), country (ISO3, '' if
+    unknown), un_region, gender ('unknown' when blank), violations (';'-separated codes) and
+    must_include (bool), plus received_date when given.
+
+    Raises
+    ------
+    InputFileError
+        Naming the file, line, column, value and reason for the first bad rows.
+    """
+    missing = [c for c in CANDIDATE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputFileError(f"{source}: missing required column(s) {', '.join(missing)}.")
+    if len(frame) == 0:
+        raise InputFileError(f"{source}: has no candidate rows.")
+    out = pd.DataFrame(index=range(len(frame)))
+
+    def text(col: str) -> pd.Series:
+        s = frame[col].reset_index(drop=True)
+        return s.astype("string").fillna("").str.strip().astype(object)
+
+    out["case_id"] = text("case_id")
+    view = out.assign(case_id=out["case_id"])
+    _fail(source, view, (out["case_id"] == "").to_numpy(), "case_id", "is blank")
+    dup = out["case_id"].duplicated(keep="first").to_numpy()
+    _fail(source, view, dup, "case_id", "appears more than once")
+
+    raw_score = frame["score"].reset_index(drop=True)
+    score = pd.to_numeric(raw_score, errors="coerce").astype(float)
+    bad = ~np.isfinite(score.to_numpy())
+    _fail(source, view.assign(score=raw_score), bad, "score", "is not a finite number")
+    out["score"] = score.to_numpy()
+
+    table = countries()
+    country = text("country").str.upper()
+    bad = ~(country.isin(list(table)) | (country == "")).to_numpy()
+    _fail(source, view.assign(country=country), bad, "country", "is not an ISO 3166 alpha-3 code")
+    out["country"] = country
+
+    region = text("un_region")
+    implied = country.map({k: c.un_region for k, c in table.items()}).fillna("")
+    region = region.where(region != "", implied)
+    bad = ~region.isin(list(UN_REGIONS)).to_numpy()
+    _fail(
+        source,
+        view.assign(un_region=region),
+        bad,
+        "un_region",
+        f"is not a UN regional group ({', '.join(UN_REGIONS)})",
+    )
+    bad = ((implied != "") & (implied != region)).to_numpy()
+    _fail(
+        source,
+        view.assign(un_region=region),
+        bad,
+        "un_region",
+        "does not match the regional group of the case's country",
+    )
+    out["un_region"] = region
+
+    gender = text("gender").str.lower()
+    gender = gender.where(gender != "", "unknown")
+    bad = ~gender.isin(list(GENDERS)).to_numpy()
+    _fail(source, view.assign(gender=gender), bad, "gender", f"is not one of {', '.join(GENDERS)}")
+    out["gender"] = gender
+
+    viol = text("violations").str.replace(" ", "", regex=False)
+    uniques = pd.unique(viol)
+    canon: dict[str, str] = {}
+    unknown: dict[str, str] = {}
+    for value in uniques:
+        codes = [c for c in str(value).split(";") if c]
+        wrong = [c for c in codes if c not in VIOLATIONS]
+        if wrong:
+            unknown[value] = wrong[0]
+        canon[value] = ";".join(sorted(set(codes), key=list(VIOLATIONS).index)) if not wrong else ""
+    if unknown:
+        bad = viol.isin(list(unknown)).to_numpy()
+        first = unknown[viol[bad].iloc[0]]
+        _fail(
+            source, view.assign(violations=viol), bad, "violations", f"has unknown code {first!r}"
+        )
+    out["violations"] = viol.map(canon)
+
+    if "must_include" in frame.columns:
+        raw = text("must_include").str.lower()
+        mapping = {"true": True, "false": False, "": False, "1": True, "0": False}
+        bad = ~raw.isin(list(mapping)).to_numpy()
+        _fail(source, view.assign(must_include=raw), bad, "must_include", "is not true or false")
+        out["must_include"] = raw.map(mapping).astype(bool)
+    else:
+        out["must_include"] = False
+    if "received_date" in frame.columns:
+        raw_date = frame["received_date"].reset_index(drop=True)
+        dates = pd.to_datetime(raw_date, errors="coerce", format="mixed")
+        bad = dates.isna().to_numpy()
+        _fail(source, view.assign(received_date=raw_date), bad, "received_date", "is not a date")
+        out["received_date"] = dates
+    order = np.argsort(out["case_id"].to_numpy().astype(str), kind="stable")
+    return out.iloc[order].reset_index(drop=True)
+
+
+def _members_of(cands: pd.DataFrame, dim: str, code: str, cache: dict[str, object]) -> np.ndarray:
+    if dim in ("un_region", "gender"):
+        return np.flatnonzero(cands[dim].to_numpy() == code)
+    # Violations: test each distinct list once, then broadcast through the category codes.
+    if "violations" not in cache:
+        cache["violations"] = pd.Categorical(cands["violations"])
+    cat = cache["violations"]
+    assert isinstance(cat, pd.Categorical)
+    has = np.array([code in str(v).split(";") for v in cat.categories], dtype=bool)
+    codes = np.asarray(cat.codes)
+    return np.flatnonzero((codes >= 0) & has[np.maximum(codes, 0)])
+
+
+def exploration_draw(case_ids: np.ndarray, *, share: float, seed: int, k: int) -> np.ndarray:
+    """Return the column indices drawn for exploration: ``round(share * k)`` uniformly at random.
+
+    The draw ranks candidates by a seeded hash of their case_id, so it is reproducible and does not
+    depend on row order or on scores (each candidate has the same chance, ``n_draw / N``).
+    """
+    n_draw = int(np.floor(share * k + 0.5))
+    if n_draw <= 0 or len(case_ids) == 0:
+        return np.empty(0, dtype=np.int64)
+    key = hashlib.sha256(f"triage-exploration:{seed}".encode()).hexdigest()[:16]
+    hashes = pd.util.hash_array(np.asarray(case_ids, dtype=object), hash_key=key)
+    order = np.lexsort((np.asarray(case_ids, dtype=str), hashes))
+    return np.sort(order[: min(n_draw, len(case_ids))]).astype(np.int64)
+
+
+def build_problem(candidates: pd.DataFrame, policy: Policy, *, prepared: bool = False) -> Problem:
+    """Build the named integer program for ``policy`` over validated candidates.
+
+    Parameters
+    ----------
+    candidates : DataFrame
+        The candidate table (validated here unless ``prepared``).
+    policy : Policy
+        The balance policy.
+    prepared : bool, default False
+        Set when ``candidates`` already comes from :func:`prepare_candidates`.
+    """
+    cands = candidates if prepared else prepare_candidates(candidates)
+    n = len(cands)
+    k = min(policy.capacity, n)
+    policy.check_for(k)
+    case_ids = cands["case_id"].to_numpy().astype(str)
+    rows: list[Row] = [Row("capacity", "max", "eq", k, "", relaxable=False)]
+    members: list[np.ndarray] = [np.arange(n)]
+    cache: dict[str, object] = {}
+    for dim in DIMENSIONS:
+        for code, bound in policy.shares.get(dim, {}).items():
+            idx = _members_of(cands, dim, code, cache)
+            lo, hi = bound.min_count(k), bound.max_count(k)
+            if lo is not None:
+                rows.append(Row(f"share_min[{dim}={code}]", "min", "ge", lo, f"{dim}={code}"))
+                members.append(idx)
+            if hi is not None:
+                rows.append(Row(f"share_max[{dim}={code}]", "max", "le", hi, f"{dim}={code}"))
+                members.append(idx)
+    country = cands["country"].to_numpy().astype(str)
+    if policy.max_per_country is not None or policy.per_country:
+        uniq, inverse, counts = np.unique(country, return_inverse=True, return_counts=True)
+        order = np.argsort(inverse, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        for i, iso3 in enumerate(uniq):
+            if not iso3:
+                continue
+            cap = policy.per_country.get(iso3, policy.max_per_country)
+            # A cap that the candidates cannot reach can never bind; leaving it out keeps the
+            # program small for very large queues.
+            if cap is None or counts[i] <= cap:
+                continue
+            rows.append(
+                Row(f"max_per_country[country={iso3}]", "max", "le", cap, f"country={iso3}")
+            )
+            members.append(np.sort(order[starts[i] : starts[i + 1]]))
+    position = {cid: i for i, cid in enumerate(case_ids)} if policy.must_include else {}
+    must = set(np.flatnonzero(cands["must_include"].to_numpy()).tolist())
+    missing: list[str] = []
+    for cid in policy.must_include:
+        if cid in position:
+            must.add(position[cid])
+        else:
+            missing.append(cid)
+    for j in sorted(must):
+        rows.append(
+            Row(f"must_include[case_id={case_ids[j]}]", "min", "ge", 1, f"case_id={case_ids[j]}")
+        )
+        members.append(np.array([j]))
+    explore = exploration_draw(
+        case_ids, share=policy.exploration_share, seed=policy.exploration_seed, k=k
+    )
+    explore = np.array([j for j in explore if j not in must], dtype=np.int64)
+    for j in explore:
+        rows.append(
+            Row(
+                f"exploration[case_id={case_ids[j]}]",
+                "min",
+                "ge",
+                1,
+                f"case_id={case_ids[j]}",
+                relaxable=False,
+            )
+        )
+        members.append(np.array([j]))
+    indptr = np.concatenate([[0], np.cumsum([len(m) for m in members])])
+    indices = np.concatenate(members).astype(np.int64) if members else np.empty(0, np.int64)
+    matrix = sp.csr_matrix(
+        (np.ones(len(indices)), indices, indptr), shape=(len(rows), n), dtype=np.float64
+    )
+    forced = np.array(sorted(must | set(explore.tolist())), dtype=np.int64)
+    return Problem(
+        candidates=cands,
+        case_ids=case_ids,
+        scores=cands["score"].to_numpy(dtype=np.float64),
+        k=k,
+        rows=rows,
+        matrix=matrix,
+        forced=forced,
+        exploration=explore,
+        missing_must_include=tuple(missing),
+    )
