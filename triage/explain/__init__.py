@@ -1,0 +1,5 @@
+"""Why a case scores what it does: SHAP in probability points, reasons in words, global importance."""
+
+from triage.explain._shap import BASE, contributions, explain, global_importance, reasons
+
+__all__ = ["BASE", "contributions", "explain", "global_importance", "reasons"]

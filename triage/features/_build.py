@@ -1,0 +1,547 @@
+"""One feature table for training and scoring: the case itself plus the country's point-in-time record.
+
+The same function serves both, so a feature can never mean one thing in training and another in
+scoring. Every history-derived number only uses what was known strictly before the case date:
+
+- the **case date** is ``sent_date`` for a historical case and ``received_date`` for a queue case;
+- a communication enters the reply-rate denominator ``REPLY_WINDOW_DAYS`` after it was sent (states
+  get time to answer) and a reply counts once its ``reply_date`` is before the case date;
+- an outcome is observed one year after its case's ``sent_date`` and counts only once that
+  observation date is before the case date;
+- "raised before" looks at cases sent strictly earlier.
+
+**Days since the last incident.** For a historical case it is ``sent_date − last_incident_date``
+(the delay the defender actually waited). A queue case has not been sent yet, so it is the days
+already elapsed at ``received_date`` plus the *expected drafting delay* for the planned number of
+mandates, ``a + b·n_mandates``, a least-squares line fitted on what was known before the case
+date: ``sent_date − received_date`` of earlier submissions that became cases (when
+``submissions.csv`` is available), else ``sent_date − last_incident_date`` of earlier
+communications (then the expected total delay, never less than the days already elapsed). This is
+what makes the what-if "HRD alone vs N mandates" move the score.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from triage.errors import InputFileError
+from triage.features._pit import PointInTime, day_numbers
+from triage.schema import (
+    COMM_TYPES,
+    GENDERS,
+    IMPROVED_OUTCOMES,
+    ISSUE_AREAS,
+    UN_REGIONS,
+    VIOLATIONS,
+    History,
+    codes_to_frame,
+    countries,
+    label,
+    region_of,
+)
+
+__all__ = [
+    "CATEGORICAL_FEATURES",
+    "FEATURE_COLUMNS",
+    "FEATURE_LABELS",
+    "MONOTONE",
+    "REPLY_WINDOW_DAYS",
+    "SHRINK",
+    "build_features",
+    "case_dates",
+    "drafting_delay",
+    "prepare_cases",
+    "validate_cases",
+]
+
+#: Days a state gets to answer before a communication counts as unanswered in the reply rate.
+REPLY_WINDOW_DAYS: Final = 90
+#: Observation lag of an outcome after ``sent_date`` (the paper's one-year window).
+OUTCOME_LAG_DAYS: Final = 365
+#: Pseudo-counts pulling each country rate toward the global rate known at the same date.
+SHRINK: Final[Mapping[str, float]] = {"reply": 10.0, "response": 5.0, "improve": 20.0}
+
+_SUBSTANTIVE: Final = frozenset({"rejection", "no_rejection", "content_unknown"})
+_CONTENT_KNOWN: Final = frozenset({"rejection", "no_rejection"})
+_REPLIED: Final = frozenset({"immaterial", "rejection", "no_rejection", "content_unknown"})
+
+_VIOLATION_FEATURES: Final = tuple(f"v_{c}" for c in VIOLATIONS)
+_ISSUE_FEATURES: Final = tuple(f"ia_{c}" for c in ISSUE_AREAS)
+_GENDER_FEATURES: Final = tuple(f"gender_{c}" for c in GENDERS if c != "unknown")
+_REGION_FEATURES: Final = tuple(f"region_{c}" for c in UN_REGIONS)
+_TYPE_FEATURES: Final = tuple(f"type_{c}" for c in COMM_TYPES)
+_COUNTRY_FEATURES: Final = (
+    "country_reply_rate",
+    "country_rejection_rate",
+    "country_response_days",
+    "country_improve_rate",
+    "country_n_outcomes",
+    "country_prior_cases",
+)
+
+#: Every model feature, in the order the model sees them.
+FEATURE_COLUMNS: Final[tuple[str, ...]] = (
+    *_VIOLATION_FEATURES,
+    *_ISSUE_FEATURES,
+    *_GENDER_FEATURES,
+    "protester",
+    *_REGION_FEATURES,
+    "country",
+    *_TYPE_FEATURES,
+    "n_mandates",
+    "days_since_incident",
+    "raised_before",
+    *_COUNTRY_FEATURES,
+)
+#: Features the model treats as unordered categories (ISO3 as its index in the countries table).
+CATEGORICAL_FEATURES: Final = ("country",)
+#: Monotone constraints: a longer wait cannot raise the score; a better country record cannot lower it.
+MONOTONE: Final[Mapping[str, int]] = {"days_since_incident": -1, "country_improve_rate": 1}
+
+#: Plain-language name of each feature (codes come from the schema vocabulary).
+FEATURE_LABELS: Final[Mapping[str, str]] = {
+    **{f"v_{c}": label(c).lower() for c in VIOLATIONS},
+    **{f"ia_{c}": f"works on {label(c).lower()}" for c in ISSUE_AREAS},
+    "gender_woman": "woman defender",
+    "gender_man": "man defender",
+    "protester": "protester",
+    **{f"region_{c}": label(c) for c in UN_REGIONS},
+    "country": "country",
+    **{f"type_{c}": label(c).lower() for c in COMM_TYPES},
+    "n_mandates": "co-signing mandates",
+    "days_since_incident": "days since last incident",
+    "raised_before": "raised before",
+    "country_reply_rate": "country's substantive-reply rate",
+    "country_rejection_rate": "country's rejection rate",
+    "country_response_days": "country's mean response time",
+    "country_improve_rate": "country's earlier improvement rate",
+    "country_n_outcomes": "earlier outcomes known for the country",
+    "country_prior_cases": "earlier cases in the country",
+}
+
+
+def _country_index() -> dict[str, int]:
+    return {iso3: i for i, iso3 in enumerate(sorted(countries()))}
+
+
+def case_dates(cases: pd.DataFrame) -> pd.Series:
+    """Return each case's date (``sent_date``, else ``received_date``) as ``datetime64``.
+
+    Raises
+    ------
+    InputFileError
+        If neither column is present, or a row has no date.
+    """
+    if "sent_date" not in cases.columns and "received_date" not in cases.columns:
+        raise InputFileError(
+            "cases: need a `sent_date` (historical cases) or `received_date` (queue) column."
+        )
+    date = pd.Series(pd.NaT, index=cases.index, dtype="datetime64[ns]")
+    for col in ("sent_date", "received_date"):
+        if col in cases.columns:
+            parsed = _parse_dates(cases[col], col)
+            date = date.fillna(parsed) if date.isna().any() else date
+    missing = date.isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise InputFileError(
+            f"cases: row {row + 1} (case_id {_case_id(cases, row)}): no `sent_date` or "
+            "`received_date`; every case needs a date so that only earlier history is used."
+        )
+    return date
+
+
+def _case_id(cases: pd.DataFrame, row: int) -> str:
+    return str(cases["case_id"].iloc[row]) if "case_id" in cases.columns else "?"
+
+
+def _parse_dates(values: pd.Series, column: str) -> pd.Series:
+    """Parse a date column: datetime values pass, text must be ``YYYY-MM-DD``, blank is missing."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[ns]")
+    obj = values.astype(object)
+    is_dt = obj.map(lambda v: isinstance(v, (datetime.date, np.datetime64))).astype(bool)
+    from_dt = pd.to_datetime(obj.where(is_dt), errors="coerce")
+    text = obj.where(~is_dt).astype("string").str.strip()
+    text = text.where(text != "")
+    from_text = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    bad = (from_text.isna() & text.notna()).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputFileError(
+            f"cases: row {row + 1}, column `{column}`: {text.iloc[row]!r} is not a date "
+            "(expected YYYY-MM-DD)."
+        )
+    return from_dt.fillna(from_text).astype("datetime64[ns]")
+
+
+_CODE_LISTS: Final = {"violations": VIOLATIONS, "issue_areas": ISSUE_AREAS}
+_SINGLE_CODES: Final = {"gender": GENDERS, "un_region": UN_REGIONS, "type": COMM_TYPES}
+
+
+def _bad(cases: pd.DataFrame, row: int, column: str, value: object, reason: str) -> InputFileError:
+    return InputFileError(
+        f"cases: row {row + 1} (case_id {_case_id(cases, row)}), column `{column}`: "
+        f"{value!r} {reason}."
+    )
+
+
+def validate_cases(cases: pd.DataFrame) -> None:
+    """Refuse a cases frame with a code outside the vocabulary or an impossible value.
+
+    Blank cells are allowed (unknown). Raises ``InputFileError`` naming the first bad row (1-based
+    data row), column, value and reason.
+    """
+    ids = cases["case_id"]
+    blank = ids.isna().to_numpy() | (ids.astype("string").str.strip() == "").fillna(True).to_numpy()
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
+        raise _bad(cases, row, "case_id", "", "is blank; every case needs an id")
+    dup = ids.astype(str).duplicated().to_numpy()
+    if dup.any():
+        row = int(np.flatnonzero(dup)[0])
+        raise _bad(cases, row, "case_id", str(ids.iloc[row]), "appears more than once")
+    known = countries()
+    text = cases["country"].astype("string").str.strip().str.upper()
+    bad = (text.notna() & (text != "") & ~text.isin(list(known))).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise _bad(cases, row, "country", cases["country"].iloc[row], "is not an ISO3 country code")
+    for column, vocab in _CODE_LISTS.items():
+        if column not in cases.columns:
+            continue
+        for row, value in enumerate(cases[column].tolist()):
+            if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+                continue
+            for code in str(value).split(";"):
+                code = code.strip()
+                if code and code not in vocab:
+                    raise _bad(cases, row, column, code, f"is not a {column} code")
+    for column, vocab in _SINGLE_CODES.items():
+        if column not in cases.columns:
+            continue
+        col = cases[column].astype("string").str.strip()
+        bad = (col.notna() & (col != "") & ~col.isin(list(vocab))).to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise _bad(cases, row, column, cases[column].iloc[row], f"is not a {column} code")
+    if "n_mandates" in cases.columns:
+        raw = cases["n_mandates"]
+        num = pd.to_numeric(raw, errors="coerce")
+        present = (
+            raw.notna().to_numpy()
+            & (raw.astype("string").str.strip() != "").fillna(False).to_numpy()
+        )
+        bad = present & ~((num >= 1) & (num == np.floor(num))).fillna(False).to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise _bad(cases, row, "n_mandates", raw.iloc[row], "is not a positive whole number")
+    if "last_incident_date" in cases.columns:
+        _parse_dates(cases["last_incident_date"], "last_incident_date")
+    if "protester" in cases.columns:
+        raw = cases["protester"]
+        flags = _flag(raw)
+        present = (
+            raw.notna().to_numpy()
+            & (raw.astype("string").str.strip() != "").fillna(False).to_numpy()
+        )
+        bad = present & np.isnan(flags)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise _bad(cases, row, "protester", raw.iloc[row], "is not true or false")
+
+
+def prepare_cases(cases: pd.DataFrame, history: History) -> pd.DataFrame:
+    """Complete a cases frame with its communication: ``type``, ``n_mandates``, ``last_incident_date``.
+
+    Rows in the shape of ``cases.csv`` carry a ``communication_id``; the planned communication of a
+    queue row is already in the row. Values present in ``cases`` win over the history.
+    """
+    out = cases.copy()
+    wanted = ("type", "n_mandates", "last_incident_date")
+    if "communication_id" in out.columns and len(history.communications):
+        comms = history.communications.drop_duplicates("communication_id").set_index(
+            "communication_id"
+        )
+        ids = out["communication_id"]
+        for col in wanted:
+            looked_up = ids.map(comms[col]) if col in comms.columns else None
+            if looked_up is None:
+                continue
+            out[col] = (
+                looked_up if col not in out.columns else out[col].where(out[col].notna(), looked_up)
+            )
+    for col in wanted:
+        if col not in out.columns:
+            out[col] = pd.NA
+    return out
+
+
+def _delay_fit(history: History) -> tuple[PointInTime, bool]:
+    """Events for the drafting-delay line: (1, n, delay, n·delay, n²) known at ``sent_date``."""
+    comms = history.communications
+    if history.submissions is not None and "case_id" in history.submissions.columns:
+        subs = history.submissions.dropna(subset=["case_id"])
+        linked = subs.merge(
+            history.cases[["case_id", "communication_id", "sent_date"]], on="case_id", how="inner"
+        ).merge(comms[["communication_id", "n_mandates"]], on="communication_id", how="left")
+        if len(linked) >= 10:
+            sent = day_numbers(linked["sent_date"])
+            delay = sent - day_numbers(linked["received_date"])
+            n = pd.to_numeric(linked["n_mandates"], errors="coerce").to_numpy(dtype=float)
+            return _line_events(sent, n, delay), True
+    sent = day_numbers(comms["sent_date"])
+    delay = sent - day_numbers(comms["last_incident_date"])
+    n = pd.to_numeric(comms["n_mandates"], errors="coerce").to_numpy(dtype=float)
+    return _line_events(sent, n, delay), False
+
+
+def _line_events(day: np.ndarray, n: np.ndarray, delay: np.ndarray) -> PointInTime:
+    ok = ~np.isnan(n) & ~np.isnan(delay) & (delay >= 0)
+    day = np.where(ok, day, np.nan)
+    n0, d0 = np.nan_to_num(n), np.nan_to_num(delay)
+    values = np.column_stack([np.ones_like(n0), n0, d0, n0 * d0, n0 * n0])
+    return PointInTime(np.zeros(len(day), dtype=np.int64), day, values)
+
+
+def drafting_delay(
+    history: History, dates: pd.Series, n_mandates: pd.Series | np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """Expected days from receipt to sending, ``a + b·n_mandates``, fitted on history before each date.
+
+    Returns
+    -------
+    delay : ndarray of float
+        Expected delay in days per row (NaN when ``n_mandates`` is missing or nothing is known yet).
+    from_submissions : bool
+        ``True`` when fitted on submission-to-sending delays; ``False`` when on the total delay
+        since the last incident (no ``submissions.csv``).
+    """
+    events, from_submissions = _delay_fit(history)
+    day = day_numbers(pd.Series(dates))
+    s = events.before(np.zeros(len(day), dtype=np.int64), day)
+    cnt, sx, sy, sxy, sxx = s.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = cnt * sxx - sx * sx
+        slope = np.where(var > 0, (cnt * sxy - sx * sy) / np.where(var > 0, var, 1.0), 0.0)
+        intercept = np.where(cnt > 0, (sy - slope * sx) / np.where(cnt > 0, cnt, 1.0), np.nan)
+    n = pd.to_numeric(pd.Series(np.asarray(n_mandates)), errors="coerce").to_numpy(dtype=float)
+    return np.maximum(intercept + slope * n, 0.0), from_submissions
+
+
+def _rate(num: np.ndarray, den: np.ndarray, prior: np.ndarray, k: float) -> np.ndarray:
+    """Empirical-Bayes rate ``(num + k·prior) / (den + k)``; NaN when the prior is unknown."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (num + k * prior) / (den + k)
+
+
+def _global(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _country_record(history: History, keys: np.ndarray, day: np.ndarray) -> dict[str, np.ndarray]:
+    """The country's record with the mandate known strictly before each day."""
+    index = _country_index()
+    comms = history.communications
+    ckey = comms["country"].map(index).fillna(-1).to_numpy(dtype=np.int64)
+    sent = day_numbers(comms["sent_date"])
+    replied = day_numbers(comms["reply_date"])
+    cls = comms["reply_class"].astype("string").fillna("none")
+    substantive = cls.isin(_SUBSTANTIVE).to_numpy() & ~np.isnan(replied)
+    known = cls.isin(_CONTENT_KNOWN).to_numpy() & ~np.isnan(replied)
+    rejected = (cls == "rejection").to_numpy() & ~np.isnan(replied)
+    any_reply = cls.isin(_REPLIED).to_numpy() & ~np.isnan(replied)
+
+    due = sent + REPLY_WINDOW_DAYS
+    # A reply counts in the numerator once the communication is due and the reply has arrived.
+    reply_known = np.fmax(due, replied)
+    events = [
+        (due, np.ones(len(sent)), np.ones(len(sent), dtype=bool)),
+        (reply_known, np.ones(len(sent)), substantive),
+        (replied, np.ones(len(sent)), known),
+        (replied, np.ones(len(sent)), rejected),
+        (replied, replied - sent, any_reply),
+    ]
+    names = ("due", "substantive", "known", "rejected", "response_days")
+    per_country: dict[str, np.ndarray] = {}
+    overall: dict[str, np.ndarray] = {}
+    counts: dict[str, np.ndarray] = {}
+    zeros_q = np.zeros(len(day), dtype=np.int64)
+    for name, (when, value, mask) in zip(names, events, strict=True):
+        when = np.where(mask, when, np.nan)
+        vals = np.column_stack([np.ones(len(when)), np.nan_to_num(value)])
+        pit = PointInTime(ckey, when, vals)
+        glob = PointInTime(np.zeros(len(when), dtype=np.int64), when, vals)
+        c = pit.before(keys, day)
+        g = glob.before(zeros_q, day)
+        counts[name], per_country[name] = c[:, 0], c[:, 1]
+        overall[name] = g
+    out: dict[str, np.ndarray] = {}
+    out["country_reply_rate"] = _rate(
+        counts["substantive"],
+        counts["due"],
+        _global(overall["substantive"][:, 0], overall["due"][:, 0]),
+        SHRINK["reply"],
+    )
+    out["country_rejection_rate"] = _rate(
+        counts["rejected"],
+        counts["known"],
+        _global(overall["rejected"][:, 0], overall["known"][:, 0]),
+        SHRINK["reply"],
+    )
+    out["country_response_days"] = _rate(
+        per_country["response_days"],
+        counts["response_days"],
+        _global(overall["response_days"][:, 1], overall["response_days"][:, 0]),
+        SHRINK["response"],
+    )
+
+    # Outcomes: known one year after their case was sent.
+    labelled = history.outcomes.merge(
+        history.cases[["case_id", "country", "sent_date"]], on="case_id", how="inner"
+    )
+    okey = labelled["country"].map(index).fillna(-1).to_numpy(dtype=np.int64)
+    observed = day_numbers(labelled["sent_date"]) + OUTCOME_LAG_DAYS
+    improved = labelled["outcome"].isin(IMPROVED_OUTCOMES).to_numpy(dtype=float)
+    has_outcome = labelled["outcome"].notna().to_numpy()
+    observed = np.where(has_outcome, observed, np.nan)
+    values = np.column_stack([np.ones(len(observed)), improved])
+    c = PointInTime(okey, observed, values).before(keys, day)
+    g = PointInTime(np.zeros(len(observed), dtype=np.int64), observed, values).before(zeros_q, day)
+    out["country_improve_rate"] = _rate(
+        c[:, 1], c[:, 0], _global(g[:, 1], g[:, 0]), SHRINK["improve"]
+    )
+    out["country_n_outcomes"] = c[:, 0]
+
+    cases = history.cases
+    cs_key = cases["country"].map(index).fillna(-1).to_numpy(dtype=np.int64)
+    cs_day = day_numbers(cases["sent_date"])
+    prior = PointInTime(cs_key, cs_day, np.ones(len(cs_day))).before(keys, day)[:, 0]
+    out["country_prior_cases"] = np.log1p(prior)
+    return out
+
+
+def _raised_before(history: History, individual: pd.Series, day: np.ndarray) -> np.ndarray:
+    ids = history.cases["individual_id"].astype("string")
+    codes = {v: i for i, v in enumerate(sorted(ids.dropna().unique()))}
+    ev_key = ids.map(codes).fillna(-1).to_numpy(dtype=np.int64)
+    ev_day = day_numbers(history.cases["sent_date"])
+    q_text = individual.astype("string")
+    q_key = q_text.map(codes).fillna(-1).to_numpy(dtype=np.int64)
+    n = PointInTime(ev_key, ev_day, np.ones(len(ev_day))).before(q_key, day)[:, 0]
+    out = (n > 0).astype(float)
+    out[q_text.isna().to_numpy()] = np.nan
+    return out
+
+
+def _flag(values: pd.Series) -> np.ndarray:
+    """Booleans (or ``true``/``false`` text) as 1.0/0.0, unknown as NaN."""
+    text = values.astype("string").str.strip().str.lower()
+    mapping = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
+    return text.map(mapping).astype(float).to_numpy()
+
+
+def build_features(cases: pd.DataFrame, history: History) -> pd.DataFrame:
+    """Build the model's features (``FEATURE_COLUMNS``: flags 0/1, counts, days, rates in [0, 1]).
+
+    One row per case, indexed like ``cases``. Only information dated strictly before each case's
+    date (``sent_date``, else ``received_date``) is used; the generator's truth never is.
+
+    Parameters
+    ----------
+    cases : DataFrame
+        Rows in the vocabulary of ``cases.csv`` (with ``communication_id``) or ``queue.csv`` (with
+        the planned ``type``, ``n_mandates`` and ``last_incident_date``).
+    history : History
+        What the mandate knows: communications, cases and outcomes (``read_history`` or
+        ``Registry.history()``).
+
+    Returns
+    -------
+    DataFrame
+        Float columns in ``FEATURE_COLUMNS`` order; unknown values are NaN.
+
+    Raises
+    ------
+    InputFileError
+        If a case lacks an id or a date, or a date is malformed.
+    """
+    if "case_id" not in cases.columns:
+        raise InputFileError("cases: missing required column `case_id`.")
+    if "country" not in cases.columns:
+        raise InputFileError("cases: missing required column `country`.")
+    validate_cases(cases)
+    date = case_dates(cases)
+    day = day_numbers(date)
+    full = prepare_cases(cases, history)
+    index = _country_index()
+    country = full["country"].astype("string").str.strip().str.upper()
+    keys = country.map(index).fillna(-1).to_numpy(dtype=np.int64)
+
+    cols: dict[str, np.ndarray] = {}
+    violations = codes_to_frame(
+        full.get("violations", pd.Series(pd.NA, index=full.index)), VIOLATIONS
+    )
+    for code in VIOLATIONS:
+        cols[f"v_{code}"] = violations[code].to_numpy(dtype=float)
+    issues = codes_to_frame(
+        full.get("issue_areas", pd.Series(pd.NA, index=full.index)), ISSUE_AREAS
+    )
+    for code in ISSUE_AREAS:
+        cols[f"ia_{code}"] = issues[code].to_numpy(dtype=float)
+    gender = (
+        full.get("gender", pd.Series(pd.NA, index=full.index)).astype("string").fillna("unknown")
+    )
+    for feat in _GENDER_FEATURES:
+        cols[feat] = (gender == feat.removeprefix("gender_")).to_numpy(dtype=float)
+    cols["protester"] = (
+        _flag(full["protester"]) if "protester" in full.columns else np.full(len(full), np.nan)
+    )
+    region = (
+        full["un_region"].astype("string")
+        if "un_region" in full.columns
+        else pd.Series(pd.NA, index=full.index, dtype="string")
+    )
+    derived = country.map(lambda c: region_of(c) if isinstance(c, str) and c in index else pd.NA)
+    region = region.fillna(derived.astype("string"))
+    for code in UN_REGIONS:
+        cols[f"region_{code}"] = (region == code).fillna(False).to_numpy(dtype=float)
+    cols["country"] = np.where(keys >= 0, keys, np.nan).astype(float)
+    ctype = full["type"].astype("string")
+    for code in COMM_TYPES:
+        cols[f"type_{code}"] = np.where(
+            ctype.isna().to_numpy(), np.nan, (ctype == code).fillna(False).to_numpy(dtype=float)
+        )
+    n_mandates = pd.to_numeric(full["n_mandates"], errors="coerce").to_numpy(dtype=float)
+    cols["n_mandates"] = n_mandates
+
+    incident = day_numbers(full["last_incident_date"])
+    historical = (
+        full["sent_date"].notna().to_numpy()
+        if "sent_date" in full.columns
+        else np.zeros(len(full), dtype=bool)
+    )
+    elapsed = np.clip(day - incident, 0, None)
+    days = elapsed.copy()
+    planned = ~historical
+    if planned.any():
+        delay, from_submissions = drafting_delay(history, date[planned], n_mandates[planned])
+        if from_submissions:
+            days[planned] = elapsed[planned] + delay
+        else:
+            days[planned] = np.fmax(elapsed[planned], delay)
+    cols["days_since_incident"] = days
+    cols["raised_before"] = (
+        _raised_before(history, full["individual_id"], day)
+        if "individual_id" in full.columns
+        else np.full(len(full), np.nan)
+    )
+    cols.update(_country_record(history, keys, day))
+    frame = pd.DataFrame({c: cols[c] for c in FEATURE_COLUMNS}, index=cases.index)
+    return frame.astype(float)

@@ -1,0 +1,136 @@
+"""The model card (``MODEL_CARD.md``) and a hand-written SVG reliability diagram."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["metrics_markdown", "reliability_svg", "write_model_card"]
+
+
+def reliability_svg(table: pd.DataFrame, *, size: int = 360) -> str:
+    """Draw predicted vs observed improvement rate per bin (dots sized by n) as standalone SVG."""
+    pad = 48
+    inner = size - 2 * pad
+
+    def x(v: float) -> float:
+        return pad + v * inner
+
+    def y(v: float) -> float:
+        return size - pad - v * inner
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        f'viewBox="0 0 {size} {size}" font-family="sans-serif" font-size="11">',
+        '<rect width="100%" height="100%" fill="white"/>',
+        f'<text x="{size / 2}" y="18" text-anchor="middle" font-size="13">'
+        "Reliability on the test years (simulated data)</text>",
+        f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(1)}" y2="{y(1)}" stroke="#999" stroke-dasharray="4 3"/>',
+        f'<rect x="{pad}" y="{pad}" width="{inner}" height="{inner}" fill="none" stroke="#333"/>',
+    ]
+    for t in (0.0, 0.25, 0.5, 0.75, 1.0):
+        parts.append(f'<text x="{x(t)}" y="{size - pad + 14}" text-anchor="middle">{t:.2f}</text>')
+        parts.append(f'<text x="{pad - 6}" y="{y(t) + 4}" text-anchor="end">{t:.2f}</text>')
+    parts.append(
+        f'<text x="{size / 2}" y="{size - 12}" text-anchor="middle">mean predicted probability</text>'
+    )
+    parts.append(
+        f'<text x="14" y="{size / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {size / 2})">observed improvement rate</text>'
+    )
+    filled = table[table["n"] > 0]
+    n_max = max(int(filled["n"].max()), 1) if len(filled) else 1
+    points = []
+    for row in filled.to_dict("records"):
+        px, py = x(float(row["mean_predicted"])), y(float(row["observed_rate"]))
+        points.append(f"{px:.1f},{py:.1f}")
+        r = 3 + 7 * (int(row["n"]) / n_max) ** 0.5
+        parts.append(
+            f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{r:.1f}" fill="#0072B2" fill-opacity="0.7">'
+            f"<title>bin {row['lower']:.1f}–{row['upper']:.1f}: n={row['n']}</title></circle>"
+        )
+    if len(points) > 1:
+        parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#0072B2"/>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def metrics_markdown(metrics: pd.DataFrame) -> str:
+    """Render the test-year metrics table as Markdown."""
+    lines = ["| model | n | AUC | Brier | log loss | ECE |", "|---|---|---|---|---|---|"]
+    for row in metrics.itertuples():
+        lines.append(
+            f"| {row.model} | {row.n} | {row.auc:.3f} | {row.brier:.4f} | {row.log_loss:.4f} | {row.ece:.4f} |"
+        )
+    return "\n".join(lines)
+
+
+def write_model_card(out: Path, summary: dict[str, Any], metrics: pd.DataFrame) -> None:
+    """Write ``MODEL_CARD.md`` from the training summary."""
+    split = summary["split"]
+    cov = summary["coverage"]
+    covered = cov.get("covered")
+    cov_line = (
+        f"{covered:.1%} of test-year cases have the truth inside their interval "
+        f"(nominal {cov['nominal']:.0%}; mean width {cov['mean_width']:.3f})."
+        if covered is not None
+        else f"Not measurable without a truth table (nominal {cov['nominal']:.0%})."
+    )
+    gap = summary.get("auc_gap_to_truth")
+    gap_line = f"AUC gap to the truth: {gap:.3f}." if gap is not None else ""
+    data_kind = "SIMULATED (seeded structural simulation)" if summary["simulated"] else "real"
+    text = f"""# Model card: triage improvement score
+
+## Intended use
+Decision support for staff of the UN Special Rapporteur on human rights defenders: for each
+incoming case, the calibrated probability that the defender's situation improves ("much better"
+or "somewhat better") within one year if the mandate takes the case up, with a {cov["nominal"]:.0%}
+interval and SHAP reasons in probability points. It ranks and informs; it does not decide.
+Humans select cases, under the balance targets of the allocation module.
+
+## Data
+- Data: **{data_kind}**. The numbers below describe the simulation, not the real world.
+- Labelled cases: {summary["n_labelled"]} (improvement rate {summary["base_rate_all"]:.1%}).
+- **Outcomes are only observed for cases taken up.** Nothing is known about submissions the
+  mandate did not act on, so the score estimates improvement *given* a communication, among cases
+  like those taken up in the past. It is not a causal effect of the communication.
+- Time split: training years {split["train"]["years"]} (n={split["train"]["n"]}),
+  validation {split["validation"]["years"]} (n={split["validation"]["n"]}),
+  test {split["test"]["years"]} (n={split["test"]["n"]}).
+- Training-data sha256: `{summary["training_data_sha256"]}`
+- Model artifacts sha256: `{summary.get("model_sha256", "")}`
+
+## Model
+LightGBM binary classifier, configuration chosen on the validation years:
+`{summary["config"]}`. Monotone: a longer wait since the last incident never raises the score;
+a better earlier improvement rate of the country never lowers it. Calibration:
+**{summary["calibration"]["kind"]}**, chosen by cross-validated Brier score on validation
+({summary["calibration"]["cv_brier"]}). The shipped model is refitted on all labelled cases, its
+calibrator fitted on cross-fitted predictions.
+
+Features: the case (violations, issue areas, gender, protester, UN regional group, country,
+communication type, planned co-signing mandates, days since the last incident, raised before)
+and the country's point-in-time record (substantive-reply rate, rejection rate, mean response
+time, improvement rate among earlier outcomes shrunk toward the global rate). Only information
+dated before each case is used. The generator's truth is never a feature.
+
+## Metrics on the held-out test years
+{metrics_markdown(metrics)}
+
+{gap_line} ECE uses 10 equal-width bins; the reliability table is in `metrics.json`, the diagram
+in `reliability.svg`.
+
+**Interval coverage.** {cov_line} Definition: {cov["definition"]}.
+
+## Limits
+- Trained on simulated data calibrated to the figures of *Chasing Shadows* (Spannagel 2018).
+- The labelled impact sample is small; country-level effects are shrunk toward the global rate
+  and individual scores carry wide intervals. Bootstrap intervals reflect estimation variance,
+  not model misspecification, so they can under-cover.
+- Selection bias: outcomes exist only for cases taken up; cases unlike past ones are
+  extrapolations.
+- Names of defenders and submitters are never features and never appear in explanations.
+"""
+    (out / "MODEL_CARD.md").write_text(text, encoding="utf-8")

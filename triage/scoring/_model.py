@@ -1,0 +1,226 @@
+"""The trained model: a LightGBM booster, its calibrator and a bootstrap ensemble for intervals.
+
+Artifacts in ``models/<version>/``:
+
+- ``model.txt``: the LightGBM booster (text format);
+- ``ensemble.json.gz``: the bootstrap boosters (interval members), gzip without a timestamp;
+- ``calibrator.json``: the calibrator (``sigmoid`` or ``isotonic``);
+- ``features.json``: feature list, categorical and monotone features, hyper-parameters;
+- ``training.json``: training-data hash, sizes, split years, seed;
+- ``metrics.json``; ``reliability.svg``; ``MODEL_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from triage.config import models_dir
+from triage.errors import InputFileError, TriageError
+from triage.scoring._calibration import Calibrator, sigmoid
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+    from triage.schema import History
+
+__all__ = ["ARTIFACT_FILES", "TriageModel", "load_model", "what_if"]
+
+#: Files whose bytes define the model (hashed into ``TriageModel.sha256``).
+ARTIFACT_FILES = ("model.txt", "ensemble.json.gz", "calibrator.json", "features.json")
+
+
+@dataclass
+class TriageModel:
+    """A calibrated improvement model with bootstrap intervals.
+
+    Attributes
+    ----------
+    booster : lightgbm.Booster
+        The point model (raw log-odds via ``raw_score``).
+    members : list of lightgbm.Booster
+        Bootstrap boosters; the interval is the ``level`` central range of their calibrated scores.
+    calibrator : Calibrator
+        Maps the booster's raw probability to the calibrated score.
+    features : tuple of str
+        Feature columns in model order.
+    level : float
+        Nominal level of the interval (e.g. 0.9).
+    version : str
+        Folder name of the artifacts (``"default"``), or ``"unsaved"``.
+    sha256 : str
+        Hash of the artifact files (``ARTIFACT_FILES``).
+    metrics : dict
+        The metrics written at training time.
+    """
+
+    booster: lgb.Booster
+    members: list[lgb.Booster]
+    calibrator: Calibrator
+    features: tuple[str, ...]
+    level: float = 0.9
+    version: str = "unsaved"
+    sha256: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    _explainer: Any = field(default=None, repr=False, compare=False)
+
+    def raw_log_odds(self, X: pd.DataFrame) -> np.ndarray:
+        """Return the booster's raw log-odds for a feature frame."""
+        return np.asarray(self.booster.predict(X.loc[:, list(self.features)], raw_score=True))
+
+    def calibrate_log_odds(self, raw: np.ndarray) -> np.ndarray:
+        """Map raw log-odds to calibrated probability."""
+        return self.calibrator(sigmoid(np.asarray(raw, dtype=float)))
+
+    def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Score a feature frame: columns score, lower, upper (calibrated probabilities in [0, 1])."""
+        X = X.loc[:, list(self.features)]
+        score = self.calibrate_log_odds(self.raw_log_odds(X))
+        if self.members:
+            draws = np.column_stack(
+                [
+                    self.calibrator(sigmoid(np.asarray(m.predict(X, raw_score=True))))
+                    for m in self.members
+                ]
+            )
+            alpha = (1.0 - self.level) / 2.0
+            lower = np.quantile(draws, alpha, axis=1)
+            upper = np.quantile(draws, 1.0 - alpha, axis=1)
+        else:
+            lower = upper = score
+        # The point score always lies inside its own interval.
+        lower = np.minimum(lower, score)
+        upper = np.maximum(upper, score)
+        return pd.DataFrame({"score": score, "lower": lower, "upper": upper}, index=X.index)
+
+    def predict(self, cases: pd.DataFrame, history: History) -> pd.DataFrame:
+        """Score cases: case_id, score, lower, upper (probability of improvement within a year).
+
+        Parameters
+        ----------
+        cases : DataFrame
+            Cases in the vocabulary of ``cases.csv`` or ``queue.csv``.
+        history : History
+            What was known; only history dated before each case is used.
+
+        Returns
+        -------
+        DataFrame
+            One row per case in the input order, with a fresh ``RangeIndex``.
+        """
+        from triage.features import build_features
+
+        X = build_features(cases, history)
+        out = self.predict_features(X)
+        out.insert(0, "case_id", cases["case_id"].astype(str).to_numpy())
+        return out.reset_index(drop=True)
+
+    def save(self, out_dir: str | Path) -> str:
+        """Write the model artifacts (``ARTIFACT_FILES``) and return their combined sha256."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "model.txt").write_text(self.booster.model_to_string(), encoding="utf-8")
+        payload = json.dumps([m.model_to_string() for m in self.members]).encode("utf-8")
+        # mtime=0 keeps the file byte-identical across runs.
+        with (
+            (out / "ensemble.json.gz").open("wb") as fh,
+            gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0) as gz,
+        ):
+            gz.write(payload)
+        _write_json(out / "calibrator.json", self.calibrator.to_dict())
+        features_meta = dict(self.metrics.get("_features_meta", {}))
+        features_meta.update({"features": list(self.features), "level": self.level})
+        _write_json(out / "features.json", features_meta)
+        self.sha256 = artifact_sha256(out)
+        self.version = out.name
+        return self.sha256
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def artifact_sha256(folder: Path) -> str:
+    """Hash the artifact files of a model folder in a fixed order."""
+    digest = hashlib.sha256()
+    for name in ARTIFACT_FILES:
+        digest.update(name.encode())
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()
+
+
+def load_model(path: str | Path | None = None) -> TriageModel:
+    """Load a trained model folder (default ``models/default``).
+
+    Raises
+    ------
+    TriageError
+        If the folder or one of its artifacts is missing or unreadable.
+    """
+    import lightgbm as lgb
+
+    folder = Path(path) if path is not None else models_dir() / "default"
+    if not folder.is_dir():
+        raise TriageError(
+            f"{folder}: no such model folder. Train one with `triage train --out {folder}`."
+        )
+    for name in ARTIFACT_FILES:
+        if not (folder / name).is_file():
+            raise InputFileError(f"{folder / name}: model artifact is missing; retrain the model.")
+    try:
+        booster = lgb.Booster(model_str=(folder / "model.txt").read_text(encoding="utf-8"))
+        with gzip.open(folder / "ensemble.json.gz", "rb") as fh:
+            members = [lgb.Booster(model_str=s) for s in json.loads(fh.read().decode("utf-8"))]
+        calibrator = Calibrator.from_dict(json.loads((folder / "calibrator.json").read_text()))
+        meta = json.loads((folder / "features.json").read_text())
+        metrics_path = folder / "metrics.json"
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    except (OSError, ValueError, KeyError, lgb.basic.LightGBMError) as exc:
+        raise InputFileError(f"{folder}: model artifacts cannot be read ({exc}).") from exc
+    features = tuple(meta["features"])
+    if tuple(booster.feature_name()) != features:
+        raise InputFileError(f"{folder}: model.txt and features.json disagree on the feature list.")
+    return TriageModel(
+        booster=booster,
+        members=members,
+        calibrator=calibrator,
+        features=features,
+        level=float(meta.get("level", 0.9)),
+        version=folder.name,
+        sha256=artifact_sha256(folder),
+        metrics=metrics,
+    )
+
+
+def what_if(
+    model: TriageModel,
+    case_row: pd.Series | pd.DataFrame,
+    history: History,
+    *,
+    n_mandates: Sequence[int] = (1, 2, 3, 4, 5),
+) -> pd.DataFrame:
+    """Score one case under different planned numbers of mandates: n_mandates, score, lower, upper.
+
+    ``n_mandates = 1`` is the HRD mandate alone. For a queue case, more mandates mean a longer
+    expected drafting delay, so ``days_since_incident`` grows with them (see ``triage.features``).
+    A historical case (with ``sent_date``) keeps its observed delay; only ``n_mandates`` changes.
+    """
+    row = case_row.to_frame().T.infer_objects() if isinstance(case_row, pd.Series) else case_row
+    if len(row) != 1:
+        raise ValueError(f"`case_row` must be a single case. Got {len(row)} rows instead.")
+    values = [int(n) for n in n_mandates]
+    if not values or min(values) < 1:
+        raise ValueError(f"`n_mandates` must be positive integers. Got {list(n_mandates)} instead.")
+    frame = pd.concat([row] * len(values), ignore_index=True)
+    frame["n_mandates"] = pd.array(values, dtype="Int64")
+    scored = model.predict(frame, history)
+    scored.insert(1, "n_mandates", values)
+    return scored

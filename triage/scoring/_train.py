@@ -1,0 +1,462 @@
+"""Training with a time split, baselines, calibration choice and bootstrap intervals.
+
+Protocol (all on the labelled cases, those with an outcome):
+
+1. **Split by time.** The most recent calendar years holding at least 20 % of the labelled cases
+   are the *test* years; the years before them holding the next 20 % are *validation*; the rest
+   is *training*.
+2. **Model selection.** Each configuration of a small grid (shallow trees, strong L2, monotone
+   constraints) is fitted on training with early stopping on validation; the lowest validation
+   log loss wins.
+3. **Calibration.** Sigmoid and isotonic calibrators are compared by 5-fold cross-validated Brier
+   score on the validation predictions; the winner is fitted on all of validation.
+4. **Test metrics.** The training-years model with the validation calibrator is scored on the
+   test years next to three baselines on the same cases: the base rate (training + validation),
+   a logistic regression (fitted on training + validation) and, for simulated data, the
+   generator's truth ``p_improve`` (the ceiling; never a feature).
+5. **Intervals.** ``n_bootstrap`` boosters are fitted on bootstrap resamples; the interval is the
+   central ``level`` range of their calibrated scores. Coverage on test = share of test cases
+   whose truth ``p_improve`` lies in ``[lower, upper]`` (simulated data only).
+6. **Shipped model.** Refitted on all labelled cases with the chosen configuration; its
+   calibrator is fitted on cross-fitted predictions (5 time-ordered folds); its bootstrap members
+   resample all labelled cases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from triage.errors import TriageError
+from triage.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS, MONOTONE, build_features
+from triage.schema import IMPROVED_OUTCOMES, History
+from triage.scoring._calibration import Calibrator, CalibratorKind, fit_calibrator, sigmoid
+from triage.scoring._metrics import reliability_table, score_metrics
+from triage.scoring._model import TriageModel, _write_json
+
+__all__ = ["TrainResult", "labelled_cases", "time_split", "train"]
+
+ProgressCallback = Callable[[int, int, str], None]
+
+_MIN_TRAIN = 40
+_MAX_ROUNDS = 300
+_EARLY_STOP = 40
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` produced.
+
+    Attributes
+    ----------
+    metrics : DataFrame
+        Test-year metrics per model: model, n, auc, brier, log_loss, ece.
+    reliability : DataFrame
+        Reliability bins of the calibrated model on the test years.
+    coverage : dict
+        Interval coverage of the truth on the test years (``nominal``, ``covered``, ``mean_width``).
+    model : TriageModel
+        The shipped model (refitted on all labelled cases).
+    out_dir : Path
+        Where the artifacts were written.
+    summary : dict
+        Everything written to ``metrics.json``.
+    """
+
+    metrics: pd.DataFrame
+    reliability: pd.DataFrame
+    coverage: dict[str, float]
+    model: TriageModel
+    out_dir: Path
+    summary: dict[str, Any]
+
+
+def labelled_cases(history: History) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return the cases with a recorded outcome (sorted by date, then case_id) and 0/1 improved."""
+    outcomes = history.outcomes.dropna(subset=["outcome"]).drop_duplicates("case_id")
+    cases = history.cases.merge(outcomes[["case_id", "outcome"]], on="case_id", how="inner")
+    cases = cases.sort_values(["sent_date", "case_id"], kind="stable").reset_index(drop=True)
+    y = cases["outcome"].isin(IMPROVED_OUTCOMES).to_numpy(dtype=int)
+    return cases.drop(columns=["outcome"]), y
+
+
+def time_split(
+    dates: pd.Series, *, share: float = 0.2
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split rows by calendar year into train, validation and test masks (most recent = test).
+
+    Test takes the most recent whole years holding at least ``share`` of the rows, validation the
+    years before them holding at least ``share`` more; training keeps the rest.
+    """
+    if not 0 < share < 0.5:
+        raise ValueError(f"`share` must be in (0, 0.5). Got {share} instead.")
+    years = pd.to_datetime(dates).dt.year.to_numpy()
+    uniq, cnt = np.unique(years, return_counts=True)
+    n = len(years)
+    test_years: list[int] = []
+    valid_years: list[int] = []
+    acc = 0
+    for year, count in zip(uniq[::-1].tolist(), cnt[::-1].tolist(), strict=True):
+        if acc < share * n:
+            test_years.append(int(year))
+        elif acc < 2 * share * n:
+            valid_years.append(int(year))
+        else:
+            break
+        acc += int(count)
+    test = np.isin(years, test_years)
+    valid = np.isin(years, valid_years)
+    return ~(test | valid), valid, test
+
+
+def _grid(n_train: int) -> list[dict[str, Any]]:
+    """A small grid sized to the data: shallow trees, many rows per leaf, strong L2."""
+    small = max(10, n_train // 40)
+    large = max(20, n_train // 12)
+    grid = []
+    for leaves, depth in ((4, 2), (8, 3), (16, 4)):
+        for min_leaf in (small, large):
+            grid.append({"num_leaves": leaves, "max_depth": depth, "min_data_in_leaf": min_leaf})
+    return grid
+
+
+def _params(config: dict[str, Any], seed: int) -> dict[str, Any]:
+    monotone = [MONOTONE.get(f, 0) for f in FEATURE_COLUMNS]
+    return {
+        "objective": "binary",
+        "learning_rate": 0.1,
+        "lambda_l2": 10.0,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "min_data_per_group": 50,
+        "cat_smooth": 20.0,
+        "cat_l2": 10.0,
+        "max_cat_to_onehot": 4,
+        "monotone_constraints": monotone,
+        "verbose": -1,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": 1,
+        **config,
+    }
+
+
+def _fit(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    params: dict[str, Any],
+    rounds: int,
+    valid: tuple[pd.DataFrame, np.ndarray] | None = None,
+) -> Any:
+    import lightgbm as lgb
+
+    data = lgb.Dataset(X, y, categorical_feature=list(CATEGORICAL_FEATURES), free_raw_data=True)
+    if valid is None:
+        return lgb.train(params, data, num_boost_round=rounds)
+    vdata = lgb.Dataset(valid[0], valid[1], reference=data)
+    return lgb.train(
+        {**params, "metric": "binary_logloss"},
+        data,
+        num_boost_round=rounds,
+        valid_sets=[vdata],
+        callbacks=[lgb.early_stopping(_EARLY_STOP, verbose=False)],
+    )
+
+
+def _raw_p(booster: Any, X: pd.DataFrame) -> np.ndarray:
+    return sigmoid(np.asarray(booster.predict(X, raw_score=True)))
+
+
+def _choose_calibrator(
+    p_raw: np.ndarray, y: np.ndarray, seed: int
+) -> tuple[CalibratorKind, dict[str, float]]:
+    """Pick sigmoid or isotonic by 5-fold cross-validated Brier score on validation predictions."""
+    from sklearn.model_selection import StratifiedKFold
+
+    scores: dict[str, float] = {}
+    n_splits = int(min(5, np.bincount(y, minlength=2).min()))
+    if n_splits < 2:
+        return "sigmoid", {"sigmoid": float("nan"), "isotonic": float("nan")}
+    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    kinds: tuple[CalibratorKind, ...] = ("sigmoid", "isotonic")
+    for kind in kinds:
+        errs = []
+        for fit_idx, eval_idx in folds.split(p_raw, y):
+            cal = fit_calibrator(p_raw[fit_idx], y[fit_idx], kind=kind)
+            errs.append(np.mean((cal(p_raw[eval_idx]) - y[eval_idx]) ** 2))
+        scores[kind] = float(np.mean(errs))
+    best: CalibratorKind = "isotonic" if scores["isotonic"] < scores["sigmoid"] else "sigmoid"
+    return best, scores
+
+
+def _logistic(X: pd.DataFrame, y: np.ndarray, seed: int) -> Any:
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        StandardScaler(),
+        LogisticRegression(C=0.1, max_iter=2000, random_state=seed),
+    )
+    return model.fit(X, y)
+
+
+def _bootstrap(
+    X: pd.DataFrame, y: np.ndarray, params: dict[str, Any], rounds: int, n: int, seed: int
+) -> list[Any]:
+    rng = np.random.default_rng(seed)
+    members = []
+    for i in range(n):
+        idx = np.sort(rng.integers(0, len(y), len(y)))
+        members.append(_fit(X.iloc[idx], y[idx], {**params, "seed": seed + 1 + i}, rounds))
+    return members
+
+
+def _intervals(members: list[Any], cal: Calibrator, X: pd.DataFrame, level: float) -> np.ndarray:
+    draws = np.column_stack([cal(_raw_p(m, X)) for m in members])
+    alpha = (1 - level) / 2
+    return np.column_stack(
+        [np.quantile(draws, alpha, axis=1), np.quantile(draws, 1 - alpha, axis=1)]
+    )
+
+
+def _data_hash(cases: pd.DataFrame, X: pd.DataFrame, y: np.ndarray) -> str:
+    """sha256 of exactly what the model saw: case ids, dates, features (repr) and labels."""
+    frame = X.copy()
+    frame.insert(0, "case_id", cases["case_id"].astype(str).to_numpy())
+    frame.insert(
+        1, "sent_date", pd.to_datetime(cases["sent_date"]).dt.strftime("%Y-%m-%d").to_numpy()
+    )
+    frame["improved"] = y
+    text = frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _round(obj: Any) -> Any:
+    """Round floats for stable, readable JSON (NaN becomes null)."""
+    if isinstance(obj, float):
+        return None if obj != obj else round(obj, 6)
+    if isinstance(obj, dict):
+        return {k: _round(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_round(v) for v in obj]
+    return obj
+
+
+def train(
+    history: History,
+    *,
+    out_dir: str | Path,
+    seed: int = 0,
+    n_bootstrap: int = 20,
+    level: float = 0.9,
+    on_progress: ProgressCallback | None = None,
+) -> TrainResult:
+    """Train, evaluate on held-out years and write the model artifacts to ``out_dir``.
+
+    Parameters
+    ----------
+    history : History
+        Simulated or real history; the labelled cases are those in ``outcomes``.
+    out_dir : str or Path
+        Folder for the artifacts (created; files are overwritten).
+    seed : int, default 0
+        Seed of every random step (bagging, bootstrap, calibration folds).
+    n_bootstrap : int, default 20
+        Bootstrap boosters for the intervals.
+    level : float, default 0.9
+        Nominal level of the interval.
+    on_progress : callable, optional
+        ``on_progress(done, total, what)``.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    TriageError
+        If there are too few labelled cases or a split lacks one of the classes.
+    """
+    if n_bootstrap < 2:
+        raise ValueError(f"`n_bootstrap` must be at least 2. Got {n_bootstrap} instead.")
+    if not 0.5 <= level < 1:
+        raise ValueError(f"`level` must be in [0.5, 1). Got {level} instead.")
+    total = 6
+    step = 0
+
+    def tick(what: str) -> None:
+        nonlocal step
+        step += 1
+        if on_progress is not None:
+            on_progress(step, total, what)
+
+    cases, y = labelled_cases(history)
+    if len(cases) < 3 * _MIN_TRAIN // 2:
+        raise TriageError(
+            f"only {len(cases)} cases have a recorded outcome; training needs at least "
+            f"{3 * _MIN_TRAIN // 2}. Generate more with `triage generate --outcomes all`."
+        )
+    X = build_features(cases, history)
+    tick("features built")
+    tr, va, te = time_split(cases["sent_date"])
+    for name, mask in (("training", tr), ("validation", va), ("test", te)):
+        if mask.sum() == 0 or len(np.unique(y[mask])) < 2:
+            raise TriageError(
+                f"the {name} years have no case of one class (improved / not improved); "
+                "the time split needs both in every part."
+            )
+    Xtr, ytr, Xva, yva, Xte, yte = X[tr], y[tr], X[va], y[va], X[te], y[te]
+
+    # 2. model selection on validation
+    best: tuple[float, dict[str, Any], int] | None = None
+    for config in _grid(int(tr.sum())):
+        params = _params(config, seed)
+        booster = _fit(Xtr, ytr, params, _MAX_ROUNDS, valid=(Xva, yva))
+        rounds = max(int(booster.best_iteration or booster.current_iteration()), 1)
+        p = _raw_p(booster, Xva)
+        loss = score_metrics(p, yva)["log_loss"]
+        if best is None or loss < best[0] - 1e-12:
+            best = (loss, config, rounds)
+    assert best is not None
+    _, config, rounds = best
+    params = _params(config, seed)
+    tick("model selected")
+
+    # 3. calibration chosen on validation
+    eval_booster = _fit(Xtr, ytr, params, rounds)
+    p_va = _raw_p(eval_booster, Xva)
+    kind, cal_scores = _choose_calibrator(p_va, yva, seed)
+    eval_cal = fit_calibrator(p_va, yva, kind=kind)
+    tick(f"calibrator: {kind}")
+
+    # 4. test metrics with baselines
+    p_model = eval_cal(_raw_p(eval_booster, Xte))
+    trva = tr | va
+    base_rate = float(y[trva].mean())
+    lr = _logistic(X[trva], y[trva], seed)
+    p_lr = lr.predict_proba(Xte)[:, 1]
+    rows = {
+        "model": score_metrics(p_model, yte),
+        "logistic_regression": score_metrics(p_lr, yte),
+        "base_rate": score_metrics(np.full(len(yte), base_rate), yte),
+    }
+    truth_p: np.ndarray | None = None
+    if history.truth is not None:
+        truth_map = history.truth.drop_duplicates("case_id").set_index("case_id")["p_improve"]
+        truth_all = cases["case_id"].map(truth_map).to_numpy(dtype=float)
+        if not np.isnan(truth_all[te]).any():
+            truth_p = truth_all[te]
+            rows["truth"] = score_metrics(truth_p, yte)
+    metrics = pd.DataFrame([{"model": k, **v} for k, v in rows.items()])
+    metrics["n"] = metrics["n"].astype(int)
+    reliability = reliability_table(p_model, yte)
+
+    # 5. intervals and their coverage on the test years
+    eval_members = _bootstrap(Xtr, ytr, params, rounds, n_bootstrap, seed)
+    bounds = _intervals(eval_members, eval_cal, Xte, level)
+    lower = np.minimum(bounds[:, 0], p_model)
+    upper = np.maximum(bounds[:, 1], p_model)
+    coverage: dict[str, float] = {"nominal": level, "mean_width": float(np.mean(upper - lower))}
+    if truth_p is not None:
+        coverage["covered"] = float(np.mean((truth_p >= lower) & (truth_p <= upper)))
+    tick("evaluated on held-out years")
+
+    # 6. the shipped model: all labelled cases
+    n_all = len(y)
+    final_rounds = int(min(_MAX_ROUNDS, max(1, round(rounds * n_all / max(int(tr.sum()), 1)))))
+    booster = _fit(X, y, params, final_rounds)
+    oof = np.full(n_all, np.nan)
+    order_blocks = np.array_split(np.arange(n_all), 5)
+    for block in order_blocks:
+        keep = np.setdiff1d(np.arange(n_all), block)
+        oof[block] = _raw_p(_fit(X.iloc[keep], y[keep], params, final_rounds), X.iloc[block])
+    calibrator = fit_calibrator(oof, y, kind=kind)
+    tick("final model fitted")
+    members = _bootstrap(X, y, params, final_rounds, n_bootstrap, seed + 1000)
+
+    out = Path(out_dir)
+    years = pd.to_datetime(cases["sent_date"]).dt.year
+    summary: dict[str, Any] = {
+        "simulated": bool(history.simulated),
+        "target": "improved: outcome is much_better or somewhat_better, one year after sent_date",
+        "n_labelled": n_all,
+        "base_rate_all": float(y.mean()),
+        "split": {
+            part: {
+                "years": sorted({int(v) for v in years[mask]}),
+                "n": int(mask.sum()),
+                "positive_rate": float(y[mask].mean()),
+            }
+            for part, mask in (("train", tr), ("validation", va), ("test", te))
+        },
+        "config": {**config, "rounds_selected": rounds, "rounds_final": final_rounds},
+        "calibration": {"kind": kind, "cv_brier": cal_scores},
+        "test": {
+            row["model"]: {k: row[k] for k in metrics.columns if k != "model"}
+            for row in metrics.to_dict("records")
+        },
+        "auc_gap_to_truth": (rows["truth"]["auc"] - rows["model"]["auc"])
+        if "truth" in rows
+        else float("nan"),
+        "reliability": reliability.to_dict("records"),
+        "coverage": {
+            **coverage,
+            "definition": (
+                "share of test-year cases whose generator truth p_improve lies in [lower, upper]; "
+                f"intervals from {n_bootstrap} bootstrap boosters fitted on the training years, "
+                f"central {level:.0%} range of their calibrated scores"
+            ),
+        },
+        "training_data_sha256": _data_hash(cases, X, y),
+        "seed": seed,
+        "n_bootstrap": n_bootstrap,
+    }
+    summary = _round(summary)
+    model = TriageModel(
+        booster=booster,
+        members=members,
+        calibrator=calibrator,
+        features=FEATURE_COLUMNS,
+        level=level,
+        metrics={
+            "_features_meta": {
+                "categorical": list(CATEGORICAL_FEATURES),
+                "monotone": dict(MONOTONE),
+                "params": {k: v for k, v in params.items() if k != "monotone_constraints"},
+                "rounds": final_rounds,
+            }
+        },
+    )
+    model.save(out)
+    model.metrics = summary
+    summary["model_sha256"] = model.sha256
+    _write_json(out / "metrics.json", summary)
+    from triage.scoring._card import reliability_svg, write_model_card
+
+    (out / "reliability.svg").write_text(reliability_svg(reliability), encoding="utf-8")
+    write_model_card(out, summary, metrics)
+    tick("artifacts written")
+    return TrainResult(
+        metrics=metrics,
+        reliability=reliability,
+        coverage=coverage,
+        model=model,
+        out_dir=out,
+        summary=summary,
+    )
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True)
