@@ -1,0 +1,554 @@
+"""Letters, replies, the truth, outcomes and the queue, assembled into the six history tables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy.special import gammainc
+
+from triage.schema import HISTORY_FILES, ISSUE_AREAS, VIOLATIONS, region_of
+from triage.synth import _world as W
+from triage.synth._simulate import (
+    _GENDER_CODES,
+    _V,
+    _largest_remainder,
+    _Run,
+    _sigmoid,
+    _solve_intercept,
+)
+
+__all__ = ["assemble", "to_text", "typed"]
+
+_REPLY_SHAPE = 5.0  # spread of one state's reply times (coefficient of variation 0.45)
+_END = np.datetime64(W.HISTORY_END)
+_HIDDEN_SD = 0.55  # unobservable part of a case's chance to improve (moderate on purpose)
+
+_SYLLABLES = (
+    "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "za", "qu", "xe", "do", "fi", "gu", "ha",
+    "jo", "ku", "li", "mo", "nu", "pe", "ri", "su", "ta", "ve", "wo", "yu", "zo",
+)  # fmt: skip
+
+
+def _codes(matrix: np.ndarray, codes: tuple[str, ...]) -> np.ndarray:
+    """Join the codes of each boolean row with ``;`` (blank when none)."""
+    weights = 1 << np.arange(matrix.shape[1], dtype=np.int64)
+    packed = matrix.astype(np.int64) @ weights
+    uniq, inverse = np.unique(packed, return_inverse=True)
+    text = np.array(
+        [";".join(c for j, c in enumerate(codes) if (u >> j) & 1) or None for u in uniq],
+        dtype=object,
+    )
+    return text[inverse]
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(days.astype("datetime64[D]"), unit="D").astype(object)
+
+
+def _region(iso: np.ndarray) -> np.ndarray:
+    uniq, inverse = np.unique(iso.astype(str), return_inverse=True)
+    return np.array([region_of(str(c)) for c in uniq], dtype=object)[inverse]
+
+
+def _fake_names(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Clearly invented names from a syllable list, tagged as simulated."""
+    syl = np.array(_SYLLABLES, dtype=object)
+    given = syl[rng.integers(0, len(syl), n)] + syl[rng.integers(0, len(syl), n)]
+    family = (
+        syl[rng.integers(0, len(syl), n)]
+        + syl[rng.integers(0, len(syl), n)]
+        + syl[rng.integers(0, len(syl), n)]
+    )
+    return np.array(
+        [
+            f"{g.capitalize()} {f.capitalize()} (simulated)"
+            for g, f in zip(given, family, strict=True)
+        ],
+        dtype=object,
+    )
+
+
+def _letter_design(
+    rng: np.random.Generator, year: np.ndarray, named: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Type and number of co-signing mandates of letters sent in the given years."""
+    n = len(year)
+    ua = rng.random(n) < np.array([W.UA_SHARE.get(int(y), 0.44) for y in year])
+    if not named:
+        ua[:] = False
+    other = rng.random(n) < (0.1 if named else 0.4)
+    kind = np.where(ua, "UA", np.where(other, "OL", "AL")).astype(object)
+    alone = rng.random(n) < np.array([W.ALONE_SHARE.get(int(y), 0.02) for y in year])
+    extra = rng.poisson(np.array([W.EXTRA_MANDATES.get(int(y), 2.6) for y in year]))
+    return kind, np.where(alone, 1, 2 + extra)
+
+
+def _drafting_days(
+    rng: np.random.Generator, kind: np.ndarray, n_mandates: np.ndarray
+) -> np.ndarray:
+    """Days from the last incident to sending (paper p. 12: > a week per extra mandate)."""
+    n = len(kind)
+    ua = kind == "UA"
+    days = np.where(
+        ua,
+        -1.0 + 7.5 * (n_mandates - 1) + rng.gamma(2.0, 2.5, n),
+        15.0 + 9.0 * (n_mandates - 1) + rng.gamma(1.5, 40.0, n),
+    )
+    return np.maximum(1, np.round(days)).astype(np.int64)
+
+
+def _expected_drafting_days(kind: np.ndarray, n_mandates: np.ndarray) -> np.ndarray:
+    return np.where(kind == "UA", 4.0 + 7.5 * (n_mandates - 1), 75.0 + 9.0 * (n_mandates - 1))
+
+
+def _improve_linear(
+    viol: np.ndarray,
+    repeat: np.ndarray,
+    n_mandates: np.ndarray,
+    delay: np.ndarray,
+    country_effect: np.ndarray,
+    year: np.ndarray,
+    hidden: np.ndarray,
+) -> np.ndarray:
+    """Linear predictor of improvement within a year, without intercept (the truth's model)."""
+    v = viol.astype(float)
+    year_effect = np.array([W.YEAR_IMPROVE.get(int(y), 0.0) for y in year])
+    return (
+        1.05 * v[:, _V["detention"]]
+        + 0.65 * v[:, _V["conviction"]]
+        - 1.4 * v[:, _V["administrative_harassment"]]
+        + 2.6 * v[:, _V["professional_restriction"]]
+        - 2.0 * v[:, _V["killing"]]
+        - 0.3 * v[:, _V["threats"]]
+        - 0.15 * repeat
+        - 0.12 * (n_mandates - 1)
+        - 0.006 * np.minimum(delay, 200)
+        + country_effect
+        + year_effect
+        + hidden
+    )
+
+
+def assemble(
+    run: _Run, *, seed: int, outcomes: Literal["sample", "all"], scale: float
+) -> dict[str, pd.DataFrame]:
+    """Turn the month loop's arrays into the typed six tables."""
+    return {
+        name: typed(frame) for name, frame in to_text(run, outcomes=outcomes, scale=scale).items()
+    }
+
+
+def to_text(
+    run: _Run, *, outcomes: Literal["sample", "all"], scale: float
+) -> dict[str, pd.DataFrame]:
+    """Build the six tables as text, exactly as written to CSV."""
+    rng = run.rng
+    cal = run.cal
+    countries = run.countries
+    k = len(countries)
+    is_lac = np.array([region_of(str(c)) == "latin_american_caribbean" for c in countries])
+    cidx = {str(c): i for i, c in enumerate(countries)}
+    p = run.people
+
+    # ------------------------------------------------------------------ named letters
+    n_letters = len(run.letter_event)
+    l_year = cal.year[run.letter_month]
+    l_era = cal.era[run.letter_month]
+    l_sent = cal.start[run.letter_month] + np.floor(
+        rng.random(n_letters) * cal.days[run.letter_month]
+    ).astype("timedelta64[D]")
+    l_type, l_mand = _letter_design(rng, l_year, named=True)
+    l_delay = _drafting_days(rng, l_type, l_mand)
+    l_incident = l_sent - l_delay.astype("timedelta64[D]")
+    l_addr = np.full(n_letters, "state", dtype=object)
+    n_ns = min(round(W.NON_STATE_NAMED * scale), n_letters)
+    l_addr[rng.choice(n_letters, size=n_ns, replace=False)] = "non_state"
+
+    taken = np.flatnonzero(run.person_taken)
+    case_letter = np.searchsorted(run.letter_event, run.person_global_event[taken])
+    l_nind = np.bincount(case_letter, minlength=n_letters)
+
+    # ------------------------------------------------------------------ other communications
+    u_month = np.repeat(np.arange(len(run.unnamed)), run.unnamed)
+    r_month = np.repeat(np.arange(len(run.prs)), run.prs)
+    country_p = np.bincount(run.letter_country, weights=l_nind, minlength=k).astype(float)
+    country_p /= country_p.sum()
+    u_country = rng.choice(k, size=len(u_month), p=country_p)
+    r_country = rng.choice(k, size=len(r_month), p=country_p)
+    u_type, u_mand = _letter_design(rng, cal.year[u_month], named=False)
+    r_mand = _letter_design(rng, cal.year[r_month], named=False)[1]
+    u_addr = np.full(len(u_month), "state", dtype=object)
+    n_ns_u = min(round(W.NON_STATE_UNNAMED * scale), len(u_month))
+    u_addr[rng.choice(len(u_month), size=n_ns_u, replace=False)] = "non_state"
+
+    def sent_in(month: np.ndarray) -> np.ndarray:
+        return cal.start[month] + np.floor(rng.random(len(month)) * cal.days[month]).astype(
+            "timedelta64[D]"
+        )
+
+    u_sent = sent_in(u_month)
+    r_sent = sent_in(r_month)
+
+    # ------------------------------------------------------------------ replies
+    # Letters to states: named letters first, then unnamed ones (same behaviour).
+    s_country = np.concatenate([run.letter_country, u_country])
+    s_era = np.concatenate([l_era, cal.era[u_month]])
+    s_sent = np.concatenate([l_sent, u_sent])
+    s_state = np.concatenate([l_addr, u_addr]) == "state"
+    weight = np.concatenate([l_nind, np.zeros(len(u_month))]).astype(float) * s_state
+    reply_c = rng.normal(0.0, 0.7, k) + 0.5 * is_lac
+    reply_c[cidx["USA"]] += 0.6
+    reject_d = rng.normal(0.0, 0.9, k) - 0.9 * is_lac
+    other_days = np.exp(rng.normal(0.0, 0.35, k))
+    named_days = np.full(k, np.nan)
+    for c, d in W.NAMED_REPLY_DAYS.items():
+        named_days[cidx[c]] = d
+    imm = W.IMMATERIAL_SHARE
+    era_a = np.zeros(3)
+    mean_days = np.where(np.isnan(named_days), 100.0, named_days)
+    left = (_END - s_sent).astype(float)
+    for _ in range(4):
+        p_obs = gammainc(_REPLY_SHAPE, np.maximum(left, 0) / (mean_days[s_country] / _REPLY_SHAPE))
+        for e, era_name in enumerate(("jilani", "sekaggya", "forst")):
+            era_a[e] = _solve_intercept(
+                reply_c[s_country],
+                weight * (s_era == e),
+                W.ERA_SUBSTANTIVE[era_name],
+                scale=(1 - imm) * p_obs,
+            )
+        for c, target in W.NAMED_RESPONSE.items():
+            i = cidx[c]
+            reply_c[i] = _solve_intercept(
+                era_a[s_era], weight * (s_country == i), target, scale=(1 - imm) * p_obs
+            )
+        omega = np.bincount(
+            s_country, weights=weight * _sigmoid(era_a[s_era] + reply_c[s_country]), minlength=k
+        )
+        named = ~np.isnan(named_days)
+        g = (W.MEAN_REPLY_DAYS * omega.sum() - (omega * np.nan_to_num(named_days))[named].sum()) / (
+            omega * other_days
+        )[~named].sum()
+        mean_days = np.where(named, named_days, g * other_days)
+    era_r = np.array([W.ERA_REJECTION_LOGIT[e] for e in ("jilani", "sekaggya", "forst")])
+    p_sub = _sigmoid(era_a[s_era] + reply_c[s_country])
+    for c, target in W.NAMED_REJECTION.items():
+        i = cidx[c]
+        reject_d[i] = _solve_intercept(era_r[s_era], weight * p_sub * (s_country == i), target)
+
+    n_s = len(s_country)
+    replied = (rng.random(n_s) < _sigmoid(era_a[s_era] + reply_c[s_country])) & s_state
+    immaterial = replied & (rng.random(n_s) < imm)
+    substantive = replied & ~immaterial
+    unknown = substantive & (rng.random(n_s) < W.CONTENT_UNKNOWN_SHARE)
+    rejection = (
+        substantive & ~unknown & (rng.random(n_s) < _sigmoid(era_r[s_era] + reject_d[s_country]))
+    )
+    days = rng.gamma(_REPLY_SHAPE, mean_days[s_country] / _REPLY_SHAPE) * np.where(
+        immaterial, W.IMMATERIAL_SLOWER, 1.0
+    )
+    days = np.maximum(1, np.round(days)).astype(np.int64)
+    reply_date = s_sent + days.astype("timedelta64[D]")
+    seen = replied & (reply_date <= _END)
+    reply_class = np.full(n_s, "none", dtype=object)
+    reply_class[seen & immaterial] = "immaterial"
+    reply_class[seen & unknown] = "content_unknown"
+    reply_class[seen & rejection] = "rejection"
+    reply_class[seen & substantive & ~unknown & ~rejection] = "no_rejection"
+    reply_class[~s_state] = None
+    reply_text = _dates(reply_date)
+    reply_text[~seen] = None
+
+    # ------------------------------------------------------------------ communications table
+    n_u = len(u_month)
+    n_r = len(r_month)
+    comm = pd.DataFrame(
+        {
+            "sent": np.concatenate([l_sent, u_sent, r_sent]),
+            "kind": np.concatenate([np.zeros(n_letters), np.ones(n_u), np.full(n_r, 2)]),
+            "type": np.concatenate([l_type, u_type, np.full(n_r, "PR", dtype=object)]),
+            "addressee": np.concatenate([l_addr, u_addr, np.full(n_r, "state", dtype=object)]),
+            "country": countries[np.concatenate([run.letter_country, u_country, r_country])],
+            "n_mandates": np.concatenate([l_mand, u_mand, r_mand]),
+            "last_incident_date": np.concatenate(
+                [_dates(l_incident), np.full(n_u + n_r, None, dtype=object)]
+            ),
+            "reply_class": np.concatenate([reply_class, np.full(n_r, None, dtype=object)]),
+            "reply_date": np.concatenate([reply_text, np.full(n_r, None, dtype=object)]),
+            "n_individuals": np.concatenate([l_nind, np.zeros(n_u + n_r, dtype=np.int64)]),
+        }
+    )
+    order = np.lexsort((np.arange(len(comm)), comm["sent"].to_numpy()))
+    comm_year = comm["sent"].to_numpy().astype("datetime64[Y]").astype(int) + 1970
+    seq = np.zeros(len(comm), dtype=np.int64)
+    for y in np.unique(comm_year):
+        rows = order[comm_year[order] == y]
+        seq[rows] = np.arange(1, len(rows) + 1)
+    comm_id = np.array(
+        [f"COM-{y}-{s:04d}" for y, s in zip(comm_year, seq, strict=True)], dtype=object
+    )
+    comm["communication_id"] = comm_id
+    comm["sent_date"] = _dates(comm["sent"].to_numpy())
+    communications = comm.iloc[order][list(HISTORY_FILES["communications"])].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ cases
+    c_letter = case_letter
+    c_order = np.lexsort((taken, comm_id[c_letter]))  # by communication, then submission
+    rank = np.empty(len(taken), dtype=np.int64)
+    rank[c_order] = np.arange(len(taken))
+    case_id = np.array([f"C-{i + 1:06d}" for i in rank], dtype=object)
+    c_iso = countries[run.letter_country[c_letter]]
+    c_viol = p.viol[taken]
+    c_area = p.area[taken]
+    cases = pd.DataFrame(
+        {
+            "case_id": case_id,
+            "communication_id": comm_id[c_letter],
+            "individual_id": np.array(
+                [f"I-{i + 1:06d}" for i in p.individual[taken]], dtype=object
+            ),
+            "sent_date": _dates(l_sent[c_letter]),
+            "country": c_iso,
+            "un_region": _region(c_iso),
+            "gender": _GENDER_CODES[p.gender[taken]],
+            "violations": _codes(c_viol, tuple(VIOLATIONS)),
+            "issue_areas": _codes(c_area, tuple(ISSUE_AREAS)),
+            "protester": np.where(p.protester[taken], "true", "false"),
+        }
+    )
+
+    # ------------------------------------------------------------------ truth
+    country_eff = rng.normal(0.0, 0.3, k)
+    for c in W.COUNTRY_IMPROVE_POSITIVE:
+        country_eff[cidx[c]] = 0.9
+    for c in W.COUNTRY_IMPROVE_NEGATIVE:
+        country_eff[cidx[c]] = -0.9
+    c_year = l_year[c_letter]
+    hidden = rng.normal(0.0, _HIDDEN_SD, len(taken))
+    lin = _improve_linear(
+        c_viol,
+        p.repeat[taken],
+        l_mand[c_letter],
+        l_delay[c_letter],
+        country_eff[run.letter_country[c_letter]],
+        c_year,
+        hidden,
+    )
+    c_sent = l_sent[c_letter]
+    in_frame = (
+        (c_sent >= np.datetime64(W.SAMPLE_FROM))
+        & (c_sent <= np.datetime64(W.SAMPLE_TO))
+        & (l_nind[c_letter] <= W.SAMPLE_MAX_INDIVIDUALS)
+        & (l_addr[c_letter] == "state")
+    )
+    b0 = _solve_intercept(lin, in_frame.astype(float), 0.24)
+    p_improve = _sigmoid(b0 + lin)
+
+    # Outcome given the truth: improvement, otherwise worse, mixed or the same.
+    v = c_viol.astype(float)
+    worse_lin = (
+        1.7 * v[:, _V["administrative_harassment"]]
+        + 0.5 * v[:, _V["killing"]]
+        + 0.4 * v[:, _V["threats"]]
+        + np.array([W.YEAR_WORSEN.get(int(y), 0.0) for y in c_year])
+    )
+    c0 = _solve_intercept(worse_lin, in_frame * (1 - p_improve), 0.26 / 0.76)
+    p_worse = _sigmoid(c0 + worse_lin)
+    p_mixed = _sigmoid(-2.1 + 1.3 * v[:, _V["detention"]])
+    u = rng.random(len(taken))
+    improved = u < p_improve
+    u2 = rng.random(len(taken))
+    worse = ~improved & (u2 < p_worse)
+    mixed = ~improved & ~worse & (rng.random(len(taken)) < p_mixed)
+    outcome = np.full(len(taken), "same", dtype=object)
+    outcome[improved] = np.where(
+        rng.random(int(improved.sum())) < 0.35, "much_better", "somewhat_better"
+    )
+    outcome[worse] = np.where(rng.random(int(worse.sum())) < 0.14, "much_worse", "somewhat_worse")
+    outcome[mixed] = "mixed"
+
+    # ------------------------------------------------------------------ impact sample
+    frame_letters = np.flatnonzero(
+        (l_sent >= np.datetime64(W.SAMPLE_FROM))
+        & (l_sent <= np.datetime64(W.SAMPLE_TO))
+        & (l_nind <= W.SAMPLE_MAX_INDIVIDUALS)
+        & (l_nind > 0)
+        & (l_addr == "state")
+    )
+    drawn_target = round(W.SAMPLE_DRAWN * scale)
+    found_target = round(W.SAMPLE_FOUND * scale)
+    survey_target = round(W.SAMPLE_SURVEY * scale)
+    shuffled = rng.permutation(frame_letters)
+    cum = np.cumsum(l_nind[shuffled])
+    n_take = int(np.searchsorted(cum, drawn_target)) + 1
+    drawn_letters = shuffled[:n_take]
+    letter_rank = np.full(n_letters, -1, dtype=np.int64)
+    letter_rank[drawn_letters] = np.arange(len(drawn_letters))
+    cand = np.flatnonzero(letter_rank[c_letter] >= 0)
+    cand = cand[np.lexsort((rng.random(len(cand)), letter_rank[c_letter[cand]]))][:drawn_target]
+    # Information is easier to find for detention cases and recent years (p. 17 fn 16).
+    avail = np.exp(0.3 * v[cand, _V["detention"]] + 0.04 * (c_year[cand] - 2004))
+    key = np.log(rng.random(len(cand))) / avail
+    found = cand[np.argsort(-key, kind="stable")[:found_target]]
+    found.sort()
+    surv_w = np.exp(0.08 * (c_year[found] - 2004))
+    skey = np.log(rng.random(len(found))) / surv_w
+    survey = found[np.argsort(-skey, kind="stable")[:survey_target]]
+    survey.sort()
+    assessment = np.full(len(taken), None, dtype=object)
+    assessment[found] = "online"
+    assessment[survey] = "survey"
+    impact = np.full(len(taken), None, dtype=object)
+    counts = {a: round(n * scale) for a, n in W.SURVEY_COUNTS.items()}
+    dont_know = rng.choice(survey, size=min(counts["dont_know"], len(survey)), replace=False)
+    answering = np.setdiff1d(survey, dont_know)
+    impact[dont_know] = "dont_know"
+    perceived = (
+        1.5 * improved[answering] + 0.6 * (outcome[answering] == "mixed") - 0.5 * worse[answering]
+    ) + rng.normal(0.0, 1.0, len(answering))
+    by_rank = answering[np.argsort(-perceived, kind="stable")]
+    start = 0
+    answers = ("definitely", "probably", "rather_unlikely", "definitely_unlikely")
+    sizes = _largest_remainder(len(by_rank), np.array([counts[a] for a in answers], dtype=float))
+    for a, size in zip(answers, sizes, strict=True):
+        impact[by_rank[start : start + size]] = a
+        start += size
+    if outcomes == "all":
+        assessment[assessment == None] = "systematic"  # noqa: E711
+    has = assessment != None  # noqa: E711
+    out = pd.DataFrame(
+        {
+            "case_id": case_id[has],
+            "outcome": outcome[has],
+            "assessment": assessment[has],
+            "survey_impact": impact[has],
+        }
+    )
+
+    # ------------------------------------------------------------------ submissions
+    n_people = len(p.event)
+    n_events = int(run.person_global_event.max()) + 1 if n_people else 0
+    ev_month = np.zeros(n_events, dtype=np.int64)
+    ev_month[run.person_global_event] = run.person_month
+    ev_received = cal.start[ev_month] + np.floor(rng.random(n_events) * cal.days[ev_month]).astype(
+        "timedelta64[D]"
+    )
+    lag = np.minimum(np.round(rng.gamma(1.5, 3.0, n_letters)).astype(np.int64), l_delay - 1)
+    ev_received[run.letter_event] = l_incident + lag.astype("timedelta64[D]")
+    ev_received = np.maximum(ev_received, np.datetime64("2000-08-01"))
+    s_recv = ev_received[run.person_global_event]
+    s_order = np.lexsort((np.arange(n_people), s_recv))
+    s_rank = np.empty(n_people, dtype=np.int64)
+    s_rank[s_order] = np.arange(n_people)
+    s_iso = countries[run.person_country]
+    s_case = np.full(n_people, None, dtype=object)
+    s_case[taken] = case_id
+    submissions = pd.DataFrame(
+        {
+            "submission_id": np.array([f"S-{i + 1:06d}" for i in s_rank], dtype=object),
+            "received_date": _dates(s_recv),
+            "individual_id": np.array([f"I-{i + 1:06d}" for i in p.individual], dtype=object),
+            "country": s_iso,
+            "un_region": _region(s_iso),
+            "gender": _GENDER_CODES[p.gender],
+            "violations": _codes(p.viol, tuple(VIOLATIONS)),
+            "issue_areas": _codes(p.area, tuple(ISSUE_AREAS)),
+            "protester": np.where(p.protester, "true", "false"),
+            "eligible": np.where(run.person_eligible, "true", "false"),
+            "case_id": s_case,
+        }
+    ).iloc[s_order]
+
+    # ------------------------------------------------------------------ queue
+    q = run.queue
+    n_q = len(q.event)
+    q_ev = np.unique(run.queue_event, return_inverse=True)[1]
+    n_qev = int(q_ev.max()) + 1 if n_q else 0
+    qm = run.queue_month
+    ev_m = np.zeros(n_qev, dtype=np.int64)
+    ev_m[q_ev] = qm
+    q_recv_ev = cal.start[ev_m] + np.floor(rng.random(n_qev) * cal.days[ev_m]).astype(
+        "timedelta64[D]"
+    )
+    q_lag_ev = np.round(rng.gamma(1.5, 4.0, n_qev)).astype(np.int64)
+    q_type_ev, q_mand_ev = _letter_design(rng, np.full(n_qev, 2016), named=True)
+    source_ev = rng.integers(1, 400, n_qev)
+    q_recv = q_recv_ev[q_ev]
+    q_order = np.lexsort((np.arange(n_q), q_recv))
+    q_rank = np.empty(n_q, dtype=np.int64)
+    q_rank[q_order] = np.arange(n_q)
+    q_id = np.array([f"Q17-{i + 1:05d}" for i in q_rank], dtype=object)
+    q_iso = countries[run.queue_country]
+    q_hidden = rng.normal(0.0, _HIDDEN_SD, n_q)
+    q_delay = _expected_drafting_days(q_type_ev[q_ev], q_mand_ev[q_ev]) + q_lag_ev[q_ev]
+    q_lin = _improve_linear(
+        q.viol,
+        q.repeat,
+        q_mand_ev[q_ev],
+        q_delay,
+        country_eff[run.queue_country],
+        np.full(n_q, 2017),
+        q_hidden,
+    )
+    q_p = _sigmoid(b0 + q_lin)
+    queue = pd.DataFrame(
+        {
+            "case_id": q_id,
+            "received_date": _dates(q_recv),
+            "individual_id": np.array([f"I-{i + 1:06d}" for i in q.individual], dtype=object),
+            "defender_name": _fake_names(rng, n_q),
+            "source_contact": np.array(
+                [f"source-{s:04d}@example.org" for s in source_ev[q_ev]], dtype=object
+            ),
+            "country": q_iso,
+            "un_region": _region(q_iso),
+            "gender": _GENDER_CODES[q.gender],
+            "violations": _codes(q.viol, tuple(VIOLATIONS)),
+            "issue_areas": _codes(q.area, tuple(ISSUE_AREAS)),
+            "protester": np.where(q.protester, "true", "false"),
+            "type": q_type_ev[q_ev],
+            "n_mandates": q_mand_ev[q_ev],
+            "last_incident_date": _dates(q_recv - q_lag_ev[q_ev].astype("timedelta64[D]")),
+        }
+    ).iloc[q_order]
+
+    truth = pd.DataFrame(
+        {
+            "case_id": np.concatenate([case_id, q_id]),
+            "p_improve": np.concatenate([p_improve, q_p]),
+        }
+    )
+    cases = cases.iloc[c_order].reset_index(drop=True)
+    out = out.sort_values("case_id", kind="stable").reset_index(drop=True)
+    truth = truth.sort_values("case_id", kind="stable").reset_index(drop=True)
+    return {
+        "communications": communications,
+        "cases": cases,
+        "outcomes": out,
+        "truth": truth,
+        "queue": queue.reset_index(drop=True),
+        "submissions": submissions.reset_index(drop=True),
+    }
+
+
+_DATE_COLUMNS = frozenset({"sent_date", "last_incident_date", "reply_date", "received_date"})
+_BOOL_COLUMNS = frozenset({"protester", "eligible"})
+_INT_COLUMNS = frozenset({"n_mandates", "n_individuals"})
+
+
+def typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Type a text table the way ``triage.schema.read_history`` types it."""
+    out = frame.copy()
+    for col in out.columns:
+        if col in _DATE_COLUMNS:
+            out[col] = pd.to_datetime(out[col], format="%Y-%m-%d")
+        elif col in _BOOL_COLUMNS:
+            out[col] = out[col].map({"true": True, "false": False}).astype("boolean")
+        elif col in _INT_COLUMNS:
+            out[col] = pd.to_numeric(out[col]).astype("Int64")
+        elif col == "p_improve":
+            out[col] = out[col].astype(float)
+        else:
+            out[col] = out[col].astype("str")
+    return out

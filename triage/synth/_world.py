@@ -1,0 +1,318 @@
+"""The simulated world's fixed design: volumes by year, country mix, behaviour parameters.
+
+Every number here is either a figure of the policy paper (Spannagel 2018, *Chasing Shadows*),
+quoted next to it, or an assumption the paper does not settle (marked ``ASSUMPTION`` and
+documented in ``data/README.md``). Rates that the paper reports are not written here as
+outputs: they emerge from the structural simulation in ``_simulate.py``.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Final
+
+__all__: list[str] = []
+
+FIRST_YEAR: Final = 2000  # September 2000 (paper p. 3: "between September 2000 and November 2016")
+LAST_YEAR: Final = 2016  # November 2016
+HISTORY_START: Final = "2000-09-01"
+HISTORY_END: Final = "2016-11-30"
+QUEUE_START: Final = "2016-12-01"
+QUEUE_END: Final = "2017-11-30"
+
+#: Mandate-holders and the first month of each (paper p. 11 fn 7: hand-overs in May 2008 and
+#: June 2014).
+ERAS: Final = (("jilani", "2000-09-01"), ("sekaggya", "2008-05-01"), ("forst", "2014-06-01"))
+
+#: Communications per calendar year, press releases included (paper p. 10: rising over the
+#: first seven years to an all-time high of 468 in 2008, 236 in 2010 and 2011, slight increase
+#: since). Sums to 4,511. Years other than 2008, 2010 and 2011 are an ASSUMPTION shaped on the
+#: paper's Figure 4.
+COMMS_PER_YEAR: Final = MappingProxyType(
+    {
+        2000: 34,
+        2001: 140,
+        2002: 180,
+        2003: 230,
+        2004: 280,
+        2005: 310,
+        2006: 350,
+        2007: 400,
+        2008: 468,
+        2009: 360,
+        2010: 236,
+        2011: 236,
+        2012: 250,
+        2013: 255,
+        2014: 262,
+        2015: 270,
+        2016: 250,
+    }
+)
+
+#: Press releases per year (139 in total, paper p. 8 fn 3); rising use in recent years (p. 11).
+PRESS_RELEASES_PER_YEAR: Final = MappingProxyType(
+    {
+        2000: 0,
+        2001: 2,
+        2002: 3,
+        2003: 4,
+        2004: 5,
+        2005: 6,
+        2006: 7,
+        2007: 8,
+        2008: 8,
+        2009: 8,
+        2010: 8,
+        2011: 9,
+        2012: 10,
+        2013: 11,
+        2014: 14,
+        2015: 17,
+        2016: 19,
+    }
+)
+
+#: Letters naming no individual (560 in total, paper p. 8 fn 3), more frequent after 2011
+#: (p. 11: "increasingly emphasized communications addressing mass violations, legislation").
+UNNAMED_PER_YEAR: Final = MappingProxyType(
+    {
+        2000: 2,
+        2001: 10,
+        2002: 14,
+        2003: 18,
+        2004: 22,
+        2005: 25,
+        2006: 28,
+        2007: 30,
+        2008: 34,
+        2009: 30,
+        2010: 24,
+        2011: 26,
+        2012: 40,
+        2013: 50,
+        2014: 60,
+        2015: 70,
+        2016: 77,
+    }
+)
+
+#: Communications to non-state entities (paper p. 13 fn 11: 37 of 4,511). ASSUMPTION: 5 of
+#: them name individuals, which closes the paper's arithmetic (3,807 + 560 + 139 = 4,506).
+NON_STATE_NAMED: Final = 5
+NON_STATE_UNNAMED: Final = 32
+
+#: Individual cases by mandate-holder (paper p. 11: 862 a year under Sekaggya, 545 under Forst,
+#: over 73 and 30 months; the rest of the 12,086 under Jilani).
+CASES_TOTAL: Final = 12_086
+CASES_SEKAGGYA: Final = 5_244  # 862 * 73 / 12
+CASES_FORST: Final = 1_363  # 545 * 30 / 12
+
+#: ASSUMPTION: the relative monthly caseload by year inside each era (shape of Figure 4).
+CASE_RATE_SHAPE: Final = MappingProxyType(
+    {
+        2000: 560,
+        2001: 600,
+        2002: 660,
+        2003: 700,
+        2004: 740,
+        2005: 760,
+        2006: 780,
+        2007: 800,
+        2008: 900,
+        2009: 950,
+        2010: 880,
+        2011: 860,
+        2012: 840,
+        2013: 820,
+        2014: 640,
+        2015: 560,
+        2016: 540,
+    }
+)
+
+#: Share of letters sent by the HRD mandate alone, by year (paper p. 11: always relatively low,
+#: zero in 2012 and 2013, very few since 2014). Levels are an ASSUMPTION.
+ALONE_SHARE: Final = MappingProxyType(
+    {
+        2000: 0.34,
+        2001: 0.32,
+        2002: 0.30,
+        2003: 0.28,
+        2004: 0.24,
+        2005: 0.22,
+        2006: 0.20,
+        2007: 0.17,
+        2008: 0.14,
+        2009: 0.11,
+        2010: 0.08,
+        2011: 0.05,
+        2012: 0.0,
+        2013: 0.0,
+        2014: 0.03,
+        2015: 0.02,
+        2016: 0.02,
+    }
+)
+
+#: Mean number of co-signing mandates beyond the second on joint letters, by year (paper p. 12:
+#: "a trend over the last decade to combine efforts with ever more mandates").
+EXTRA_MANDATES: Final = MappingProxyType(
+    {
+        2000: 0.2,
+        2001: 0.25,
+        2002: 0.3,
+        2003: 0.35,
+        2004: 0.45,
+        2005: 0.55,
+        2006: 0.65,
+        2007: 0.8,
+        2008: 1.0,
+        2009: 1.2,
+        2010: 1.4,
+        2011: 1.7,
+        2012: 2.0,
+        2013: 2.3,
+        2014: 2.4,
+        2015: 2.5,
+        2016: 2.6,
+    }
+)
+
+#: Share of urgent appeals among letters naming individuals, by year (paper p. 11: urgent
+#: appeals decreased in recent years). ASSUMPTION on levels.
+UA_SHARE: Final = MappingProxyType(
+    {
+        2000: 0.66,
+        2001: 0.66,
+        2002: 0.66,
+        2003: 0.65,
+        2004: 0.65,
+        2005: 0.64,
+        2006: 0.64,
+        2007: 0.63,
+        2008: 0.63,
+        2009: 0.62,
+        2010: 0.61,
+        2011: 0.60,
+        2012: 0.57,
+        2013: 0.54,
+        2014: 0.50,
+        2015: 0.46,
+        2016: 0.44,
+    }
+)
+
+#: Land, environment and indigenous rights share of cases by year (paper p. 7-8: peaks of 14 %
+#: in 2003 and 18 % in 2007, renewed increase from 2012 to the highest level, 24 %, in 2016;
+#: 13 % overall). Other years are an ASSUMPTION.
+LEI_SHARE: Final = MappingProxyType(
+    {
+        2000: 0.10,
+        2001: 0.10,
+        2002: 0.11,
+        2003: 0.14,
+        2004: 0.11,
+        2005: 0.10,
+        2006: 0.12,
+        2007: 0.18,
+        2008: 0.12,
+        2009: 0.10,
+        2010: 0.10,
+        2011: 0.11,
+        2012: 0.15,
+        2013: 0.14,
+        2014: 0.16,
+        2015: 0.18,
+        2016: 0.24,
+    }
+)
+
+#: Probability that a submitted incident concerns LGBTI defenders, by year (paper p. 8: steady
+#: 2 % of cases since 2012/13; 157 cases in 92 communications overall).
+LGBTI_EVENT_SHARE: Final = MappingProxyType(
+    {y: (0.006 if y < 2012 else 0.013 if y == 2012 else 0.015) for y in range(2000, 2018)}
+)
+
+#: Country mix of submissions: relative advocacy intensity (ASSUMPTION, shaped on the paper's
+#: Figure 3 hot spots; named countries are given enough volume for their figures). India and
+#: Argentina are pinned to the paper's case counts (247 and 113 of 12,086, p. 13).
+COUNTRY_WEIGHTS: Final = MappingProxyType(
+    {
+        "IRN": 4.5, "CHN": 4.0, "COL": 4.5, "MEX": 3.5, "GTM": 3.5, "RUS": 3.0, "BHR": 3.0,
+        "EGY": 3.0, "SYR": 2.0, "TUR": 2.5, "BLR": 2.0, "PAK": 1.5, "BGD": 1.2, "NPL": 1.0,
+        "PHL": 2.5, "IDN": 1.5, "THA": 1.2, "VNM": 1.5, "KHM": 1.0, "MMR": 1.5, "MYS": 0.8,
+        "LKA": 1.0, "UZB": 1.5, "KAZ": 0.6, "AZE": 1.5, "KGZ": 0.5, "TJK": 0.4, "TKM": 0.3,
+        "GEO": 0.3, "ARM": 0.3, "UKR": 0.5, "SAU": 1.0, "ARE": 0.8, "OMN": 0.5, "QAT": 0.2,
+        "KWT": 0.3, "YEM": 0.5, "IRQ": 0.8, "ISR": 1.8, "PSE": 0.5, "SDN": 1.5, "SSD": 0.3,
+        "ZWE": 2.0, "COD": 2.5, "BDI": 1.0, "RWA": 0.6, "UGA": 0.8, "KEN": 0.8, "ETH": 0.8,
+        "ERI": 0.2, "SOM": 0.3, "TZA": 0.4, "CMR": 0.8, "NGA": 0.6, "NER": 0.5, "TCD": 0.5,
+        "CIV": 0.3, "GIN": 0.4, "GMB": 0.5, "SEN": 0.3, "TGO": 0.4, "MRT": 0.5, "AGO": 0.5,
+        "ZMB": 0.2, "MWI": 0.2, "SWZ": 0.3, "TUN": 1.2, "MAR": 0.8, "DZA": 0.8, "LBY": 0.3,
+        "BRA": 2.0, "HND": 2.0, "ECU": 0.8, "PER": 0.9, "VEN": 0.8, "CUB": 1.2, "NIC": 0.5,
+        "SLV": 0.4, "BOL": 0.3, "PRY": 0.3, "CHL": 0.3, "DOM": 0.2, "HTI": 0.3, "MNG": 0.5,
+        "USA": 0.8, "GRC": 0.4, "GBR": 0.2, "ESP": 0.2, "CAN": 0.15, "KOR": 0.4, "MDV": 0.3,
+        "AFG": 0.5, "FJI": 0.2,
+    }
+)  # fmt: skip
+PINNED_COUNTRY_SHARES: Final = MappingProxyType({"IND": 247 / 12_086, "ARG": 113 / 12_086})
+
+#: Reply behaviour the paper names (p. 13-14): substantive response rate (immaterial replies
+#: disregarded), rejection rate among substantive replies of known content, mean days to reply.
+NAMED_RESPONSE: Final = MappingProxyType({"IND": 70 / 247, "ARG": 0.42})
+NAMED_REJECTION: Final = MappingProxyType({"IND": 0.82, "ARG": 0.04})
+DAYS_PER_MONTH: Final = 365.25 / 12
+NAMED_REPLY_DAYS: Final = MappingProxyType(
+    {
+        "SAU": 8 * DAYS_PER_MONTH,
+        "IND": 7.6 * DAYS_PER_MONTH,
+        "USA": 6.8 * DAYS_PER_MONTH,
+        "OMN": 24.0,
+        "MRT": 24.0,
+        "AGO": 43.0,
+    }
+)
+#: Substantive reply rate of cases by mandate-holder (p. 13: 37 %, 42 %, 47 %).
+ERA_SUBSTANTIVE: Final = MappingProxyType({"jilani": 0.37, "sekaggya": 0.42, "forst": 0.47})
+#: Share of replies that are immaterial (p. 13: 44 % replied, 40 % without immaterial).
+IMMATERIAL_SHARE: Final = 0.04 / 0.44
+#: ASSUMPTION: replies whose content is unknown (in translation or inaccessible).
+CONTENT_UNKNOWN_SHARE: Final = 0.08
+#: ASSUMPTION: mean rejection propensity by mandate-holder (p. 13: rejections increased; p. 15:
+#: the majority of substantive replies reject the allegation).
+ERA_REJECTION_LOGIT: Final = MappingProxyType({"jilani": 0.05, "sekaggya": 0.3, "forst": 0.6})
+MEAN_REPLY_DAYS: Final = 104.0  # p. 14, immaterial replies excluded
+IMMATERIAL_SLOWER: Final = 1.35  # p. 15 fn 14: immaterial replies took longer (factor ASSUMED)
+
+#: Outcome climate by year, as logit shifts (paper p. 20: > 40 % worse in 2005 and 2013, about
+#: one-third improved in 2005, 2009, 2010, 2012 and 2015).
+YEAR_IMPROVE: Final = MappingProxyType(
+    {2005: 0.55, 2009: 0.5, 2010: 0.5, 2012: 0.5, 2015: 0.5, 2013: -0.4}
+)
+YEAR_WORSEN: Final = MappingProxyType({2005: 1.6, 2013: 1.0})
+#: Countries with more (fewer) improvements than their engagement suggests (p. 21-22).
+COUNTRY_IMPROVE_POSITIVE: Final = ("SAU", "KEN", "UGA", "NER", "PAK", "MNG", "AZE")
+COUNTRY_IMPROVE_NEGATIVE: Final = ("MEX", "HND", "ECU", "PER", "GRC", "IND", "ARG")
+
+#: The impact study (p. 17 fn 16): communications naming at most 10 individuals sent between
+#: January 2004 and November 2015; 661 cases sampled, information found for 471, of which 89
+#: from the survey and 382 from reports online.
+SAMPLE_FROM: Final = "2004-01-01"
+SAMPLE_TO: Final = "2015-11-30"
+SAMPLE_MAX_INDIVIDUALS: Final = 10
+SAMPLE_DRAWN: Final = 661
+SAMPLE_FOUND: Final = 471
+SAMPLE_SURVEY: Final = 89
+#: Survey answers (p. 18 and fn 17): 25 % definitely, 40 % probably, 24 % rather or
+#: definitely unlikely, 10 do not know; as counts of 89.
+SURVEY_COUNTS: Final = MappingProxyType(
+    {
+        "definitely": 22,
+        "probably": 36,
+        "rather_unlikely": 14,
+        "definitely_unlikely": 7,
+        "dont_know": 10,
+    }
+)
+#: Queue: about three times the annual capacity of about 550 (issue 2).
+QUEUE_SIZE: Final = 1_650
