@@ -1,5 +1,258 @@
-"""CLI commands of the audit module (placeholder until its issue lands)."""
+"""CLI commands of the audit module: ``triage audit ...`` and ``triage user ...``.
+
+Heavy imports (pandas, SQLAlchemy, the registry) happen inside the command functions.
+"""
 
 from __future__ import annotations
 
-from triage.cli._app import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from triage.cli._app import app, console, err_console
+from triage.errors import TriageError
+
+__all__ = ["audit_app", "user_app"]
+
+audit_app = typer.Typer(
+    help="Decision records: verify the hash chain, replay runs, review overrides, export bundles.",
+    no_args_is_help=True,
+)
+user_app = typer.Typer(
+    help="Local users and roles (staff, mandate_holder, auditor).", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Registry URL (default: TRIAGE_DB_URL or var/triage.db)."),
+]
+UserOption = Annotated[
+    str | None, typer.Option("--user", help="Who acts (required unless in open demo mode).")
+]
+RoleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--role", help="staff, mandate_holder or auditor (open demo mode: default staff)."
+    ),
+]
+PasswordOption = Annotated[
+    str | None,
+    typer.Option(
+        "--password", help="Password or token (or set TRIAGE_PASSWORD); prompted if missing."
+    ),
+]
+
+
+def open_registry(db: str | None) -> Any:
+    """Open (and create the tables of) the registry at ``db``."""
+    from triage.registry import Registry
+
+    return Registry(db).init()
+
+
+def cli_session(user: str | None, role: str | None, password: str | None) -> Any:
+    """Resolve the acting session; prompt for the password when a users file exists."""
+    import os
+
+    from triage.audit import open_demo_mode, resolve_session
+
+    if not open_demo_mode() and user and password is None and not os.environ.get("TRIAGE_PASSWORD"):
+        password = typer.prompt(f"password for {user}", hide_input=True)
+    session = resolve_session(user, role, password)  # type: ignore[arg-type]
+    if session.demo:
+        err_console.print(
+            f"open demo mode: acting as {session.user} ({session.role}) without login."
+        )
+    return session
+
+
+def print_frame(frame: Any, *, title: str | None = None, limit: int | None = None) -> None:
+    """Print a DataFrame as a rich table (first ``limit`` rows)."""
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for col in frame.columns:
+        table.add_column(str(col), overflow="fold")
+    shown = frame if limit is None else frame.head(limit)
+    for row in shown.itertuples(index=False):
+        table.add_row(*[_cell(v) for v in row])
+    console.print(table)
+    if limit is not None and len(frame) > limit:
+        console.print(f"... {len(frame) - limit} more rows")
+
+
+def _cell(value: Any) -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, list | tuple | dict) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.3f}"
+    return str(value)
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """Check the whole hash chain; name the first changed, deleted, inserted or moved record.
+
+    Exits with code 1 when the chain is broken.
+    """
+    from triage.audit import verify_chain
+
+    result = verify_chain(open_registry(db))
+    if result.ok:
+        console.print(result.summary())
+        return
+    err_console.print(f"[bold red]{result.summary()}[/]", highlight=False)
+    raise typer.Exit(1)
+
+
+@audit_app.command("replay")
+def audit_replay(
+    run_id: Annotated[str, typer.Argument(help="The run to replay (see `triage audit runs`).")],
+    db: DbOption = None,
+) -> None:
+    """Re-run a stored selection from its stored inputs; exit 1 unless the selection is identical."""
+    from triage.audit import replay
+
+    result = replay(open_registry(db), run_id)
+    if result.identical:
+        console.print(result.summary())
+        return
+    err_console.print(f"[bold red]{result.summary()}[/]", highlight=False)
+    raise typer.Exit(1)
+
+
+@audit_app.command("runs")
+def audit_runs(db: DbOption = None) -> None:
+    """List stored selection runs: time, user, role, policy and model, counts, solver status."""
+    from triage.audit import list_runs
+
+    runs = list_runs(open_registry(db))
+    if runs.empty:
+        console.print("no selection runs recorded yet.")
+        return
+    runs = runs.assign(policy_sha256=runs["policy_sha256"].str[:12])
+    print_frame(runs, title="Selection runs")
+
+
+@audit_app.command("overrides")
+def audit_overrides(
+    run_id: Annotated[str | None, typer.Option("--run", help="Only this run.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the tables as CSV into this folder.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Summarise override rates by UN regional group, gender and violation."""
+    from triage.audit import override_summary, safe_frame
+
+    summary = override_summary(open_registry(db), run_id=run_id)
+    print_frame(summary.overall, title="Overrides overall")
+    print_frame(summary.by_group, title="Override rate by group")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in (
+            ("overall", summary.overall),
+            ("by_group", summary.by_group),
+            ("overrides", summary.overrides),
+        ):
+            safe_frame(frame).to_csv(
+                out / f"overrides_{name}.csv", index=False, lineterminator="\n"
+            )
+        console.print(f"wrote {out}/overrides_*.csv")
+
+
+@audit_app.command("override")
+def audit_override(
+    run_id: Annotated[str, typer.Argument(help="The run whose allocation you override.")],
+    case_id: Annotated[str, typer.Argument(help="One of the run's candidate cases.")],
+    action: Annotated[str, typer.Option("--action", help="select or drop.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (at least 10 characters; no names).")
+    ],
+    user: UserOption = None,
+    role: RoleOption = None,
+    password: PasswordOption = None,
+    db: DbOption = None,
+) -> None:
+    """Record a person's decision to select or drop a case against the allocator."""
+    from triage.audit import record_override
+
+    if action not in ("select", "drop"):
+        raise TriageError(f"--action must be select or drop. Got {action!r} instead.")
+    session = cli_session(user, role, password)
+    record = record_override(
+        open_registry(db),
+        run_id=run_id,
+        case_id=case_id,
+        action=action,  # type: ignore[arg-type]
+        reason=reason,
+        user=session.user,
+        role=session.role,
+    )
+    console.print(f"recorded {record.record_id}: {action} {case_id} in {run_id} by {session.user}")
+
+
+@audit_app.command("export")
+def audit_export(
+    run_id: Annotated[str, typer.Argument(help="The run to export.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the bundle (created if missing).")],
+    model_dir: Annotated[
+        Path | None, typer.Option("--model-dir", help="Where to find model_card.md.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write an auditor's bundle: record JSON and CSV, policy, model card, HTML summary, SHA256SUMS."""
+    from triage.audit import export_run
+
+    folder = export_run(open_registry(db), run_id, out, model_dir=model_dir)
+    names = sorted(p.name for p in folder.iterdir())
+    console.print(f"wrote {run_id} to {folder}: {', '.join(names)}")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option("--role", help="staff, mandate_holder or auditor.")],
+    password: Annotated[
+        bool,
+        typer.Option(
+            "--password/--token", help="Prompt for a password, or (default) generate a token."
+        ),
+    ] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Reset an existing user.")] = False,
+) -> None:
+    """Create a user in the users file (var/users.toml); only a salted scrypt hash is kept."""
+    from triage.audit import add_user, users_file
+
+    secret = (
+        typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
+    )
+    try:
+        token = add_user(name, role=role, password=secret, replace=replace)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise TriageError(str(exc)) from exc
+    console.print(f"added {name} ({role}) to {users_file()}")
+    if secret is None:
+        console.print(f"token (shown once, keep it safe): {token}", highlight=False, soft_wrap=True)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users and roles (never passwords)."""
+    from triage.audit import list_users, open_demo_mode, users_file
+
+    users = list_users()
+    if not users:
+        console.print(f"no users in {users_file()}: the app runs in open demo mode.")
+        return
+    for u in users:
+        console.print(f"{u.user}\t{u.role}\t{u.created_at}")
+    if open_demo_mode():
+        console.print("TRIAGE_OPEN_DEMO is set: the app runs without login.")

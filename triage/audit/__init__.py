@@ -1,0 +1,106 @@
+"""Accountability: hash-chained decision records, replay, overrides, users, roles and privacy.
+
+For the app and the CLI:
+
+- Runs: ``run_selection(registry=, policy_path=, user=, role=, model_dir=None, seed=0) ->
+  RunRecord`` (``.run_id``, ``.allocation``, ``.selected``, ``.reasons``); ``list_runs(registry)``
+  (DataFrame); ``replay(registry, run_id) -> ReplayResult`` (``.identical``, ``.summary()``).
+- Chain: ``verify_chain(registry) -> VerifyResult`` (``.ok``, ``.first_bad_seq``,
+  ``.first_bad_id``, ``.problem``, ``.summary()``); ``verify_records(records)`` on plain dicts.
+- Overrides: ``record_override(registry, run_id=, case_id=, action="select"|"drop", reason=,
+  user=, role=)``; ``override_summary(registry) -> OverrideSummary`` (``.overall``,
+  ``.by_group``, ``.overrides``); ``effective_selection(registry, run_id)``.
+- Export: ``export_run(registry, run_id, out_dir)`` writes the auditor's bundle.
+- Sessions: ``authenticate(user, password) -> Session(user, role, demo)``; ``open_demo_mode()``
+  (``TRIAGE_OPEN_DEMO=1`` or no users file: the app must say so on screen); ``add_user``,
+  ``list_users``.
+- Privacy: ``redact(df, role, view="list"|"case"|"export"|"log")`` replaces names by
+  pseudonyms unless the role may see them (staff and mandate-holders on the case page only);
+  ``pseudonym(value, key)`` with ``pseudonym_key()``; ``safe_cell``/``safe_frame`` guard CSV and
+  spreadsheet exports against formula injection.
+"""
+
+from triage.audit._chain import (
+    GENESIS_HASH,
+    VerifyResult,
+    canonical_json,
+    record_hash,
+    verify_records,
+)
+from triage.audit._export import export_run, suppress_counts
+from triage.audit._ledger import LedgerRecord, append_record, get_record, read_records, verify_chain
+from triage.audit._overrides import (
+    OverrideSummary,
+    effective_selection,
+    override_summary,
+    record_override,
+)
+from triage.audit._privacy import (
+    ROLES,
+    Role,
+    names_allowed,
+    pseudonym,
+    pseudonym_key,
+    redact,
+    safe_cell,
+    safe_frame,
+)
+from triage.audit._run import (
+    ReplayResult,
+    RunRecord,
+    list_runs,
+    replay,
+    run_candidates,
+    run_selection,
+)
+from triage.audit._users import (
+    Session,
+    UserInfo,
+    add_user,
+    authenticate,
+    list_users,
+    open_demo_mode,
+    resolve_session,
+    users_file,
+)
+
+__all__ = [
+    "GENESIS_HASH",
+    "ROLES",
+    "LedgerRecord",
+    "OverrideSummary",
+    "ReplayResult",
+    "Role",
+    "RunRecord",
+    "Session",
+    "UserInfo",
+    "VerifyResult",
+    "add_user",
+    "append_record",
+    "authenticate",
+    "canonical_json",
+    "effective_selection",
+    "export_run",
+    "get_record",
+    "list_runs",
+    "list_users",
+    "names_allowed",
+    "open_demo_mode",
+    "override_summary",
+    "pseudonym",
+    "pseudonym_key",
+    "read_records",
+    "record_hash",
+    "record_override",
+    "redact",
+    "replay",
+    "resolve_session",
+    "run_candidates",
+    "run_selection",
+    "safe_cell",
+    "safe_frame",
+    "suppress_counts",
+    "users_file",
+    "verify_chain",
+    "verify_records",
+]

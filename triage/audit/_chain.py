@@ -1,0 +1,164 @@
+"""The hash chain over audit records: canonical JSON, record hashes and chain verification.
+
+Every record carries the hash of the record before it, so editing, deleting, inserting or
+reordering any record breaks the chain at that record. These functions work on plain
+mappings; the ledger stores the same mappings in the registry database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "GENESIS_HASH",
+    "HASHED_FIELDS",
+    "VerifyResult",
+    "canonical_json",
+    "record_hash",
+    "verify_records",
+]
+
+#: The ``prev_hash`` of the first record of a chain.
+GENESIS_HASH = "0" * 64
+
+#: The fields of a record that its hash covers (``hash`` itself is the result).
+HASHED_FIELDS = ("seq", "kind", "record_id", "created_at", "user", "role", "prev_hash", "content")
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise ``value`` as JSON with sorted keys and no spaces, so equal data hash equally.
+
+    Floats must be finite: ``NaN`` has no JSON form and would make two equal records differ.
+    """
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    """Return the SHA-256 (hex) of a record's hashed fields in canonical JSON."""
+    missing = [f for f in HASHED_FIELDS if f not in record]
+    if missing:
+        raise ValueError(
+            f"`record` must have the fields {', '.join(HASHED_FIELDS)}. Got no {', '.join(missing)} instead."
+        )
+    payload = {f: record[f] for f in HASHED_FIELDS}
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of checking a chain.
+
+    Attributes
+    ----------
+    ok : bool
+        True when every record is intact and in its place.
+    n_records : int
+        How many records were checked.
+    first_bad_seq : int or None
+        The position (1-based ``seq``) of the first record that fails, if any.
+    first_bad_id : str or None
+        The ``record_id`` of that record (``None`` when the chain is intact or the record is gone).
+    problem : str
+        One sentence that names the record and says what is wrong; ``""`` when ``ok``.
+    head_hash : str
+        The hash of the last record (``GENESIS_HASH`` for an empty chain).
+    """
+
+    ok: bool
+    n_records: int
+    first_bad_seq: int | None
+    first_bad_id: str | None
+    problem: str
+    head_hash: str
+
+    def summary(self) -> str:
+        """Return one line for a terminal: ``chain intact: 12 records, head 3fa9…``."""
+        if self.ok:
+            return f"chain intact: {self.n_records} records, head {self.head_hash[:16]}"
+        return f"chain broken: {self.problem}"
+
+
+def _fail(n: int, seq: int | None, record_id: str | None, problem: str, head: str) -> VerifyResult:
+    return VerifyResult(False, n, seq, record_id, problem, head)
+
+
+def verify_records(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    head: tuple[int, str] | None = None,
+) -> VerifyResult:
+    """Check a chain of records given in storage order and name the first one that fails.
+
+    Parameters
+    ----------
+    records : sequence of mappings
+        Records with the fields of ``HASHED_FIELDS`` plus ``hash``, in the order they are
+        stored (ascending ``seq``).
+    head : (int, str), optional
+        The separately kept count and hash of the last record. Without it, deleting the
+        newest records cannot be told from never having written them.
+
+    Returns
+    -------
+    VerifyResult
+        ``ok`` is False at the first record whose content was changed (its hash no longer
+        matches), whose predecessor was deleted, inserted or moved (its ``prev_hash`` or
+        ``seq`` no longer fits), or when records after the last one are missing.
+    """
+    prev = GENESIS_HASH
+    n = len(records)
+    for i, rec in enumerate(records):
+        expected_seq = i + 1
+        seq = rec.get("seq")
+        rid = rec.get("record_id")
+        label = f"record #{seq} ({rid})"
+        try:
+            own = record_hash(rec)
+        except (ValueError, TypeError) as exc:
+            return _fail(n, seq, rid, f"{label} cannot be read: {exc}", prev)
+        if own != rec.get("hash"):
+            return _fail(
+                n,
+                seq,
+                rid,
+                f"{label}: its content was changed (stored hash {str(rec.get('hash'))[:16]}, "
+                f"content hashes to {own[:16]}).",
+                prev,
+            )
+        if seq != expected_seq:
+            if isinstance(seq, int) and seq > expected_seq:
+                what = f"record(s) #{expected_seq}..#{seq - 1} before it were deleted"
+            else:
+                what = f"it is out of order (expected #{expected_seq})"
+            return _fail(n, seq, rid, f"{label}: {what}.", prev)
+        if rec.get("prev_hash") != prev:
+            return _fail(
+                n,
+                seq,
+                rid,
+                f"{label}: the record before it was changed, deleted, inserted or moved "
+                f"(it points to {str(rec.get('prev_hash'))[:16]}, the chain has {prev[:16]}).",
+                prev,
+            )
+        prev = own
+    if head is not None:
+        head_seq, head_hash = head
+        if head_seq != n or head_hash != prev:
+            if head_seq > n:
+                problem = (
+                    f"record(s) #{n + 1}..#{head_seq} at the end of the chain were deleted "
+                    f"(the head says {head_seq} records, {n} are stored)."
+                )
+                return _fail(n, n + 1, None, problem, prev)
+            problem = (
+                f"the chain head (#{head_seq}, {head_hash[:16]}) does not match the last stored "
+                f"record (#{n}, {prev[:16]}); records were appended or the head was edited."
+            )
+            return _fail(n, min(head_seq + 1, n) if n else None, None, problem, prev)
+    return VerifyResult(True, n, None, None, "", prev)

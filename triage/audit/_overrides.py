@@ -1,0 +1,235 @@
+"""Overrides: a person selecting or dropping a case against the allocator, as chained records.
+
+Each override names the run, the case, the action, the user and role, a reason and the time.
+``override_summary`` shows where people and the model disagree: override rates by UN regional
+group, gender and violation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from triage.audit._ledger import HasEngine, LedgerRecord, append_record, get_record, read_records
+from triage.audit._privacy import ROLES, Role
+from triage.audit._run import run_candidates
+from triage.errors import TriageError
+from triage.schema import split_codes
+
+__all__ = ["OverrideSummary", "effective_selection", "override_summary", "record_override"]
+
+Action = Literal["select", "drop"]
+_MIN_REASON = 10
+
+
+def effective_selection(registry: HasEngine, run_id: str) -> set[str]:
+    """Return a run's selection after applying its overrides in order."""
+    record = get_record(registry, run_id, kind="run")
+    chosen = set(record.content["selected"])
+    for o in read_records(registry, kind="override"):
+        if o.content["run_id"] != run_id:
+            continue
+        if o.content["action"] == "select":
+            chosen.add(o.content["case_id"])
+        else:
+            chosen.discard(o.content["case_id"])
+    return chosen
+
+
+def record_override(
+    registry: HasEngine,
+    *,
+    run_id: str,
+    case_id: str,
+    action: Action,
+    reason: str,
+    user: str,
+    role: Role,
+    now: dt.datetime | None = None,
+    advance: bool = True,
+) -> LedgerRecord:
+    """Record that ``user`` selects or drops ``case_id`` against run ``run_id``'s allocation.
+
+    Parameters
+    ----------
+    run_id, case_id : str
+        The run and one of its candidates.
+    action : {"select", "drop"}
+        ``select`` a case the run (with earlier overrides) left out, or ``drop`` one it chose.
+    reason : str
+        Why, in at least 10 characters; never put names here.
+    user, role : str
+        Who decides; auditors may not override.
+    advance : bool, default True
+        Move the case's lifecycle to ``selected`` / ``not_selected`` with the run id.
+
+    Raises
+    ------
+    TriageError
+        Unknown run or case, a case already in the requested state, an auditor, a short reason.
+    """
+    if action not in ("select", "drop"):
+        raise ValueError(f"`action` must be one of select, drop. Got {action!r} instead.")
+    if role not in ROLES:
+        raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
+    if role == "auditor":
+        raise TriageError("auditors may review overrides but not make them.")
+    reason = " ".join(str(reason or "").split())
+    if len(reason) < _MIN_REASON:
+        raise TriageError(f"an override needs a reason of at least {_MIN_REASON} characters.")
+    candidates = set(run_candidates(registry, run_id)["case_id"].astype(str))
+    if case_id not in candidates:
+        raise TriageError(f"case {case_id!r} was not a candidate of {run_id}.")
+    chosen = effective_selection(registry, run_id)
+    if action == "select" and case_id in chosen:
+        raise TriageError(f"case {case_id} is already selected in {run_id}; nothing to override.")
+    if action == "drop" and case_id not in chosen:
+        raise TriageError(f"case {case_id} is not selected in {run_id}; nothing to drop.")
+    status = "selected" if action == "select" else "not_selected"
+    if advance and hasattr(registry, "status_of"):
+        from triage.registry._lifecycle import check_transition
+
+        current = registry.status_of(case_id)  # type: ignore[attr-defined]
+        if current is not None:
+            check_transition(case_id, current, status, run_id=run_id)
+    record = append_record(
+        registry,
+        kind="override",
+        content={"run_id": run_id, "case_id": case_id, "action": action, "reason": reason},
+        user=user,
+        role=role,
+        record_id=lambda seq: f"ovr-{seq:06d}",
+        now=now,
+    )
+    if advance and hasattr(registry, "advance") and registry.status_of(case_id) is not None:  # type: ignore[attr-defined]
+        registry.advance(
+            case_id,
+            status,
+            at=(now.date() if now else None),
+            run_id=run_id,
+            note=f"override {record.record_id}",
+        )  # type: ignore[attr-defined]
+    return record
+
+
+@dataclass(frozen=True)
+class OverrideSummary:
+    """Override rates.
+
+    Attributes
+    ----------
+    overall : DataFrame
+        One row: runs, cases (candidate-run pairs), overrides, selects, drops, rate
+        (overrides / cases).
+    by_group : DataFrame
+        dimension (un_region, gender, violation), group (code), cases, overrides, selects,
+        drops, rate. A case with several violations counts under each.
+    overrides : DataFrame
+        Every override: override_id, created_at, user, role, run_id, case_id, action, reason.
+    """
+
+    overall: pd.DataFrame
+    by_group: pd.DataFrame
+    overrides: pd.DataFrame
+
+
+def override_summary(registry: HasEngine, *, run_id: str | None = None) -> OverrideSummary:
+    """Summarise overrides over every run (or one run) by region, gender and violation."""
+    runs = [
+        r for r in read_records(registry, kind="run") if run_id is None or r.record_id == run_id
+    ]
+    if run_id is not None and not runs:
+        raise TriageError(
+            f"no run record {run_id!r} in the registry; `triage audit runs` lists them."
+        )
+    ids = {r.record_id for r in runs}
+    overrides = pd.DataFrame(
+        [
+            {
+                "override_id": o.record_id,
+                "created_at": o.created_at,
+                "user": o.user,
+                "role": o.role,
+                **{k: o.content[k] for k in ("run_id", "case_id", "action", "reason")},
+            }
+            for o in read_records(registry, kind="override")
+            if o.content["run_id"] in ids
+        ],
+        columns=[
+            "override_id",
+            "created_at",
+            "user",
+            "role",
+            "run_id",
+            "case_id",
+            "action",
+            "reason",
+        ],
+    )
+    frames = []
+    for r in runs:
+        cands = run_candidates(registry, r.record_id).loc[
+            :, ["case_id", "un_region", "gender", "violations"]
+        ]
+        cands.insert(0, "run_id", r.record_id)
+        frames.append(cands)
+    cases = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["run_id", "case_id", "un_region", "gender", "violations"])
+    )
+    counts = (
+        overrides.groupby(["run_id", "case_id", "action"]).size().unstack(fill_value=0)
+        if len(overrides)
+        else None
+    )
+    cases["selects"] = 0
+    cases["drops"] = 0
+    if counts is not None:
+        key = pd.MultiIndex.from_frame(cases[["run_id", "case_id"]])
+        for action, col in (("select", "selects"), ("drop", "drops")):
+            if action in counts.columns:
+                cases[col] = counts[action].reindex(key, fill_value=0).to_numpy()
+    cases["overrides"] = cases["selects"] + cases["drops"]
+    overall = pd.DataFrame(
+        [
+            {
+                "runs": len(runs),
+                "cases": len(cases),
+                "overrides": int(cases["overrides"].sum()),
+                "selects": int(cases["selects"].sum()),
+                "drops": int(cases["drops"].sum()),
+                "rate": float(cases["overrides"].sum() / len(cases))
+                if len(cases)
+                else float("nan"),
+            }
+        ]
+    )
+    parts = []
+    for dim in ("un_region", "gender"):
+        g = cases.assign(group=cases[dim].fillna("unknown").astype(str)).groupby("group")[
+            ["overrides", "selects", "drops"]
+        ]
+        part = g.sum().join(g.size().rename("cases")).reset_index()
+        part.insert(0, "dimension", dim)
+        parts.append(part)
+    exploded = cases.assign(
+        group=cases["violations"].map(lambda v: list(split_codes(v)) or ["none"])
+    ).explode("group")
+    g = exploded.groupby("group")[["overrides", "selects", "drops"]]
+    part = g.sum().join(g.size().rename("cases")).reset_index()
+    part.insert(0, "dimension", "violation")
+    parts.append(part)
+    by_group = (
+        pd.concat(parts, ignore_index=True)
+        if len(cases)
+        else pd.DataFrame(columns=["dimension", "group", "cases", "overrides", "selects", "drops"])
+    )
+    by_group = by_group.loc[:, ["dimension", "group", "cases", "overrides", "selects", "drops"]]
+    by_group["rate"] = (by_group["overrides"] / by_group["cases"]).astype(float)
+    return OverrideSummary(
+        overall=overall, by_group=by_group.reset_index(drop=True), overrides=overrides
+    )

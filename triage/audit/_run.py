@@ -1,0 +1,551 @@
+"""Selection runs as decision records: run, store with the hash chain, list and replay.
+
+A run scores the registry's queue, allocates under a policy, explains each decision and
+stores one append-only record with everything needed to check it later: the acting user and
+role, the policy text and its SHA-256, the model version and artifact hash, the candidate
+table itself (by SHA-256, stored byte for byte), the solver's name, version, status and gap,
+the seed, the selection and each case's reason. ``replay`` re-allocates from the stored
+inputs alone, so it works even after the model is retrained or removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import inspect
+import io
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from triage.audit._ledger import (
+    HasEngine,
+    LedgerRecord,
+    append_record,
+    get_blob,
+    get_record,
+    put_blob,
+    read_records,
+    utc_now,
+)
+from triage.audit._privacy import ROLES, Role
+from triage.errors import TriageError
+from triage.schema import QUEUE_COLUMNS, SENSITIVE_COLUMNS
+
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "ReplayResult",
+    "RunRecord",
+    "candidates_from_csv",
+    "candidates_to_csv",
+    "list_runs",
+    "replay",
+    "run_selection",
+]
+
+ProgressCallback = Callable[[int, int, str], None]
+
+#: The candidate table stored with each run: the queue without names, plus the scores.
+CANDIDATE_COLUMNS: tuple[str, ...] = (
+    *(c for c in QUEUE_COLUMNS if c not in SENSITIVE_COLUMNS),
+    "score",
+    "lower",
+    "upper",
+)
+_DATES = ("received_date", "last_incident_date")
+_FLOATS = ("score", "lower", "upper")
+
+
+class Scorer(Protocol):
+    """What ``run_selection`` needs of a model: ``predict``, ``version`` and ``sha256``."""
+
+    version: str
+    sha256: str
+
+    def predict(self, cases: pd.DataFrame, history: Any) -> pd.DataFrame: ...
+
+
+Allocator = Callable[..., Any]
+Explainer = Callable[[pd.DataFrame, Any, Any], pd.DataFrame]
+PolicyParser = Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A stored selection run.
+
+    Attributes
+    ----------
+    run_id : str
+        ``run-000001``...; the ledger record id.
+    allocation : object
+        The allocator's result (``status``, ``gap``, ``selected``, ...).
+    selected : list of str
+        Selected case ids, sorted.
+    reasons : DataFrame
+        case_id, selected, reason: one row per candidate.
+    candidates : DataFrame
+        The stored candidate table (no names), as re-read from its canonical CSV.
+    record : LedgerRecord
+        The chained record as stored.
+    """
+
+    run_id: str
+    allocation: Any
+    selected: list[str]
+    reasons: pd.DataFrame = field(repr=False)
+    candidates: pd.DataFrame = field(repr=False)
+    record: LedgerRecord = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """The outcome of re-running a stored selection.
+
+    ``identical`` is True when the replayed selection equals the stored one; ``added`` and
+    ``removed`` list the case ids that differ (in the replay, not in the original).
+    """
+
+    run_id: str
+    identical: bool
+    n_candidates: int
+    n_selected: int
+    added: list[str]
+    removed: list[str]
+    candidates_sha256: str
+    policy_sha256: str
+    status: str
+    original_status: str
+
+    def summary(self) -> str:
+        """Return one line for a terminal."""
+        if self.identical:
+            return (
+                f"{self.run_id}: replay identical ({self.n_selected} of {self.n_candidates} "
+                f"selected, status {self.status}; candidates {self.candidates_sha256[:12]}, "
+                f"policy {self.policy_sha256[:12]})"
+            )
+        return (
+            f"{self.run_id}: replay DIFFERS: {len(self.added)} case(s) added "
+            f"({', '.join(self.added[:5])}), {len(self.removed)} removed "
+            f"({', '.join(self.removed[:5])}); status {self.status} vs {self.original_status}"
+        )
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def candidates_to_csv(candidates: pd.DataFrame) -> bytes:
+    """Return the canonical CSV bytes of a candidate table: CANDIDATE_COLUMNS, sorted by case_id.
+
+    Dates are ``YYYY-MM-DD``, booleans ``true``/``false``, floats in shortest round-trip form,
+    missing values blank, ``\\n`` line ends. Equal tables give equal bytes whatever their row order.
+    """
+    missing = [c for c in ("case_id", "score") if c not in candidates.columns]
+    if missing:
+        raise ValueError(
+            f"`candidates` must have columns case_id and score. Got no {', '.join(missing)} instead."
+        )
+    frame = pd.DataFrame(index=candidates.index)
+    for col in CANDIDATE_COLUMNS:
+        values = (
+            candidates[col]
+            if col in candidates.columns
+            else pd.Series(pd.NA, index=candidates.index)
+        )
+        if col in _DATES:
+            text = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+        elif col == "protester":
+            text = values.map(lambda v: "" if pd.isna(v) else ("true" if bool(v) else "false"))
+        elif col in _FLOATS:
+            text = values.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+        elif col == "n_mandates":
+            text = values.map(lambda v: "" if pd.isna(v) else str(int(v)))
+        else:
+            text = values.map(lambda v: "" if pd.isna(v) else str(v))
+        frame[col] = text.fillna("").astype(str)
+    if frame["case_id"].duplicated().any():
+        dup = frame.loc[frame["case_id"].duplicated(), "case_id"].iloc[0]
+        raise TriageError(f"candidate table: case_id {dup!r} appears more than once.")
+    frame = frame.sort_values("case_id", kind="stable")
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue().encode("utf-8")
+
+
+def candidates_from_csv(data: bytes) -> pd.DataFrame:
+    """Parse canonical candidate CSV bytes into typed columns (the exact inverse of ``candidates_to_csv``)."""
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_values=[""])
+    for col in _DATES:
+        frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d")
+    for col in _FLOATS:
+        frame[col] = pd.to_numeric(frame[col]).astype(float)
+    frame["protester"] = frame["protester"].map({"true": True, "false": False}).astype("boolean")
+    frame["n_mandates"] = pd.to_numeric(frame["n_mandates"]).astype("Int64")
+    return frame
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _call_with_optional(func: Callable[..., Any], *args: Any, **optional: Any) -> Any:
+    """Call ``func(*args)`` passing only the keyword arguments its signature accepts."""
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return func(*args)
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    kwargs = {k: v for k, v in optional.items() if accepts_any or k in params}
+    return func(*args, **kwargs)
+
+
+def _default_allocator() -> Allocator:
+    from triage.allocate import allocate
+
+    return allocate
+
+
+def _default_explainer() -> Explainer:
+    from triage.allocate import explain_selection
+
+    return explain_selection
+
+
+def _default_policy_parser() -> PolicyParser:
+    from triage.allocate import Policy
+
+    return lambda text: Policy.from_toml(text)
+
+
+def _solver_info(allocation: Any) -> dict[str, Any]:
+    solver = getattr(allocation, "solver", None)
+    name, version = str(solver or "unknown"), None
+    if isinstance(solver, dict):
+        name, version = str(solver.get("name", "unknown")), solver.get("version")
+    elif solver is not None and not isinstance(solver, str):
+        name = str(getattr(solver, "name", solver))
+        version = getattr(solver, "version", None)
+    version = version or getattr(allocation, "solver_version", None)
+    if version is None:
+        # The allocator names the solver; its library version makes the record reproducible.
+        for module in ("highspy", "pulp"):
+            try:
+                from importlib.metadata import version as _version
+
+                version = f"{module} {_version(module)}"
+                break
+            except Exception:
+                continue
+    return {
+        "name": name,
+        "version": None if version is None else str(version),
+        "status": str(getattr(allocation, "status", "unknown")),
+        "gap": _json_value(getattr(allocation, "gap", None)),
+        "objective": _json_value(getattr(allocation, "objective", None)),
+    }
+
+
+def _reasons(
+    explained: pd.DataFrame, candidates: pd.DataFrame, selected: Sequence[str]
+) -> pd.DataFrame:
+    chosen = set(selected)
+    base = pd.DataFrame({"case_id": candidates["case_id"].astype(str)})
+    base["selected"] = base["case_id"].isin(chosen)
+    if explained is not None and len(explained) and "reason" in explained.columns:
+        reasons = explained.loc[:, ["case_id", "reason"]].copy()
+        reasons["case_id"] = reasons["case_id"].astype(str)
+        base = base.merge(reasons.drop_duplicates("case_id"), on="case_id", how="left")
+    else:
+        base["reason"] = None
+    base["reason"] = base["reason"].astype(object).where(base["reason"].notna(), "")
+    return base.sort_values("case_id").reset_index(drop=True)
+
+
+def run_selection(
+    *,
+    registry: HasEngine,
+    policy_path: str | Path,
+    user: str,
+    role: Role,
+    model_dir: str | Path | None = None,
+    seed: int = 0,
+    scorer: Scorer | None = None,
+    allocator: Allocator | None = None,
+    explainer: Explainer | None = None,
+    policy_parser: PolicyParser | None = None,
+    advance: bool = True,
+    now: dt.datetime | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> RunRecord:
+    """Score the registry queue, allocate, store the hash-chained record and move each case on.
+
+    Parameters
+    ----------
+    registry : Registry
+        Source of the queue and history; where the record is stored.
+    policy_path : str or Path
+        The balance policy (TOML). Its text is stored with the record.
+    user : str
+        Who runs the selection.
+    role : {"staff", "mandate_holder", "auditor"}
+        Their role; auditors may not select.
+    model_dir : str or Path, optional
+        The model folder (default ``models/default``).
+    seed : int, default 0
+        Recorded with the run and passed to the allocator when it takes one.
+    scorer, allocator, explainer, policy_parser : optional
+        Replace ``triage.scoring.load_model(model_dir)``, ``triage.allocate.allocate``,
+        ``triage.allocate.explain_selection`` and ``Policy.from_toml`` (for tests).
+    advance : bool, default True
+        Move every candidate to ``selected`` / ``not_selected`` with the run id.
+    now : datetime, optional
+        Timezone-aware time of the run (default: now, UTC).
+    on_progress : callable, optional
+        ``on_progress(done, total, what)``.
+
+    Returns
+    -------
+    RunRecord
+    """
+    if role not in ROLES:
+        raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
+    if role == "auditor":
+        raise TriageError(
+            "auditors may review runs but not run a selection; log in as staff or mandate_holder."
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"`seed` must be an int. Got {seed!r} instead.")
+    report = on_progress or (lambda done, total, what: None)
+    path = Path(policy_path)
+    try:
+        policy_bytes = path.read_bytes()
+    except OSError as exc:
+        raise TriageError(f"{path}: cannot read the policy ({exc}).") from exc
+    policy_text = policy_bytes.decode("utf-8", errors="strict")
+    parse = policy_parser or _default_policy_parser()
+    policy = parse(policy_text)
+
+    report(0, 5, "reading the queue")
+    queue = registry.queue()  # type: ignore[attr-defined]
+    if queue is None or len(queue) == 0:
+        raise TriageError(
+            "the registry queue is empty: nothing to select. Load or ingest submissions first."
+        )
+    history = registry.history()  # type: ignore[attr-defined]
+
+    report(1, 5, "scoring")
+    if scorer is None:
+        from triage.scoring import load_model
+
+        scorer = load_model(model_dir)
+    scores = scorer.predict(queue, history)
+    if "case_id" not in scores.columns or "score" not in scores.columns:
+        raise TriageError("the model's predictions lack case_id or score columns.")
+    public = queue.drop(columns=[c for c in queue.columns if c in SENSITIVE_COLUMNS])
+    merged = public.merge(
+        scores.loc[:, [c for c in ("case_id", "score", "lower", "upper") if c in scores.columns]],
+        on="case_id",
+        how="inner",
+        validate="one_to_one",
+    )
+    if len(merged) != len(public):
+        raise TriageError(
+            f"the model scored {len(merged)} of {len(public)} queued cases; every case needs a score."
+        )
+    data = candidates_to_csv(merged)
+    candidates = candidates_from_csv(data)
+
+    report(2, 5, "allocating")
+    allocate = allocator or _default_allocator()
+    allocation = _call_with_optional(allocate, candidates, policy, seed=seed)
+    selected = sorted(str(c) for c in allocation.selected)
+    explain = explainer or _default_explainer()
+    reasons = _reasons(explain(candidates, policy, allocation), candidates, selected)
+
+    report(3, 5, "recording the run")
+    candidates_sha = put_blob(registry, data)
+    content = {
+        "policy": {
+            "path": path.name,
+            "text": policy_text,
+            "sha256": _sha(policy_bytes),
+            "normalised_sha256": getattr(policy, "sha256", None),
+        },
+        "model": {
+            "version": str(getattr(scorer, "version", "unknown")),
+            "sha256": str(getattr(scorer, "sha256", "")),
+            "dir": str(model_dir) if model_dir is not None else None,
+        },
+        "candidates": {
+            "sha256": candidates_sha,
+            "n": len(candidates),
+            "columns": list(CANDIDATE_COLUMNS),
+        },
+        "solver": _solver_info(allocation),
+        "seed": seed,
+        "selected": selected,
+        "reasons": [
+            {"case_id": r.case_id, "selected": bool(r.selected), "reason": str(r.reason)}
+            for r in reasons.itertuples(index=False)
+        ],
+        "simulated": bool(getattr(history, "simulated", False)),
+    }
+    record = append_record(
+        registry,
+        kind="run",
+        content=content,
+        user=user,
+        role=role,
+        record_id=lambda seq: f"run-{seq:06d}",
+        now=now,
+    )
+    if advance and hasattr(registry, "advance"):
+        chosen = set(selected)
+        ids = candidates["case_id"].astype(str).tolist()
+        when = (now or utc_now()).date()
+        for i, case_id in enumerate(ids):
+            registry.advance(  # type: ignore[attr-defined]
+                case_id,
+                "selected" if case_id in chosen else "not_selected",
+                at=when,
+                run_id=record.record_id,
+            )
+            if i % 500 == 0:
+                report(3, 5, f"lifecycle {i}/{len(ids)}")
+    report(5, 5, "done")
+    return RunRecord(
+        run_id=record.record_id,
+        allocation=allocation,
+        selected=selected,
+        reasons=reasons,
+        candidates=candidates,
+        record=record,
+    )
+
+
+def run_candidates(registry: HasEngine, run_id: str) -> pd.DataFrame:
+    """Return a stored run's candidate table (checked against its SHA-256)."""
+    record = get_record(registry, run_id, kind="run")
+    return candidates_from_csv(get_blob(registry, record.content["candidates"]["sha256"]))
+
+
+def replay(
+    registry: HasEngine,
+    run_id: str,
+    *,
+    allocator: Allocator | None = None,
+    policy_parser: PolicyParser | None = None,
+) -> ReplayResult:
+    """Re-run a stored selection from its stored inputs and compare the selections.
+
+    The candidate table is read from the registry and checked against the stored SHA-256,
+    the policy is parsed from the stored text (checked against its SHA-256), and the
+    allocator runs with the stored seed. No model is needed.
+
+    Raises
+    ------
+    TriageError
+        If the run does not exist or a stored input no longer matches its hash.
+    """
+    record = get_record(registry, run_id, kind="run")
+    content = record.content
+    policy_text = content["policy"]["text"]
+    if _sha(policy_text.encode("utf-8")) != content["policy"]["sha256"]:
+        raise TriageError(f"{run_id}: the stored policy no longer matches its SHA-256.")
+    data = get_blob(registry, content["candidates"]["sha256"])
+    candidates = candidates_from_csv(data)
+    policy = (policy_parser or _default_policy_parser())(policy_text)
+    allocation = _call_with_optional(
+        allocator or _default_allocator(), candidates, policy, seed=content["seed"]
+    )
+    again = sorted(str(c) for c in allocation.selected)
+    before = list(content["selected"])
+    added = sorted(set(again) - set(before))
+    removed = sorted(set(before) - set(again))
+    return ReplayResult(
+        run_id=run_id,
+        identical=again == before,
+        n_candidates=len(candidates),
+        n_selected=len(again),
+        added=added,
+        removed=removed,
+        candidates_sha256=content["candidates"]["sha256"],
+        policy_sha256=content["policy"]["sha256"],
+        status=str(getattr(allocation, "status", "unknown")),
+        original_status=str(content["solver"]["status"]),
+    )
+
+
+def list_runs(registry: HasEngine) -> pd.DataFrame:
+    """Return one row per stored run: run_id, created_at, user, role, policy_sha256, model_version, candidates, selected, status, gap, overrides."""
+    runs = read_records(registry, kind="run")
+    overrides = read_records(registry, kind="override")
+    per_run: dict[str, int] = {}
+    for o in overrides:
+        per_run[o.content["run_id"]] = per_run.get(o.content["run_id"], 0) + 1
+    rows = [
+        {
+            "run_id": r.record_id,
+            "created_at": r.created_at,
+            "user": r.user,
+            "role": r.role,
+            "policy_sha256": r.content["policy"]["sha256"],
+            "model_version": r.content["model"]["version"],
+            "candidates": int(r.content["candidates"]["n"]),
+            "selected": len(r.content["selected"]),
+            "status": r.content["solver"]["status"],
+            "gap": r.content["solver"]["gap"],
+            "overrides": per_run.get(r.record_id, 0),
+        }
+        for r in runs
+    ]
+    columns = [
+        "run_id",
+        "created_at",
+        "user",
+        "role",
+        "policy_sha256",
+        "model_version",
+        "candidates",
+        "selected",
+        "status",
+        "gap",
+        "overrides",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def record_json(record: LedgerRecord) -> str:
+    """Return a record as indented JSON with sorted keys (for exports)."""
+    return (
+        json.dumps(
+            {
+                "seq": record.seq,
+                "kind": record.kind,
+                "record_id": record.record_id,
+                "created_at": record.created_at,
+                "user": record.user,
+                "role": record.role,
+                "prev_hash": record.prev_hash,
+                "hash": record.hash,
+                "content": record.content,
+            },
+            indent=2,
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )

@@ -1,0 +1,334 @@
+"""Recording follow-up events in the registry: replies, outcomes, and notifying the source.
+
+Each event is validated against what the registry knows (the communication or case exists,
+the code is in the vocabulary, the date is not before the sending nor in the future), stored
+in the registry's tables, written to the audit chain, and moves the lifecycle of the cases
+concerned (``reply_received``, ``outcome_recorded``) where their status allows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert, select, update
+
+from triage.audit import Role, append_record, read_records
+from triage.audit._ledger import HasEngine, utc_now
+from triage.errors import TriageError
+from triage.followup._lists import FollowupLists, due_lists
+from triage.registry import Case, Communication, Outcome, Reply, Submission
+from triage.schema import ASSESSMENTS, OUTCOMES, REPLY_CLASSES, History
+
+__all__ = [
+    "EventResult",
+    "due",
+    "notifications",
+    "record_notified",
+    "record_outcome",
+    "record_reply",
+    "registry_history",
+]
+
+_REPLYABLE = ("communication_sent", "reply_received")
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """What one recorded event did: its audit record id, and the lifecycle steps taken or skipped."""
+
+    record_id: str
+    kind: str
+    target: str
+    date: dt.date
+    advanced: list[str]
+    skipped: list[str]
+
+    def summary(self) -> str:
+        """Return one line for a terminal."""
+        moved = f"; {len(self.advanced)} case(s) moved on" if self.advanced else ""
+        kept = f"; {len(self.skipped)} case(s) left in their status" if self.skipped else ""
+        return (
+            f"recorded {self.kind} for {self.target} on {self.date} ({self.record_id}){moved}{kept}"
+        )
+
+
+def _as_date(value: dt.date | str, what: str = "date") -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise TriageError(f"`{what}` must be a date YYYY-MM-DD. Got {value!r} instead.") from exc
+
+
+def _check_date(
+    when: dt.date, sent: dt.date | None, today: dt.date, what: str, target: str
+) -> None:
+    if when > today:
+        raise TriageError(
+            f"{what} for {target} is dated {when}, which is in the future (today is {today})."
+        )
+    if sent is not None and when < sent:
+        raise TriageError(
+            f"{what} for {target} is dated {when}, before the communication was sent on {sent}."
+        )
+
+
+def _communication(conn: Any, comm_id: str) -> Any:
+    row = conn.execute(
+        select(
+            Communication.communication_id,
+            Communication.sent_date,
+            Communication.type,
+            Communication.reply_date,
+        ).where(Communication.communication_id == comm_id)
+    ).first()
+    if row is None:
+        raise TriageError(f"communication {comm_id!r} is not in the registry.")
+    return row
+
+
+def _advance_cases(
+    registry: HasEngine, case_ids: list[str], status: str, when: dt.date, note: str
+) -> tuple[list[str], list[str]]:
+    advanced: list[str] = []
+    skipped: list[str] = []
+    if not hasattr(registry, "advance"):
+        return advanced, case_ids
+    with registry.engine.connect() as conn:
+        subs = conn.execute(
+            select(Submission.submission_id, Submission.status).where(
+                Submission.case_id.in_(case_ids)
+            )
+        ).all()
+    for sid, current in subs:
+        allowed = _REPLYABLE if status == "reply_received" else (*_REPLYABLE,)
+        if current in allowed:
+            registry.advance(sid, status, at=when, note=note)  # type: ignore[attr-defined]
+            advanced.append(sid)
+        else:
+            skipped.append(sid)
+    return advanced, skipped
+
+
+def record_reply(
+    registry: HasEngine,
+    communication_id: str,
+    *,
+    reply_class: str,
+    date: dt.date | str,
+    user: str,
+    role: Role,
+    now: dt.datetime | None = None,
+) -> EventResult:
+    """Record a state's reply to a communication and move its cases to ``reply_received``.
+
+    Parameters
+    ----------
+    communication_id : str
+        A communication in the registry (not a press release).
+    reply_class : {"immaterial", "rejection", "no_rejection", "content_unknown"}
+        The classified reply (``triage.schema.REPLY_CLASSES`` without ``none``).
+    date : date or str
+        When the reply arrived: not before the sending, not in the future.
+
+    Raises
+    ------
+    TriageError
+        Unknown communication or class, a press release, a date out of order, a duplicate.
+    """
+    classes = [c for c in REPLY_CLASSES if c != "none"]
+    if reply_class not in classes:
+        raise TriageError(
+            f"reply class must be one of {', '.join(classes)}. Got {reply_class!r} instead."
+        )
+    when = _as_date(date)
+    stamp = now or utc_now()
+    with registry.engine.connect() as conn:
+        comm = _communication(conn, communication_id)
+        if comm.type == "PR":
+            raise TriageError(
+                f"{communication_id} is a press release; states do not reply to those."
+            )
+        _check_date(when, comm.sent_date, stamp.date(), "the reply", communication_id)
+        dup = conn.execute(
+            select(Reply.id).where(
+                Reply.communication_id == communication_id,
+                Reply.reply_date == when,
+                Reply.reply_class == reply_class,
+            )
+        ).first()
+        if dup is not None:
+            raise TriageError(f"{communication_id} already has a {reply_class} reply dated {when}.")
+        case_ids = list(
+            conn.execute(
+                select(Case.case_id).where(Case.communication_id == communication_id)
+            ).scalars()
+        )
+    with registry.engine.begin() as conn:
+        conn.execute(
+            insert(Reply).values(
+                communication_id=communication_id, reply_date=when, reply_class=reply_class
+            )
+        )
+        # The communication's summary columns hold its latest reply.
+        if comm.reply_date is None or when >= comm.reply_date:
+            conn.execute(
+                update(Communication)
+                .where(Communication.communication_id == communication_id)
+                .values(reply_class=reply_class, reply_date=when)
+            )
+    record = append_record(
+        registry,
+        kind="reply",
+        content={
+            "communication_id": communication_id,
+            "reply_class": reply_class,
+            "date": when.isoformat(),
+        },
+        user=user,
+        role=role,
+        record_id=lambda seq: f"evt-{seq:06d}",
+        now=stamp,
+    )
+    advanced, skipped = _advance_cases(
+        registry, case_ids, "reply_received", when, f"reply {record.record_id}"
+    )
+    return EventResult(record.record_id, "reply", communication_id, when, advanced, skipped)
+
+
+def record_outcome(
+    registry: HasEngine,
+    case_id: str,
+    *,
+    outcome: str,
+    date: dt.date | str,
+    user: str,
+    role: Role,
+    assessment: str = "systematic",
+    now: dt.datetime | None = None,
+) -> EventResult:
+    """Record the observed outcome of a case and move it to ``outcome_recorded``.
+
+    Raises
+    ------
+    TriageError
+        Unknown case or code, a date before the sending or in the future, an outcome already recorded.
+    """
+    if outcome not in OUTCOMES:
+        raise TriageError(f"outcome must be one of {', '.join(OUTCOMES)}. Got {outcome!r} instead.")
+    if assessment not in ASSESSMENTS:
+        raise TriageError(
+            f"assessment must be one of {', '.join(ASSESSMENTS)}. Got {assessment!r} instead."
+        )
+    when = _as_date(date)
+    stamp = now or utc_now()
+    with registry.engine.connect() as conn:
+        row = conn.execute(
+            select(Case.case_id, Case.sent_date).where(Case.case_id == case_id)
+        ).first()
+        if row is None:
+            raise TriageError(f"case {case_id!r} is not in the registry.")
+        _check_date(when, row.sent_date, stamp.date(), "the outcome", case_id)
+        existing = conn.execute(
+            select(Outcome.outcome, Outcome.outcome_date).where(Outcome.case_id == case_id)
+        ).first()
+        if existing is not None:
+            raise TriageError(
+                f"case {case_id} already has an outcome ({existing.outcome}, {existing.outcome_date or 'undated'})."
+            )
+    with registry.engine.begin() as conn:
+        conn.execute(
+            insert(Outcome).values(
+                case_id=case_id, outcome=outcome, assessment=assessment, outcome_date=when
+            )
+        )
+    record = append_record(
+        registry,
+        kind="outcome",
+        content={
+            "case_id": case_id,
+            "outcome": outcome,
+            "assessment": assessment,
+            "date": when.isoformat(),
+        },
+        user=user,
+        role=role,
+        record_id=lambda seq: f"evt-{seq:06d}",
+        now=stamp,
+    )
+    advanced, skipped = _advance_cases(
+        registry, [case_id], "outcome_recorded", when, f"outcome {record.record_id}"
+    )
+    return EventResult(record.record_id, "outcome", case_id, when, advanced, skipped)
+
+
+def record_notified(
+    registry: HasEngine,
+    communication_id: str,
+    *,
+    date: dt.date | str,
+    user: str,
+    role: Role,
+    now: dt.datetime | None = None,
+) -> EventResult:
+    """Record that the source was told the communication went out (at most once per communication)."""
+    when = _as_date(date)
+    stamp = now or utc_now()
+    with registry.engine.connect() as conn:
+        comm = _communication(conn, communication_id)
+    _check_date(when, comm.sent_date, stamp.date(), "the notification", communication_id)
+    for r in read_records(registry, kind="notified"):
+        if r.content["communication_id"] == communication_id:
+            raise TriageError(
+                f"the source of {communication_id} was already notified on {r.content['date']}."
+            )
+    record = append_record(
+        registry,
+        kind="notified",
+        content={"communication_id": communication_id, "date": when.isoformat()},
+        user=user,
+        role=role,
+        record_id=lambda seq: f"evt-{seq:06d}",
+        now=stamp,
+    )
+    return EventResult(record.record_id, "notified", communication_id, when, [], [])
+
+
+def notifications(registry: HasEngine) -> pd.DataFrame:
+    """Return every recorded notification: communication_id, notified_on (date), record_id, user."""
+    rows = [
+        {
+            "communication_id": r.content["communication_id"],
+            "notified_on": r.content["date"],
+            "record_id": r.record_id,
+            "user": r.user,
+        }
+        for r in read_records(registry, kind="notified")
+    ]
+    frame = pd.DataFrame(rows, columns=["communication_id", "notified_on", "record_id", "user"])
+    frame["notified_on"] = pd.to_datetime(frame["notified_on"])
+    return frame
+
+
+def registry_history(registry: HasEngine) -> History:
+    """Return ``registry.history()`` with an ``outcome_date`` column on the outcomes (NaT when unknown)."""
+    history: History = registry.history()  # type: ignore[attr-defined]
+    with registry.engine.connect() as conn:
+        dated = pd.DataFrame(
+            conn.execute(select(Outcome.case_id, Outcome.outcome_date)).all(),
+            columns=["case_id", "outcome_date"],
+        )
+    dated["outcome_date"] = pd.to_datetime(dated["outcome_date"])
+    outcomes = history.outcomes.merge(dated, on="case_id", how="left")
+    return replace(history, outcomes=outcomes)
+
+
+def due(registry: HasEngine, on: dt.date | str | None = None) -> FollowupLists:
+    """Return the follow-up lists of day ``on`` (default today) from the registry."""
+    return due_lists(registry_history(registry), on=on or dt.date.today())
