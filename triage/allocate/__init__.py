@@ -4,6 +4,7 @@ The only package that imports PuLP and highspy.
 """
 
 from triage.allocate._allocation import Allocation, Relaxation, allocate
+from triage.allocate._explain import explain_selection
 from triage.allocate._policy import Bound, Pacing, Policy, PolicyError, load_policy
 from triage.allocate._problem import CANDIDATE_COLUMNS, prepare_candidates
 
@@ -16,6 +17,7 @@ __all__ = [
     "PolicyError",
     "Relaxation",
     "allocate",
+    "explain_selection",
     "load_policy",
     "prepare_candidates",
 ]

@@ -1,0 +1,218 @@
+"""Why each case is in or out: a plain sentence, the exact score to enter, and who it would displace.
+
+score_to_enter for a case j left out is ``z* - V_j``, where ``z*`` is the optimum and ``V_j`` the
+best total of the *other* selected scores when j is forced in. Raising j's score above it makes
+every selection containing j beat ``z*``; below it, none does. ``V_j`` is solved exactly: a warm
+LP on the in-memory model, priced out over every candidate, then the integer program when the LP
+is fractional. Candidates left out of the core with identical constraint rows share one solve,
+once a dual check proves they share the answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from triage.allocate._allocation import Allocation
+from triage.allocate._engine import Engine, LPResult
+from triage.allocate._policy import Policy
+from triage.allocate._problem import Problem, build_problem
+
+__all__ = ["explain_selection"]
+
+_TOL = 1e-9
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def _solve_forced(eng: Engine, j: int) -> tuple[float, np.ndarray | None, LPResult | None]:
+    """Return (V_j, selection with j forced, LP) or (-inf, None, None) if j cannot be selected."""
+    p = eng.problem
+    if eng.pos[j] >= 0:
+        eng.set_col_bounds(np.array([j]), np.array([1.0]), np.array([1.0]))
+        try:
+            lp = eng.solve_lp()
+            mip = eng.solve_mip(lp, backend="highspy")
+        finally:
+            eng.set_col_bounds(np.array([j]), np.array([0.0]), np.array([1.0]))
+        if mip.status == "infeasible":
+            return -math.inf, None, None
+        return mip.objective - p.scores[j], mip.x, lp
+    col = p.csc[:, j].toarray().ravel()
+    lo, hi = eng.lo.copy(), eng.hi.copy()
+    eng.set_row_bounds(lo - col, hi - col)
+    try:
+        lp = eng.solve_lp(exclude=j)
+        mip = eng.solve_mip(lp, backend="highspy", exclude=j)
+    finally:
+        eng.set_row_bounds(lo, hi)
+    if mip.status == "infeasible":
+        return -math.inf, None, None
+    x = mip.x.copy()
+    x[j] = True
+    return mip.objective, x, lp
+
+
+def explain_selection(
+    candidates: pd.DataFrame,
+    policy: Policy,
+    allocation: Allocation,
+    *,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> pd.DataFrame:
+    """Explain every candidate: case_id, selected (bool), reason (text), score_to_enter, displaced_by.
+
+    score_to_enter is in the score's units (expected improvements) and blank (NaN) for selected
+    cases and for cases that no score could bring in; displaced_by lists, ';'-separated, the
+    selected cases that would leave if the case entered.
+    """
+    problem: Problem
+    if allocation._problem is not None and allocation._x is not None:
+        problem = allocation._problem
+        x = allocation._x
+    else:
+        problem = build_problem(candidates, policy)
+        x = np.isin(problem.case_ids, np.asarray(allocation.selected, dtype=str))
+    n = problem.n
+    out_reason = [""] * n
+    to_enter = np.full(n, np.nan)
+    displaced = [""] * n
+    if not allocation.feasible:
+        for j in range(n):
+            out_reason[j] = "Not selected: the policy is infeasible, so nothing was selected."
+        return _frame(problem, x, out_reason, to_enter, displaced)
+
+    eng = Engine(problem)
+    lp0 = eng.solve_lp()
+    z = float(allocation.objective or 0.0)
+    shadow = -lp0.y if len(lp0.y) else np.zeros(len(problem.rows))
+    bar = float(shadow[0])
+    mat = problem.matrix
+    csc = problem.csc
+    forced = set(problem.forced.tolist())
+    explored = set(problem.exploration.tolist())
+    n_draw = len(problem.exploration)
+
+    selected_idx = np.flatnonzero(x)
+    for j in selected_idx:
+        s = problem.scores[j]
+        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+        if j in explored:
+            out_reason[j] = (
+                f"Selected at random for exploration ({n_draw} of {n} candidates, a "
+                f"{n_draw / n:.1%} chance each); its score did not matter."
+            )
+        elif j in forced:
+            out_reason[j] = "Selected: a must-include case (follow-up of an unresolved case)."
+        else:
+            helping = [
+                r for r in rows if r > 0 and problem.rows[r].kind == "min" and shadow[r] < -_TOL
+            ]
+            if s + _TOL < bar and helping:
+                names = ", ".join(problem.rows[r].name for r in helping)
+                out_reason[j] = (
+                    f"Selected to meet {names}: its score {_fmt(s)} is below the general "
+                    f"entry bar of {_fmt(bar)}."
+                )
+            else:
+                out_reason[j] = f"Selected on its score {_fmt(s)} (entry bar {_fmt(bar)})."
+
+    achieved = np.rint(mat @ x.astype(np.float64)).astype(np.int64)
+    unselected = np.flatnonzero(~x)
+    outside = [j for j in unselected if eng.pos[j] < 0]
+    inside = [j for j in unselected if eng.pos[j] >= 0]
+    done = 0
+    total = len(unselected)
+    results: dict[int, tuple[float, np.ndarray | None]] = {}
+    for j in inside:
+        v, xj, _ = _solve_forced(eng, int(j))
+        results[int(j)] = (v, xj)
+        done += 1
+        if on_progress and done % 50 == 0:
+            on_progress(done, total, "score to enter")
+    # Candidates outside the core: group by identical constraint rows, lowest score first.
+    groups: dict[bytes, list[int]] = {}
+    for j in outside:
+        key = csc.indices[csc.indptr[j] : csc.indptr[j + 1]].tobytes()
+        groups.setdefault(key, []).append(int(j))
+    for members in groups.values():
+        members.sort(key=lambda c: (problem.scores[c], c))
+        pending = list(members)
+        while pending:
+            r = pending.pop(0)
+            v, xr, lp = _solve_forced(eng, r)
+            results[r] = (v, xr)
+            done += 1
+            if xr is None or lp is None or not lp.integral:
+                continue
+            # Shared answer proof: the LP duals for r also price out r itself, and r's
+            # solution selects no other member, so every member has the same V.
+            a_col = csc[:, r].toarray().ravel()
+            reduced_r = problem.scores[r] - float(a_col @ (-lp.y))
+            others = np.array(pending, dtype=np.int64)
+            if reduced_r <= _TOL and (not len(others) or not xr[others].any()):
+                for j in pending:
+                    xj = xr.copy()
+                    xj[r] = False
+                    xj[j] = True
+                    results[j] = (v, xj)
+                done += len(pending)
+                pending = []
+        if on_progress:
+            on_progress(done, total, "score to enter")
+
+    for j in unselected:
+        v, xj = results[int(j)]
+        s = problem.scores[j]
+        if not math.isfinite(v) or xj is None:
+            out_reason[j] = (
+                "Not selected: no score could bring it in; including it would break the "
+                "policy's targets."
+            )
+            continue
+        t = z - v
+        to_enter[j] = t
+        leaving = problem.case_ids[x & ~xj]
+        displaced[j] = ";".join(sorted(leaving.tolist()))
+        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+        full = [
+            r
+            for r in rows
+            if r > 0
+            and problem.rows[r].kind == "max"
+            and shadow[r] > _TOL
+            and achieved[r] >= problem.rows[r].target
+        ]
+        if full and s + _TOL >= bar:
+            names = ", ".join(
+                f"{problem.rows[r].name} is full ({problem.rows[r].target} cases)" for r in full
+            )
+            out_reason[j] = f"Not selected: {names}; it would need a score of {_fmt(t)} to enter."
+        else:
+            out_reason[j] = (
+                f"Not selected: its score {_fmt(s)} is below the {_fmt(t)} it needs to enter."
+            )
+    return _frame(problem, x, out_reason, to_enter, displaced)
+
+
+def _frame(
+    problem: Problem,
+    x: np.ndarray,
+    reason: list[str],
+    to_enter: np.ndarray,
+    displaced: list[str],
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "case_id": problem.case_ids,
+            "selected": x.astype(bool),
+            "reason": reason,
+            "score_to_enter": to_enter,
+            "displaced_by": displaced,
+        }
+    )
