@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from triage.cli._app import app, console
+from triage.cli._app import app, console, err_console
 
 db_app = typer.Typer(
     help="The case registry (SQLite file var/triage.db by default; TRIAGE_DB_URL overrides it).",
@@ -79,3 +79,72 @@ def db_status(
     console.print("submissions by status:")
     for status, n in registry.status_counts().items():
         console.print(f"  {STATUSES[status]:<26} {n:>8}", highlight=False)
+
+
+@app.command("ingest")
+def ingest(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help=(
+                "CSV, XLSX or JSON file of submissions, cases or communications in the case "
+                "vocabulary, or an OHCHR communications-report export (Date, Country, Type, "
+                "Ref. no., Mandates, ...)."
+            ),
+        ),
+    ],
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Write the quarantine (file, row, column, value, reason) to this CSV file.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check the file and report; write nothing to the registry."),
+    ] = False,
+    assume_eligible: Annotated[
+        bool,
+        typer.Option(
+            "--assume-eligible/--received-only",
+            help=(
+                "Submissions without an `eligible` column enter the selection queue as eligible "
+                "(default), or stay `received` until someone assesses them."
+            ),
+        ),
+    ] = True,
+    url: UrlOption = None,
+) -> None:
+    """Read a file row by row: accept good rows into the registry, quarantine the others.
+
+    Prints `read N, accepted A, quarantined Q` (A + Q = N). Exit code 0 when every row is
+    accepted, 3 when some are quarantined, 2 when the whole file is refused. Names and contact
+    details are stored but never printed.
+    """
+    from triage.intake import ingest_file
+
+    registry = None
+    if not dry_run:
+        registry = _registry(url)
+        registry.init()
+    result = ingest_file(file, registry=registry, assume_eligible=assume_eligible)
+    for line in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+    shown = result.quarantine.head(20)
+    for reason in shown["reason"]:
+        err_console.print(f"  {reason}", highlight=False, soft_wrap=True, markup=False)
+    if len(result.quarantine) > len(shown):
+        err_console.print(
+            f"  ... and {len(result.quarantine) - len(shown)} more (use --report FILE.csv)"
+        )
+    if report is not None:
+        result.write_report(report)
+        console.print(f"quarantine report written to {report}", highlight=False)
+    console.print(result.summary(), highlight=False)
+    if registry is not None:
+        console.print(
+            f"registry: {result.added} new, {result.already_present} already present",
+            highlight=False,
+        )
+    raise typer.Exit(0 if result.n_quarantined == 0 else 3)

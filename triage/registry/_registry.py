@@ -28,6 +28,7 @@ from triage.registry._models import (
     Case,
     Communication,
     Individual,
+    IntakeFile,
     Meta,
     Outcome,
     Reply,
@@ -60,6 +61,8 @@ _FLOAT_COLUMNS = frozenset({"p_improve"})
 #: An outcome is observed one year after the communication (the history contract).
 _OUTCOME_DELAY = dt.timedelta(days=365)
 _HISTORICAL_NOTE = "historical record (loaded from a history folder)"
+#: ``source`` of a communication known only from a case; a later full record replaces it.
+_STUB = "stub"
 
 
 @dataclass(frozen=True)
@@ -454,12 +457,17 @@ class Registry:
         source_file: str | None = None,
         note: str | None = None,
     ) -> list[str]:
-        """Register new submissions (status ``received``, then ``eligible``/``ineligible`` when
-        ``eligible`` is given). Rows whose ``submission_id`` or ``content_hash`` is already
-        present are skipped. Returns the ids added.
+        """Register new submissions and their first lifecycle steps; return the ids added.
+
+        Each gets ``received``; then ``eligible``/``ineligible`` when ``eligible`` is given; a
+        row that also carries ``sent_date`` (and ``reply_date``) was decided before it reached
+        the registry, so it gets ``selected`` (run ``import:<source_file>``),
+        ``communication_sent`` and ``reply_received``. Rows whose ``submission_id`` (or
+        ``content_hash``) is already present are skipped, so adding twice adds nothing.
         """
         now = self._clock()
         columns = {c.name for c in Submission.__table__.columns} - {"id"}
+        run = f"import:{source_file or origin}"
         with self.engine.begin() as conn:
             ids = set(conn.execute(select(Submission.submission_id)).scalars())
             hashes = set(conn.execute(select(Submission.content_hash)).scalars()) - {None}
@@ -476,16 +484,22 @@ class Registry:
                 if digest:
                     hashes.add(digest)
                 received = _as_date(r.get("received_date")) or now.date()
-                status, status_at = "received", received
-                events.append(_event(sid, "received", received, now, note=note))
+                steps = [_event(sid, "received", received, now, note=note)]
                 if r.get("eligible") is not None:
                     status = "eligible" if r["eligible"] else "ineligible"
-                    events.append(_event(sid, status, received, now, note=note))
+                    steps.append(_event(sid, status, received, now, note=note))
+                sent, reply = _as_date(raw.get("sent_date")), _as_date(raw.get("reply_date"))
+                if r.get("eligible") and sent is not None:
+                    steps.append(_event(sid, "selected", sent, now, run, note))
+                    steps.append(_event(sid, "communication_sent", sent, now, note=note))
+                    if reply is not None:
+                        steps.append(_event(sid, "reply_received", reply, now, note=note))
+                events.extend(steps)
                 r.update(
                     origin=origin,
                     source_file=source_file,
-                    status=status,
-                    status_at=status_at,
+                    status=steps[-1]["status"],
+                    status_at=steps[-1]["at"],
                 )
                 new.append(r)
             if new:
@@ -517,7 +531,22 @@ class Registry:
                 {**{k: _db_value(v) for k, v in r.items() if k in columns}, "source": source}
                 for r in rows
             ]
-            new = self._insert_new(conn, Communication, "communication_id", clean, {}, {})
+            stubs = set(
+                conn.execute(
+                    select(Communication.communication_id).where(Communication.source == _STUB)
+                ).scalars()
+            )
+            upgrades = [r for r in clean if r.get("communication_id") in stubs]
+            for r in upgrades:
+                conn.execute(
+                    update(Communication)
+                    .where(Communication.communication_id == r["communication_id"])
+                    .values(**{k: v for k, v in r.items() if k != "communication_id"})
+                )
+                stubs.discard(r["communication_id"])
+            new = upgrades + self._insert_new(
+                conn, Communication, "communication_id", clean, {}, {}
+            )
             replies = [
                 {
                     "communication_id": r["communication_id"],
@@ -530,6 +559,83 @@ class Registry:
             if replies:
                 _bulk_insert(conn, Reply, replies)
         return [r["communication_id"] for r in new]
+
+    def add_cases(self, rows: Sequence[Mapping[str, Any]], *, source: str = "intake") -> list[str]:
+        """Register cases not yet present (by ``case_id``); return their ids.
+
+        A case whose communication is not in the registry gets a minimal communication row
+        (id, sent date, country) so that the case keeps its link.
+        """
+        columns = {c.name for c in Case.__table__.columns} - {"id"}
+        with self.engine.begin() as conn:
+            clean = [{k: _db_value(v) for k, v in r.items() if k in columns} for r in rows]
+            new = self._new_rows(conn, Case, "case_id", clean)
+            known = set(conn.execute(select(Communication.communication_id)).scalars())
+            stubs: dict[str, dict[str, Any]] = {}
+            for r in new:
+                cid = r.get("communication_id")
+                if cid and cid not in known and cid not in stubs:
+                    stubs[cid] = {
+                        "communication_id": cid,
+                        "sent_date": r.get("sent_date"),
+                        "country": r.get("country"),
+                        "source": _STUB,
+                    }
+            _bulk_insert(conn, Communication, list(stubs.values()))
+            _bulk_insert(conn, Case, new)
+            people = {
+                r["individual_id"]: {"individual_id": r["individual_id"], "gender": r.get("gender")}
+                for r in new
+                if r.get("individual_id")
+            }
+            self._insert_new(conn, Individual, "individual_id", list(people.values()), {}, {})
+        return [r["case_id"] for r in new]
+
+    def record_intake(
+        self,
+        *,
+        file_name: str,
+        sha256: str,
+        read: int,
+        accepted: int,
+        quarantined: int,
+        added: int,
+    ) -> None:
+        """Remember one ingested file: its name, hash and reconciled counts (no content)."""
+        with self.engine.begin() as conn:
+            _bulk_insert(
+                conn,
+                IntakeFile,
+                [
+                    {
+                        "file_name": file_name,
+                        "sha256": sha256,
+                        "ingested_at": self._clock(),
+                        "n_read": read,
+                        "n_accepted": accepted,
+                        "n_quarantined": quarantined,
+                        "n_added": added,
+                    }
+                ],
+            )
+
+    def intake_log(self) -> pd.DataFrame:
+        """Every ingested file: file_name, sha256, ingested_at, n_read, n_accepted,
+        n_quarantined, n_added, oldest first."""
+        cols = (
+            "file_name",
+            "sha256",
+            "ingested_at",
+            "n_read",
+            "n_accepted",
+            "n_quarantined",
+            "n_added",
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(*[getattr(IntakeFile, c) for c in cols]).order_by(IntakeFile.id)
+            ).all()
+        return pd.DataFrame([tuple(r) for r in found], columns=list(cols))
 
     # -- lifecycle ------------------------------------------------------------------------
 

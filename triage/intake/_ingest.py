@@ -1,0 +1,599 @@
+"""``ingest_file``: read a file row by row, accept or quarantine every row, store the accepted.
+
+Nothing is lost: ``read == accepted + quarantined`` always holds, and every quarantined row is
+explained (file, row, column, value, reason). Whole-file faults (missing required column, empty
+or binary file, unknown encoding) raise one :class:`~triage.errors.InputFileError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from triage.errors import InputFileError, TriageError
+from triage.intake._cells import find_dates, parse_cell, parse_date, region_mismatch
+from triage.intake._read import RawRow, RawTable, read_table
+from triage.intake._spec import (
+    ALIASES,
+    FIELDS,
+    OHCHR_COLUMNS,
+    OHCHR_REQUIRED,
+    SHAPES,
+    FieldSpec,
+    Shape,
+    normalise_column,
+)
+
+if TYPE_CHECKING:
+    from triage.registry import Registry
+
+__all__ = ["QUARANTINE_COLUMNS", "IngestResult", "ingest_file"]
+
+#: Columns of the quarantine report.
+QUARANTINE_COLUMNS = ("file", "row", "column", "value", "reason")
+_REDACTED = "[redacted]"
+#: Cell values shown in a reason are cut to this many characters.
+_SHOWN = 80
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+_OHCHR_KEYS = {normalise_column(c): c for c in OHCHR_COLUMNS}
+_OHCHR_MARKERS = {normalise_column(c) for c in ("Ref. no.", "Mandates", "Nb. of alleged victims")}
+_OHCHR_SPECS: Mapping[str, FieldSpec] = {
+    "Ref. no.": FIELDS["communication_id"],
+    "Date": FIELDS["sent_date"],
+    "Country": FIELDS["country"],
+    "Type": FIELDS["type"],
+    "Summary": FIELDS["summary"],
+    "UN Region": FIELDS["un_region"],
+    "Nb. of alleged victims": FIELDS["n_individuals"],
+    "Nb. of replies": FieldSpec("int", max_length=10, minimum=0, maximum=100),
+}
+_MANDATES_MAX_LENGTH = 5_000
+
+
+@dataclass(frozen=True)
+class _Fault:
+    column: str
+    value: str
+    reason: str
+    sensitive: bool = False
+
+
+@dataclass
+class IngestResult:
+    """What ``ingest_file`` did with one file.
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    shape : {"submissions", "cases", "communications", "ohchr"}
+        What the file holds, told from its columns.
+    read : int
+        Data rows read (blank rows are not counted).
+    accepted : DataFrame
+        The accepted rows, typed, in the file contract's columns (sensitive columns included:
+        callers redact before showing them).
+    quarantine : DataFrame
+        One line per fault: file, row, column, value, reason. Sensitive values are
+        ``[redacted]``. A row with several faults has several lines.
+    warnings : list of str
+        File-level notes (encoding fallback, ignored columns, other sheets).
+    added, already_present : int
+        Accepted rows new to the registry, and those it already held (0 without a registry).
+    """
+
+    path: Path
+    shape: Shape
+    read: int
+    accepted: pd.DataFrame
+    quarantine: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"
+    sha256: str = ""
+    sheet: str | None = None
+    added: int = 0
+    already_present: int = 0
+
+    @property
+    def n_accepted(self) -> int:
+        """Rows accepted."""
+        return len(self.accepted)
+
+    @property
+    def n_quarantined(self) -> int:
+        """Rows quarantined (a row with several faults counts once)."""
+        return int(self.quarantine["row"].nunique()) if len(self.quarantine) else 0
+
+    def summary(self) -> str:
+        """The reconciling summary line: ``read 40, accepted 34, quarantined 6``."""
+        return f"read {self.read}, accepted {self.n_accepted}, quarantined {self.n_quarantined}"
+
+    def write_report(self, path: str | Path) -> Path:
+        """Write the quarantine as CSV (UTF-8), guarding cells against spreadsheet formulas."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(QUARANTINE_COLUMNS)
+            for record in self.quarantine.itertuples(index=False):
+                writer.writerow([_safe_cell(v) for v in record])
+        return out
+
+
+def _safe_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def ingest_file(
+    path: str | Path,
+    *,
+    registry: Registry | None = None,
+    today: dt.date | None = None,
+    assume_eligible: bool = True,
+) -> IngestResult:
+    """Read a CSV, XLSX or JSON file (or an OHCHR export); accept or quarantine every row.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file. Its shape (submissions, cases, communications, OHCHR export) is told from
+        its columns, matched case-insensitively.
+    registry : Registry, optional
+        Store the accepted rows there; rows whose id it already holds are not added again.
+    today : date, optional
+        The date that "in the future" is measured against (default: today, UTC).
+    assume_eligible : bool, default True
+        Submissions without an ``eligible`` column are registered as eligible (they enter the
+        selection queue); with False they stay ``received``.
+
+    Returns
+    -------
+    IngestResult
+        ``read == n_accepted + n_quarantined``.
+
+    Raises
+    ------
+    InputFileError
+        The whole file is refused: missing, empty, binary, undecodable, not a table, or a
+        required column is missing.
+    """
+    file = Path(path)
+    today = today or dt.datetime.now(dt.UTC).date()
+    data = _read_bytes(file)
+    try:
+        table = read_table(file, data)
+        shape, columns, warnings = _plan(table)
+        rows, faults = _check_rows(table, shape, columns, today=today, assume=assume_eligible)
+    except TriageError:
+        raise
+    except Exception as exc:  # never a traceback to a user: any parsing failure refuses the file
+        raise InputFileError(f"{file.name}: cannot be read ({type(exc).__name__}: {exc}).") from exc
+    from triage.registry._registry import typed_frame
+
+    contract = _contract_columns(shape)
+    accepted = typed_frame([values for _, values in rows], contract)
+    quarantine = pd.DataFrame(faults, columns=list(QUARANTINE_COLUMNS))
+    quarantine["row"] = quarantine["row"].astype("int64")
+    result = IngestResult(
+        path=file,
+        shape=shape,
+        read=len(table.rows),
+        accepted=accepted,
+        quarantine=quarantine,
+        warnings=[*table.warnings, *warnings],
+        encoding=table.encoding,
+        sha256=hashlib.sha256(data).hexdigest(),
+        sheet=table.sheet,
+    )
+    if registry is not None:
+        _store(result, [values for _, values in rows], registry)
+    return result
+
+
+def _read_bytes(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputFileError(f"{file}: no such file.") from exc
+    except IsADirectoryError as exc:
+        raise InputFileError(f"{file}: is a folder, not a file.") from exc
+    except OSError as exc:
+        raise InputFileError(f"{file}: cannot be opened ({exc.strerror or exc}).") from exc
+
+
+def _contract_columns(shape: Shape) -> tuple[str, ...]:
+    if shape == "ohchr":
+        return SHAPES["communications"].columns
+    return SHAPES[shape].columns
+
+
+# -- the file's shape and columns ---------------------------------------------------------
+
+
+def _plan(table: RawTable) -> tuple[Shape, dict[int, tuple[str, str]], list[str]]:
+    """Tell the shape and map header positions to (contract name, header as written)."""
+    name = table.path.name
+    normalised = [normalise_column(h) for h in table.header]
+    warnings: list[str] = []
+    if any(n in _OHCHR_MARKERS for n in normalised):
+        return _plan_ohchr(table, normalised)
+    canonical = [ALIASES.get(n, n) for n in normalised]
+    seen: dict[str, int] = {}
+    for i, c in enumerate(canonical):
+        if not c:
+            continue
+        if c in seen and c in FIELDS:
+            raise InputFileError(
+                f"{name}: column {c} appears twice (columns {seen[c] + 1} and {i + 1}); keep one."
+            )
+        seen.setdefault(c, i)
+    present = set(canonical)
+    if "communication_id" in present and "case_id" in present:
+        shape: Shape = "cases"
+    elif "communication_id" in present and "submission_id" not in present:
+        shape = "communications"
+    else:
+        shape = "submissions"
+    spec = SHAPES[shape]
+    id_present = spec.id_column in present or (shape == "submissions" and "case_id" in present)
+    missing = [c for c in spec.required if c not in present and c != spec.id_column]
+    if not id_present:
+        missing.insert(
+            0, "submission_id (or case_id)" if shape == "submissions" else spec.id_column
+        )
+    if missing:
+        known = [c for c in canonical if c in FIELDS]
+        hint = (
+            " None of the columns is recognised: is the first row the header?" if not known else ""
+        )
+        raise InputFileError(
+            f"{name}: missing required column(s) {', '.join(missing)}; "
+            f"read as a {shape} file.{hint}"
+        )
+    columns: dict[int, tuple[str, str]] = {}
+    ignored: list[str] = []
+    for i, c in enumerate(canonical):
+        if c in spec.columns:
+            columns[i] = (c, table.header[i])
+        elif c:
+            ignored.append(table.header[i])
+        elif any(r.cells[i].strip() for r in table.rows if i < len(r.cells)):
+            ignored.append(f"(column {i + 1}, no header)")
+    if ignored:
+        warnings.append(
+            f"{name}: columns not in the {shape} contract were ignored: "
+            + ", ".join(ignored[:20])
+            + (" ..." if len(ignored) > 20 else "")
+        )
+    return shape, columns, warnings
+
+
+def _plan_ohchr(
+    table: RawTable, normalised: list[str]
+) -> tuple[Shape, dict[int, tuple[str, str]], list[str]]:
+    name = table.path.name
+    columns: dict[int, tuple[str, str]] = {}
+    seen: dict[str, int] = {}
+    for i, n in enumerate(normalised):
+        label = _OHCHR_KEYS.get(n)
+        if label is None:
+            continue
+        if label in seen:
+            raise InputFileError(
+                f"{name}: column {label!r} appears twice (columns {seen[label] + 1} and {i + 1})."
+            )
+        seen[label] = i
+        columns[i] = (label, table.header[i])
+    missing = [c for c in OHCHR_REQUIRED if c not in seen]
+    if missing:
+        raise InputFileError(
+            f"{name}: missing required column(s) {', '.join(repr(m) for m in missing)}; "
+            "read as an OHCHR communications-report export."
+        )
+    others = [table.header[i] for i, n in enumerate(normalised) if n and i not in columns]
+    warnings = (
+        [f"{name}: columns not in the OHCHR export were ignored: {', '.join(others[:20])}"]
+        if others
+        else []
+    )
+    return "ohchr", columns, warnings
+
+
+# -- rows ---------------------------------------------------------------------------------
+
+
+def _check_rows(
+    table: RawTable,
+    shape: Shape,
+    columns: dict[int, tuple[str, str]],
+    *,
+    today: dt.date,
+    assume: bool,
+) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """Validate every row; return the accepted (row number, values) and the fault lines."""
+    checker: Callable[[dict[str, str], dict[str, str]], tuple[dict[str, Any], list[_Fault]]]
+    headers = {canon: header for canon, header in columns.values()}
+    if shape == "ohchr":
+        checker = _ohchr_checker(today)
+        id_column = "Ref. no."
+    else:
+        checker = _contract_checker(shape, headers, today, assume)
+        id_column = SHAPES[shape].id_column
+        if shape == "submissions" and id_column not in headers:
+            id_column = "case_id"
+    accepted: list[tuple[int, dict[str, Any]]] = []
+    fault_lines: list[dict[str, Any]] = []
+    first_seen: dict[str, int] = {}
+    file = str(table.path)
+    for raw in table.rows:
+        cells = {canon: raw.cells[i] for i, (canon, _) in columns.items() if i < len(raw.cells)}
+        values, faults = checker(cells, headers)
+        if raw.fault:
+            faults.insert(0, _Fault(raw.fault_column, "", raw.fault))
+        key = cells.get(id_column, "").strip()
+        if key:
+            if key in first_seen:
+                where = _where(table, first_seen[key])
+                faults.append(
+                    _Fault(
+                        headers.get(id_column, id_column),
+                        key,
+                        f"duplicate {headers.get(id_column, id_column)}; first seen in {where}",
+                    )
+                )
+            else:
+                first_seen[key] = raw.number
+        if faults:
+            fault_lines.extend(_fault_line(file, table, raw, f) for f in faults)
+        else:
+            accepted.append((raw.number, values))
+    return accepted, fault_lines
+
+
+def _where(table: RawTable, number: int) -> str:
+    return RawRow(number, []).where(table.format, table.sheet)
+
+
+def _fault_line(file: str, table: RawTable, raw: RawRow, fault: _Fault) -> dict[str, Any]:
+    where = raw.where(table.format, table.sheet)
+    value = fault.value.strip()
+    if fault.sensitive and value:
+        shown = _REDACTED
+        stored = _REDACTED
+    else:
+        shown = json.dumps(
+            value if len(value) <= _SHOWN else value[:_SHOWN] + "…", ensure_ascii=False
+        )
+        stored = value
+    if not fault.column:
+        reason = f"{where}: {fault.reason}"
+    elif not value:
+        reason = f"{where}, column {fault.column}: {fault.reason}"
+    else:
+        reason = f"{where}, column {fault.column}, value {shown}: {fault.reason}"
+    return {
+        "file": file,
+        "row": raw.number,
+        "column": fault.column,
+        "value": stored,
+        "reason": reason,
+    }
+
+
+def _contract_checker(
+    shape: Shape, headers: dict[str, str], today: dt.date, assume: bool
+) -> Callable[[dict[str, str], dict[str, str]], tuple[dict[str, Any], list[_Fault]]]:
+    spec = SHAPES[shape]
+    required = set(spec.required)
+    if shape == "submissions" and "submission_id" not in headers:
+        required = (required - {"submission_id"}) | {"case_id"}
+
+    def check(cells: dict[str, str], _: dict[str, str]) -> tuple[dict[str, Any], list[_Fault]]:
+        values: dict[str, Any] = {}
+        faults: list[_Fault] = []
+        for canon, text in cells.items():
+            fs = FIELDS[canon]
+            header = headers[canon]
+            if not text.strip():
+                if canon in required:
+                    faults.append(_Fault(header, "", "missing required value"))
+                continue
+            value, why = parse_cell(text, fs, today=today)
+            if why:
+                faults.append(_Fault(header, text, why, fs.sensitive))
+            else:
+                values[canon] = value
+        if shape == "submissions":
+            if "submission_id" not in headers and "case_id" in values:
+                values["submission_id"] = values["case_id"]
+            if "eligible" not in headers and assume:
+                values["eligible"] = True
+        faults.extend(_cross_checks(values, headers))
+        return values, faults
+
+    return check
+
+
+def _cross_checks(values: dict[str, Any], headers: dict[str, str]) -> list[_Fault]:
+    faults: list[_Fault] = []
+    country, region = values.get("country"), values.get("un_region")
+    if country and region:
+        why = region_mismatch(country, region)
+        if why:
+            faults.append(_Fault(headers.get("un_region", "un_region"), region, why))
+    received, sent, reply = (values.get(c) for c in ("received_date", "sent_date", "reply_date"))
+    if sent and reply and reply < sent:
+        faults.append(
+            _Fault(
+                headers.get("reply_date", "reply_date"),
+                reply.isoformat(),
+                f"the reply is dated before the communication was sent ({sent.isoformat()})",
+            )
+        )
+    if received and sent and sent < received:
+        faults.append(
+            _Fault(
+                headers.get("sent_date", "sent_date"),
+                sent.isoformat(),
+                f"sent before the submission was received ({received.isoformat()})",
+            )
+        )
+    if values.get("reply_class") == "none" and reply:
+        faults.append(
+            _Fault(
+                headers.get("reply_class", "reply_class"),
+                "none",
+                f"says no reply, but a reply date is given ({reply.isoformat()})",
+            )
+        )
+    if values.get("eligible") is False and sent:
+        faults.append(
+            _Fault(
+                headers.get("eligible", "eligible"),
+                "false",
+                "marked ineligible, but a communication was sent",
+            )
+        )
+    return faults
+
+
+def _ohchr_checker(
+    today: dt.date,
+) -> Callable[[dict[str, str], dict[str, str]], tuple[dict[str, Any], list[_Fault]]]:
+    mapped = {label: target for label, target in OHCHR_COLUMNS.items() if target}
+
+    def check(
+        cells: dict[str, str], headers: dict[str, str]
+    ) -> tuple[dict[str, Any], list[_Fault]]:
+        values: dict[str, Any] = {"addressee": "state"}
+        faults: list[_Fault] = []
+        parsed: dict[str, Any] = {}
+        for label, text in cells.items():
+            header = headers[label]
+            if not text.strip():
+                if label in OHCHR_REQUIRED:
+                    faults.append(_Fault(header, "", "missing required value"))
+                continue
+            value: Any
+            if label == "Mandates":
+                value, why = _parse_mandates(text)
+            elif label == "Replies":
+                value, why = _parse_replies(text, today)
+            elif label == "OHCHR Region":
+                continue  # OHCHR's own office regions, not the UN regional groups
+            else:
+                value, why = parse_cell(text, _OHCHR_SPECS[label], today=today)
+            if why:
+                faults.append(_Fault(header, text, why, label == "Summary"))
+            else:
+                parsed[label] = value
+        for label, target in mapped.items():
+            if label in parsed:
+                values[target] = parsed[label]
+        n_replies, dates = parsed.get("Nb. of replies"), parsed.get("Replies")
+        if dates:
+            values["reply_date"] = min(dates)
+        if n_replies == 0 and dates:
+            faults.append(
+                _Fault(
+                    headers.get("Nb. of replies", "Nb. of replies"),
+                    "0",
+                    f"says 0 replies, but Replies lists one dated {min(dates).isoformat()}",
+                )
+            )
+        replied = bool(n_replies) or bool(dates) or bool(cells.get("Replies", "").strip())
+        if replied:
+            values["reply_class"] = "content_unknown"  # the export does not say what was replied
+        elif n_replies == 0:
+            values["reply_class"] = "none"
+        renamed = {target: headers[label] for label, target in mapped.items() if label in headers}
+        renamed["reply_date"] = headers.get("Replies", "Replies")
+        faults.extend(_cross_checks(values, renamed))
+        return values, faults
+
+    return check
+
+
+def _parse_mandates(text: str) -> tuple[int | None, str | None]:
+    """Mandates: a count, or a list of mandate names (one per line or ``;``-separated)."""
+    value = text.strip()
+    if value.isdigit():
+        number = int(value)
+        return (number, None) if 1 <= number <= 100 else (None, "must be from 1 to 100 mandates")
+    if len(value) > _MANDATES_MAX_LENGTH:
+        return None, f"too long: {len(value)} characters, at most {_MANDATES_MAX_LENGTH}"
+    check = parse_cell(value, FieldSpec("text", max_length=_MANDATES_MAX_LENGTH), today=dt.date.max)
+    if check[1]:
+        return None, check[1]
+    names = [n for n in value.replace("|", ";").replace("\n", ";").split(";") if n.strip()]
+    if len(names) > 100:
+        return None, f"lists {len(names)} mandates; at most 100"
+    return len(names), None
+
+
+def _parse_replies(text: str, today: dt.date) -> tuple[list[dt.date] | None, str | None]:
+    """Replies: free text holding the dates of the state's replies."""
+    check = parse_cell(text, FieldSpec("text", max_length=2_000), today=today)
+    if check[1]:
+        return None, check[1]
+    dates: list[dt.date] = []
+    for token in find_dates(text):
+        date, why = parse_date(token, today=today)
+        if why:
+            return None, f"reply date {token}: {why}"
+        dates.append(date)
+    return dates, None
+
+
+# -- storing ------------------------------------------------------------------------------
+
+
+def _content_hash(shape: Shape, values: Mapping[str, Any]) -> str:
+    payload = json.dumps(
+        {"shape": shape, **{k: v for k, v in sorted(values.items()) if v is not None}},
+        default=str,
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _store(result: IngestResult, rows: list[dict[str, Any]], registry: Registry) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    name = result.path.name
+    try:
+        if result.shape == "submissions":
+            prepared = [{**r, "content_hash": _content_hash("submissions", r)} for r in rows]
+            added = registry.add_submissions(
+                prepared, origin="intake", source_file=name, note=f"ingested from {name}"
+            )
+        elif result.shape == "cases":
+            added = registry.add_cases(rows, source="intake")
+        else:
+            source = "ohchr" if result.shape == "ohchr" else "intake"
+            added = registry.add_communications(rows, source=source)
+        result.added = len(added)
+        result.already_present = len(rows) - len(added)
+        registry.record_intake(
+            file_name=name,
+            sha256=result.sha256,
+            read=result.read,
+            accepted=result.n_accepted,
+            quarantined=result.n_quarantined,
+            added=result.added,
+        )
+    except SQLAlchemyError as exc:
+        raise TriageError(
+            f"{name}: the registry refused the rows ({exc.__class__.__name__}: {exc})."
+        ) from exc
