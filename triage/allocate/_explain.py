@@ -99,7 +99,7 @@ def explain_selection(
     n_draw = len(problem.exploration)
 
     selected_idx = np.flatnonzero(x)
-    for j in selected_idx:
+    for j in selected_idx.tolist():
         s = problem.scores[j]
         rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
         if j in explored:
@@ -124,12 +124,12 @@ def explain_selection(
 
     achieved = np.rint(mat @ x.astype(np.float64)).astype(np.int64)
     unselected = np.flatnonzero(~x)
-    outside = [j for j in unselected if eng.pos[j] < 0]
-    inside = [j for j in unselected if eng.pos[j] >= 0]
+    outside = [int(j) for j in unselected if eng.pos[j] < 0]
+    inside = [int(j) for j in unselected if eng.pos[j] >= 0]
     done = 0
     total = len(unselected)
     results: dict[int, tuple[float, np.ndarray | None]] = {}
-    for j in inside:
+    for j in map(int, inside):
         v, xj, _ = _solve_forced(eng, int(j))
         results[int(j)] = (v, xj)
         done += 1
@@ -137,7 +137,7 @@ def explain_selection(
             on_progress(done, total, "score to enter")
     # Candidates outside the core: group by identical constraint rows, lowest score first.
     groups: dict[bytes, list[int]] = {}
-    for j in outside:
+    for j in map(int, outside):
         key = csc.indices[csc.indptr[j] : csc.indptr[j + 1]].tobytes()
         groups.setdefault(key, []).append(int(j))
     for members in groups.values():
@@ -166,7 +166,7 @@ def explain_selection(
         if on_progress:
             on_progress(done, total, "score to enter")
 
-    for j in unselected:
+    for j in unselected.tolist():
         v, xj = results[int(j)]
         s = problem.scores[j]
         if not math.isfinite(v) or xj is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -29,7 +30,9 @@ def build_pulp_model(
 
     model = pulp.LpProblem("triage_allocation", pulp.LpMaximize)
     variables = [
-        pulp.LpVariable(f"x{j}", lowBound=float(col_lb[j]), upBound=float(col_ub[j]), cat="Integer")
+        model.add_variable(
+            f"x{j}", lowBound=float(col_lb[j]), upBound=float(col_ub[j]), cat="Integer"
+        )
         for j in core
     ]
     scores = problem.scores
@@ -84,9 +87,12 @@ def solve_core_mip(
             threads=1,
         )
     elif solver == "cbc":
-        engine = pulp.PULP_CBC_CMD(
-            msg=False, gapRel=0.0, gapAbs=1e-9, timeLimit=time_limit, threads=1
-        )
+        with warnings.catch_warnings():
+            # PuLP 3 warns that the bundled CBC moves to an extra in PuLP 4; it is still here.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            engine = pulp.PULP_CBC_CMD(
+                msg=False, gapRel=0.0, gapAbs=1e-9, timeLimit=time_limit, threads=1
+            )
     else:
         raise ValueError(f"`solver` must be 'highs' or 'cbc'. Got {solver!r} instead.")
     model.solve(engine)

@@ -135,7 +135,14 @@ def select(
                 "Selecting from the registry needs the audit module, which is not available "
                 "yet. Pass --candidates FILE with scored candidates instead."
             ) from exc
-        record = run_selection(registry=Registry(), policy_path=policy_path, user=user, role=role)
+        if role not in ("staff", "mandate_holder", "auditor"):
+            raise TriageError(f"--role must be staff, mandate_holder or auditor. Got {role!r}.")
+        record = run_selection(
+            registry=Registry(),
+            policy_path=policy_path,
+            user=user,
+            role=role,  # type: ignore[arg-type]
+        )
         allocation = record.allocation
         cands = None
         err_console.print(f"recorded run {record.run_id}", highlight=False)

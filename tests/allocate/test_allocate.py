@@ -1,0 +1,238 @@
+"""The allocator against an independent integer program (scipy.optimize.milp) and its promises."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from triage.allocate._synthetic import random_candidates
+from triage.allocate import Policy, allocate, explain_selection
+from triage.schema import UN_REGIONS
+
+
+def reference(cands: pd.DataFrame, policy: Policy) -> float | None:
+    """Solve the policy's integer program independently; return the optimum or None."""
+    n = len(cands)
+    k = min(policy.capacity, n)
+    rows, lo, hi = [np.ones(n)], [k], [k]
+    for dim, bands in policy.shares.items():
+        for code, b in bands.items():
+            if dim == "violations":
+                member = cands["violations"].map(lambda v, c=code: c in str(v).split(";"))
+            else:
+                member = cands[dim] == code
+            a = member.to_numpy(dtype=float)
+            if b.min is not None:
+                rows.append(a)
+                lo.append(math.ceil(b.min * k - 1e-9))
+                hi.append(np.inf)
+            if b.max is not None:
+                rows.append(a)
+                lo.append(-np.inf)
+                hi.append(math.floor(b.max * k + 1e-9))
+    if policy.max_per_country is not None:
+        for country in cands["country"].unique():
+            rows.append((cands["country"] == country).to_numpy(dtype=float))
+            lo.append(-np.inf)
+            hi.append(policy.max_per_country)
+    for cid in policy.must_include:
+        rows.append((cands["case_id"] == cid).to_numpy(dtype=float))
+        lo.append(1)
+        hi.append(np.inf)
+    res = milp(
+        -cands["score"].to_numpy(dtype=float),
+        constraints=LinearConstraint(np.array(rows), lo, hi),
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
+        options={"mip_rel_gap": 0},
+    )
+    return None if res.status != 0 else -float(res.fun)
+
+
+def small_instance(draw: st.DrawFn) -> tuple[pd.DataFrame, Policy]:
+    n = draw(st.integers(5, 60))
+    seed = draw(st.integers(0, 10_000))
+    cands = random_candidates(n, seed=seed, n_countries=10)
+    capacity = draw(st.integers(1, n + 5))
+    lines = ["name = 'h'", f"capacity = {capacity}", "[share.un_region]"]
+    for region in UN_REGIONS:
+        if draw(st.booleans()):
+            lo = draw(st.sampled_from([0.0, 0.1, 0.2, 0.3]))
+            lines.append(f"{region} = {{ min = {lo} }}")
+        elif draw(st.booleans()):
+            hi = draw(st.sampled_from([0.1, 0.2, 0.4]))
+            lines.append(f"{region} = {{ max = {hi} }}")
+    lines.append("[share.gender]")
+    lines.append(f"woman = {{ min = {draw(st.sampled_from([0.0, 0.2, 0.4, 0.6]))} }}")
+    lines.append("[share.violations]")
+    lines.append(f"threats = {{ min = {draw(st.sampled_from([0.0, 0.1, 0.3]))} }}")
+    lines.append(f"detention = {{ max = {draw(st.sampled_from([0.3, 0.6, 1.0]))} }}")
+    if draw(st.booleans()):
+        lines.append("[limit]")
+        lines.append(f"max_per_country = {draw(st.integers(1, 10))}")
+    try:
+        policy = Policy.from_toml("\n".join(lines))
+        policy.check_for(min(capacity, n))
+    except Exception:
+        policy = Policy.from_toml(f"name = 'h'\ncapacity = {capacity}")
+    return cands, policy
+
+
+instances = st.composite(small_instance)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_matches_independent_milp(instance: tuple[pd.DataFrame, Policy]) -> None:
+    cands, policy = instance
+    result = allocate(cands, policy)
+    expected = reference(cands, policy)
+    if expected is None:
+        assert result.status == "infeasible"
+        assert result.relaxation is not None
+        repaired = allocate(cands, result.relaxation.apply(policy))
+        assert repaired.status == "optimal"
+        return
+    assert result.status == "optimal"
+    assert result.gap == 0
+    assert result.objective == pytest.approx(expected, abs=1e-6)
+    assert len(result.selected) == min(policy.capacity, len(cands))
+    # Every reported constraint holds.
+    for r in result.constraints.to_dict("records"):
+        if r["kind"] == "min":
+            assert r["achieved"] >= r["target"], r
+        elif r["name"] != "capacity":
+            assert r["achieved"] <= r["target"], r
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(20, 300), st.randoms(use_true_random=False))
+def test_row_order_and_determinism(seed: int, n: int, rnd) -> None:  # type: ignore[no-untyped-def]
+    cands = random_candidates(n, seed=seed, n_countries=12)
+    # Coarse scores create many ties; they must still be broken the same way.
+    cands["score"] = (cands["score"] * 10).round() / 10
+    policy = Policy.from_toml(
+        f"name='p'\ncapacity={n // 3}\n[share.gender]\nwoman={{min=0.3}}\n"
+        "[share.un_region]\nweog={max=0.1}\n"
+    )
+    first = allocate(cands, policy)
+    order = list(range(n))
+    rnd.shuffle(order)
+    shuffled = allocate(cands.iloc[order].reset_index(drop=True), policy)
+    assert shuffled.to_json() == first.to_json()
+    assert allocate(cands, policy).to_json() == first.to_json()
+
+
+def test_ties_broken_by_case_id() -> None:
+    cands = pd.DataFrame(
+        {
+            "case_id": [f"K{i:02d}" for i in range(10)][::-1],
+            "score": [0.5] * 10,
+            "country": ["KEN"] * 10,
+            "un_region": ["african"] * 10,
+            "gender": ["man"] * 10,
+            "violations": ["detention"] * 10,
+        }
+    )
+    result = allocate(cands, Policy.from_toml("name='t'\ncapacity=3"))
+    assert result.selected == ("K00", "K01", "K02")
+
+
+def test_highs_and_cbc_agree() -> None:
+    cands = random_candidates(1650, seed=11)
+    policy = Policy.from_toml(
+        "name='p'\ncapacity=550\n[share.gender]\nwoman={min=0.3}\n"
+        "[share.un_region]\nweog={max=0.1}\neastern_european={min=0.1}\n"
+        "[share.violations]\nadministrative_harassment={min=0.05}\n[limit]\nmax_per_country=40\n"
+    )
+    a = allocate(cands, policy, solver="highs")
+    b = allocate(cands, policy, solver="cbc")
+    assert a.status == b.status == "optimal"
+    assert a.objective == pytest.approx(b.objective, abs=1e-9)
+    assert a.selected == b.selected
+
+
+def test_shadow_prices_match_lp_resolves() -> None:
+    cands = random_candidates(400, seed=4)
+    base = "name='p'\ncapacity=120\n[share.gender]\nwoman={min=%s}\n"
+    a = allocate(cands, Policy.from_toml(base % 0.4))
+    row = a.constraints.set_index("name").loc["share_min[gender=woman]"]
+    assert row["binding"]
+    assert row["shadow_price"] < 0
+    # One more woman costs at least the LP price (integer programs cost more, never less).
+    tighter = allocate(cands, Policy.from_toml(base % ((row["target"] + 1) / 120)))
+    assert tighter.objective - a.objective <= row["shadow_price"] + 1e-9
+
+
+def test_infeasible_policy_gets_a_working_relaxation() -> None:
+    cands = random_candidates(200, seed=2)
+    policy = Policy.from_toml(
+        "name='hard'\ncapacity=100\n[share.gender]\nwoman={min=0.6}\n"
+        "[share.violations]\nexpulsion={min=0.2}\n"
+    )
+    result = allocate(cands, policy)
+    assert result.status == "infeasible"
+    assert result.objective is None and result.selected == ()
+    names = set(result.relaxation.changes["name"])
+    assert names == {"share_min[gender=woman]", "share_min[violations=expulsion]"}
+    repaired = allocate(cands, result.relaxation.apply(policy))
+    assert repaired.status == "optimal"
+    # Smallest: one case fewer than the relaxed target would not do.
+    for change in result.relaxation.to_list():
+        assert change["relaxed_to"] < change["target"]
+    data = json.loads(result.to_json())
+    assert data["relaxation"] and data["status"] == "infeasible"
+    assert "share_min[gender=woman]" in result.message
+
+
+def test_must_include_and_exploration() -> None:
+    cands = random_candidates(300, seed=8)
+    low = cands.sort_values("score")["case_id"].iloc[:2].tolist()
+    policy = Policy.from_toml(
+        f"name='m'\ncapacity=50\n[must_include]\ncase_ids={json.dumps([*low, 'NOT-THERE'])}\n"
+        "[exploration]\nshare=0.1\nseed=3\n"
+    )
+    result = allocate(cands, policy)
+    assert set(low) <= set(result.selected)
+    assert result.missing_must_include == ("NOT-THERE",)
+    assert len(result.exploration) == 5
+    assert set(result.exploration) <= set(result.selected)
+    again = allocate(cands.sample(frac=1, random_state=1), policy)
+    assert again.exploration == result.exploration
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_score_to_enter_is_exact(seed: int) -> None:
+    cands = random_candidates(500, seed=seed)
+    policy = Policy.from_toml(
+        "name='p'\ncapacity=150\n[share.gender]\nwoman={min=0.35}\n"
+        "[share.un_region]\nweog={max=0.08}\nafrican={min=0.25}\n[limit]\nmax_per_country=12\n"
+    )
+    result = allocate(cands, policy)
+    reasons = explain_selection(cands, policy, result)
+    assert list(reasons.columns) == [
+        "case_id",
+        "selected",
+        "reason",
+        "score_to_enter",
+        "displaced_by",
+    ]
+    assert reasons["selected"].sum() == 150
+    assert reasons.loc[reasons["selected"], "score_to_enter"].isna().all()
+    out = reasons[~reasons["selected"] & reasons["score_to_enter"].notna()]
+    rng = np.random.default_rng(seed)
+    for i in rng.choice(len(out), 6, replace=False):
+        case = out.iloc[i]
+        for delta, expected in ((1e-6, True), (-1e-6, False)):
+            changed = cands.copy()
+            changed.loc[changed["case_id"] == case["case_id"], "score"] = (
+                case["score_to_enter"] + delta
+            )
+            assert (case["case_id"] in allocate(changed, policy).selected) is expected
