@@ -198,3 +198,152 @@ def shares_by_year(cases: pd.DataFrame, column: str, codes: Mapping[str, str]) -
     long.columns = ["year", "code", "cases"]
     long["share"] = long["cases"] / long["year"].map(totals)
     return long
+
+
+# -- allocation views ------------------------------------------------------------------------
+
+_KIND_WORDS = {
+    "share_min": "at least",
+    "share_max": "at most",
+}
+_DIM_WORDS = {"un_region": "", "gender": "", "violations": "cases of "}
+
+
+def constraint_words(name: str) -> str:
+    """Say an allocator constraint name in words: ``share_min[gender=woman]`` → "Women: at least"."""
+    from triage.schema import countries, label
+
+    kind, _, rest = name.partition("[")
+    code = rest.rstrip("]").partition("=")[2]
+    if kind == "capacity":
+        return "Capacity (cases selected)"
+    if kind in _KIND_WORDS:
+        return f"{label(code)}: {_KIND_WORDS[kind]} (share of selected)"
+    if kind == "max_per_country":
+        return f"{countries()[code].name if code in countries() else code}: at most (cases)"
+    if kind == "must_include":
+        return f"Must include case {code}"
+    if kind == "exploration":
+        return f"Exploration draw: case {code}"
+    return name
+
+
+def target_table(allocation: object) -> pd.DataFrame:
+    """The allocator's constraints as a readable table, binding ones first.
+
+    Columns: Target, Group, Bound (cases), Achieved (cases), Binding ("yes — costs" / "no"),
+    Price (shadow price, expected improvements per case).
+    """
+    cons = allocation.constraints  # type: ignore[attr-defined]
+    if cons is None or len(cons) == 0:
+        return pd.DataFrame(
+            columns=["Target", "Bound (cases)", "Achieved (cases)", "Binding", "Price"]
+        )
+    out = pd.DataFrame(
+        {
+            "Target": [constraint_words(n) for n in cons["name"]],
+            "Bound (cases)": [
+                f"{'≥' if k == 'min' else '≤' if n != 'capacity' else '='} {int(t)}"
+                for n, k, t in zip(cons["name"], cons["kind"], cons["target"], strict=True)
+            ],
+            "Achieved (cases)": cons["achieved"].astype("Int64"),
+            "Binding": ["● binding" if b else "no" for b in cons["binding"]],
+            "Price": cons["shadow_price"].astype(float).abs(),
+        }
+    )
+    order = (~cons["binding"].astype(bool)).astype(int)
+    return (
+        out.assign(_o=order.to_numpy())
+        .sort_values(["_o", "Price"], ascending=[True, False], kind="stable")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
+
+
+def capacity_only(policy: object) -> object:
+    """The same capacity with no band, no country limit: selection by score alone."""
+    return policy.with_changes(  # type: ignore[attr-defined]
+        shares={}, max_per_country=None, per_country={}, must_include=(), exploration_share=0.0
+    )
+
+
+def tradeoff_levels(current: float, *, points: int = 9) -> list[float]:
+    """Share levels (0-1) for a trade-off curve: a grid around and including the current value."""
+    grid = {round(i / (points - 1) * min(1.0, max(0.2, 2.5 * current)), 2) for i in range(points)}
+    grid.add(round(current, 2))
+    return sorted(grid)
+
+
+def achieved_vs_bands(allocation: object, policy: object) -> pd.DataFrame:
+    """Each group's selected share against its band, with whether the band binds.
+
+    Columns: dimension, group (code), Group (label), Candidates, Selected, share (0-1),
+    Achieved (text), band_lo, band_hi (0-1, NaN without a band), Band (text), Binding, note.
+    """
+    from triage.schema import label
+
+    groups = allocation.by_group.copy()  # type: ignore[attr-defined]
+    cons = allocation.constraints  # type: ignore[attr-defined]
+    binding = {
+        str(n).partition("[")[2].rstrip("]")
+        for n, b in zip(cons["name"], cons["binding"], strict=True)
+        if b and str(n).startswith(("share_min[", "share_max["))
+    }
+    shares = policy.shares  # type: ignore[attr-defined]
+    lo, hi, band_text, state = [], [], [], []
+    for dim, code in zip(groups["dimension"], groups["group"], strict=True):
+        b = shares.get(dim, {}).get(code)
+        if b is None:
+            lo.append(np.nan)
+            hi.append(np.nan)
+            band_text.append("no band")
+            state.append("no band")
+            continue
+        lo.append(b.min if b.min is not None else 0.0)
+        hi.append(b.max if b.max is not None else 1.0)
+        parts = ([f"at least {b.min:.0%}"] if b.min is not None else []) + (
+            [f"at most {b.max:.0%}"] if b.max is not None else []
+        )
+        band_text.append(", ".join(parts))
+        state.append("● binding" if f"{dim}={code}" in binding else "not binding")
+    groups["Group"] = groups["group"].map(label)
+    groups["Candidates"] = groups["candidates"]
+    groups["Selected"] = groups["selected"]
+    groups["Achieved"] = groups["share"].map(lambda s: f"{s:.1%}")
+    groups["band_lo"], groups["band_hi"] = lo, hi
+    groups["Band"], groups["Binding"] = band_text, state
+    groups["note"] = [
+        f"{s:.0%} · binding" if b == "● binding" else f"{s:.0%}"
+        for s, b in zip(groups["share"], groups["Binding"], strict=True)
+    ]
+    return groups
+
+
+def export_bytes(frame: pd.DataFrame, *, simulated: bool) -> tuple[bytes, bytes]:
+    """CSV and XLSX bytes of an export table, every text cell guarded against formula injection.
+
+    Simulated data is labelled: a ``data_source`` column in both files and an ``About`` sheet.
+    """
+    import io
+
+    from triage.audit import safe_frame
+
+    out = frame.copy()
+    if simulated:
+        out["data_source"] = "SIMULATED (not real cases)"
+    safe = safe_frame(out)
+    csv_bytes = safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        safe.to_excel(writer, sheet_name="Selection", index=False)
+        about = pd.DataFrame(
+            {
+                "About": [
+                    "Selection exported from triage.",
+                    "SIMULATED data: not real cases." if simulated else "Registry data.",
+                    "Cells starting with = + - @ are prefixed with ' so no formula runs.",
+                ]
+            }
+        )
+        about.to_excel(writer, sheet_name="About", index=False)
+    return csv_bytes, buffer.getvalue()

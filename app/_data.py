@@ -59,6 +59,9 @@ def history() -> History:
 def refresh() -> None:
     """Forget cached registry reads after a write (an override, a run, a new policy)."""
     _history.clear()
+    _scored_queue.clear()
+    _allocation.clear()
+    _engagement.clear()
 
 
 def is_simulated() -> bool:
@@ -81,13 +84,21 @@ def saved_policies_dir() -> Path:
     return var_dir() / "policies"
 
 
+def policy_options() -> dict[str, Path]:
+    """Every policy the app can use, by label: ``default.toml`` and the other shipped files
+    first, then ``saved/<name>.toml`` for versions saved from Targets.
+    """
+    shipped = sorted(
+        policies_dir().glob("*.toml"), key=lambda p: (p != default_policy_path(), p.name)
+    )
+    folder = saved_policies_dir()
+    saved = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    return {p.name: p for p in shipped} | {f"saved/{p.name}": p for p in saved}
+
+
 def policy_paths() -> list[Path]:
-    """Every policy the app can use: the shipped ones, then versions saved from Targets."""
-    shipped = sorted(policies_dir().glob("*.toml"))
-    saved = sorted(saved_policies_dir().glob("*.toml")) if saved_policies_dir().is_dir() else []
-    default = default_policy_path()
-    ordered = [default] if default in shipped else []
-    return ordered + [p for p in shipped if p != default] + saved
+    """The files of ``policy_options()``, in order."""
+    return list(policy_options().values())
 
 
 @st.cache_data(show_spinner=False)
@@ -104,13 +115,14 @@ def load_policy(path: Path) -> Any:
 
 
 def current_policy_path() -> Path:
-    """The policy chosen in this session (default ``policies/default.toml``)."""
-    chosen = st.session_state.get("policy_path")
-    paths = policy_paths()
-    for p in paths:
-        if str(p) == chosen:
-            return p
-    return paths[0] if paths else default_policy_path()
+    """The policy chosen in the sidebar (``?policy=``), default ``policies/default.toml``."""
+    options = policy_options()
+    chosen = st.session_state.get("policy", st.session_state.get("_keep_policy"))
+    if chosen is None and st.query_params.get("policy"):
+        chosen = st.query_params.get("policy")
+    if chosen in options:
+        return options[chosen]
+    return next(iter(options.values()), default_policy_path())
 
 
 # -- scoring ---------------------------------------------------------------------------------
@@ -161,10 +173,18 @@ def scored_queue() -> pd.DataFrame:
     return _scored_queue(db_url(), str(default_model_dir()))
 
 
+#: Statuses of incoming cases the selection still decides: a decision may be revised (a later
+#: run, an override) until the communication is sent.
+CANDIDATE_STATUSES = ("eligible", "selected", "not_selected")
+
+
+def _candidates(queue: pd.DataFrame) -> pd.DataFrame:
+    return queue[queue["status"].isin(CANDIDATE_STATUSES)].reset_index(drop=True)
+
+
 def candidates() -> pd.DataFrame:
-    """The cases awaiting a decision (status ``eligible``), scored: the allocator's input."""
-    queue = scored_queue()
-    return queue[queue["status"].eq("eligible")].reset_index(drop=True)
+    """The incoming cases the selection decides (CANDIDATE_STATUSES), scored: the allocator's input."""
+    return _candidates(scored_queue())
 
 
 @st.cache_resource(show_spinner="Selecting under the policy…", max_entries=32)
@@ -172,7 +192,7 @@ def _allocation(url: str, model_path: str, policy_toml: str) -> tuple[Any, pd.Da
     from triage.allocate import Policy, allocate, explain_selection
 
     queue = _scored_queue(url, model_path)
-    cands = queue[queue["status"].eq("eligible")].reset_index(drop=True)
+    cands = _candidates(queue)
     policy = Policy.from_toml(policy_toml)
     allocation = allocate(cands, policy)
     reasons = explain_selection(cands, policy, allocation)
@@ -205,3 +225,171 @@ def reasons(case_ids: list[str], top: int = 3) -> pd.DataFrame:
     if not case_ids:
         return pd.DataFrame(columns=["case_id", "rank", "text"])
     return _reasons(explanations(case_ids), top=top)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _what_if(url: str, model_path: str, case_id: str, n_mandates: tuple[int, ...]) -> pd.DataFrame:
+    # One copy of the case per number of mandates, each under its own id: the feature builder
+    # refuses duplicate case ids (triage.scoring.what_if repeats the id; reported).
+    queue = _scored_queue(url, model_path)
+    row = queue[queue["case_id"] == case_id].drop(columns=["score", "lower", "upper", "status"])
+    frame = pd.concat([row] * len(n_mandates), ignore_index=True)
+    frame["case_id"] = [f"{case_id}#{n}" for n in n_mandates]
+    frame["n_mandates"] = pd.array(list(n_mandates), dtype="Int64")
+    scored = _model(model_path).predict(frame, _history(url))
+    scored.insert(1, "n_mandates", list(n_mandates))
+    scored["case_id"] = case_id
+    return scored
+
+
+def what_if(case_id: str, n_mandates: tuple[int, ...]) -> pd.DataFrame:
+    """The case's score if sent with each number of mandates: n_mandates, score, lower, upper."""
+    return _what_if(db_url(), str(default_model_dir()), case_id, n_mandates)
+
+
+# -- state engagement ------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _engagement(url: str) -> tuple[pd.DataFrame, dict[str, float]]:
+    from triage.followup import engagement_overall, state_engagement
+
+    hist = _history(url)
+    return state_engagement(hist), engagement_overall(hist)
+
+
+def engagement() -> pd.DataFrame:
+    """Every state's reply record (``triage.followup.state_engagement``)."""
+    return _engagement(db_url())[0]
+
+
+def country_record(iso3: str) -> pd.Series | None:
+    """One state's reply record, or None without any case for it."""
+    table = engagement()
+    found = table[table["country"] == iso3]
+    return None if found.empty else found.iloc[0]
+
+
+def overall_record() -> dict[str, float]:
+    """The reply record over all states."""
+    return _engagement(db_url())[1]
+
+
+@st.cache_data(show_spinner="Tracing the trade-off…", max_entries=64)
+def _tradeoff(
+    url: str, model_path: str, policy_toml: str, dim: str, code: str, side: str
+) -> pd.DataFrame:
+    from _compute import tradeoff_levels
+
+    from triage.allocate import Bound, Policy
+
+    policy = Policy.from_toml(policy_toml)
+    bound = policy.shares.get(dim, {}).get(code, Bound())
+    current = (bound.min if side == "min" else bound.max) or 0.0
+    rows = []
+    for level in tradeoff_levels(current):
+        lo = level if side == "min" else bound.min
+        hi = level if side == "max" else bound.max
+        if lo is not None and hi is not None and lo > hi:
+            continue
+        try:
+            moved = policy.with_bound(dim, code, min=lo or None, max=hi)
+            result, _ = _allocation(url, model_path, moved.to_toml())
+        except Exception:  # a level the policy cannot express: leave it out of the curve
+            continue
+        rows.append(
+            (level, float(result.objective or 0.0) if result.feasible else None, result.status)
+        )
+    return pd.DataFrame(rows, columns=["level", "objective", "status"])
+
+
+def tradeoff(policy: Any, dim: str, code: str, side: str) -> pd.DataFrame:
+    """Expected improvements as one band's bound moves: level (0-1), objective, status."""
+    return _tradeoff(db_url(), str(default_model_dir()), policy.to_toml(), dim, code, side)
+
+
+def save_policy(policy: Any, *, name: str, parent: Any, user: str) -> Path:
+    """Write ``policy`` under a new name to ``var/policies/`` and return the file (never overwrites)."""
+    import datetime as dt
+    import re
+
+    from triage.errors import TriageError
+
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
+    if not slug:
+        raise TriageError("a policy version needs a name of letters, digits, dots or dashes.")
+    folder = saved_policies_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path, n = folder / f"{slug}.toml", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{slug}-v{n}.toml"
+    named = policy.with_changes(name=path.stem)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    header = (
+        f"# Saved from the Targets page by {user} at {stamp}.\n"
+        f"# Derived from policy {parent.name} (sha256 {parent.sha256}).\n"
+    )
+    path.write_text(header + named.to_toml(), encoding="utf-8")
+    return path
+
+
+# -- runs and overrides ----------------------------------------------------------------------
+
+
+def latest_run_for(case_id: str) -> str | None:
+    """The most recent recorded run in which ``case_id`` was a candidate, if any."""
+    from triage.audit import read_records
+
+    for record in reversed(read_records(registry(), kind="run")):
+        if any(r["case_id"] == case_id for r in record.content.get("reasons", [])):
+            return str(record.record_id)
+    return None
+
+
+def overrides(case_id: str) -> pd.DataFrame:
+    """Every override recorded for a case: Override, Time (UTC), User, Role, Run, Action, Reason."""
+    from triage.audit import read_records
+
+    rows = [
+        {
+            "Override": o.record_id,
+            "Time (UTC)": o.created_at,
+            "User": o.user,
+            "Role": o.role,
+            "Run": o.content["run_id"],
+            "Action": {"select": "Take up", "drop": "Do not take up"}.get(
+                o.content["action"], o.content["action"]
+            ),
+            "Reason": o.content["reason"],
+        }
+        for o in read_records(registry(), kind="override")
+        if o.content.get("case_id") == case_id
+    ]
+    return pd.DataFrame(
+        rows, columns=["Override", "Time (UTC)", "User", "Role", "Run", "Action", "Reason"]
+    )
+
+
+def record_override(case_id: str, action: str, reason: str, *, user: str, role: str) -> str:
+    """Record a staff override against the latest run holding the case; return the record id."""
+    from triage.audit import record_override as _record
+    from triage.errors import TriageError
+
+    run_id = latest_run_for(case_id)
+    if run_id is None:
+        raise TriageError(
+            f"case {case_id} is in no recorded selection run yet; record a run on the Selection "
+            "page first, then override its decision."
+        )
+    record = _record(
+        registry(),
+        run_id=run_id,
+        case_id=case_id,
+        action=action,
+        reason=reason,
+        user=user,
+        role=role,
+    )
+    refresh()
+    return str(record.record_id)

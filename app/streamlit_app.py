@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import _data
 import streamlit as st
-from _ui import ROLE_HOME, current_role, current_user, role_label
+from _ui import ROLE_HOME, current_role, current_user, kept_selectbox, role_label
 
 from triage.audit import ROLES, authenticate, open_demo_mode
 from triage.errors import TriageError
@@ -113,6 +114,17 @@ else:
         }
     )
     with st.sidebar:
+        options = _data.policy_options()
+        if "_pending_policy" in st.session_state:  # a version just saved on Targets
+            st.session_state["policy"] = st.session_state.pop("_pending_policy")
+        if options:
+            kept_selectbox(
+                "Policy",
+                list(options),
+                key="policy",
+                format_func=str,
+                help="The balance policy every page selects under; Targets edits it.",
+            )
         st.markdown(f"**{current_user()}** · {role_label(role)}")
         if st.session_state.get("auth_demo"):
             st.caption("Open demo mode: no login.")

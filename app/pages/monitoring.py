@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from _ui import colour_scale, kept_selectbox, simulated_banner
 
-from triage.followup import ENGAGEMENT_CLASSES, state_engagement
+from triage.followup import ENGAGEMENT_CLASSES
 from triage.schema import GENDERS, OUTCOMES, UN_REGIONS, VIOLATIONS, countries, label
 
 st.title("Monitoring")
@@ -90,7 +90,7 @@ with tab_geo:
     )
     _off_map(per_country, "communications")
 
-    engagement = state_engagement(history)
+    engagement = _data.engagement()
     engagement = engagement.assign(
         points=engagement["engagement_index"].astype(float) * 100,
         klass=engagement["engagement"].map(lambda c: ENGAGEMENT_CLASSES[c][0]),

@@ -30,7 +30,7 @@ allocation, why = _data.allocation(policy)
 st.caption(
     f"Incoming cases scored by model **{_data.model().version}** and selected under policy "
     f"**{policy.name}** ({policy_path.name}, capacity {policy.capacity}): "
-    f"{len(allocation.selected)} of {int(queue['status'].eq('eligible').sum())} awaiting a decision "
+    f"{len(allocation.selected)} of {allocation.n_candidates} candidates "
     f"are selected (solver status: {allocation.status})."
 )
 

@@ -1,0 +1,158 @@
+"""Audit: every selection run with its inputs' hashes, overrides, chain check and replay."""
+
+from __future__ import annotations
+
+import json
+
+import _data
+import pandas as pd
+import streamlit as st
+from _ui import kept_selectbox, simulated_banner
+
+from triage.audit import get_record, list_runs, override_summary, replay, verify_chain
+from triage.errors import TriageError
+
+st.title("Audit")
+history = _data.history()
+simulated_banner(history.simulated)
+registry = _data.registry()
+
+check = verify_chain(registry)
+if check.ok:
+    st.success(
+        f"Audit trail intact: {check.n_records} records, head hash {check.head_hash[:16]}…",
+        icon="🔗",
+    )
+else:
+    st.error(f"Audit trail BROKEN: {check.problem}", icon="⛓️‍💥")
+
+runs = list_runs(registry)
+if runs.empty:
+    st.info(
+        "No selection run is recorded yet. Staff or a mandate-holder records one with "
+        "**Record selection run** on the Selection page (or `triage select --record`)."
+    )
+    st.stop()
+
+records = {r: get_record(registry, r, kind="run") for r in runs["run_id"]}
+table = pd.DataFrame(
+    {
+        "Run": runs["run_id"],
+        "Time (UTC)": runs["created_at"],
+        "User": runs["user"],
+        "Role": runs["role"],
+        "Policy": [records[r].content["policy"].get("path", "") for r in runs["run_id"]],
+        "Policy sha256": runs["policy_sha256"].str[:12],
+        "Model": runs["model_version"],
+        "Candidates sha256": [
+            records[r].content["candidates"]["sha256"][:12] for r in runs["run_id"]
+        ],
+        "Solver": [records[r].content["solver"].get("name", "") for r in runs["run_id"]],
+        "Status": runs["status"],
+        "Gap": runs["gap"],
+        "Candidates": runs["candidates"],
+        "Selected": runs["selected"],
+        "Overrides": runs["overrides"],
+    }
+).iloc[::-1]
+st.subheader("Selection runs")
+st.dataframe(
+    table,
+    hide_index=True,
+    key="audit_runs",
+    column_config={"Gap": st.column_config.NumberColumn("Gap", format="%.4f")},
+)
+
+run_id = kept_selectbox("Run", list(table["Run"]), key="audit_run", format_func=str)
+content = records[run_id].content
+record = records[run_id]
+c1, c2 = st.columns(2)
+with c1:
+    st.markdown(
+        "\n".join(
+            [
+                f"- **Time**: {record.created_at}",
+                f"- **User**: {record.user} ({record.role})",
+                f"- **Policy**: {content['policy'].get('path', '')}, sha256 `{content['policy']['sha256']}`",
+                f"- **Model**: {content['model']['version']}, sha256 `{content['model'].get('sha256', '')[:16]}…`",
+                f"- **Candidate data**: {content['candidates']['n']} cases, sha256 `{content['candidates']['sha256']}`",
+                f"- **Solver**: {content['solver'].get('name')} {content['solver'].get('version') or ''}, "
+                f"status {content['solver'].get('status')}, gap {content['solver'].get('gap')}",
+                f"- **Seed**: {content.get('seed')}",
+                f"- **Record hash**: `{record.hash[:16]}…` (previous `{record.prev_hash[:16]}…`)",
+                f"- **Data**: {'SIMULATED' if content.get('simulated') else 'registry'}",
+            ]
+        )
+    )
+with c2:
+    if st.button("Replay this run", key="audit_replay", type="primary"):
+        with st.spinner("Replaying from the stored candidates and policy…"):
+            try:
+                result = replay(registry, run_id)
+            except TriageError as exc:
+                st.error(exc.message)
+            else:
+                if result.identical:
+                    st.success(f"Replay identical: {result.summary()}", icon="✅")
+                else:
+                    st.error(f"Replay differs: {result.summary()}", icon="❌")
+    with st.expander("Policy text as stored"):
+        st.code(content["policy"]["text"], language="toml")
+
+st.subheader(f"Selection of {run_id}")
+reasons = pd.DataFrame(content.get("reasons", []), columns=["case_id", "selected", "reason"])
+st.dataframe(
+    reasons.rename(
+        columns={"case_id": "Case", "selected": "Selected", "reason": "Reason"}
+    ).sort_values(["Selected", "Case"], ascending=[False, True]),
+    hide_index=True,
+    key="audit_selection",
+)
+
+st.subheader("Overrides")
+summary = override_summary(registry, run_id=run_id)
+ov = summary.overrides
+if ov.empty:
+    st.markdown(f"No override of {run_id}.")
+else:
+    st.dataframe(
+        ov.rename(
+            columns={
+                "override_id": "Override",
+                "created_at": "Time (UTC)",
+                "user": "User",
+                "role": "Role",
+                "run_id": "Run",
+                "case_id": "Case",
+                "action": "Action",
+                "reason": "Reason",
+            }
+        ),
+        hide_index=True,
+        key="audit_overrides",
+    )
+overall = override_summary(registry)
+o = overall.overall.iloc[0]
+st.caption(f"All runs: {int(o['overrides'])} overrides over {int(o['cases'])} candidate decisions.")
+by_group = overall.by_group
+if not by_group.empty and int(o["overrides"]) > 0:
+    st.dataframe(by_group, hide_index=True, key="audit_override_groups")
+st.download_button(
+    "Download this run record (JSON)",
+    json.dumps(
+        {
+            "record_id": record.record_id,
+            "created_at": record.created_at,
+            "user": record.user,
+            "role": record.role,
+            "prev_hash": record.prev_hash,
+            "hash": record.hash,
+            "content": content,
+        },
+        indent=2,
+        sort_keys=True,
+    ),
+    f"{run_id}.json",
+    "application/json",
+    key="audit_download",
+)

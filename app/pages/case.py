@@ -1,0 +1,296 @@
+"""Case: one incoming case in full, why the policy selects it or not, and staff overrides."""
+
+from __future__ import annotations
+
+import _data
+import altair as alt
+import pandas as pd
+import streamlit as st
+from _charts import waterfall
+from _ui import current_role, current_user, simulated_banner
+
+from triage.audit import names_allowed, redact
+from triage.errors import TriageError
+from triage.registry import STATUSES
+from triage.schema import COMM_TYPES, REPLY_CLASSES, countries, label, split_codes
+
+WATERFALL_STEPS = 8
+
+st.title("Case")
+history = _data.history()
+simulated_banner(history.simulated)
+queue = _data.scored_queue()
+ids = sorted(queue["case_id"].astype(str))
+if not ids:
+    st.info("The queue is empty: no incoming case to show.")
+    st.stop()
+
+# The case comes from the URL (?case=…), so a link from the Queue or a reload opens it.
+wanted = st.query_params.get("case")
+if wanted in ids and wanted != st.session_state.get("_case_url"):
+    st.session_state["case_id"] = wanted
+elif "case_id" not in st.session_state:
+    kept = st.session_state.get("_keep_case_id")
+    st.session_state["case_id"] = kept if kept in ids else ids[0]
+case_id = st.selectbox("Case", ids, key="case_id", help="Type to search by case id")
+st.session_state["_keep_case_id"] = st.session_state["_case_url"] = case_id
+st.query_params["case"] = case_id
+
+role = current_role()
+row = queue[queue["case_id"] == case_id]
+shown = redact(row, role, view="case").iloc[0]
+case = row.iloc[0]
+policy_path = _data.current_policy_path()
+policy = _data.load_policy(policy_path)
+allocation, why = _data.allocation(policy)
+decision = why[why["case_id"] == case_id]
+
+country = countries().get(case["country"])
+st.subheader(
+    f"{case_id} · {country.name if country else case['country']} · {label(case['un_region'])}"
+)
+facts = {
+    "Gender": label(case["gender"]),
+    "Violations": ", ".join(label(c) for c in split_codes(case["violations"])) or "–",
+    "Issue areas": ", ".join(label(c) for c in split_codes(case["issue_areas"])) or "–",
+    "Protester": {True: "Yes", False: "No"}.get(case["protester"], "Unknown"),
+    "Planned communication": f"{COMM_TYPES.get(case['type'], case['type'])}, "
+    f"{case['n_mandates']} mandate(s)",
+    "Received": f"{case['received_date']:%Y-%m-%d}",
+    "Last incident": f"{case['last_incident_date']:%Y-%m-%d}"
+    if pd.notna(case["last_incident_date"])
+    else "unknown",
+    "Status": STATUSES.get(case["status"], case["status"]),
+}
+if names_allowed(role, "case"):
+    facts["Defender"] = str(shown.get("defender_name", "")) or "–"
+    facts["Source"] = str(shown.get("source_contact", "")) or "–"
+else:
+    facts["Defender (pseudonym)"] = str(shown.get("defender_name_pseudonym", "")) or "–"
+st.table(pd.DataFrame({"": list(facts), "Value": list(facts.values())}).set_index(""))
+
+score_col, decision_col = st.columns(2)
+score_col.metric(
+    "Score: probability of improvement within a year",
+    f"{case['score']:.0%}",
+    help="Calibrated estimate of model " + str(_data.model().version),
+)
+score_col.caption(f"90% interval: {case['lower']:.0%} to {case['upper']:.0%}")
+with decision_col:
+    if decision.empty:
+        st.info(
+            f"Not a candidate of the current selection (status: {STATUSES.get(case['status'], case['status'])})."
+        )
+    else:
+        d = decision.iloc[0]
+        verdict = "✔ Selected" if bool(d["selected"]) else "✘ Not selected"
+        st.markdown(f"**Policy {policy.name}: {verdict}**")
+        st.markdown(str(d["reason"]))
+        if pd.notna(d["score_to_enter"]):
+            word = "to stay selected" if bool(d["selected"]) else "to be selected"
+            st.markdown(f"Score needed {word}: **{d['score_to_enter']:.1%}**")
+        if isinstance(d["displaced_by"], str) and d["displaced_by"]:
+            verb = "It would displace" if not bool(d["selected"]) else "Displaced if removed"
+            st.markdown(f"{verb}: `{d['displaced_by']}`")
+
+st.subheader("Why this score")
+explanation = _data.explanations([case_id])
+contrib = explanation[explanation["case_id"] == case_id]
+base_rows = contrib[contrib["feature"] == "_base"]
+feats = contrib[contrib["feature"] != "_base"].copy()
+feats["size"] = feats["contribution"].abs()
+feats = feats.sort_values(["size", "feature"], ascending=[False, True])
+top, rest = feats.head(WATERFALL_STEPS), feats.iloc[WATERFALL_STEPS:]
+base = float(base_rows["contribution"].iloc[0]) if not base_rows.empty else 0.0
+steps = [("Average case (base rate)", 0.0, base, "base")]
+running = base
+for r in top.itertuples():
+    value = "" if pd.isna(r.value) else f" = {r.value}"
+    steps.append(
+        (
+            f"{r.feature}{value}",
+            running,
+            running + r.contribution,
+            "up" if r.contribution >= 0 else "down",
+        )
+    )
+    running += r.contribution
+if not rest.empty:
+    total = float(rest["contribution"].sum())
+    steps.append(
+        (f"{len(rest)} other features", running, running + total, "up" if total >= 0 else "down")
+    )
+    running += total
+steps.append(("Score", 0.0, running, "score"))
+frame = pd.DataFrame(steps, columns=["label", "start", "end", "kind"])
+st.altair_chart(
+    waterfall(frame, title=f"SHAP contributions to {case_id}'s score (probability points)"),
+    key="waterfall",
+)
+plain = _data.reasons([case_id], top=5)
+st.markdown(
+    "\n".join(f"{int(r.rank)}. {r.text}" for r in plain.itertuples()) or "No reasons available."
+)
+
+st.subheader("Sending alone or jointly")
+options = list(range(1, 9))
+scenarios = _data.what_if(case_id, tuple(options))
+planned = int(case["n_mandates"]) if pd.notna(case["n_mandates"]) else 1
+scenarios["Plan"] = ["planned" if n == planned else "alternative" for n in scenarios["n_mandates"]]
+alone = scenarios[scenarios["n_mandates"] == 1].iloc[0]
+joint = scenarios[scenarios["n_mandates"] == planned].iloc[0]
+w1, w2, w3 = st.columns(3)
+w1.metric("HRD mandate alone", f"{alone['score']:.1%}")
+w2.metric(
+    f"Jointly with {planned} mandates (planned)",
+    f"{joint['score']:.1%}",
+    delta=f"{(joint['score'] - alone['score']) * 100:+.1f} pts vs alone",
+)
+w3.caption(
+    "Each additional mandate delays an urgent appeal by about a week (the paper's Figure 5); "
+    "the model sees the longer time since the last incident."
+)
+base_chart = alt.Chart(scenarios).encode(
+    x=alt.X("n_mandates:O", title="Mandates signing the communication")
+)
+st.altair_chart(
+    (
+        base_chart.mark_errorbar().encode(
+            y=alt.Y("lower:Q", title="Score (%)", axis=alt.Axis(format="%")), y2="upper:Q"
+        )
+        + base_chart.mark_point(filled=True, size=80).encode(
+            y="score:Q",
+            shape=alt.Shape(
+                "Plan:N",
+                title="",
+                scale=alt.Scale(domain=["planned", "alternative"], range=["diamond", "circle"]),
+            ),
+            color=alt.Color(
+                "Plan:N",
+                scale=alt.Scale(domain=["planned", "alternative"], range=["#D55E00", "#0072B2"]),
+                legend=None,
+            ),
+            tooltip=[
+                alt.Tooltip("n_mandates:O", title="Mandates"),
+                alt.Tooltip("score:Q", title="Score", format=".1%"),
+                alt.Tooltip("lower:Q", title="Lower", format=".1%"),
+                alt.Tooltip("upper:Q", title="Upper", format=".1%"),
+            ],
+        )
+    ).properties(title="Score by number of mandates (90% interval)", width="container", height=260),
+    key="what_if",
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("The individual's earlier cases")
+    earlier = history.cases[history.cases["individual_id"] == case["individual_id"]]
+    if earlier.empty or pd.isna(case["individual_id"]):
+        st.markdown("No earlier case of this individual in the registry.")
+    else:
+        comms = history.communications[["communication_id", "type", "n_mandates", "reply_class"]]
+        earlier = earlier.merge(comms, on="communication_id", how="left").merge(
+            history.outcomes[["case_id", "outcome"]], on="case_id", how="left"
+        )
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Case": earlier["case_id"],
+                    "Sent": earlier["sent_date"].dt.date,
+                    "Type": earlier["type"].map(lambda t: COMM_TYPES.get(t, t)),
+                    "Mandates": earlier["n_mandates"],
+                    "Violations": earlier["violations"].map(
+                        lambda v: ", ".join(label(c) for c in split_codes(v))
+                    ),
+                    "State reply": earlier["reply_class"].map(
+                        lambda r: REPLY_CLASSES.get(r, "No reply") if pd.notna(r) else "No reply"
+                    ),
+                    "Outcome after a year": earlier["outcome"].map(
+                        lambda o: label(o) if pd.notna(o) else "not recorded"
+                    ),
+                }
+            ),
+            hide_index=True,
+            key="earlier_cases",
+        )
+with right:
+    st.subheader("The country's reply record")
+    record = _data.country_record(str(case["country"]))
+    if record is None:
+        st.markdown("No earlier case with this country in the registry.")
+    else:
+        overall = _data.overall_record()
+        st.table(
+            pd.DataFrame(
+                {
+                    "Measure": [
+                        "Individual cases",
+                        "Response rate",
+                        "Rejection rate",
+                        "Mean response time",
+                    ],
+                    country.name if country else case["country"]: [
+                        f"{int(record['cases']):,}",
+                        f"{record['substantive_reply_rate']:.0%}",
+                        "–"
+                        if pd.isna(record["rejection_rate"])
+                        else f"{record['rejection_rate']:.0%}",
+                        "–"
+                        if pd.isna(record["mean_response_days"])
+                        else f"{record['mean_response_days']:.0f} days",
+                    ],
+                    "All states": [
+                        f"{int(overall['cases']):,}",
+                        f"{overall['substantive_reply_rate']:.0%}",
+                        f"{overall['rejection_rate']:.0%}",
+                        f"{overall['mean_response_days']:.0f} days",
+                    ],
+                }
+            ).set_index("Measure")
+        )
+        st.caption(
+            "Response rate excludes immaterial replies; rejection rate is over replies of known content."
+        )
+
+st.subheader("Decision override")
+run_id = _data.latest_run_for(case_id)
+if run_id is None:
+    st.markdown(
+        "No recorded selection run holds this case yet: record one on the **Selection** page, "
+        "then override its decision here."
+    )
+elif role == "staff":
+    st.caption(f"An override changes the decision of run {run_id} for this case; auditors see it.")
+    with st.form("override", clear_on_submit=True):
+        action = st.radio(
+            "Decision",
+            ["select", "drop"],
+            format_func={
+                "select": "Take up this case",
+                "drop": "Do not take up this case",
+            }.__getitem__,
+            key="override_action",
+            horizontal=True,
+        )
+        reason = st.text_area(
+            "Reason (required, at least 10 characters; no names)", key="override_reason"
+        )
+        if st.form_submit_button("Record override"):
+            if not reason.strip():
+                st.error("An override needs a reason. Nothing was recorded.")
+            else:
+                try:
+                    record_id = _data.record_override(
+                        case_id, action, reason.strip(), user=current_user(), role=role
+                    )
+                except TriageError as exc:
+                    st.error(f"Not recorded: {exc.message}")
+                else:
+                    st.success(f"Override {record_id} recorded for {case_id} in {run_id}.")
+else:
+    st.caption("Only staff record overrides; every override is listed here and on the Audit page.")
+recorded = _data.overrides(case_id)
+if recorded.empty:
+    st.markdown("No override recorded for this case.")
+else:
+    st.dataframe(recorded, hide_index=True, key="case_overrides")

@@ -1,0 +1,192 @@
+"""Selection: the chosen set against every target, binding constraints, exports and runs."""
+
+from __future__ import annotations
+
+import _compute
+import _data
+import altair as alt
+import pandas as pd
+import streamlit as st
+from _ui import current_role, current_user, simulated_banner
+
+from triage.audit import names_allowed, run_selection
+from triage.errors import TriageError
+from triage.schema import SENSITIVE_COLUMNS, countries, label, split_codes
+
+DIM_TITLES = {"un_region": "UN regional group", "gender": "Gender", "violations": "Violation"}
+
+st.title("Selection")
+history = _data.history()
+simulated_banner(history.simulated)
+policy_path = _data.current_policy_path()
+policy = _data.load_policy(policy_path)
+cands = _data.candidates()
+if cands.empty:
+    st.info("No case awaits a decision: there is no selection to show.")
+    st.stop()
+allocation, why = _data.allocation(policy)
+
+st.caption(
+    f"Policy **{policy.name}** ({policy_path.name}, sha256 {policy.sha256[:12]}); "
+    f"model {_data.model().version}; solver {allocation.solver}."
+)
+if not allocation.feasible:
+    st.warning("**This policy cannot be met.** " + (allocation.message or ""), icon="🧩")
+    st.stop()
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Cases selected", f"{len(allocation.selected)}", help=f"capacity {policy.capacity}")
+m2.metric("Candidates", f"{allocation.n_candidates}")
+m3.metric(
+    "Expected improvements",
+    f"{float(allocation.objective or 0):.1f}",
+    help="Sum of the selected cases' scores",
+)
+m4.metric("Solver", f"{allocation.status}", help=f"optimality gap {allocation.gap:.2%}")
+
+groups = _compute.achieved_vs_bands(allocation, policy)
+st.subheader("Achieved against every target")
+st.caption(
+    "Bars: share of the selected cases. Grey span: the policy's band. ● binding: the band limits the selection."
+)
+tabs = st.tabs([DIM_TITLES[d] for d in DIM_TITLES])
+for tab, dim in zip(tabs, DIM_TITLES, strict=True):
+    part = groups[groups["dimension"] == dim]
+    with tab:
+        order = list(part["Group"])
+        base = alt.Chart(part).encode(y=alt.Y("Group:N", sort=order, title=DIM_TITLES[dim]))
+        band = base.mark_bar(color="#d9d9d9", height=18).encode(
+            x=alt.X(
+                "band_lo:Q", title="Share of the selected cases (%)", axis=alt.Axis(format="%")
+            ),
+            x2="band_hi:Q",
+        )
+        bars = base.mark_bar(height=8).encode(
+            x="share:Q",
+            color=alt.Color(
+                "Binding:N",
+                scale=alt.Scale(
+                    domain=["● binding", "not binding", "no band"],
+                    range=["#D55E00", "#0072B2", "#7f7f7f"],
+                ),
+                legend=alt.Legend(title="Target"),
+            ),
+            tooltip=[
+                "Group:N",
+                alt.Tooltip("Selected:Q", title="Selected cases"),
+                alt.Tooltip("share:Q", title="Achieved share", format=".1%"),
+                alt.Tooltip("Band:N"),
+                alt.Tooltip("Binding:N"),
+            ],
+        )
+        text = base.mark_text(align="left", dx=4).encode(x="share:Q", text="note:N")
+        st.altair_chart(
+            (band + bars + text).properties(width="container", height=max(120, 26 * len(part))),
+            key=f"sel_chart_{dim}",
+        )
+        st.dataframe(
+            part[["Group", "Candidates", "Selected", "Achieved", "Band", "Binding"]],
+            hide_index=True,
+            key=f"sel_table_{dim}",
+        )
+
+st.subheader("Selected cases and reasons")
+queue = _data.scored_queue()
+chosen = why.merge(queue, on="case_id", how="left")
+role = current_role()
+keep_names = names_allowed(role, "export")
+export = pd.DataFrame(
+    {
+        "case_id": chosen["case_id"],
+        "selected": chosen["selected"].astype(bool),
+        "reason": chosen["reason"],
+        "score": chosen["score"].round(4),
+        "lower": chosen["lower"].round(4),
+        "upper": chosen["upper"].round(4),
+        "score_to_enter": chosen["score_to_enter"].round(4),
+        "displaced_by": chosen["displaced_by"],
+        "country": chosen["country"],
+        "country_name": chosen["country"].map(
+            lambda c: countries()[c].name if c in countries() else c
+        ),
+        "un_region": chosen["un_region"],
+        "gender": chosen["gender"],
+        "violations": chosen["violations"],
+        "issue_areas": chosen["issue_areas"],
+        "received_date": chosen["received_date"].dt.strftime("%Y-%m-%d"),
+        **(
+            {c: chosen[c] for c in sorted(SENSITIVE_COLUMNS) if c in chosen.columns}
+            if keep_names
+            else {}
+        ),
+    }
+).sort_values(["selected", "score"], ascending=[False, False], ignore_index=True)
+selected_only = st.toggle("Show only the selected cases", value=True, key="sel_only")
+view = export[export["selected"]] if selected_only else export
+st.dataframe(
+    view.assign(
+        violations=view["violations"].map(lambda v: ", ".join(label(c) for c in split_codes(v)))
+    ).rename(
+        columns={
+            "case_id": "Case",
+            "selected": "Selected",
+            "reason": "Reason",
+            "score": "Score",
+            "lower": "Lower",
+            "upper": "Upper",
+            "score_to_enter": "Score to enter",
+            "displaced_by": "Would displace",
+            "country": "ISO3",
+            "country_name": "Country",
+            "un_region": "Region",
+            "gender": "Gender",
+            "violations": "Violations",
+            "issue_areas": "Issue areas",
+            "received_date": "Received",
+        }
+    ),
+    hide_index=True,
+    key="sel_cases",
+)
+if not keep_names:
+    st.caption(
+        "Names of defenders and sources are left out of this list and of the exports for your role."
+    )
+csv_bytes, xlsx_bytes = _compute.export_bytes(export, simulated=history.simulated)
+stem = f"selection-{policy.name}-{policy.sha256[:8]}"
+d1, d2 = st.columns(2)
+d1.download_button("Download CSV", csv_bytes, f"{stem}.csv", "text/csv", key="sel_csv")
+d2.download_button(
+    "Download XLSX",
+    xlsx_bytes,
+    f"{stem}.xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="sel_xlsx",
+)
+
+st.subheader("Record this selection")
+if role == "auditor":
+    st.caption("Auditors review runs on the Audit page; they do not record selections.")
+else:
+    st.markdown(
+        "Recording scores the registry queue, selects under this policy, stores a hash-chained "
+        "run record and moves every candidate to *selected* or *not selected*."
+    )
+    if st.button("Record selection run", key="sel_record", type="primary"):
+        with st.spinner("Recording the run…"):
+            try:
+                run = run_selection(
+                    registry=_data.registry(),
+                    policy_path=policy_path,
+                    user=current_user(),
+                    role=role,
+                    model_dir=_data.default_model_dir(),
+                )
+            except TriageError as exc:
+                st.error(exc.message)
+            else:
+                _data.refresh()
+                st.success(
+                    f"Recorded {run.run_id}: {len(run.selected)} cases selected "
+                    f"(status {run.allocation.status}). See it on the Audit page."
+                )
