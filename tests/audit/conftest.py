@@ -1,121 +1,20 @@
-"""Audit fixtures: a small registry with a queue of named (fake) defenders, a deterministic
-scorer and allocator, so runs, replays and tampering are tested without a trained model."""
+"""Audit fixtures: a small registry with a queue of named (fake) defenders and fake model parts."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
-
-from triage.config import project_root
-from triage.schema import UN_REGIONS, VIOLATIONS
-
-FOLLOWUP_FIXTURE = project_root() / "data" / "fixtures" / "followup"
-#: Every fixture name contains this marker, so the privacy test can grep for it.
-NAME_MARKER = "Zyxwq"
-
-
-def make_queue(n: int, *, seed: int = 1) -> pd.DataFrame:
-    """A queue.csv frame of ``n`` cases with fake, greppable names."""
-    rng = np.random.default_rng(seed)
-    regions = list(UN_REGIONS)
-    codes = list(VIOLATIONS)
-    countries = {
-        "african": "KEN",
-        "asia_pacific": "IND",
-        "eastern_european": "RUS",
-        "latin_american_caribbean": "MEX",
-        "weog": "TUR",
-    }
-    rows = []
-    for i in range(n):
-        region = regions[int(rng.integers(len(regions)))]
-        k = int(rng.integers(1, 3))
-        viol = ";".join(sorted(rng.choice(codes, size=k, replace=False).tolist()))
-        rows.append(
-            {
-                "case_id": f"Q{i:04d}",
-                "received_date": f"2016-12-{1 + i % 28:02d}",
-                "individual_id": f"QI{i:04d}",
-                "defender_name": f"{NAME_MARKER} Defender{i:04d}",
-                "source_contact": f'=HYPERLINK("x") {NAME_MARKER}Source{i:04d}@example.org',
-                "country": countries[region],
-                "un_region": region,
-                "gender": ["woman", "man", "unknown"][int(rng.integers(3))],
-                "violations": viol,
-                "issue_areas": "",
-                "protester": "true" if rng.random() < 0.3 else "false",
-                "type": "UA",
-                "n_mandates": str(int(rng.integers(1, 4))),
-                "last_incident_date": "2016-11-01",
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-@dataclass
-class FakeScorer:
-    """Scores from a hash of the case id: deterministic, independent of row order."""
-
-    version: str = "fake-1"
-    sha256: str = "f" * 64
-    calls: list[int] = field(default_factory=list)
-
-    def predict(self, cases: pd.DataFrame, history: Any) -> pd.DataFrame:
-        self.calls.append(len(cases))
-        scores = [
-            int(hashlib.sha256(str(c).encode()).hexdigest()[:8], 16) / 16**8
-            for c in cases["case_id"]
-        ]
-        out = pd.DataFrame({"case_id": cases["case_id"].to_numpy(), "score": scores})
-        out["lower"] = out["score"] * 0.9
-        out["upper"] = np.minimum(out["score"] * 1.1, 1.0)
-        return out
-
-
-@dataclass
-class FakeAllocation:
-    status: str
-    gap: float
-    objective: float
-    selected: list[str]
-    solver: str = "fake-greedy"
-
-
-def fake_policy(text: str) -> dict[str, Any]:
-    return tomllib.loads(text)
-
-
-def fake_allocate(
-    candidates: pd.DataFrame, policy: dict[str, Any], *, seed: int = 0
-) -> FakeAllocation:
-    """Top-k by score with ties broken by case id; ``min_women`` women first."""
-    k = int(policy["capacity"])
-    ordered = candidates.sort_values(["score", "case_id"], ascending=[False, True])
-    women = ordered.loc[ordered["gender"] == "woman"].head(int(policy.get("min_women", 0)))
-    rest = ordered.loc[~ordered["case_id"].isin(women["case_id"])]
-    chosen = pd.concat([women, rest]).head(k)
-    return FakeAllocation("optimal", 0.0, float(chosen["score"].sum()), sorted(chosen["case_id"]))
-
-
-def fake_explain(candidates: pd.DataFrame, policy: Any, allocation: FakeAllocation) -> pd.DataFrame:
-    chosen = set(allocation.selected)
-    return pd.DataFrame(
-        {
-            "case_id": candidates["case_id"],
-            "selected": candidates["case_id"].isin(chosen),
-            "reason": [
-                "high score" if c in chosen else "below the cut-off" for c in candidates["case_id"]
-            ],
-        }
-    )
+from audit_fixtures import (
+    FOLLOWUP_FIXTURE,
+    FakeScorer,
+    fake_allocate,
+    fake_explain,
+    fake_policy,
+    make_queue,
+)
 
 
 @pytest.fixture

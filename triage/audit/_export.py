@@ -202,8 +202,8 @@ def export_run(
         ],
         columns=["override_id", "created_at", "user", "role", "case_id", "action", "reason"],
     )
-    last = over.groupby("case_id")["action"].last() if len(over) else pd.Series(dtype=object)
-    cands["override"] = cands["case_id"].map(last).fillna("")
+    last = dict(zip(over["case_id"], over["action"], strict=True))  # later overrides win
+    cands["override"] = [last.get(c, "") for c in cands["case_id"]]
     columns = [
         "case_id",
         "selected",

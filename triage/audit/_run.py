@@ -230,7 +230,19 @@ def _default_policy_parser() -> PolicyParser:
     return lambda text: Policy.from_toml(text)
 
 
-def _solver_info(allocation: Any) -> dict[str, Any]:
+def _library_version(solver_name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _version
+
+    # The allocator names the solver; the library version makes the record reproducible.
+    module = "pulp" if "cbc" in solver_name.lower() else "highspy"
+    try:
+        return f"{module} {_version(module)}"
+    except PackageNotFoundError:
+        return None
+
+
+def _solver_info(allocation: Any, requested: str | None) -> dict[str, Any]:
     solver = getattr(allocation, "solver", None)
     name, version = str(solver or "unknown"), None
     if isinstance(solver, dict):
@@ -238,19 +250,10 @@ def _solver_info(allocation: Any) -> dict[str, Any]:
     elif solver is not None and not isinstance(solver, str):
         name = str(getattr(solver, "name", solver))
         version = getattr(solver, "version", None)
-    version = version or getattr(allocation, "solver_version", None)
-    if version is None:
-        # The allocator names the solver; its library version makes the record reproducible.
-        for module in ("highspy", "pulp"):
-            try:
-                from importlib.metadata import version as _version
-
-                version = f"{module} {_version(module)}"
-                break
-            except Exception:
-                continue
+    version = version or getattr(allocation, "solver_version", None) or _library_version(name)
     return {
         "name": name,
+        "requested": requested,
         "version": None if version is None else str(version),
         "status": str(getattr(allocation, "status", "unknown")),
         "gap": _json_value(getattr(allocation, "gap", None)),
@@ -282,6 +285,7 @@ def run_selection(
     role: Role,
     model_dir: str | Path | None = None,
     seed: int = 0,
+    solver: str | None = None,
     scorer: Scorer | None = None,
     allocator: Allocator | None = None,
     explainer: Explainer | None = None,
@@ -306,6 +310,9 @@ def run_selection(
         The model folder (default ``models/default``).
     seed : int, default 0
         Recorded with the run and passed to the allocator when it takes one.
+    solver : str, optional
+        The allocator's solver (``highs``, ``cbc``, ``highspy``); default the allocator's own.
+        Recorded, and used again by ``replay``.
     scorer, allocator, explainer, policy_parser : optional
         Replace ``triage.scoring.load_model(model_dir)``, ``triage.allocate.allocate``,
         ``triage.allocate.explain_selection`` and ``Policy.from_toml`` (for tests).
@@ -370,7 +377,10 @@ def run_selection(
 
     report(2, 5, "allocating")
     allocate = allocator or _default_allocator()
-    allocation = _call_with_optional(allocate, candidates, policy, seed=seed)
+    options: dict[str, Any] = {"seed": seed}
+    if solver is not None:
+        options["solver"] = solver
+    allocation = _call_with_optional(allocate, candidates, policy, **options)
     selected = sorted(str(c) for c in allocation.selected)
     explain = explainer or _default_explainer()
     reasons = _reasons(explain(candidates, policy, allocation), candidates, selected)
@@ -394,7 +404,7 @@ def run_selection(
             "n": len(candidates),
             "columns": list(CANDIDATE_COLUMNS),
         },
-        "solver": _solver_info(allocation),
+        "solver": _solver_info(allocation, solver),
         "seed": seed,
         "selected": selected,
         "reasons": [

@@ -74,8 +74,9 @@ def print_frame(frame: Any, *, title: str | None = None, limit: int | None = Non
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
-    for col in frame.columns:
-        table.add_column(str(col), overflow="fold")
+    for i, col in enumerate(frame.columns):
+        # The first column is the row's id: never break it across lines.
+        table.add_column(str(col), overflow="fold", no_wrap=i == 0)
     shown = frame if limit is None else frame.head(limit)
     for row in shown.itertuples(index=False):
         table.add_row(*[_cell(v) for v in row])
@@ -137,8 +138,11 @@ def audit_runs(db: DbOption = None) -> None:
     if runs.empty:
         console.print("no selection runs recorded yet.")
         return
-    runs = runs.assign(policy_sha256=runs["policy_sha256"].str[:12])
-    print_frame(runs, title="Selection runs")
+    runs = runs.assign(created_at=runs["created_at"].str[:19].str.replace("T", " "))
+    shown = runs.loc[
+        :, ["run_id", "created_at", "user", "role", "candidates", "selected", "status", "overrides"]
+    ]
+    print_frame(shown, title="Selection runs (time in UTC)")
 
 
 @audit_app.command("overrides")

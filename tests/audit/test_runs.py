@@ -1,0 +1,237 @@
+"""Selection runs stored as chained records: content, lifecycle, replay and tamper detection."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from audit_fixtures import NAME_MARKER, fake_allocate, fake_policy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, text, update
+
+from triage.audit import list_runs, read_records, replay, run_selection, verify_chain
+from triage.audit._run import candidates_from_csv, candidates_to_csv
+from triage.audit._tables import AuditBlob, AuditHead, AuditRecord
+from triage.errors import TriageError
+
+T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def run(registry: Any, policy_file: Path, fakes: dict[str, Any], **kw: Any) -> Any:
+    return run_selection(
+        registry=registry, policy_path=policy_file, user="ana", role="staff", **fakes, **kw
+    )
+
+
+def test_run_record_holds_everything_needed(registry, policy_file, fakes) -> None:
+    result = run(registry, policy_file, fakes, seed=7, now=T0)
+    assert result.run_id == "run-000001"
+    assert len(result.selected) == 20 and result.selected == sorted(result.selected)
+    women = result.candidates.set_index("case_id").loc[result.selected, "gender"].eq("woman").sum()
+    assert women >= 8
+    c = result.record.content
+    assert result.record.created_at == "2026-11-01T09:00:00.000000Z"
+    assert (result.record.user, result.record.role) == ("ana", "staff")
+    assert c["policy"]["text"] == policy_file.read_text()
+    import hashlib
+
+    assert c["policy"]["sha256"] == hashlib.sha256(policy_file.read_bytes()).hexdigest()
+    assert c["model"] == {"version": "fake-1", "sha256": "f" * 64, "dir": None}
+    assert c["candidates"]["n"] == 60 and len(c["candidates"]["sha256"]) == 64
+    assert c["solver"]["name"] == "fake-greedy" and c["solver"]["status"] == "optimal"
+    assert c["solver"]["gap"] == 0.0 and c["seed"] == 7
+    assert c["selected"] == result.selected
+    assert len(c["reasons"]) == 60 and {r["reason"] for r in c["reasons"]} == {
+        "high score",
+        "below the cut-off",
+    }
+    # No name reaches the record or the stored candidate table.
+    import json
+
+    assert NAME_MARKER not in json.dumps(c)
+    assert "defender_name" not in result.candidates.columns
+    assert NAME_MARKER not in result.candidates.to_csv()
+
+
+def test_run_moves_every_queued_case_on(registry, policy_file, fakes) -> None:
+    result = run(registry, policy_file, fakes)
+    assert len(registry.queue()) == 0
+    steps = registry.status_history()
+    decided = steps.loc[steps["run_id"] == result.run_id]
+    assert len(decided) == 60
+    chosen = set(decided.loc[decided["status"] == "selected", "submission_id"])
+    assert chosen == set(result.selected)
+
+
+def test_empty_queue_and_auditor_are_refused(registry, policy_file, fakes) -> None:
+    with pytest.raises(TriageError, match="auditors"):
+        run_selection(registry=registry, policy_path=policy_file, user="x", role="auditor", **fakes)
+    run(registry, policy_file, fakes)
+    with pytest.raises(TriageError, match="queue is empty"):
+        run(registry, policy_file, fakes)
+
+
+def test_replay_is_identical_without_the_model(registry, policy_file, fakes) -> None:
+    first = run(registry, policy_file, fakes)
+    result = replay(registry, first.run_id, allocator=fake_allocate, policy_parser=fake_policy)
+    assert result.identical and result.n_selected == 20 and result.n_candidates == 60
+    assert "identical" in result.summary()
+
+
+def test_replay_reports_a_different_selection(registry, policy_file, fakes) -> None:
+    first = run(registry, policy_file, fakes)
+
+    def other(candidates: pd.DataFrame, policy: Any, **_: Any) -> Any:
+        alloc = fake_allocate(candidates, {**policy, "min_women": 0})
+        return alloc
+
+    result = replay(registry, first.run_id, allocator=other, policy_parser=fake_policy)
+    assert not result.identical and result.added and result.removed
+    assert "DIFFERS" in result.summary()
+
+
+def test_replay_refuses_altered_candidate_table(registry, policy_file, fakes) -> None:
+    first = run(registry, policy_file, fakes)
+    import gzip
+
+    sha = first.record.content["candidates"]["sha256"]
+    data = gzip.compress(candidates_to_csv(first.candidates.assign(score=0.5)), mtime=0)
+    with registry.engine.begin() as conn:
+        conn.execute(update(AuditBlob).where(AuditBlob.sha256 == sha).values(data=data))
+    with pytest.raises(TriageError, match="was changed"):
+        replay(registry, first.run_id, allocator=fake_allocate, policy_parser=fake_policy)
+    check = verify_chain(registry)
+    assert not check.ok and check.first_bad_id == first.run_id
+
+
+def test_unknown_run_is_a_clear_error(registry) -> None:
+    with pytest.raises(TriageError, match="no run record 'run-999999'"):
+        replay(registry, "run-999999")
+
+
+def test_list_runs(registry, policy_file, fakes) -> None:
+    run(registry, policy_file, fakes, now=T0)
+    runs = list_runs(registry)
+    assert runs.loc[0, ["run_id", "user", "candidates", "selected", "status"]].tolist() == [
+        "run-000001",
+        "ana",
+        60,
+        20,
+        "optimal",
+    ]
+
+
+# -- tampering with the stored records ------------------------------------------------------
+
+
+@pytest.fixture
+def three_records(registry, policy_file, fakes) -> Any:
+    from triage.audit import append_record
+
+    run(registry, policy_file, fakes, now=T0)
+    for i in range(3):
+        append_record(
+            registry, kind="note", content={"i": i}, user="ana", role="staff", record_id=f"note-{i}"
+        )
+    assert verify_chain(registry).ok
+    return registry
+
+
+def test_db_edit_is_caught(three_records) -> None:
+    with three_records.engine.begin() as conn:
+        conn.execute(update(AuditRecord).where(AuditRecord.seq == 3).values(content='{"i":7}'))
+    result = verify_chain(three_records)
+    assert not result.ok and result.first_bad_seq == 3 and result.first_bad_id == "note-1"
+
+
+def test_db_edit_of_run_selection_is_caught(three_records) -> None:
+    with three_records.engine.begin() as conn:
+        content = conn.execute(text("SELECT content FROM audit_records WHERE seq = 1")).scalar_one()
+        conn.execute(
+            update(AuditRecord)
+            .where(AuditRecord.seq == 1)
+            .values(content=content.replace('"Q00', '"Q99', 1))
+        )
+    result = verify_chain(three_records)
+    assert not result.ok and result.first_bad_id == "run-000001"
+
+
+def test_db_delete_middle_is_caught(three_records) -> None:
+    with three_records.engine.begin() as conn:
+        conn.execute(delete(AuditRecord).where(AuditRecord.seq == 2))
+    result = verify_chain(three_records)
+    assert not result.ok and result.first_bad_id == "note-1" and "deleted" in result.problem
+
+
+def test_db_delete_last_is_caught(three_records) -> None:
+    with three_records.engine.begin() as conn:
+        conn.execute(delete(AuditRecord).where(AuditRecord.seq == 4))
+    result = verify_chain(three_records)
+    assert not result.ok and result.first_bad_seq == 4
+
+
+def test_db_delete_last_and_head_is_caught(three_records) -> None:
+    with three_records.engine.begin() as conn:
+        conn.execute(delete(AuditRecord).where(AuditRecord.seq == 4))
+        conn.execute(delete(AuditHead))
+    assert not verify_chain(three_records).ok
+
+
+def test_db_reorder_is_caught(three_records) -> None:
+    # Swap the positions of records 2 and 3 (via a temporary seq to respect the primary key).
+    with three_records.engine.begin() as conn:
+        conn.execute(update(AuditRecord).where(AuditRecord.seq == 2).values(seq=-1))
+        conn.execute(update(AuditRecord).where(AuditRecord.seq == 3).values(seq=2))
+        conn.execute(update(AuditRecord).where(AuditRecord.seq == -1).values(seq=3))
+    result = verify_chain(three_records)
+    assert not result.ok and result.first_bad_seq == 2
+
+
+def test_db_insert_is_caught(three_records) -> None:
+    with three_records.engine.begin() as conn:
+        row = conn.execute(text("SELECT * FROM audit_records WHERE seq = 4")).mappings().one()
+        conn.execute(
+            AuditRecord.__table__.insert().values(
+                {**row, "seq": 5, "record_id": "forged", "hash": "0" * 63 + "1"}
+            )
+        )
+    result = verify_chain(three_records)
+    assert not result.ok and result.first_bad_seq == 5
+
+
+def test_records_are_read_in_chain_order(three_records) -> None:
+    kinds = [r.kind for r in read_records(three_records)]
+    assert kinds == ["run", "note", "note", "note"]
+
+
+# -- the candidate table round trip ---------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.permutations(list(range(12))),
+    st.lists(st.floats(0, 1, allow_nan=False), min_size=12, max_size=12),
+)
+def test_candidate_csv_is_row_order_free_and_exact(order: list[int], scores: list[float]) -> None:
+    frame = pd.DataFrame(
+        {
+            "case_id": [f"Q{i:02d}" for i in range(12)],
+            "received_date": pd.to_datetime(["2016-12-01"] * 12),
+            "country": ["MEX"] * 12,
+            "un_region": ["latin_american_caribbean"] * 12,
+            "gender": ["woman", "man", "unknown"] * 4,
+            "violations": ["detention;threats"] * 12,
+            "protester": pd.array([True, False, None] * 4, dtype="boolean"),
+            "n_mandates": pd.array([1, 2, None] * 4, dtype="Int64"),
+            "score": scores,
+        }
+    )
+    data = candidates_to_csv(frame)
+    assert candidates_to_csv(frame.iloc[order]) == data
+    back = candidates_from_csv(data)
+    assert back["score"].tolist() == scores  # floats survive exactly
+    assert candidates_to_csv(back) == data
