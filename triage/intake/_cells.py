@@ -120,8 +120,20 @@ def _lookup(vocabulary: str) -> dict[str, str]:
 
 def _suggest(text: str, vocabulary: str) -> str | None:
     table = _lookup(vocabulary)
-    match = difflib.get_close_matches(_key(text), list(table), n=1, cutoff=0.6)
-    return table[match[0]] if match else None
+    key = _key(text)
+    match = difflib.get_close_matches(key, list(table), n=1, cutoff=0.6)
+    if match:
+        return table[match[0]]
+    # "tortured" is far from "torture_physical_attack" by edit distance but shares its stem.
+    stem = key[:5]
+    partial = sorted({code for k, code in table.items() if len(stem) >= 4 and stem in k})
+    return partial[0] if len(partial) == 1 else None
+
+
+def _did_you_mean(code: str, vocabulary: str) -> str:
+    label = _VOCABULARIES[vocabulary].get(code, code)
+    shown = _quote(code)
+    return shown if _key(label) == _key(code) else f"{shown} ({label})"
 
 
 # -- dates ------------------------------------------------------------------------------------
@@ -263,7 +275,7 @@ def _parse_codes(text: str, vocabulary: str) -> Parsed:
         code = table.get(_key(part))
         if code is None:
             guess = _suggest(part, vocabulary)
-            hint = f" (did you mean {_quote(guess)}?)" if guess else ""
+            hint = f" (did you mean {_did_you_mean(guess, vocabulary)}?)" if guess else ""
             unknown.append(f"{_quote(part.strip())}{hint}")
         elif code not in codes:
             codes.append(code)
@@ -280,7 +292,7 @@ def _parse_code(text: str, vocabulary: str) -> Parsed:
     guess = _suggest(text, vocabulary)
     noun = _NOUNS[vocabulary]
     if guess:
-        return None, f"unknown {noun}; did you mean {_quote(guess)}?"
+        return None, f"unknown {noun}; did you mean {_did_you_mean(guess, vocabulary)}?"
     return None, f"unknown {noun}; use one of {', '.join(_VOCABULARIES[vocabulary])}"
 
 

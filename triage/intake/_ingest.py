@@ -173,6 +173,8 @@ def ingest_file(
     try:
         table = read_table(file, data)
         shape, columns, warnings = _plan(table)
+        if not table.rows:
+            raise InputFileError(f"{file.name}: the file has a header but no data rows.")
         rows, faults = _check_rows(table, shape, columns, today=today, assume=assume_eligible)
     except TriageError:
         raise

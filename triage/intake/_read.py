@@ -211,6 +211,11 @@ def _read_xlsx(path: Path, data: bytes) -> RawTable:
         import openpyxl
 
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except KeyError as exc:
+        raise InputFileError(
+            f"{name}: a ZIP archive, but not an Excel workbook (.xlsx); export the data as "
+            "XLSX, CSV or JSON."
+        ) from exc
     except Exception as exc:
         raise InputFileError(
             f"{name}: not a readable Excel workbook ({type(exc).__name__}: {exc})."
