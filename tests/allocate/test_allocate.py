@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from triage.allocate._synthetic import random_candidates
 from triage.allocate import Policy, allocate, explain_selection
+from triage.allocate._synthetic import random_candidates
 from triage.schema import UN_REGIONS
 
 

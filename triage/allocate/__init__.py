@@ -5,6 +5,7 @@ The only package that imports PuLP and highspy.
 
 from triage.allocate._allocation import Allocation, Relaxation, allocate
 from triage.allocate._explain import explain_selection
+from triage.allocate._interactive import InteractiveAllocator, price_of_balance, tradeoff_curve
 from triage.allocate._policy import Bound, Pacing, Policy, PolicyError, load_policy
 from triage.allocate._problem import CANDIDATE_COLUMNS, prepare_candidates
 
@@ -12,6 +13,7 @@ __all__ = [
     "CANDIDATE_COLUMNS",
     "Allocation",
     "Bound",
+    "InteractiveAllocator",
     "Pacing",
     "Policy",
     "PolicyError",
@@ -20,4 +22,6 @@ __all__ = [
     "explain_selection",
     "load_policy",
     "prepare_candidates",
+    "price_of_balance",
+    "tradeoff_curve",
 ]

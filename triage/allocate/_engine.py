@@ -413,17 +413,15 @@ def tie_break(problem: Problem, x: np.ndarray) -> np.ndarray:
     same_next = s[order][1:] == s[order][:-1]
     if not same_next.any():
         return x
+    starts = np.flatnonzero(np.concatenate([[True], ~same_next]))
+    sizes = np.diff(np.concatenate([starts, [len(order)]]))
+    chosen = np.add.reduceat(x[order].astype(np.int64), starts)
+    # Only groups of equal scores with some selected and some not can be re-ordered.
+    mixed = np.flatnonzero((sizes > 1) & (chosen > 0) & (chosen < sizes))
     x = x.copy()
     csc: sp.csc_matrix = problem.csc
-    starts = np.flatnonzero(np.concatenate([[True], ~same_next]))
-    ends = np.concatenate([starts[1:], [len(order)]])
-    for a, b in zip(starts, ends, strict=True):
-        if b - a < 2:
-            continue
-        group = order[a:b]
-        chosen = x[group]
-        if chosen.all() or not chosen.any():
-            continue
+    for g in mixed:
+        group = order[starts[g] : starts[g] + sizes[g]]
         by_pattern: dict[bytes, list[int]] = {}
         for j in group:
             key = csc.indices[csc.indptr[j] : csc.indptr[j + 1]].tobytes()

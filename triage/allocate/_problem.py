@@ -86,18 +86,37 @@ class Problem:
         raise KeyError(name)
 
 
-def _fail(source: str, frame: pd.DataFrame, mask: np.ndarray, column: str, reason: str) -> None:
+def _fail(
+    source: str,
+    case_ids: np.ndarray,
+    values: np.ndarray,
+    mask: np.ndarray,
+    column: str,
+    reason: str,
+) -> None:
     bad = np.flatnonzero(mask)
     if not len(bad):
         return
     shown = []
     for pos in bad[:3]:
-        value = frame[column].iloc[pos]
-        cid = frame["case_id"].iloc[pos] if column != "case_id" else value
         # Line numbers count the header as line 1, as a spreadsheet does.
-        shown.append(f"line {pos + 2} (case_id {cid}), column {column}: value {value!r} {reason}")
+        shown.append(
+            f"line {pos + 2} (case_id {case_ids[pos]}), column {column}: value "
+            f"{values[pos]!r} {reason}"
+        )
     more = f" ({len(bad) - 3} more rows like this)" if len(bad) > 3 else ""
     raise InputFileError(f"{source}: " + "; ".join(shown) + more + ".")
+
+
+def _factor(frame: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return (codes, stripped distinct texts): work on the few distinct values, not every row."""
+    values = frame[col].to_numpy(dtype=object, na_value="")
+    codes, uniques = pd.factorize(values)
+    clean = np.array(
+        ["" if u is None or u != u else str(u).strip() for u in uniques] + [""], dtype=object
+    )
+    # Index -1 (missing) lands on the trailing "".
+    return np.where(codes < 0, len(clean) - 1, codes), clean
 
 
 def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd.DataFrame:
@@ -117,90 +136,100 @@ def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd
         raise InputFileError(f"{source}: missing required column(s) {', '.join(missing)}.")
     if len(frame) == 0:
         raise InputFileError(f"{source}: has no candidate rows.")
-    out = pd.DataFrame(index=range(len(frame)))
+    n = len(frame)
+    ids = frame["case_id"].to_numpy(dtype=object, na_value="")
+    case_id = pd.Series(ids, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
+    _fail(source, case_id, case_id, case_id == "", "case_id", "is blank")
+    dup = pd.Series(case_id).duplicated(keep="first").to_numpy()
+    _fail(source, case_id, case_id, dup, "case_id", "appears more than once")
 
-    def text(col: str) -> pd.Series:
-        s = frame[col].reset_index(drop=True)
-        return s.astype("string").fillna("").str.strip().astype(object)
-
-    out["case_id"] = text("case_id")
-    view = out.assign(case_id=out["case_id"])
-    _fail(source, view, (out["case_id"] == "").to_numpy(), "case_id", "is blank")
-    dup = out["case_id"].duplicated(keep="first").to_numpy()
-    _fail(source, view, dup, "case_id", "appears more than once")
-
-    raw_score = frame["score"].reset_index(drop=True)
-    score = pd.to_numeric(raw_score, errors="coerce").astype(float)
-    bad = ~np.isfinite(score.to_numpy())
-    _fail(source, view.assign(score=raw_score), bad, "score", "is not a finite number")
-    out["score"] = score.to_numpy()
+    raw_score = frame["score"].to_numpy(dtype=object, na_value="")
+    score = pd.to_numeric(frame["score"].reset_index(drop=True), errors="coerce")
+    score_arr = score.to_numpy(dtype=np.float64, na_value=np.nan)
+    _fail(source, case_id, raw_score, ~np.isfinite(score_arr), "score", "is not a finite number")
 
     table = countries()
-    country = text("country").str.upper()
-    bad = ~(country.isin(list(table)) | (country == "")).to_numpy()
-    _fail(source, view.assign(country=country), bad, "country", "is not an ISO 3166 alpha-3 code")
-    out["country"] = country
+    c_codes, c_u = _factor(frame, "country")
+    c_u = np.array([u.upper() for u in c_u], dtype=object)
+    c_ok = np.array([u == "" or u in table for u in c_u])
+    country = c_u[c_codes]
+    _fail(source, case_id, country, ~c_ok[c_codes], "country", "is not an ISO 3166 alpha-3 code")
+    implied_u = np.array([table[u].un_region if u in table else "" for u in c_u], dtype=object)
+    implied = implied_u[c_codes]
 
-    region = text("un_region")
-    implied = country.map({k: c.un_region for k, c in table.items()}).fillna("")
-    region = region.where(region != "", implied)
-    bad = ~region.isin(list(UN_REGIONS)).to_numpy()
+    r_codes, r_u = _factor(frame, "un_region")
+    region = r_u[r_codes]
+    region = np.where(region == "", implied, region)
+    r_ok = pd.Series(region).isin(list(UN_REGIONS)).to_numpy()
     _fail(
         source,
-        view.assign(un_region=region),
-        bad,
+        case_id,
+        region,
+        ~r_ok,
         "un_region",
         f"is not a UN regional group ({', '.join(UN_REGIONS)})",
     )
-    bad = ((implied != "") & (implied != region)).to_numpy()
     _fail(
         source,
-        view.assign(un_region=region),
-        bad,
+        case_id,
+        region,
+        (implied != "") & (implied != region),
         "un_region",
         "does not match the regional group of the case's country",
     )
-    out["un_region"] = region
 
-    gender = text("gender").str.lower()
-    gender = gender.where(gender != "", "unknown")
-    bad = ~gender.isin(list(GENDERS)).to_numpy()
-    _fail(source, view.assign(gender=gender), bad, "gender", f"is not one of {', '.join(GENDERS)}")
-    out["gender"] = gender
+    g_codes, g_u = _factor(frame, "gender")
+    g_u = np.array([u.lower() or "unknown" for u in g_u], dtype=object)
+    g_ok = np.array([u in GENDERS for u in g_u])
+    gender = g_u[g_codes]
+    _fail(source, case_id, gender, ~g_ok[g_codes], "gender", f"is not one of {', '.join(GENDERS)}")
 
-    viol = text("violations").str.replace(" ", "", regex=False)
-    uniques = pd.unique(viol)
-    canon: dict[str, str] = {}
-    unknown: dict[str, str] = {}
-    for value in uniques:
-        codes = [c for c in str(value).split(";") if c]
+    v_codes, v_u = _factor(frame, "violations")
+    order_of = {c: i for i, c in enumerate(VIOLATIONS)}
+    canon = np.empty(len(v_u), dtype=object)
+    wrong_u = np.zeros(len(v_u), dtype=bool)
+    first_wrong: dict[int, str] = {}
+    for i, value in enumerate(v_u):
+        codes = [c for c in str(value).replace(" ", "").split(";") if c]
         wrong = [c for c in codes if c not in VIOLATIONS]
         if wrong:
-            unknown[value] = wrong[0]
-        canon[value] = ";".join(sorted(set(codes), key=list(VIOLATIONS).index)) if not wrong else ""
-    if unknown:
-        bad = viol.isin(list(unknown)).to_numpy()
-        first = unknown[viol[bad].iloc[0]]
-        _fail(
-            source, view.assign(violations=viol), bad, "violations", f"has unknown code {first!r}"
-        )
-    out["violations"] = viol.map(canon)
+            wrong_u[i] = True
+            first_wrong[i] = wrong[0]
+        canon[i] = ";".join(sorted(set(codes), key=order_of.__getitem__)) if not wrong else ""
+    bad = wrong_u[v_codes]
+    if bad.any():
+        first = first_wrong[int(v_codes[np.flatnonzero(bad)[0]])]
+        _fail(source, case_id, v_u[v_codes], bad, "violations", f"has unknown code {first!r}")
 
+    out = pd.DataFrame(
+        {
+            "case_id": case_id,
+            "score": score_arr,
+            "country": country,
+            "un_region": region,
+            "gender": gender,
+            "violations": canon[v_codes],
+        }
+    )
     if "must_include" in frame.columns:
-        raw = text("must_include").str.lower()
+        m_codes, m_u = _factor(frame, "must_include")
         mapping = {"true": True, "false": False, "": False, "1": True, "0": False}
-        bad = ~raw.isin(list(mapping)).to_numpy()
-        _fail(source, view.assign(must_include=raw), bad, "must_include", "is not true or false")
-        out["must_include"] = raw.map(mapping).astype(bool)
+        m_low = [u.lower() for u in m_u]
+        m_ok = np.array([u in mapping for u in m_low])
+        m_val = np.array([mapping.get(u, False) for u in m_low], dtype=bool)
+        _fail(source, case_id, m_u[m_codes], ~m_ok[m_codes], "must_include", "is not true or false")
+        out["must_include"] = m_val[m_codes]
     else:
-        out["must_include"] = False
+        out["must_include"] = np.zeros(n, dtype=bool)
     if "received_date" in frame.columns:
         raw_date = frame["received_date"].reset_index(drop=True)
         dates = pd.to_datetime(raw_date, errors="coerce", format="mixed")
         bad = dates.isna().to_numpy()
-        _fail(source, view.assign(received_date=raw_date), bad, "received_date", "is not a date")
-        out["received_date"] = dates
-    order = np.argsort(out["case_id"].to_numpy().astype(str), kind="stable")
+        _fail(
+            source, case_id, raw_date.to_numpy(dtype=object), bad, "received_date", "is not a date"
+        )
+        out["received_date"] = dates.to_numpy()
+    order = np.argsort(case_id.astype(str), kind="stable")
     return out.iloc[order].reset_index(drop=True)
 
 
@@ -262,12 +291,14 @@ def build_problem(candidates: pd.DataFrame, policy: Policy, *, prepared: bool = 
             if hi is not None:
                 rows.append(Row(f"share_max[{dim}={code}]", "max", "le", hi, f"{dim}={code}"))
                 members.append(idx)
-    country = cands["country"].to_numpy().astype(str)
+    country = cands["country"].to_numpy(dtype=object)
     if policy.max_per_country is not None or policy.per_country:
-        uniq, inverse, counts = np.unique(country, return_inverse=True, return_counts=True)
+        inverse, uniq = pd.factorize(country)
+        counts = np.bincount(inverse, minlength=len(uniq))
         order = np.argsort(inverse, kind="stable")
         starts = np.concatenate([[0], np.cumsum(counts)])
-        for i, iso3 in enumerate(uniq):
+        for i in sorted(range(len(uniq)), key=lambda u: str(uniq[u])):
+            iso3 = str(uniq[i])
             if not iso3:
                 continue
             cap = policy.per_country.get(iso3, policy.max_per_country)

@@ -26,7 +26,10 @@ def random_candidates(n: int, *, seed: int, n_countries: int = 60) -> pd.DataFra
     regions = list(REGION_WEIGHTS)
     region = rng.choice(regions, size=n, p=list(REGION_WEIGHTS.values()))
     pool = {
-        r: rng.choice(by_region[r], size=max(2, n_countries // 5), replace=False) for r in regions
+        r: rng.choice(
+            by_region[r], size=min(len(by_region[r]), max(2, n_countries // 5)), replace=False
+        )
+        for r in regions
     }
     country = np.empty(n, dtype=object)
     for r in regions:

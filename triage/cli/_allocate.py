@@ -161,3 +161,191 @@ def select(
         err_console.print(f"wrote reasons for {len(cands)} candidates to {reasons}")
     if allocation.status == "infeasible":
         raise TriageError(allocation.message, exit_code=2)
+
+
+def _load_candidates(path: Path) -> pd.DataFrame:
+    from triage.allocate._problem import prepare_candidates
+
+    return prepare_candidates(_read_csv(path, "candidates"), source=str(path))
+
+
+def _scored_queue(history: Path) -> tuple[pd.DataFrame, str]:
+    """The simulated queue scored with the generator's truth (an oracle, labelled as such)."""
+    import pandas as pd
+
+    queue = _read_csv(history / "queue.csv", "queue")
+    truth = _read_csv(history / "truth.csv", "truth")
+    merged = queue.merge(truth, on="case_id", how="left")
+    if merged["p_improve"].eq("").any() or merged["p_improve"].isna().any():
+        raise InputFileError(f"{history / 'truth.csv'}: has no p_improve for some queued cases.")
+    merged["score"] = pd.to_numeric(merged["p_improve"])
+    return merged, "the simulation's true p_improve (SIMULATED oracle, not a model score)"
+
+
+def _print_frame(frame: pd.DataFrame, title: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(*[str(c) for c in frame.columns], title=title)
+    for rec in frame.itertuples(index=False):
+        cells = []
+        for v in rec:
+            if isinstance(v, float):
+                cells.append("" if v != v else f"{v:.4f}")
+            else:
+                cells.append(escape(str(v)))
+        table.add_row(*cells)
+    console.print(table)
+
+
+@app.command("price")
+def price(
+    candidates: Annotated[Path, typer.Option(help="CSV of scored candidates (as for select).")],
+    policy: Annotated[Path | None, typer.Option(help=_POLICY_HELP)] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the table as CSV.")] = None,
+) -> None:
+    """Price of balance: what each target costs in expected improvements (duals and re-solves)."""
+    from triage.allocate import load_policy, price_of_balance
+
+    pol = load_policy(_policy_path(policy))
+    frame = price_of_balance(_load_candidates(candidates), pol)
+    shown = frame[(frame["binding"]) | (frame["cost"] > 0) | (frame["name"] == "all targets")]
+    _print_frame(
+        shown[["name", "kind", "target", "achieved", "shadow_price", "cost"]],
+        "price of balance (expected improvements; binding or costly targets)",
+    )
+    if out is not None:
+        frame.to_csv(out, index=False, lineterminator="\n")
+
+
+@app.command("tradeoff")
+def tradeoff(
+    candidates: Annotated[Path, typer.Option(help="CSV of scored candidates (as for select).")],
+    target: Annotated[
+        str, typer.Option(help="The share to tighten, as dimension=code, e.g. gender=woman.")
+    ],
+    policy: Annotated[Path | None, typer.Option(help=_POLICY_HELP)] = None,
+    bound: Annotated[
+        str, typer.Option(help="min (raise a floor) or max (lower a ceiling).")
+    ] = "min",
+    steps: Annotated[int, typer.Option(help="Number of steps between 0 and 1.", min=2)] = 21,
+    out: Annotated[Path | None, typer.Option(help="Also write the curve as CSV.")] = None,
+) -> None:
+    """Trade-off curve: the objective as one share target is tightened step by step."""
+    from triage.allocate import load_policy, tradeoff_curve
+
+    dimension, _, code = target.partition("=")
+    pol = load_policy(_policy_path(policy))
+    shares = [i / (steps - 1) for i in range(steps)]
+    if bound == "max":
+        shares = shares[::-1]
+    try:
+        frame = tradeoff_curve(
+            _load_candidates(candidates),
+            pol,
+            dimension=dimension,
+            code=code,
+            bound=bound,
+            shares=shares,
+        )
+    except ValueError as exc:
+        raise TriageError(f"--target/--bound: {exc}") from exc
+    _print_frame(frame, f"objective as share_{bound}[{dimension}={code}] tightens")
+    if out is not None:
+        frame.to_csv(out, index=False, lineterminator="\n")
+
+
+@app.command("rolling")
+def rolling(
+    candidates: Annotated[
+        Path | None,
+        typer.Option(help="CSV of scored candidates with received_date (one year)."),
+    ] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            help="A simulated history folder: its queue.csv is the year, scored with the "
+            "simulation's true p_improve (an oracle, for testing the allocator only)."
+        ),
+    ] = None,
+    policy: Annotated[Path | None, typer.Option(help=_POLICY_HELP)] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the per-period table as CSV.")] = None,
+) -> None:
+    """Rolling selection: weekly batches paced through the year, against the hindsight optimum."""
+    from triage.allocate import load_policy
+    from triage.allocate._rolling import rolling_selection
+    from triage.cli._progress import progress_bar
+
+    if (candidates is None) == (history is None):
+        raise TriageError("Give exactly one of --candidates FILE or --history DIR.")
+    pol = load_policy(_policy_path(policy))
+    if candidates is not None:
+        frame, source = _read_csv(candidates, "candidates"), f"the scores in {candidates}"
+    else:
+        assert history is not None
+        frame, source = _scored_queue(history)
+    if "received_date" not in frame.columns:
+        raise InputFileError(f"{candidates}: missing required column received_date.")
+    with progress_bar("rolling selection") as update:
+        result = rolling_selection(frame, pol, on_progress=update)
+    o = result.overall
+    console.print(
+        f"scores: {source}\nrolling: {o['selected']} selected in {o['batches']} batches "
+        f"({o['relaxed_batches']} needed a relaxed band), objective {o['objective']:.3f}; "
+        f"hindsight optimum {o['hindsight_objective']:.3f}; ratio {o['ratio']:.4f}; "
+        f"bands missed at year end: {o['bands_missed']}",
+        highlight=False,
+    )
+    banded = result.by_group[result.by_group["min"].notna() | result.by_group["max"].notna()]
+    _print_frame(
+        banded[["dimension", "group", "min", "max", "rolling_share", "hindsight_share", "inside"]],
+        "year-end shares",
+    )
+    if out is not None:
+        result.by_period.to_csv(out, index=False, lineterminator="\n")
+
+
+@app.command("backtest")
+def backtest_cmd(
+    history: Annotated[Path, typer.Option(help="A history folder with submissions.csv.")],
+    scores: Annotated[
+        Path,
+        typer.Option(
+            help="CSV with submission_id and score for the eligible submissions (e.g. from the "
+            "scoring model). Submissions without a score are left out."
+        ),
+    ],
+    policy: Annotated[Path | None, typer.Option(help=_POLICY_HELP)] = None,
+    capacity: Annotated[
+        str, typer.Option(help="actual (as many as the mandate took each year) or policy.")
+    ] = "actual",
+    out: Annotated[Path | None, typer.Option(help="Write the per-group table as CSV.")] = None,
+) -> None:
+    """Backtest: what a policy would have selected vs what the mandate did, year by year."""
+    from triage.allocate import load_policy
+    from triage.allocate._rolling import backtest
+    from triage.cli._progress import progress_bar
+
+    if capacity not in ("actual", "policy"):
+        raise TriageError(f"--capacity must be actual or policy. Got {capacity!r} instead.")
+    pol = load_policy(_policy_path(policy))
+    subs = _read_csv(history / "submissions.csv", "submissions")
+    sc = _read_csv(scores, "scores")
+    for col in ("submission_id", "score"):
+        if col not in sc.columns:
+            raise InputFileError(f"{scores}: missing required column {col}.")
+    subs = subs[subs["eligible"].str.lower() == "true"]
+    frame = subs.merge(sc[["submission_id", "score"]], on="submission_id", how="inner")
+    frame["taken"] = frame["case_id"].fillna("") != ""
+    frame["case_id"] = frame["submission_id"]
+    with progress_bar("backtest") as update:
+        result = backtest(frame, pol, capacity=capacity, on_progress=update)
+    _print_frame(result.by_year, f"{pol.name} vs the mandate (expected improvements)")
+    o = result.overall
+    console.print(
+        f"total: mandate {o['mandate_objective']:.2f}, policy {o['policy_objective']:.2f}, "
+        f"gain {o['gain']:+.2f} expected improvements over {o['years']} years",
+        highlight=False,
+    )
+    if out is not None:
+        result.by_group.to_csv(out, index=False, lineterminator="\n")
