@@ -92,7 +92,8 @@ def test_swapped_records_are_caught() -> None:
     head = head_of(chain)
     chain[1], chain[2] = chain[2], chain[1]
     result = verify_records(chain, head=head)
-    assert not result.ok and result.first_bad_seq in (2, 3)
+    assert not result.ok and result.first_bad_position == 2 and result.first_bad_id == "run-000003"
+    assert "out of order" in result.problem
 
 
 def test_renumbered_swap_is_caught() -> None:
@@ -173,5 +174,6 @@ def test_any_tampering_is_caught(contents: list[dict[str, Any]], data: st.DataOb
         chain[i], chain[j] = chain[j], chain[i]
     result = verify_records(chain, head=head)
     assert not result.ok
-    # The first bad record is at or before the tampered position (1-based), never after it.
-    assert result.first_bad_seq is not None and result.first_bad_seq <= i + 2
+    # The chain fails at the tampered position (1-based) or before it, never after it.
+    assert result.first_bad_position is not None and result.first_bad_position <= i + 1
+    assert result.problem

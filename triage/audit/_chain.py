@@ -67,7 +67,10 @@ class VerifyResult:
     problem : str
         One sentence that names the record and says what is wrong; ``""`` when ``ok``.
     head_hash : str
-        The hash of the last record (``GENESIS_HASH`` for an empty chain).
+        The hash of the last good record (``GENESIS_HASH`` for an empty chain).
+    first_bad_position : int or None
+        The 1-based position in storage order where the chain first fails (``n_records + 1``
+        when records after the last stored one are missing).
     """
 
     ok: bool
@@ -76,6 +79,7 @@ class VerifyResult:
     first_bad_id: str | None
     problem: str
     head_hash: str
+    first_bad_position: int | None = None
 
     def summary(self) -> str:
         """Return one line for a terminal: ``chain intact: 12 records, head 3fa9…``."""
@@ -84,8 +88,10 @@ class VerifyResult:
         return f"chain broken: {self.problem}"
 
 
-def _fail(n: int, seq: int | None, record_id: str | None, problem: str, head: str) -> VerifyResult:
-    return VerifyResult(False, n, seq, record_id, problem, head)
+def _fail(
+    n: int, seq: int | None, record_id: str | None, problem: str, head: str, position: int
+) -> VerifyResult:
+    return VerifyResult(False, n, seq, record_id, problem, head, position)
 
 
 def verify_records(
@@ -118,10 +124,11 @@ def verify_records(
         seq = rec.get("seq")
         rid = rec.get("record_id")
         label = f"record #{seq} ({rid})"
+        pos = i + 1
         try:
             own = record_hash(rec)
         except (ValueError, TypeError) as exc:
-            return _fail(n, seq, rid, f"{label} cannot be read: {exc}", prev)
+            return _fail(n, seq, rid, f"{label} cannot be read: {exc}", prev, pos)
         if own != rec.get("hash"):
             return _fail(
                 n,
@@ -130,13 +137,15 @@ def verify_records(
                 f"{label}: its content was changed (stored hash {str(rec.get('hash'))[:16]}, "
                 f"content hashes to {own[:16]}).",
                 prev,
+                pos,
             )
         if seq != expected_seq:
-            if isinstance(seq, int) and seq > expected_seq:
+            later = {r.get("seq") for r in records[pos:]}
+            if isinstance(seq, int) and seq > expected_seq and expected_seq not in later:
                 what = f"record(s) #{expected_seq}..#{seq - 1} before it were deleted"
             else:
-                what = f"it is out of order (expected #{expected_seq})"
-            return _fail(n, seq, rid, f"{label}: {what}.", prev)
+                what = f"it is out of order (stored at position {pos})"
+            return _fail(n, seq, rid, f"{label}: {what}.", prev, pos)
         if rec.get("prev_hash") != prev:
             return _fail(
                 n,
@@ -145,6 +154,7 @@ def verify_records(
                 f"{label}: the record before it was changed, deleted, inserted or moved "
                 f"(it points to {str(rec.get('prev_hash'))[:16]}, the chain has {prev[:16]}).",
                 prev,
+                pos,
             )
         prev = own
     if head is not None:
@@ -155,10 +165,10 @@ def verify_records(
                     f"record(s) #{n + 1}..#{head_seq} at the end of the chain were deleted "
                     f"(the head says {head_seq} records, {n} are stored)."
                 )
-                return _fail(n, n + 1, None, problem, prev)
+                return _fail(n, n + 1, None, problem, prev, n + 1)
             problem = (
                 f"the chain head (#{head_seq}, {head_hash[:16]}) does not match the last stored "
                 f"record (#{n}, {prev[:16]}); records were appended or the head was edited."
             )
-            return _fail(n, min(head_seq + 1, n) if n else None, None, problem, prev)
-    return VerifyResult(True, n, None, None, "", prev)
+            return _fail(n, min(head_seq + 1, n) if n else None, None, problem, prev, n)
+    return VerifyResult(True, n, None, None, "", prev, None)

@@ -247,6 +247,7 @@ def verify_chain(registry: HasEngine) -> VerifyResult:
                 owner,
                 f"stored input {sha[:16]} (used by {owner or 'no record'}) was changed.",
                 result.head_hash,
+                None,
             )
     return result
 

@@ -422,19 +422,14 @@ def run_selection(
         record_id=lambda seq: f"run-{seq:06d}",
         now=now,
     )
-    if advance and hasattr(registry, "advance"):
+    if advance:
+        report(4, 5, "moving cases along their lifecycle")
         chosen = set(selected)
-        ids = candidates["case_id"].astype(str).tolist()
-        when = (now or utc_now()).date()
-        for i, case_id in enumerate(ids):
-            registry.advance(  # type: ignore[attr-defined]
-                case_id,
-                "selected" if case_id in chosen else "not_selected",
-                at=when,
-                run_id=record.record_id,
-            )
-            if i % 500 == 0:
-                report(3, 5, f"lifecycle {i}/{len(ids)}")
+        decisions = {
+            c: ("selected" if c in chosen else "not_selected")
+            for c in candidates["case_id"].astype(str)
+        }
+        advance_decisions(registry, decisions, run_id=record.record_id, now=now or utc_now())
     report(5, 5, "done")
     return RunRecord(
         run_id=record.record_id,
@@ -444,6 +439,61 @@ def run_selection(
         candidates=candidates,
         record=record,
     )
+
+
+def advance_decisions(
+    registry: HasEngine, decisions: dict[str, str], *, run_id: str, now: dt.datetime
+) -> int:
+    """Move many submissions to ``selected`` / ``not_selected`` in one transaction; return how many.
+
+    The registry's ``advance`` commits once per submission, which takes minutes for a full
+    queue on SQLite; this checks every step with the registry's own lifecycle rules and writes
+    all of them at once. Submissions not in the registry (e.g. a run on an external table) are
+    skipped.
+    """
+    from sqlalchemy import insert, select, update
+
+    from triage.registry import StatusEvent, Submission
+    from triage.registry._lifecycle import LifecycleError, check_transition
+
+    when = now.date()
+    ids = list(decisions)
+    events: list[dict[str, Any]] = []
+    by_status: dict[str, list[str]] = {}
+    with registry.engine.begin() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            query = select(Submission.submission_id, Submission.status, Submission.status_at).where(
+                Submission.submission_id.in_(chunk)
+            )
+            for sid, current, current_at in conn.execute(query):
+                new = decisions[sid]
+                check_transition(sid, current, new, run_id=run_id)
+                if current_at is not None and when < current_at:
+                    raise LifecycleError(
+                        f"submission {sid}: {new!r} on {when} is before its previous step on {current_at}."
+                    )
+                events.append(
+                    {
+                        "submission_id": sid,
+                        "status": new,
+                        "at": when,
+                        "run_id": run_id,
+                        "note": None,
+                        "recorded_at": now,
+                    }
+                )
+                by_status.setdefault(new, []).append(sid)
+        if events:
+            conn.execute(insert(StatusEvent), events)
+        for status, sids in by_status.items():
+            for start in range(0, len(sids), 500):
+                conn.execute(
+                    update(Submission)
+                    .where(Submission.submission_id.in_(sids[start : start + 500]))
+                    .values(status=status, status_at=when)
+                )
+    return len(events)
 
 
 def run_candidates(registry: HasEngine, run_id: str) -> pd.DataFrame:

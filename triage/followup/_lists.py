@@ -71,7 +71,8 @@ class FollowupLists:
 
 def _as_timestamp(on: dt.date | str | pd.Timestamp) -> pd.Timestamp:
     try:
-        stamp = pd.Timestamp(on)
+        # Text must be ISO (YYYY-MM-DD): pandas would also guess 30/11/2016 or 11/12/2016.
+        stamp = pd.Timestamp(dt.date.fromisoformat(on) if isinstance(on, str) else on)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"`on` must be a date (YYYY-MM-DD). Got {on!r} instead.") from exc
     if pd.isna(stamp):

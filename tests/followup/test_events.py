@@ -1,0 +1,278 @@
+"""Recording replies, outcomes and notifications in the registry, and the CLI around them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from triage.audit import read_records, verify_chain
+from triage.cli import main
+from triage.config import project_root
+from triage.errors import TriageError
+from triage.followup import (
+    due,
+    notifications,
+    record_notified,
+    record_outcome,
+    record_reply,
+    state_engagement,
+)
+from triage.registry import Communication, Outcome, Reply
+
+FIXTURE = project_root() / "data" / "fixtures" / "followup"
+NOW = dt.datetime(2016, 12, 10, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Any:
+    from triage.registry import Registry
+
+    folder = tmp_path / "history"
+    folder.mkdir()
+    for name in ("communications.csv", "cases.csv", "outcomes.csv"):
+        shutil.copy(FIXTURE / name, folder / name)
+    reg = Registry(f"sqlite:///{tmp_path / 'f.db'}").init()
+    reg.load_history(folder)
+    yield reg
+    reg.dispose()
+
+
+def test_registry_lists_equal_the_folder_lists(registry) -> None:
+    from triage.followup import due_lists
+    from triage.schema import read_history
+
+    from_db = due(registry, on="2016-11-30")
+    from_files = due_lists(read_history(FIXTURE), on="2016-11-30")
+    for name in ("reminders", "followup", "publication"):
+        got = getattr(from_db, name)
+        want = getattr(from_files, name)
+        assert got["communication_id"].tolist() == want["communication_id"].tolist(), name
+
+
+def test_record_reply_updates_registry_chain_and_lists(registry) -> None:
+    result = record_reply(
+        registry,
+        "C01",
+        reply_class="rejection",
+        date="2016-12-01",
+        user="ana",
+        role="staff",
+        now=NOW,
+    )
+    assert result.kind == "reply" and result.record_id.startswith("evt-")
+    with registry.engine.connect() as conn:
+        comm = conn.execute(
+            select(Communication.reply_class, Communication.reply_date).where(
+                Communication.communication_id == "C01"
+            )
+        ).one()
+        replies = conn.execute(
+            select(Reply.reply_class).where(Reply.communication_id == "C01")
+        ).all()
+    assert tuple(comm) == ("rejection", dt.date(2016, 12, 1)) and len(replies) == 1
+    lists = due(registry, on="2016-12-10")
+    assert "C01" not in set(lists.reminders["communication_id"])
+    assert "K01" in set(lists.followup["case_id"])
+    [rec] = read_records(registry, kind="reply")
+    assert rec.content == {
+        "communication_id": "C01",
+        "reply_class": "rejection",
+        "date": "2016-12-01",
+    }
+    assert verify_chain(registry).ok
+    # The state statistics see the new reply.
+    ind = state_engagement(registry.history()).set_index("country").loc["IND"]
+    assert ind["rejections"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"communication_id": "C01", "reply_class": "rejection", "date": "2016-08-31"},
+            "before the communication was sent",
+        ),
+        (
+            {"communication_id": "C01", "reply_class": "rejection", "date": "2016-12-11"},
+            "in the future",
+        ),
+        (
+            {"communication_id": "C01", "reply_class": "none", "date": "2016-12-01"},
+            "reply class must be one of",
+        ),
+        (
+            {"communication_id": "C01", "reply_class": "rejection", "date": "01/12/2016"},
+            "YYYY-MM-DD",
+        ),
+        (
+            {"communication_id": "C99", "reply_class": "rejection", "date": "2016-12-01"},
+            "not in the registry",
+        ),
+        (
+            {"communication_id": "C11", "reply_class": "rejection", "date": "2016-12-01"},
+            "press release",
+        ),
+    ],
+)
+def test_record_reply_refusals(registry, kwargs, message) -> None:
+    with pytest.raises(TriageError, match=message):
+        record_reply(registry, user="ana", role="staff", now=NOW, **kwargs)
+    assert read_records(registry, kind="reply") == []
+
+
+def test_duplicate_reply_is_refused(registry) -> None:
+    record_reply(
+        registry,
+        "C02",
+        reply_class="immaterial",
+        date="2016-11-01",
+        user="ana",
+        role="staff",
+        now=NOW,
+    )
+    with pytest.raises(TriageError, match="already has"):
+        record_reply(
+            registry,
+            "C02",
+            reply_class="immaterial",
+            date="2016-11-01",
+            user="ana",
+            role="staff",
+            now=NOW,
+        )
+    # An earlier second reply is kept but the communication still shows the latest one.
+    record_reply(
+        registry,
+        "C02",
+        reply_class="no_rejection",
+        date="2016-10-20",
+        user="ana",
+        role="staff",
+        now=NOW,
+    )
+    with registry.engine.connect() as conn:
+        comm = conn.execute(
+            select(Communication.reply_class).where(Communication.communication_id == "C02")
+        ).scalar_one()
+    assert comm == "immaterial"
+
+
+def test_record_outcome(registry) -> None:
+    result = record_outcome(
+        registry,
+        "K07",
+        outcome="somewhat_better",
+        date="2016-12-02",
+        user="ana",
+        role="staff",
+        now=NOW,
+    )
+    assert result.kind == "outcome"
+    with registry.engine.connect() as conn:
+        row = conn.execute(
+            select(Outcome.outcome, Outcome.outcome_date, Outcome.assessment).where(
+                Outcome.case_id == "K07"
+            )
+        ).one()
+    assert tuple(row) == ("somewhat_better", dt.date(2016, 12, 2), "systematic")
+    assert "K07" not in set(due(registry, on="2016-12-05").followup["case_id"])
+    assert "K07" in set(
+        due(registry, on="2016-12-01").followup["case_id"]
+    )  # as of before the outcome
+    with pytest.raises(TriageError, match="already has an outcome"):
+        record_outcome(
+            registry, "K07", outcome="same", date="2016-12-03", user="ana", role="staff", now=NOW
+        )
+    with pytest.raises(TriageError, match="before the communication was sent"):
+        record_outcome(
+            registry, "K01", outcome="same", date="2016-08-01", user="ana", role="staff", now=NOW
+        )
+    with pytest.raises(TriageError, match="outcome must be one of"):
+        record_outcome(
+            registry, "K01", outcome="better", date="2016-10-01", user="ana", role="staff", now=NOW
+        )
+    with pytest.raises(TriageError, match="not in the registry"):
+        record_outcome(
+            registry, "K99", outcome="same", date="2016-10-01", user="ana", role="staff", now=NOW
+        )
+
+
+def test_record_notified(registry) -> None:
+    record_notified(registry, "C09", date="2016-10-22", user="ana", role="staff", now=NOW)
+    frame = notifications(registry)
+    assert (
+        frame["communication_id"].tolist() == ["C09"]
+        and str(frame.loc[0, "notified_on"].date()) == "2016-10-22"
+    )
+    with pytest.raises(TriageError, match="already notified"):
+        record_notified(registry, "C09", date="2016-10-23", user="ana", role="staff", now=NOW)
+    with pytest.raises(TriageError, match="before the communication was sent"):
+        record_notified(registry, "C01", date="2016-08-01", user="ana", role="staff", now=NOW)
+
+
+def test_lifecycle_moves_for_queue_cases(registry) -> None:
+    """A submission whose communication went out moves to reply_received, then outcome_recorded."""
+    registry.add_submissions(
+        [
+            {
+                "submission_id": "S1",
+                "received_date": dt.date(2016, 9, 1),
+                "case_id": "K01",
+                "eligible": True,
+                "country": "IND",
+            }
+        ],
+        origin="intake",
+    ) if hasattr(registry, "add_submissions") else pytest.skip("registry has no add_submissions")
+    registry.advance("S1", "selected", at=dt.date(2016, 9, 1), run_id="run-000001")
+    registry.advance("S1", "communication_sent", at=dt.date(2016, 9, 1))
+    result = record_reply(
+        registry, "C01", reply_class="no_rejection", date="2016-11-15", user="ana", role="staff"
+    )
+    assert result.advanced == ["S1"] and registry.status_of("S1") == "reply_received"
+    result = record_outcome(
+        registry, "K01", outcome="same", date="2016-11-20", user="ana", role="staff"
+    )
+    assert result.advanced == ["S1"] and registry.status_of("S1") == "outcome_recorded"
+
+
+def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    out = capsys.readouterr()
+    return int(done.value.code or 0), out.out, out.err
+
+
+def test_cli_followup_and_record(registry, capsys, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TRIAGE_DB_URL", str(registry.engine.url))
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = cli(
+        ["followup", "due", "--on", "2016-11-30", "--out", str(tmp_path / "lists")], capsys
+    )
+    assert code == 0 and "Reminders due" in out and "C03" in out
+    assert (tmp_path / "lists" / "publication.csv").read_text().count("\n") == 6
+    code, out, _ = cli(
+        ["record", "reply", "C03", "--class", "rejection", "--date", "2016-10-15"], capsys
+    )
+    assert code == 0 and "recorded reply for C03" in out
+    code, _, err = cli(
+        ["record", "reply", "C03", "--class", "rejection", "--date", "2016-09-01"], capsys
+    )
+    assert code == 2 and "before the communication was sent" in err and "Traceback" not in err
+    code, out, _ = cli(
+        ["record", "outcome", "K03", "--outcome", "same", "--date", "2016-11-01"], capsys
+    )
+    assert code == 0 and "recorded outcome for K03" in out
+    code, out, _ = cli(["record", "notified", "C03", "--date", "2016-10-01"], capsys)
+    assert code == 0 and "recorded notified" in out
+    code, out, _ = cli(["states", "--country", "ARG"], capsys)
+    assert code == 0 and "Argentina" in out
+    code, _, err = cli(["followup", "due", "--on", "30.11.2016"], capsys)
+    assert code == 2 and "--on must be a date" in err
+    code, out, _ = cli(["audit", "verify"], capsys)
+    assert code == 0 and "3 records" in out
