@@ -505,6 +505,7 @@ def _ohchr_checker(
         n_replies, dates = parsed.get("Nb. of replies"), parsed.get("Replies")
         if dates:
             values["reply_date"] = min(dates)
+            values["reply_dates"] = sorted(dates)
         if n_replies == 0 and dates:
             faults.append(
                 _Fault(

@@ -522,8 +522,8 @@ class Registry:
     ) -> list[str]:
         """Register communications (e.g. from an OHCHR export) not yet present; return their ids.
 
-        Each row may carry ``n_replies``/``replies`` text; a non-blank ``reply_date`` or a
-        ``reply_class`` other than ``none`` also adds a :class:`Reply`.
+        A non-blank ``reply_date`` or a ``reply_class`` other than ``none`` also adds a
+        :class:`Reply`; a row may list several reply dates in ``reply_dates`` (one reply each).
         """
         columns = {c.name for c in Communication.__table__.columns} - {"id"}
         with self.engine.begin() as conn:
@@ -547,15 +547,29 @@ class Registry:
             new = upgrades + self._insert_new(
                 conn, Communication, "communication_id", clean, {}, {}
             )
-            replies = [
-                {
-                    "communication_id": r["communication_id"],
-                    "reply_date": r.get("reply_date"),
-                    "reply_class": r.get("reply_class"),
-                }
-                for r in new
-                if r.get("reply_date") is not None or r.get("reply_class") not in (None, "none")
-            ]
+            dated = {str(r["communication_id"]): r.get("reply_dates") for r in rows}
+            replies = []
+            for r in new:
+                cid = r["communication_id"]
+                listed = dated.get(cid) or []
+                if listed:
+                    # Every dated reply is a row; the class is the communication's.
+                    replies += [
+                        {
+                            "communication_id": cid,
+                            "reply_date": d,
+                            "reply_class": r.get("reply_class"),
+                        }
+                        for d in listed
+                    ]
+                elif r.get("reply_date") is not None or r.get("reply_class") not in (None, "none"):
+                    replies.append(
+                        {
+                            "communication_id": cid,
+                            "reply_date": r.get("reply_date"),
+                            "reply_class": r.get("reply_class"),
+                        }
+                    )
             if replies:
                 _bulk_insert(conn, Reply, replies)
         return [r["communication_id"] for r in new]
