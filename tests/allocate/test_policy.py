@@ -146,7 +146,7 @@ def test_bad_candidates_name_line_column_value(changes: dict, words: list[str]) 
 
 
 def test_missing_column_is_named() -> None:
-    with pytest.raises(InputFileError, match="missing required column.*gender"):
+    with pytest.raises(InputFileError, match=r"missing required column.*gender"):
         prepare_candidates(random_candidates(3, seed=1).drop(columns="gender"))
 
 

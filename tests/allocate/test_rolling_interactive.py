@@ -62,7 +62,7 @@ def test_interactive_matches_a_fresh_solve(
 
 
 def test_interactive_refuses_structural_changes(inter: InteractiveAllocator) -> None:
-    with pytest.raises(ValueError, match="`policy.capacity` must stay"):
+    with pytest.raises(ValueError, match=r"`policy\.capacity` must stay"):
         inter.resolve(POLICY.with_changes(capacity=100))
 
 
