@@ -43,7 +43,9 @@ class PointInTime:
     """
 
     def __init__(self, keys: np.ndarray, days: np.ndarray, values: np.ndarray) -> None:
-        values = np.asarray(values, dtype=float).reshape(len(days), -1)
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 1:
+            values = values.reshape(-1, 1)
         keep = ~np.isnan(days) & (np.asarray(keys) >= 0)
         composite = np.asarray(keys)[keep].astype(np.int64) * _SPAN + days[keep].astype(np.int64)
         order = np.argsort(composite, kind="stable")

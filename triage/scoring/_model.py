@@ -48,6 +48,8 @@ class TriageModel:
         The point model (raw log-odds via ``raw_score``).
     members : list of lightgbm.Booster
         Bootstrap boosters; the interval is the ``level`` central range of their calibrated scores.
+    member_calibrators : list of Calibrator
+        One calibrator per member (fitted on its out-of-bag rows); empty means ``calibrator``.
     calibrator : Calibrator
         Maps the booster's raw probability to the calibrated score.
     features : tuple of str
@@ -66,6 +68,7 @@ class TriageModel:
     members: list[lgb.Booster]
     calibrator: Calibrator
     features: tuple[str, ...]
+    member_calibrators: list[Calibrator] = field(default_factory=list)
     level: float = 0.9
     version: str = "unsaved"
     sha256: str = ""
@@ -87,8 +90,8 @@ class TriageModel:
         if self.members:
             draws = np.column_stack(
                 [
-                    self.calibrator(sigmoid(np.asarray(m.predict(X, raw_score=True))))
-                    for m in self.members
+                    c(sigmoid(np.asarray(m.predict(X, raw_score=True))))
+                    for m, c in zip(self.members, self._member_calibrators(), strict=True)
                 ]
             )
             alpha = (1.0 - self.level) / 2.0
@@ -100,6 +103,11 @@ class TriageModel:
         lower = np.minimum(lower, score)
         upper = np.maximum(upper, score)
         return pd.DataFrame({"score": score, "lower": lower, "upper": upper}, index=X.index)
+
+    def _member_calibrators(self) -> list[Calibrator]:
+        if len(self.member_calibrators) == len(self.members):
+            return list(self.member_calibrators)
+        return [self.calibrator] * len(self.members)
 
     def predict(self, cases: pd.DataFrame, history: History) -> pd.DataFrame:
         """Score cases: case_id, score, lower, upper (probability of improvement within a year).
@@ -128,7 +136,14 @@ class TriageModel:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "model.txt").write_text(self.booster.model_to_string(), encoding="utf-8")
-        payload = json.dumps([m.model_to_string() for m in self.members]).encode("utf-8")
+        cals = self._member_calibrators()
+        payload = json.dumps(
+            [
+                {"model": m.model_to_string(), "calibrator": c.to_dict()}
+                for m, c in zip(self.members, cals, strict=True)
+            ],
+            sort_keys=True,
+        ).encode("utf-8")
         # mtime=0 keeps the file byte-identical across runs.
         with (
             (out / "ensemble.json.gz").open("wb") as fh,
@@ -178,7 +193,9 @@ def load_model(path: str | Path | None = None) -> TriageModel:
     try:
         booster = lgb.Booster(model_str=(folder / "model.txt").read_text(encoding="utf-8"))
         with gzip.open(folder / "ensemble.json.gz", "rb") as fh:
-            members = [lgb.Booster(model_str=s) for s in json.loads(fh.read().decode("utf-8"))]
+            entries = json.loads(fh.read().decode("utf-8"))
+        members = [lgb.Booster(model_str=e["model"]) for e in entries]
+        member_cals = [Calibrator.from_dict(e["calibrator"]) for e in entries]
         calibrator = Calibrator.from_dict(json.loads((folder / "calibrator.json").read_text()))
         meta = json.loads((folder / "features.json").read_text())
         metrics_path = folder / "metrics.json"
@@ -191,6 +208,7 @@ def load_model(path: str | Path | None = None) -> TriageModel:
     return TriageModel(
         booster=booster,
         members=members,
+        member_calibrators=member_cals,
         calibrator=calibrator,
         features=features,
         level=float(meta.get("level", 0.9)),
@@ -220,7 +238,11 @@ def what_if(
     if not values or min(values) < 1:
         raise ValueError(f"`n_mandates` must be positive integers. Got {list(n_mandates)} instead.")
     frame = pd.concat([row] * len(values), ignore_index=True)
+    case_id = str(row["case_id"].iloc[0])
+    # Distinct ids for the variants; the caller sees the case's own id on every row.
+    frame["case_id"] = [f"{case_id}#{n}" for n in values]
     frame["n_mandates"] = pd.array(values, dtype="Int64")
     scored = model.predict(frame, history)
+    scored["case_id"] = case_id
     scored.insert(1, "n_mandates", values)
     return scored

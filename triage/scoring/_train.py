@@ -10,11 +10,14 @@ Protocol (all on the labelled cases, those with an outcome):
    log loss wins.
 3. **Calibration.** Sigmoid and isotonic calibrators are compared by 5-fold cross-validated Brier
    score on the validation predictions; the winner is fitted on all of validation.
-4. **Test metrics.** The training-years model with the validation calibrator is scored on the
-   test years next to three baselines on the same cases: the base rate (training + validation),
-   a logistic regression (fitted on training + validation) and, for simulated data, the
+4. **Test metrics.** The shipping procedure (step 6) is run on the training + validation years
+   and scored on the test years next to three baselines on the same cases: the base rate
+   (training + validation), an L2 logistic regression (its ``C`` chosen on validation like the
+   booster's configuration, refitted on training + validation) and, for simulated data, the
    generator's truth ``p_improve`` (the ceiling; never a feature).
-5. **Intervals.** ``n_bootstrap`` boosters are fitted on bootstrap resamples; the interval is the
+5. **Intervals.** The pipeline is bootstrapped ``n_bootstrap`` times (of training + validation
+   for the test metrics, of all labelled cases for the shipped model): each member is a booster
+   on a resample with its own calibrator fitted on the out-of-bag rows; the interval is the
    central ``level`` range of their calibrated scores. Coverage on test = share of test cases
    whose truth ``p_improve`` lies in ``[lower, upper]`` (simulated data only).
 6. **Shipped model.** Refitted on all labelled cases with the chosen configuration; its
@@ -117,12 +120,10 @@ def time_split(
 
 
 def _grid(n_train: int) -> list[dict[str, Any]]:
-    """A small grid sized to the data: shallow trees, many rows per leaf, strong L2."""
-    small = max(10, n_train // 40)
-    large = max(20, n_train // 12)
+    """A small grid sized to the data: stumps to depth 3, many rows per leaf, strong L2."""
     grid = []
-    for leaves, depth in ((4, 2), (8, 3), (16, 4)):
-        for min_leaf in (small, large):
+    for leaves, depth in ((2, 1), (4, 2), (8, 3)):
+        for min_leaf in (max(5, n_train // 50), max(10, n_train // 20)):
             grid.append({"num_leaves": leaves, "max_depth": depth, "min_data_in_leaf": min_leaf})
     return grid
 
@@ -131,7 +132,8 @@ def _params(config: dict[str, Any], seed: int) -> dict[str, Any]:
     monotone = [MONOTONE.get(f, 0) for f in FEATURE_COLUMNS]
     return {
         "objective": "binary",
-        "learning_rate": 0.1,
+        "learning_rate": 0.05,
+        "min_sum_hessian_in_leaf": 1e-3,
         "lambda_l2": 10.0,
         "feature_fraction": 0.8,
         "bagging_fraction": 0.8,
@@ -198,37 +200,91 @@ def _choose_calibrator(
     return best, scores
 
 
-def _logistic(X: pd.DataFrame, y: np.ndarray, seed: int) -> Any:
+_LR_C = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+
+
+def _logistic(X: pd.DataFrame, y: np.ndarray, seed: int, *, C: float) -> Any:
+    """Baseline: L2 logistic regression on the numeric features (median-imputed, standardised)."""
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    numeric = [c for c in X.columns if c not in CATEGORICAL_FEATURES]
     model = make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True),
         StandardScaler(),
-        LogisticRegression(C=0.1, max_iter=2000, random_state=seed),
+        LogisticRegression(C=C, max_iter=5000, random_state=seed),
     )
-    return model.fit(X, y)
+    return model.fit(X[numeric], y), numeric
+
+
+def _choose_c(
+    Xtr: pd.DataFrame, ytr: np.ndarray, Xva: pd.DataFrame, yva: np.ndarray, seed: int
+) -> float:
+    """Pick the baseline's regularisation on validation log loss, like the booster's."""
+    losses = []
+    for C in _LR_C:
+        model, cols = _logistic(Xtr, ytr, seed, C=C)
+        losses.append(score_metrics(model.predict_proba(Xva[cols])[:, 1], yva)["log_loss"])
+    return _LR_C[int(np.argmin(losses))]
 
 
 def _bootstrap(
-    X: pd.DataFrame, y: np.ndarray, params: dict[str, Any], rounds: int, n: int, seed: int
-) -> list[Any]:
+    X: pd.DataFrame,
+    y: np.ndarray,
+    params: dict[str, Any],
+    rounds: int,
+    n: int,
+    seed: int,
+    kind: CalibratorKind,
+) -> tuple[list[Any], list[Calibrator]]:
+    """Resample the whole pipeline: each member is a booster on a bootstrap sample with its own
+    calibrator fitted on that sample's out-of-bag rows, so the spread includes calibration error."""
     rng = np.random.default_rng(seed)
-    members = []
+    members, calibrators = [], []
     for i in range(n):
         idx = np.sort(rng.integers(0, len(y), len(y)))
-        members.append(_fit(X.iloc[idx], y[idx], {**params, "seed": seed + 1 + i}, rounds))
-    return members
+        booster = _fit(X.iloc[idx], y[idx], {**params, "seed": seed + 1 + i}, rounds)
+        oob = np.setdiff1d(np.arange(len(y)), idx)
+        if len(oob) >= 20 and len(np.unique(y[oob])) == 2:
+            cal = fit_calibrator(_raw_p(booster, X.iloc[oob]), y[oob], kind=kind)
+        else:
+            cal = fit_calibrator(_raw_p(booster, X), y, kind=kind)
+        members.append(booster)
+        calibrators.append(cal)
+    return members, calibrators
 
 
-def _intervals(members: list[Any], cal: Calibrator, X: pd.DataFrame, level: float) -> np.ndarray:
-    draws = np.column_stack([cal(_raw_p(m, X)) for m in members])
+def _intervals(
+    members: list[Any], calibrators: list[Calibrator], X: pd.DataFrame, level: float
+) -> np.ndarray:
+    draws = np.column_stack([c(_raw_p(m, X)) for m, c in zip(members, calibrators, strict=True)])
     alpha = (1 - level) / 2
     return np.column_stack(
         [np.quantile(draws, alpha, axis=1), np.quantile(draws, 1 - alpha, axis=1)]
     )
+
+
+def _scaled_rounds(rounds: int, n_fit: int, n_selected: int) -> int:
+    """Boosting rounds for a fit on ``n_fit`` rows when ``rounds`` were chosen on ``n_selected``."""
+    return int(min(_MAX_ROUNDS, max(1, round(rounds * n_fit / max(n_selected, 1)))))
+
+
+def _fit_calibrated(
+    X: pd.DataFrame, y: np.ndarray, params: dict[str, Any], rounds: int, kind: CalibratorKind
+) -> tuple[Any, Calibrator]:
+    """Fit the booster on all rows; fit the calibrator on 5 time-ordered cross-fitted folds.
+
+    Rows must be in time order; each fold's predictions come from a booster that never saw it.
+    """
+    n = len(y)
+    booster = _fit(X, y, params, rounds)
+    oof = np.full(n, np.nan)
+    for block in np.array_split(np.arange(n), 5):
+        keep = np.setdiff1d(np.arange(n), block)
+        oof[block] = _raw_p(_fit(X.iloc[keep], y[keep], params, rounds), X.iloc[block])
+    return booster, fit_calibrator(oof, y, kind=kind)
 
 
 def _data_hash(cases: pd.DataFrame, X: pd.DataFrame, y: np.ndarray) -> str:
@@ -335,18 +391,20 @@ def train(
     tick("model selected")
 
     # 3. calibration chosen on validation
-    eval_booster = _fit(Xtr, ytr, params, rounds)
-    p_va = _raw_p(eval_booster, Xva)
+    p_va = _raw_p(_fit(Xtr, ytr, params, rounds), Xva)
     kind, cal_scores = _choose_calibrator(p_va, yva, seed)
-    eval_cal = fit_calibrator(p_va, yva, kind=kind)
     tick(f"calibrator: {kind}")
 
-    # 4. test metrics with baselines
-    p_model = eval_cal(_raw_p(eval_booster, Xte))
+    # 4. test metrics: the shipping procedure run on training + validation years only
     trva = tr | va
+    n_tr = int(tr.sum())
+    eval_rounds = _scaled_rounds(rounds, int(trva.sum()), n_tr)
+    eval_booster, eval_cal = _fit_calibrated(X[trva], y[trva], params, eval_rounds, kind)
+    p_model = eval_cal(_raw_p(eval_booster, Xte))
     base_rate = float(y[trva].mean())
-    lr = _logistic(X[trva], y[trva], seed)
-    p_lr = lr.predict_proba(Xte)[:, 1]
+    lr_c = _choose_c(Xtr, ytr, Xva, yva, seed)
+    lr, lr_cols = _logistic(X[trva], y[trva], seed, C=lr_c)
+    p_lr = lr.predict_proba(Xte[lr_cols])[:, 1]
     rows = {
         "model": score_metrics(p_model, yte),
         "logistic_regression": score_metrics(p_lr, yte),
@@ -364,8 +422,10 @@ def train(
     reliability = reliability_table(p_model, yte)
 
     # 5. intervals and their coverage on the test years
-    eval_members = _bootstrap(Xtr, ytr, params, rounds, n_bootstrap, seed)
-    bounds = _intervals(eval_members, eval_cal, Xte, level)
+    eval_members, eval_cals = _bootstrap(
+        X[trva], y[trva], params, eval_rounds, n_bootstrap, seed, kind
+    )
+    bounds = _intervals(eval_members, eval_cals, Xte, level)
     lower = np.minimum(bounds[:, 0], p_model)
     upper = np.maximum(bounds[:, 1], p_model)
     coverage: dict[str, float] = {"nominal": level, "mean_width": float(np.mean(upper - lower))}
@@ -373,18 +433,12 @@ def train(
         coverage["covered"] = float(np.mean((truth_p >= lower) & (truth_p <= upper)))
     tick("evaluated on held-out years")
 
-    # 6. the shipped model: all labelled cases
+    # 6. the shipped model: all labelled cases, same procedure
     n_all = len(y)
-    final_rounds = int(min(_MAX_ROUNDS, max(1, round(rounds * n_all / max(int(tr.sum()), 1)))))
-    booster = _fit(X, y, params, final_rounds)
-    oof = np.full(n_all, np.nan)
-    order_blocks = np.array_split(np.arange(n_all), 5)
-    for block in order_blocks:
-        keep = np.setdiff1d(np.arange(n_all), block)
-        oof[block] = _raw_p(_fit(X.iloc[keep], y[keep], params, final_rounds), X.iloc[block])
-    calibrator = fit_calibrator(oof, y, kind=kind)
+    final_rounds = _scaled_rounds(rounds, n_all, n_tr)
+    booster, calibrator = _fit_calibrated(X, y, params, final_rounds, kind)
     tick("final model fitted")
-    members = _bootstrap(X, y, params, final_rounds, n_bootstrap, seed + 1000)
+    members, member_cals = _bootstrap(X, y, params, final_rounds, n_bootstrap, seed + 1000, kind)
 
     out = Path(out_dir)
     years = pd.to_datetime(cases["sent_date"]).dt.year
@@ -403,6 +457,7 @@ def train(
         },
         "config": {**config, "rounds_selected": rounds, "rounds_final": final_rounds},
         "calibration": {"kind": kind, "cv_brier": cal_scores},
+        "logistic_regression_C": lr_c,
         "test": {
             row["model"]: {k: row[k] for k in metrics.columns if k != "model"}
             for row in metrics.to_dict("records")
@@ -415,7 +470,7 @@ def train(
             **coverage,
             "definition": (
                 "share of test-year cases whose generator truth p_improve lies in [lower, upper]; "
-                f"intervals from {n_bootstrap} bootstrap boosters fitted on the training years, "
+                f"intervals from {n_bootstrap} bootstrap boosters fitted on training + validation years, "
                 f"central {level:.0%} range of their calibrated scores"
             ),
         },
@@ -427,6 +482,7 @@ def train(
     model = TriageModel(
         booster=booster,
         members=members,
+        member_calibrators=member_cals,
         calibrator=calibrator,
         features=FEATURE_COLUMNS,
         level=level,
