@@ -57,6 +57,10 @@ SPEC = [
     ("ARG", "2012-05-01", "content_unknown", 30, 4, "state"),
     # Kenya: never replies.
     ("KEN", "2012-05-01", "none", None, 3, "state"),
+    # Brazil: half respond, half of the known replies reject -> index 0.
+    ("BRA", "2012-05-01", "rejection", 20, 1, "state"),
+    ("BRA", "2012-06-01", "no_rejection", 40, 1, "state"),
+    ("BRA", "2012-07-01", "none", None, 2, "state"),
     # A communication to a non-state actor does not count for Mexico.
     ("MEX", "2012-05-01", "rejection", 10, 2, "non_state"),
 ]
@@ -76,7 +80,7 @@ def test_rates_follow_the_paper_definitions(table) -> None:
     assert ind["rejection_rate"] == pytest.approx(2 / 3)
     assert ind["mean_response_days"] == pytest.approx((100 + 100 + 50 + 200) / 4)
     assert ind["engagement_index"] == pytest.approx(0.4 - 2 / 3)
-    assert ind["engagement"] == "responds_but_rejects" and ind["colour"] == "yellow"
+    assert ind["engagement"] == "uncooperative" and ind["colour"] == "red"
     assert ind["country_name"] == "India" and ind["un_region"] == "asia_pacific"
 
 
@@ -84,6 +88,13 @@ def test_unknown_content_classified_by_response_alone(table) -> None:
     arg = table.loc["ARG"]
     assert math.isnan(arg["rejection_rate"]) and arg["substantive_reply_rate"] == 1.0
     assert arg["engagement_index"] == pytest.approx(1.0) and arg["engagement"] == "cooperative"
+
+
+def test_rejection_similar_to_response_is_yellow(table) -> None:
+    bra = table.loc["BRA"]
+    assert bra["substantive_reply_rate"] == 0.5 and bra["rejection_rate"] == 0.5
+    assert bra["engagement_index"] == 0 and bra["engagement"] == "responds_but_rejects"
+    assert bra["colour"] == "yellow" and bra["mean_response_days"] == 30
 
 
 def test_silent_state_is_uncooperative(table) -> None:
@@ -98,23 +109,23 @@ def test_silent_state_is_uncooperative(table) -> None:
 
 def test_non_state_addressees_are_left_out(table) -> None:
     assert "MEX" not in table.index
-    assert list(table.index) == ["IND", "ARG", "KEN"]  # most cases first
+    assert list(table.index) == ["IND", "ARG", "BRA", "KEN"]  # most cases first, then by code
 
 
 def test_since_filters_by_sending_year() -> None:
     recent = state_engagement(make_history(SPEC), since=2013).set_index("country")
     assert recent.loc["IND", "cases"] == 6 and recent.loc["IND", "substantive_replies"] == 1
-    assert "ARG" not in recent.index
+    assert "ARG" not in recent.index and "BRA" not in recent.index
     with pytest.raises(ValueError, match="`since` must be a year"):
         state_engagement(make_history(SPEC), since="2013")  # type: ignore[arg-type]
 
 
 def test_overall_rates() -> None:
     overall = engagement_overall(make_history(SPEC))
-    assert overall["cases"] == 17
-    assert overall["reply_rate"] == pytest.approx(9 / 17)
-    assert overall["substantive_reply_rate"] == pytest.approx(8 / 17)
-    assert overall["rejection_rate"] == pytest.approx(2 / 3)
+    assert overall["cases"] == 21
+    assert overall["reply_rate"] == pytest.approx(11 / 21)
+    assert overall["substantive_reply_rate"] == pytest.approx(10 / 21)
+    assert overall["rejection_rate"] == pytest.approx(3 / 5)
 
 
 def test_empty_history_gives_an_empty_table() -> None:
@@ -178,3 +189,27 @@ def test_invariants_and_row_order(rows, rnd) -> None:
     )
     pd.testing.assert_frame_equal(out, state_engagement(shuffled))
     assert np.isfinite(out["engagement_index"]).all()
+
+
+def test_paper_statements_on_the_default_simulated_history(history_dir) -> None:
+    """India and Argentina as the paper describes them (p. 11), and the overall figures."""
+    from triage.schema import read_history
+
+    history = read_history(history_dir)
+    table = state_engagement(history).set_index("country")
+    ind, arg = table.loc["IND"], table.loc["ARG"]
+    # India: 70 of 247 cases (28%) answered, 82% of answers rejections: uncooperative.
+    assert ind["cases"] == pytest.approx(247, rel=0.15)
+    assert ind["substantive_reply_rate"] == pytest.approx(0.28, abs=0.05)
+    assert ind["rejection_rate"] == pytest.approx(0.82, abs=0.10)
+    assert ind["engagement"] == "uncooperative"
+    # Argentina: 42% of 113 cases answered, 4% of answers rejections: cooperative.
+    assert arg["cases"] == pytest.approx(113, rel=0.2)
+    assert arg["substantive_reply_rate"] == pytest.approx(0.42, abs=0.07)
+    assert arg["rejection_rate"] <= 0.10
+    assert arg["engagement"] == "cooperative"
+    # All cases: 44% any reply, 40% substantive, 104 days on average (footnote 14).
+    overall = engagement_overall(history)
+    assert overall["reply_rate"] == pytest.approx(0.44, abs=0.02)
+    assert overall["substantive_reply_rate"] == pytest.approx(0.40, abs=0.02)
+    assert overall["mean_response_days"] == pytest.approx(104, abs=10)

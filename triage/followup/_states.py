@@ -16,11 +16,15 @@ Figure 6 maps constructive engagement on a scale from "no response" (-100) to "f
 no rejection" (+100). We compute that scale as ``engagement_index = substantive_reply_rate -
 rejection_rate`` (from -1 to +1). When no reply content is known, the state is classified by
 its response rate alone (footnote 13), scaled to the same range: ``2 * substantive_reply_rate -
-1``, so a state that never responds sits at -1. Classes split the scale in thirds:
+1``, so a state that never responds sits at -1. Classes cut the scale at a quarter of its
+range either side of zero:
 
-- ``cooperative`` (green): index >= +1/3, high response and low rejection;
-- ``uncooperative`` (red): index <= -1/3, low response and high rejection;
+- ``cooperative`` (green): index >= +0.25, response clearly above rejection;
+- ``uncooperative`` (red): index <= -0.25, rejection clearly above response (or silence);
 - ``responds_but_rejects`` (yellow): in between, rejection rate similar to response rate.
+
+With the paper's own figures, India (28% response, 82% rejection: index -0.54) is red and
+Argentina (42% response, 4% rejection: +0.38) is green.
 
 Only communications addressed to states count; communications to non-state actors are not
 the state's engagement.
@@ -44,7 +48,7 @@ __all__ = [
 ]
 
 #: Index at or above which a state is cooperative, and at or below minus which uncooperative.
-ENGAGEMENT_THRESHOLD: Final = 1 / 3
+ENGAGEMENT_THRESHOLD: Final = 0.25
 #: Class code -> (label, colour of Figure 6).
 ENGAGEMENT_CLASSES: Final = {
     "cooperative": ("Cooperative: high response, low rejection", "green"),
