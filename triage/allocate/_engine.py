@@ -322,6 +322,10 @@ class Engine:
             x = np.round(lp.x).astype(bool)
             return MIPResult("optimal", float(self.problem.scores[x].sum()), x, lp.objective, 0.0)
         core = self.core
+        if lp.integral:
+            # The LP optimum is integral, so the gap is 0 and every column whose reduced cost is
+            # worse than 0 is fixed at its LP value: the named model only needs the rest.
+            core = np.flatnonzero((lp.x > 0.5) | (lp.reduced <= _TOL) | (self.col_lb > 0))
         for _ in range(20):
             res = self._core_mip(core, backend)
             if res.status == "infeasible":

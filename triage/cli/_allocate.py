@@ -118,6 +118,8 @@ def select(
 
     policy_path = _policy_path(policy)
     pol = load_policy(policy_path)
+    cands: pd.DataFrame | None
+    precomputed: pd.DataFrame | None
     if candidates is not None:
         from triage.allocate import allocate
 
@@ -126,6 +128,7 @@ def select(
 
         cands = prepare_candidates(frame, source=str(candidates))
         allocation = allocate(cands, pol, solver=solver)  # type: ignore[arg-type]
+        precomputed = None
     else:
         try:
             from triage.audit import run_selection  # type: ignore[attr-defined]
@@ -144,7 +147,8 @@ def select(
             role=role,  # type: ignore[arg-type]
         )
         allocation = record.allocation
-        cands = None
+        cands = getattr(record, "candidates", None)
+        precomputed = getattr(record, "reasons", None)
         err_console.print(f"recorded run {record.run_id}", highlight=False)
     if json_out:
         console.file.write(allocation.to_json() + "\n")
@@ -157,7 +161,12 @@ def select(
             if problem is None:
                 raise TriageError("--reasons needs the candidates of the run; none are available.")
             cands = problem.candidates
-        _write_reasons(explain_selection(cands, pol, allocation), reasons)
+        columns = ["case_id", "selected", "reason", "score_to_enter", "displaced_by"]
+        if precomputed is not None and all(c in precomputed.columns for c in columns):
+            table = precomputed.loc[:, columns]
+        else:
+            table = explain_selection(cands, pol, allocation)
+        _write_reasons(table, reasons)
         err_console.print(f"wrote reasons for {len(cands)} candidates to {reasons}")
     if allocation.status == "infeasible":
         raise TriageError(allocation.message, exit_code=2)
