@@ -157,7 +157,7 @@ def _phrase(feature: str, value: object) -> str:
 
 
 def reasons(explanation: pd.DataFrame, top: int = 3) -> pd.DataFrame:
-    """The ``top`` largest contributions per case in words: case_id, rank, feature, contribution, text.
+    """The ``top`` largest contributions per case in words: case_id, rank, text, feature, contribution.
 
     ``text`` reads like ``"detention: +6 points"``; ranks start at 1 (largest ``|contribution|``).
     """
@@ -178,9 +178,9 @@ def reasons(explanation: pd.DataFrame, top: int = 3) -> pd.DataFrame:
         {
             "case_id": rows["case_id"].to_numpy(),
             "rank": rows["rank"].to_numpy(dtype=int),
+            "text": texts,
             "feature": rows["feature"].to_numpy(),
             "contribution": rows["contribution"].to_numpy(dtype=float),
-            "text": texts,
         }
     )
     # Keep the cases in the order of the explanation.

@@ -1,0 +1,239 @@
+"""`triage train | score | explain` end to end on a toy history folder, and their input errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from features.toy_history import toy_history, write_history
+
+from triage.cli import main
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("cli")
+    write_history(toy_history(seed=4, n_comms=700, n_queue=50), root / "hist")
+    return root / "hist", root / "model"
+
+
+@pytest.fixture(scope="module")
+def trained(folders: tuple[Path, Path]) -> tuple[Path, Path]:
+    hist, model = folders
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--data", str(hist), "--out", str(model), "--n-bootstrap", "3"])
+    assert info.value.code in (0, None)
+    return hist, model
+
+
+def test_train_prints_metrics_table(
+    folders: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    hist, _ = folders
+    code, out, _ = _run(
+        ["train", "--data", str(hist), "--out", str(tmp_path / "m"), "--n-bootstrap", "2"], capsys
+    )
+    assert code == 0
+    for word in (
+        "model",
+        "logistic_regression",
+        "base_rate",
+        "truth",
+        "AUC",
+        "Brier",
+        "ECE",
+        "SIMULATED",
+    ):
+        assert word in out
+    assert "interval coverage of the truth" in out
+    assert (tmp_path / "m" / "MODEL_CARD.md").is_file()
+
+
+def test_score_and_explain_agree(
+    trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    hist, model = trained
+    scores, expl, why = tmp_path / "s.csv", tmp_path / "e.csv", tmp_path / "r.csv"
+    common = ["--cases", str(hist / "queue.csv"), "--data", str(hist), "--model", str(model)]
+    code, out, _ = _run(["score", *common, "--out", str(scores)], capsys)
+    assert code == 0 and "scored 50 cases" in out
+    code, out, _ = _run(["explain", *common, "--out", str(expl), "--reasons", str(why)], capsys)
+    assert code == 0
+    s = pd.read_csv(scores)
+    assert list(s.columns) == ["case_id", "score", "lower", "upper"]
+    e = pd.read_csv(expl)
+    assert list(e.columns) == ["case_id", "feature", "value", "contribution"]
+    sums = e.groupby("case_id")["contribution"].sum()
+    np.testing.assert_allclose(sums.loc[s["case_id"]].to_numpy(), s["score"].to_numpy(), atol=1e-6)
+    r = pd.read_csv(why)
+    assert list(r.columns) == ["case_id", "rank", "text"] and len(r) == 150
+    queue = pd.read_csv(hist / "queue.csv")
+    for path in (scores, expl, why):
+        text = path.read_text()
+        assert not any(name in text for name in queue["defender_name"])
+        assert not any(contact in text for contact in queue["source_contact"])
+
+
+def test_score_cases_csv_shape(
+    trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    hist, model = trained
+    out = tmp_path / "c.csv"
+    code, _, _ = _run(
+        [
+            "score",
+            "--cases",
+            str(hist / "cases.csv"),
+            "--data",
+            str(hist),
+            "--model",
+            str(model),
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert len(pd.read_csv(out)) == len(pd.read_csv(hist / "cases.csv"))
+
+
+def test_same_inputs_byte_identical_outputs(
+    trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    hist, model = trained
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"e{i}.csv"
+        _run(
+            [
+                "explain",
+                "--cases",
+                str(hist / "queue.csv"),
+                "--data",
+                str(hist),
+                "--model",
+                str(model),
+                "--out",
+                str(out),
+            ],
+            capsys,
+        )
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_bad_cases_file_gives_one_clear_line(
+    trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    hist, model = trained
+    queue = pd.read_csv(hist / "queue.csv", dtype=str, keep_default_na=False)
+    queue.loc[6, "country"] = "Atlantis"
+    bad = tmp_path / "bad.csv"
+    queue.to_csv(bad, index=False)
+    code, _, err = _run(
+        [
+            "score",
+            "--cases",
+            str(bad),
+            "--data",
+            str(hist),
+            "--model",
+            str(model),
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
+        capsys,
+    )
+    assert code == 2
+    flat = " ".join(err.split())
+    assert (
+        str(bad.name) in flat and "row 7" in flat and "`country`" in flat and "'Atlantis'" in flat
+    )
+    assert "Traceback" not in err
+    assert not (tmp_path / "x.csv").exists()
+
+    missing = tmp_path / "missing.csv"
+    queue.drop(columns=["country"]).to_csv(missing, index=False)
+    code, _, err = _run(
+        [
+            "score",
+            "--cases",
+            str(missing),
+            "--data",
+            str(hist),
+            "--model",
+            str(model),
+            "--out",
+            str(tmp_path / "y.csv"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "missing required column `country`" in " ".join(err.split())
+
+    code, _, err = _run(
+        [
+            "explain",
+            "--cases",
+            str(tmp_path / "nope.csv"),
+            "--data",
+            str(hist),
+            "--model",
+            str(model),
+            "--out",
+            str(tmp_path / "z.csv"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "no such file" in err
+
+
+def test_missing_model_and_history(
+    folders: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    hist, _ = folders
+    code, _, err = _run(
+        [
+            "score",
+            "--cases",
+            str(hist / "queue.csv"),
+            "--data",
+            str(hist),
+            "--model",
+            str(tmp_path / "none"),
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "no such model folder" in " ".join(err.split())
+    code, _, err = _run(
+        ["train", "--data", str(tmp_path / "void"), "--out", str(tmp_path / "m")], capsys
+    )
+    assert code == 2 and "no such history folder" in " ".join(err.split())
+
+
+def test_cli_start_up_does_not_import_heavy_libraries() -> None:
+    code = (
+        "import sys, triage.cli; "
+        "heavy = [m for m in ('lightgbm', 'shap', 'streamlit', 'sklearn') if m in sys.modules]; "
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "score", "explain"])
+def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run([command, "--help"], capsys)
+    assert code == 0 and "--out" in out
