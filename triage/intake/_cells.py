@@ -100,8 +100,11 @@ _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m} | {
 }
 
 
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+
 def _key(text: str) -> str:
-    return re.sub(r"[\s\-]+", "_", text.strip().lower()).strip("_")
+    return _SEPARATORS.sub("_", text.strip().lower()).strip("_")
 
 
 def _quote(text: str) -> str:
@@ -329,6 +332,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff]
 
 def parse_cell(text: str, spec: FieldSpec, *, today: dt.date) -> Parsed:
     """Parse one non-blank cell by its column's spec; ``(value, None)`` or ``(None, reason)``."""
+    if spec.kind in ("id", "text"):
+        return _parse(text, spec, today)
+    # Countries, codes and dates repeat a lot in a file: parse each distinct value once.
+    return _parse_cached(text, spec, today)
+
+
+def _parse(text: str, spec: FieldSpec, today: dt.date) -> Parsed:
     if _CONTROL.search(text):
         return None, "contains control characters or bytes that could not be decoded"
     if len(text.strip()) > spec.max_length:
@@ -336,3 +346,6 @@ def parse_cell(text: str, spec: FieldSpec, *, today: dt.date) -> Parsed:
     if spec.kind == "date":
         return parse_date(text, today=today)
     return _PARSERS[spec.kind](text, spec)
+
+
+_parse_cached = lru_cache(maxsize=1 << 16)(_parse)

@@ -562,11 +562,9 @@ def _parse_replies(text: str, today: dt.date) -> tuple[list[dt.date] | None, str
 
 
 def _content_hash(shape: Shape, values: Mapping[str, Any]) -> str:
-    payload = json.dumps(
-        {"shape": shape, **{k: v for k, v in sorted(values.items()) if v is not None}},
-        default=str,
-        sort_keys=True,
-        ensure_ascii=False,
+    """sha256 of the normalised row: the same submission, however spelled, hashes the same."""
+    payload = "\x1f".join(
+        [shape, *(f"{k}={v}" for k, v in sorted(values.items()) if v is not None)]
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 

@@ -102,45 +102,39 @@ class StatusChange:
 
 
 def typed_frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
-    """Build a frame typed like ``read_history``: dates datetime64, booleans ``boolean``,
-    counts ``Int64``, everything else text (blank → NaN).
+    """Build a frame typed like ``read_history``: dates ``datetime64``, booleans ``boolean``,
+    counts ``Int64``, ``p_improve`` float, everything else text (blank → NaN).
     """
-    text: dict[str, list[str | None]] = {c: [] for c in columns}
-    for row in rows:
-        for c in columns:
-            text[c].append(_to_text(row.get(c)))
-    frame = pd.DataFrame({c: pd.Series(text[c], dtype="str") for c in columns})
+    rows = list(rows)
+    data: dict[str, Any] = {}
     for col in columns:
+        values = [row.get(col) for row in rows]
         if col in _DATE_COLUMNS:
-            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d", errors="raise")
+            text = pd.Series([None if v is None else str(v)[:10] for v in values], dtype="str")
+            data[col] = pd.to_datetime(text, format="%Y-%m-%d", errors="raise")
         elif col in _BOOL_COLUMNS:
-            frame[col] = frame[col].map({"true": True, "false": False}).astype("boolean")
+            data[col] = pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
         elif col in _INT_COLUMNS:
-            frame[col] = pd.to_numeric(frame[col]).astype("Int64")
+            data[col] = pd.array([None if v is None else int(v) for v in values], dtype="Int64")
         elif col in _FLOAT_COLUMNS:
-            frame[col] = pd.to_numeric(frame[col]).astype(float)
-    return frame
+            data[col] = pd.array(
+                [float("nan") if v is None else float(v) for v in values], dtype=float
+            )
+        else:
+            data[col] = pd.Series([None if v is None else str(v) for v in values], dtype="str")
+    return pd.DataFrame(data, columns=list(columns))
 
 
-def _to_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return None if value != value else repr(value)
-    return str(value)
+_PLAIN = (str, int, bool, float, dt.date)
 
 
 def _db_value(value: Any) -> Any:
     """Turn one pandas cell into what the database driver expects (NaN/NA → None)."""
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None:
         return None
-    if isinstance(value, float) and value != value:
+    if type(value) in _PLAIN:
+        return None if value != value else value  # NaN is the only value unequal to itself
+    if value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, pd.Timestamp):
         return value.date()
@@ -150,9 +144,17 @@ def _db_value(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The frame's rows as dicts of plain Python values (dates as ``date``, NA as None)."""
     cols = [c for c in columns if c in frame.columns]
-    values = frame.loc[:, cols].astype(object).to_numpy()
-    return [{c: _db_value(v) for c, v in zip(cols, row, strict=True)} for row in values]
+    lists: list[list[Any]] = []
+    for c in cols:
+        series = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            values = [None if v is pd.NaT else v.date() for v in series.tolist()]
+        else:
+            values = series.astype(object).where(series.notna(), None).tolist()
+        lists.append(values)
+    return [dict(zip(cols, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -823,10 +825,12 @@ def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     takes its columns from the first row and would silently drop the others' extra keys."""
     if not rows:
         return
-    keys: dict[str, None] = {}
-    for r in rows:
-        keys.update(dict.fromkeys(r))
-    conn.execute(insert(table), [{k: r.get(k) for k in keys} for r in rows])
+    keys: dict[str, None] = dict.fromkeys(rows[0])
+    if any(len(r) != len(keys) or r.keys() != keys.keys() for r in rows):
+        for r in rows:
+            keys.update(dict.fromkeys(r))
+        rows = [{k: r.get(k) for k in keys} for r in rows]
+    conn.execute(insert(table), rows)
 
 
 def _make_engine(url: str) -> Engine:
