@@ -110,7 +110,7 @@ def share_bars(frame: pd.DataFrame, *, title: str, y_title: str) -> alt.Chart:
         .mark_bar(color=NEUTRAL)
         .encode(
             x=alt.X("share:Q", title="Share of cases (%)", axis=alt.Axis(format="%")),
-            y=alt.Y("label:N", title=y_title, sort=order),
+            y=alt.Y("label:N", title=y_title, sort=order, axis=alt.Axis(labelLimit=320)),
             tooltip=[
                 alt.Tooltip("label:N", title=y_title),
                 alt.Tooltip("cases:Q", title="Cases", format=","),
@@ -146,7 +146,7 @@ def waterfall(frame: pd.DataFrame, *, title: str) -> alt.LayerChart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("label:N", sort=order, title=None),
+            y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360)),
             x=alt.X(
                 "start:Q",
                 title="Probability of improvement within a year (%)",

@@ -110,7 +110,7 @@ def simulated_banner(simulated: bool) -> None:
             "**Simulated data.** Every case, name, country figure and outcome on this page comes "
             "from a seeded simulation calibrated to the published aggregates of *Chasing Shadows* "
             "(Spannagel 2018). They are not real cases.",
-            icon="⚠️",
+            icon=":material/science:",
         )
 
 

@@ -18,7 +18,7 @@ from triage.errors import TriageError
 
 HERE = Path(__file__).parent
 
-st.set_page_config(page_title="triage", page_icon="⚖️", layout="wide")
+st.set_page_config(page_title="triage", page_icon=":material/balance:", layout="wide")
 
 
 def _enter(user: str, role: str, *, demo: bool) -> None:
@@ -48,7 +48,7 @@ def gate() -> None:
         st.info(
             "**Open demo mode**: there is no login on this installation (no users file). "
             "Anyone can act in any role. Create users with `triage user add` to require a login.",
-            icon="🔓",
+            icon=":material/lock_open:",
         )
         with st.form("demo_gate"):
             role = st.radio(
@@ -85,24 +85,26 @@ def _restore_demo_session() -> None:
 _restore_demo_session()
 
 _PAGES = {
-    "queue": ("Queue", "📥"),
-    "case": ("Case", "📄"),
-    "targets": ("Targets", "🎯"),
-    "selection": ("Selection", "✅"),
-    "monitoring": ("Monitoring", "🗺️"),
-    "audit": ("Audit", "🔍"),
+    "queue": ("Queue", ":material/inbox:"),
+    "case": ("Case", ":material/description:"),
+    "targets": ("Targets", ":material/tune:"),
+    "selection": ("Selection", ":material/checklist:"),
+    "monitoring": ("Monitoring", ":material/public:"),
+    "audit": ("Audit", ":material/fact_check:"),
 }
 
 
 def _page(name: str, home: str) -> st.Page:
     title, icon = _PAGES[name]
     return st.Page(
-        HERE / "pages" / f"{name}.py", title=title, icon=icon, url_path=name, default=name == home
+        HERE / "views" / f"{name}.py", title=title, icon=icon, url_path=name, default=name == home
     )
 
 
 if "auth_role" not in st.session_state:
-    nav = st.navigation([st.Page(gate, title="Sign in", icon="🔑", url_path="signin")])
+    nav = st.navigation(
+        [st.Page(gate, title="Sign in", icon=":material/login:", url_path="signin")]
+    )
 else:
     role = current_role()
     home = ROLE_HOME[role]  # each role opens on its own page

@@ -31,7 +31,9 @@ st.caption(
     f"model {_data.model().version}; solver {allocation.solver}."
 )
 if not allocation.feasible:
-    st.warning("**This policy cannot be met.** " + (allocation.message or ""), icon="🧩")
+    st.warning(
+        "**This policy cannot be met.** " + (allocation.message or ""), icon=":material/rule:"
+    )
     st.stop()
 
 m1, m2, m3, m4 = st.columns(4)
@@ -54,7 +56,9 @@ for tab, dim in zip(tabs, DIM_TITLES, strict=True):
     part = groups[groups["dimension"] == dim]
     with tab:
         order = list(part["Group"])
-        base = alt.Chart(part).encode(y=alt.Y("Group:N", sort=order, title=DIM_TITLES[dim]))
+        base = alt.Chart(part).encode(
+            y=alt.Y("Group:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+        )
         band = base.mark_bar(color="#d9d9d9", height=18).encode(
             x=alt.X(
                 "band_lo:Q", title="Share of the selected cases (%)", axis=alt.Axis(format="%")
@@ -81,7 +85,7 @@ for tab, dim in zip(tabs, DIM_TITLES, strict=True):
         )
         text = base.mark_text(align="left", dx=4).encode(x="share:Q", text="note:N")
         st.altair_chart(
-            (band + bars + text).properties(width="container", height=max(120, 26 * len(part))),
+            (band + bars + text).properties(width="container", height=alt.Step(30)),
             key=f"sel_chart_{dim}",
         )
         st.dataframe(
@@ -147,6 +151,13 @@ st.dataframe(
     ),
     hide_index=True,
     key="sel_cases",
+    column_config={
+        "Reason": st.column_config.TextColumn("Reason", width="large"),
+        "Score": st.column_config.NumberColumn("Score", format="percent"),
+        "Lower": st.column_config.NumberColumn("Lower", format="percent"),
+        "Upper": st.column_config.NumberColumn("Upper", format="percent"),
+        "Score to enter": st.column_config.NumberColumn("Score to enter", format="percent"),
+    },
 )
 if not keep_names:
     st.caption(

@@ -90,6 +90,9 @@ if sort == "score_to_enter":
     shown = shown.assign(_gap=(shown["score"] - shown["score_to_enter"]).abs()).sort_values(
         ["_gap", "case_id"], kind="stable"
     )
+elif sort == "country":
+    names = shown["country"].map(lambda c: countries()[c].name if c in countries() else str(c))
+    shown = shown.assign(_name=names).sort_values(["_name", "case_id"], kind="stable")
 else:
     shown = shown.sort_values([sort, "case_id"], ascending=[ascending, True], kind="stable")
 
@@ -131,7 +134,14 @@ event = st.dataframe(
     key="q_table",
     on_select="rerun",
     selection_mode="single-row",
+    height=min(36 * (len(display) + 1) + 4, 960),
     column_config={
+        "Top reasons": st.column_config.TextColumn(
+            "Top reasons", width="large", help="The three largest SHAP contributions, in words"
+        ),
+        "Why": st.column_config.TextColumn(
+            "Why (policy)", width="large", help="Why the current policy selects the case or not"
+        ),
         "Score": st.column_config.NumberColumn(
             "Score (%)", format="%.1f", help="Estimated probability of improvement within a year"
         ),
@@ -139,17 +149,17 @@ event = st.dataframe(
         "Score to enter": st.column_config.NumberColumn(
             "Score to enter (%)",
             format="%.1f",
-            help="The score this case would need to be selected (or to stay selected)",
+            help="The score this case would need to be selected (blank when selected)",
         ),
     },
 )
 st.caption("Click a row to open the case.")
 rows = event.selection.rows if event is not None else []
 if rows:
-    st.switch_page("pages/case.py", query_params={"case": display.iloc[rows[0]]["Case"]})
+    st.switch_page("views/case.py", query_params={"case": display.iloc[rows[0]]["Case"]})
 
 with st.form("open_case"):
     c1, c2 = st.columns([3, 1])
     case_id = c1.selectbox("Open a case by its id", list(visible["case_id"]), key="q_open_id")
     if c2.form_submit_button("Open case") and case_id:
-        st.switch_page("pages/case.py", query_params={"case": case_id})
+        st.switch_page("views/case.py", query_params={"case": case_id})

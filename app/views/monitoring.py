@@ -23,7 +23,7 @@ m1, m2, m3, m4 = st.columns(4)
 m1.metric("Communications", f"{len(comms):,}")
 m2.metric("Individual cases", f"{len(cases):,}")
 m3.metric("Individuals", f"{cases['individual_id'].nunique():,}")
-m4.metric("Period", f"{first:%b %Y} – {last:%b %Y}" if pd.notna(first) else "no data", border=False)
+m4.metric("Period", f"{first:%Y}–{last:%Y}" if pd.notna(first) else "no data", border=False)
 if comms.empty:
     st.info("The registry holds no communications yet. Load a history with `triage db load`.")
     st.stop()
@@ -338,7 +338,7 @@ with tab_share:
                 f"{r.label} {r.share:.0%} (target at least {r.band_min:.0%})"
                 for r in under.itertuples()
             ),
-            icon="🔻",
+            icon=":material/trending_down:",
         )
     else:
         st.success(f"No group is below its target band in {last_year} (policy {policy.name}).")

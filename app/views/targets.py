@@ -135,7 +135,7 @@ with right:
     if not allocation.feasible:
         st.warning(
             "**No selection meets all these targets.** " + (allocation.message or ""),
-            icon="🧩",
+            icon=":material/rule:",
         )
         if allocation.relaxation is not None:
             changes = allocation.relaxation.changes

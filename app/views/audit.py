@@ -21,16 +21,16 @@ check = verify_chain(registry)
 if check.ok:
     st.success(
         f"Audit trail intact: {check.n_records} records, head hash {check.head_hash[:16]}…",
-        icon="🔗",
+        icon=":material/link:",
     )
 else:
-    st.error(f"Audit trail BROKEN: {check.problem}", icon="⛓️‍💥")
+    st.error(f"Audit trail BROKEN: {check.problem}", icon=":material/link_off:")
 
 runs = list_runs(registry)
 if runs.empty:
     st.info(
         "No selection run is recorded yet. Staff or a mandate-holder records one with "
-        "**Record selection run** on the Selection page (or `triage select --record`)."
+        "**Record selection run** on the Selection page (or `triage select` without `--candidates`)."
     )
     st.stop()
 
@@ -93,9 +93,11 @@ with c2:
                 st.error(exc.message)
             else:
                 if result.identical:
-                    st.success(f"Replay identical: {result.summary()}", icon="✅")
+                    st.success(
+                        f"Replay identical: {result.summary()}", icon=":material/check_circle:"
+                    )
                 else:
-                    st.error(f"Replay differs: {result.summary()}", icon="❌")
+                    st.error(f"Replay differs: {result.summary()}", icon=":material/cancel:")
     with st.expander("Policy text as stored"):
         st.code(content["policy"]["text"], language="toml")
 

@@ -151,7 +151,7 @@ w3.caption(
     "the model sees the longer time since the last incident."
 )
 base_chart = alt.Chart(scenarios).encode(
-    x=alt.X("n_mandates:O", title="Mandates signing the communication")
+    x=alt.X("n_mandates:O", title="Mandates signing the communication", axis=alt.Axis(labelAngle=0))
 )
 st.altair_chart(
     (
