@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from triage.allocate import Policy, allocate, explain_selection
+from triage.allocate import Policy, PolicyError, allocate, explain_selection
 from triage.allocate._synthetic import random_candidates
 from triage.schema import UN_REGIONS
 
@@ -236,3 +236,69 @@ def test_score_to_enter_is_exact(seed: int) -> None:
                 case["score_to_enter"] + delta
             )
             assert (case["case_id"] in allocate(changed, policy).selected) is expected
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.integers(0, 1000))
+def test_score_to_enter_matches_independent_milp(
+    instance: tuple[pd.DataFrame, Policy], pick: int
+) -> None:
+    cands, policy = instance
+    result = allocate(cands, policy)
+    if not result.feasible:
+        return
+    reasons = explain_selection(cands, policy, result).set_index("case_id")
+    out = reasons[~reasons["selected"]]
+    if not len(out):
+        return
+    case = out.index[pick % len(out)]
+    # V_j: the best total of the others when the case is forced in, solved independently.
+    forced = policy.with_changes(must_include=(*policy.must_include, case))
+    if len(forced.must_include) > forced.capacity:
+        return
+    best_with = reference(cands, forced)
+    if best_with is None:
+        assert np.isnan(out.loc[case, "score_to_enter"])
+        return
+    score = float(cands.set_index("case_id").loc[case, "score"])
+    expected = result.objective - (best_with - score)
+    assert out.loc[case, "score_to_enter"] == pytest.approx(expected, abs=1e-7)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.integers(10, 80), st.sampled_from([0.3, 0.5, 0.7, 0.9]))
+def test_relaxation_is_smallest_and_works(seed: int, n: int, floor: float) -> None:
+    from itertools import combinations
+
+    cands = random_candidates(n, seed=seed, n_countries=8)
+    policy = Policy.from_toml(
+        f"name='r'\ncapacity={max(n // 2, 1)}\n[share.gender]\nwoman={{min={floor}}}\n"
+        f"[share.violations]\nthreats={{min={floor / 2}}}\n[share.un_region]\n"
+        f"african={{min={floor / 3}}}\nweog={{min=0.1}}\n[limit]\nmax_per_country=3\n"
+    )
+    try:
+        result = allocate(cands, policy)
+    except PolicyError:
+        return
+    if result.feasible:
+        return
+    assert result.relaxation is not None
+    repaired = result.relaxation.apply(policy)
+    assert allocate(cands, repaired).status == "optimal"
+    # No smaller set of targets could be relaxed instead: drop every other set entirely.
+    problem = result._problem
+    assert problem is not None
+    relaxable = [r for r, row in enumerate(problem.rows) if row.relaxable and r > 0]
+    changed = len(result.relaxation.changes)
+    lo, hi = problem.bounds()
+    dense = problem.matrix.toarray()
+    for size in range(changed):
+        for subset in combinations(relaxable, size):
+            keep = [r for r in range(len(problem.rows)) if r not in subset]
+            res = milp(
+                -problem.scores,
+                constraints=LinearConstraint(dense[keep], lo[keep], hi[keep]),
+                integrality=np.ones(problem.n),
+                bounds=Bounds(0, 1),
+            )
+            assert res.status != 0, subset

@@ -158,6 +158,7 @@ def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd
     implied = implied_u[c_codes]
 
     r_codes, r_u = _factor(frame, "un_region")
+    r_u = np.array([u.lower() for u in r_u], dtype=object)
     region = r_u[r_codes]
     region = np.where(region == "", implied, region)
     r_ok = pd.Series(region).isin(list(UN_REGIONS)).to_numpy()
@@ -190,7 +191,7 @@ def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd
     wrong_u = np.zeros(len(v_u), dtype=bool)
     first_wrong: dict[int, str] = {}
     for i, value in enumerate(v_u):
-        codes = [c for c in str(value).replace(" ", "").split(";") if c]
+        codes = [c for c in str(value).replace(" ", "").lower().split(";") if c]
         wrong = [c for c in codes if c not in VIOLATIONS]
         if wrong:
             wrong_u[i] = True
