@@ -235,3 +235,10 @@ def test_candidate_csv_is_row_order_free_and_exact(order: list[int], scores: lis
     back = candidates_from_csv(data)
     assert back["score"].tolist() == scores  # floats survive exactly
     assert candidates_to_csv(back) == data
+
+
+def test_deleted_candidate_table_is_caught(three_records) -> None:
+    with three_records.engine.begin() as conn:
+        conn.execute(delete(AuditBlob))
+    result = verify_chain(three_records)
+    assert not result.ok and result.first_bad_id == "run-000001" and "deleted" in result.problem

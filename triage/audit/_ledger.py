@@ -236,6 +236,22 @@ def verify_chain(registry: HasEngine) -> VerifyResult:
     result = verify_records(records, head=head)
     if not result.ok:
         return result
+    present = {sha for sha, _ in blob_rows}
+    for rec in records:
+        if rec["kind"] != "run":
+            continue
+        sha = str(rec["content"].get("candidates", {}).get("sha256", ""))
+        if sha not in present:
+            return VerifyResult(
+                False,
+                result.n_records,
+                rec["seq"],
+                rec["record_id"],
+                f"record #{rec['seq']} ({rec['record_id']}): its stored candidate table "
+                f"{sha[:16]} was deleted, so the run cannot be replayed.",
+                result.head_hash,
+                None,
+            )
     for sha, data in blob_rows:
         if _blob_digest(data) != sha:
             owners = [r["record_id"] for r in records if sha in canonical_json(r["content"])]
