@@ -141,3 +141,24 @@ def test_select_does_not_import_model_libraries(queue_csv: Path) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stderr.strip().endswith("LOADED:")
     assert json.loads(done.stdout)["status"] == "optimal"
+
+
+def test_backtest_on_the_simulated_history(
+    history_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subs = pd.read_csv(history_dir / "submissions.csv", dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(0)
+    scores = pd.DataFrame({"submission_id": subs["submission_id"], "score": rng.random(len(subs))})
+    path = tmp_path / "scores.csv"
+    scores.to_csv(path, index=False)
+    out_csv = tmp_path / "groups.csv"
+    code, out, _ = run(
+        ["backtest", "--history", str(history_dir), "--scores", str(path), "--out", str(out_csv)],
+        capsys,
+    )
+    assert code == 0 and "gain" in out
+    groups = pd.read_csv(out_csv)
+    assert {"year", "dimension", "group", "mandate_share", "policy_share"} <= set(groups.columns)
+    # The policy's floors hold in every year it could be met.
+    woman = groups[groups["group"] == "woman"]
+    assert (woman["policy_share"].dropna() >= 0.25 - 1e-9).all()

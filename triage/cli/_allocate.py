@@ -318,19 +318,28 @@ def rolling(
 def backtest_cmd(
     history: Annotated[Path, typer.Option(help="A history folder with submissions.csv.")],
     scores: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            help="CSV with submission_id and score for the eligible submissions (e.g. from the "
-            "scoring model). Submissions without a score are left out."
+            help="CSV with submission_id and score for the eligible submissions. Default: score "
+            "them with the default model (in-sample for the years it was trained on)."
         ),
-    ],
+    ] = None,
     policy: Annotated[Path | None, typer.Option(help=_POLICY_HELP)] = None,
     capacity: Annotated[
         str, typer.Option(help="actual (as many as the mandate took each year) or policy.")
     ] = "actual",
+    model_dir: Annotated[
+        Path | None, typer.Option(help="Model folder when scoring (default models/default).")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the per-group table as CSV.")] = None,
 ) -> None:
-    """Backtest: what a policy would have selected vs what the mandate did, year by year."""
+    """Backtest: what a policy would have selected vs what the mandate did, year by year.
+
+    Both sides are valued with the same scores (expected improvements), and the policy selects
+    as many cases each year as the mandate took, among the same eligible submissions.
+    """
+    import pandas as pd
+
     from triage.allocate import load_policy
     from triage.allocate._rolling import backtest
     from triage.cli._progress import progress_bar
@@ -339,16 +348,42 @@ def backtest_cmd(
         raise TriageError(f"--capacity must be actual or policy. Got {capacity!r} instead.")
     pol = load_policy(_policy_path(policy))
     subs = _read_csv(history / "submissions.csv", "submissions")
-    sc = _read_csv(scores, "scores")
-    for col in ("submission_id", "score"):
-        if col not in sc.columns:
-            raise InputFileError(f"{scores}: missing required column {col}.")
+    for col in ("submission_id", "eligible", "case_id", "received_date"):
+        if col not in subs.columns:
+            raise InputFileError(f"{history / 'submissions.csv'}: missing required column {col}.")
     subs = subs[subs["eligible"].str.lower() == "true"]
+    if scores is not None:
+        sc = _read_csv(scores, "scores")
+        for col in ("submission_id", "score"):
+            if col not in sc.columns:
+                raise InputFileError(f"{scores}: missing required column {col}.")
+        source = f"the scores in {scores}"
+    else:
+        from triage.schema import read_history
+        from triage.scoring import load_model
+
+        model = load_model(model_dir)
+        hist = read_history(history)
+        assert hist.submissions is not None
+        eligible = hist.submissions[hist.submissions["eligible"].fillna(False).astype(bool)]
+        cases = eligible.assign(case_id=eligible["submission_id"])
+        with progress_bar("scoring submissions") as update:
+            update(0, 1, "model")
+            pred = model.predict(cases, hist)
+            update(1, 1, "model")
+        sc = pd.DataFrame({"submission_id": pred["case_id"], "score": pred["score"]})
+        source = (
+            f"model {getattr(model, 'version', '')} scores (in-sample for the years it was "
+            "trained on; SIMULATED history)"
+            if hist.simulated
+            else "model scores"
+        )
     frame = subs.merge(sc[["submission_id", "score"]], on="submission_id", how="inner")
     frame["taken"] = frame["case_id"].fillna("") != ""
     frame["case_id"] = frame["submission_id"]
     with progress_bar("backtest") as update:
         result = backtest(frame, pol, capacity=capacity, on_progress=update)
+    console.print(f"scores: {source}", highlight=False)
     _print_frame(result.by_year, f"{pol.name} vs the mandate (expected improvements)")
     o = result.overall
     console.print(
