@@ -302,3 +302,33 @@ def test_relaxation_is_smallest_and_works(seed: int, n: int, floor: float) -> No
                 bounds=Bounds(0, 1),
             )
             assert res.status != 0, subset
+
+
+def test_constraints_frame_honours_its_contract() -> None:
+    from triage.allocate._contracts import ConstraintsFrame, check
+
+    cands = random_candidates(300, seed=12)
+    policy = Policy.from_toml(
+        "name='c'\ncapacity=90\n[share.gender]\nwoman={min=0.3}\n[limit]\nmax_per_country=9\n"
+    )
+    check(allocate(cands, policy).constraints, ConstraintsFrame)
+    hard = policy.with_bound("gender", "woman", min=0.99)
+    infeasible = allocate(cands, hard)
+    assert infeasible.status == "infeasible"
+    frame = check(infeasible.constraints, ConstraintsFrame)
+    assert frame["achieved"].isna().all() and frame["shadow_price"].isna().all()
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 10_000), st.randoms(use_true_random=False))
+def test_reasons_do_not_depend_on_row_order(seed: int, rnd) -> None:  # type: ignore[no-untyped-def]
+    cands = random_candidates(120, seed=seed, n_countries=10)
+    policy = Policy.from_toml(
+        "name='o'\ncapacity=40\n[share.gender]\nwoman={min=0.35}\n[limit]\nmax_per_country=6\n"
+    )
+    first = explain_selection(cands, policy, allocate(cands, policy))
+    order = list(range(len(cands)))
+    rnd.shuffle(order)
+    shuffled = cands.iloc[order].reset_index(drop=True)
+    second = explain_selection(shuffled, policy, allocate(shuffled, policy))
+    pd.testing.assert_frame_equal(first, second)

@@ -207,12 +207,15 @@ def _frame(
     to_enter: np.ndarray,
     displaced: list[str],
 ) -> pd.DataFrame:
-    return pd.DataFrame(
+    from triage.allocate._contracts import ReasonsFrame, check
+
+    frame = pd.DataFrame(
         {
-            "case_id": problem.case_ids,
+            "case_id": problem.case_ids.astype(object),
             "selected": x.astype(bool),
             "reason": reason,
-            "score_to_enter": to_enter,
+            "score_to_enter": to_enter.astype(np.float64),
             "displaced_by": displaced,
         }
     )
+    return check(frame, ReasonsFrame)

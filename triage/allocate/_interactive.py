@@ -164,7 +164,12 @@ def price_of_balance(
         "cost": round(max(free.objective - z, 0.0), 9),
     }
     frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
-    return frame.reset_index(drop=True)
+    frame["target"] = frame["target"].astype(float)
+    frame["binding"] = frame["binding"].astype(bool)
+    frame["achieved"] = frame["achieved"].astype("Int64")
+    from triage.allocate._contracts import PriceFrame, check
+
+    return check(frame.reset_index(drop=True), PriceFrame)
 
 
 def tradeoff_curve(
@@ -217,4 +222,7 @@ def tradeoff_curve(
     frame = pd.DataFrame(out, columns=["share", "target", "status", "objective", "achieved"])
     best = frame["objective"].max()
     frame["objective_loss"] = (best - frame["objective"]).round(9)
-    return frame
+    frame = frame.astype({"target": float, "objective": float, "achieved": float})
+    from triage.allocate._contracts import TradeoffFrame, check
+
+    return check(frame, TradeoffFrame)
