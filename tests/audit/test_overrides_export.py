@@ -95,6 +95,21 @@ def test_override_refusals(registry, done_run, case, action, role, reason, messa
         )
 
 
+def test_override_reason_may_not_name_the_defender(registry, done_run) -> None:
+    case = done_run.selected[0]
+    number = int(case[1:])  # the fixture names case Q0012 "<marker> Defender0012"
+    with pytest.raises(TriageError, match="names the defender"):
+        record_override(
+            registry,
+            run_id=done_run.run_id,
+            case_id=case,
+            action="drop",
+            reason=f"spoke with {NAME_MARKER.lower()} defender{number:04d} today",
+            user="ana",
+            role="staff",
+        )
+
+
 def test_override_rates_by_group_are_counted_by_hand(registry, done_run) -> None:
     cands = done_run.candidates.set_index("case_id")
     outs = [c for c in cands.index if c not in done_run.selected][:3]

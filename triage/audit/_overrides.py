@@ -80,6 +80,7 @@ def record_override(
     reason = " ".join(str(reason or "").split())
     if len(reason) < _MIN_REASON:
         raise TriageError(f"an override needs a reason of at least {_MIN_REASON} characters.")
+    _refuse_names(registry, case_id, reason)
     candidates = set(run_candidates(registry, run_id)["case_id"].astype(str))
     if case_id not in candidates:
         raise TriageError(f"case {case_id!r} was not a candidate of {run_id}.")
@@ -113,6 +114,29 @@ def record_override(
             note=f"override {record.record_id}",
         )  # type: ignore[attr-defined]
     return record
+
+
+def _refuse_names(registry: HasEngine, case_id: str, reason: str) -> None:
+    """Refuse a reason that spells the case's defender or source, since records are exported."""
+    try:
+        from sqlalchemy import select
+
+        from triage.registry import Submission
+    except ImportError:  # pragma: no cover - the registry is part of triage
+        return
+    with registry.engine.connect() as conn:
+        row = conn.execute(
+            select(Submission.defender_name, Submission.source_contact).where(
+                (Submission.submission_id == case_id) | (Submission.case_id == case_id)
+            )
+        ).first()
+    folded = reason.casefold()
+    for value in row or ():
+        if value and len(str(value).strip()) >= 3 and str(value).strip().casefold() in folded:
+            raise TriageError(
+                "the reason names the defender or the source; records are exported to auditors, "
+                "so describe the case without names."
+            )
 
 
 @dataclass(frozen=True)

@@ -358,10 +358,11 @@ def run_selection(
         from triage.scoring import load_model
 
         scorer = load_model(model_dir)
-    scores = scorer.predict(queue, history)
+    # The model never needs a name: give it the queue without them.
+    public = queue.drop(columns=[c for c in queue.columns if c in SENSITIVE_COLUMNS])
+    scores = scorer.predict(public, history)
     if "case_id" not in scores.columns or "score" not in scores.columns:
         raise TriageError("the model's predictions lack case_id or score columns.")
-    public = queue.drop(columns=[c for c in queue.columns if c in SENSITIVE_COLUMNS])
     merged = public.merge(
         scores.loc[:, [c for c in ("case_id", "score", "lower", "upper") if c in scores.columns]],
         on="case_id",
