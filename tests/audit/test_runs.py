@@ -242,3 +242,29 @@ def test_deleted_candidate_table_is_caught(three_records) -> None:
         conn.execute(delete(AuditBlob))
     result = verify_chain(three_records)
     assert not result.ok and result.first_bad_id == "run-000001" and "deleted" in result.problem
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("kind", "override"),
+        ("record_id", "note-x"),
+        ("created_at", "2020-01-01T00:00:00.000000Z"),
+        ("user", "mallory"),
+        ("role", "auditor"),
+        ("prev_hash", "1" * 64),
+        ("content", '{"i":0,"extra":1}'),
+        ("hash", "2" * 64),
+    ],
+)
+def test_db_edit_of_any_column_is_caught(three_records, column: str, value: str) -> None:
+    with three_records.engine.begin() as conn:
+        conn.execute(update(AuditRecord).where(AuditRecord.seq == 2).values({column: value}))
+    result = verify_chain(three_records)
+    assert not result.ok and result.first_bad_seq == 2 and result.first_bad_position == 2
+
+
+def test_db_edit_of_the_head_is_caught(three_records) -> None:
+    with three_records.engine.begin() as conn:
+        conn.execute(update(AuditHead).values(seq=3))
+    assert not verify_chain(three_records).ok

@@ -47,7 +47,8 @@ class FollowupLists:
         delay_days (fixed_report - reminder_due). Most recently due first.
     followup : DataFrame
         Cases whose communication's reply rejected the allegation and that have no outcome
-        recorded after that reply: case_id, communication_id, country, sent_date, reply_date,
+        recorded after that reply: case_id, communication_id, individual_id (to find the same
+        person in the queue), country, sent_date, reply_date,
         days_since_reply, fixed_report (next report after the reply), delay_days.
     publication : DataFrame
         Communications the rolling rule publishes by ``on`` but the fixed schedule has not yet
@@ -120,7 +121,8 @@ def _followup(
     cls, reply_date = _reply_as_of(comms, on)
     rejected = comms.loc[(cls == "rejection") & reply_date.notna(), ["communication_id"]].copy()
     rejected["reply_date"] = reply_date[rejected.index]
-    rows = cases.loc[:, ["case_id", "communication_id", "country", "sent_date"]].merge(
+    columns = ["case_id", "communication_id", "individual_id", "country", "sent_date"]
+    rows = cases.loc[:, [c for c in columns if c in cases.columns]].merge(
         rejected, on="communication_id", how="inner"
     )
     rows["sent_date"] = pd.to_datetime(rows["sent_date"]).astype("datetime64[ns]")
