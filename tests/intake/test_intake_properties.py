@@ -109,7 +109,7 @@ cell_values = st.one_of(
 )
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     corruptions=st.lists(
         st.tuples(st.integers(0, 19), st.integers(0, len(HEADER) - 1), cell_values), max_size=8
@@ -138,7 +138,7 @@ def test_random_cell_corruption_reconciles_and_explains(
     assert "Secret Name" not in text and "example.invalid" not in text
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(order=st.permutations(list(range(16))))
 def test_row_order_does_not_change_what_is_accepted(order: list[int]) -> None:
     rows = [_good_row(i) for i in range(12)]

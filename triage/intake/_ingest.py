@@ -186,6 +186,9 @@ def ingest_file(
     accepted = typed_frame([values for _, values in rows], contract)
     quarantine = pd.DataFrame(faults, columns=list(QUARANTINE_COLUMNS))
     quarantine["row"] = quarantine["row"].astype("int64")
+    for col in ("file", "column", "value", "reason"):
+        quarantine[col] = quarantine[col].astype("str")
+    quarantine = _validated(quarantine)
     result = IngestResult(
         path=file,
         shape=shape,
@@ -200,6 +203,18 @@ def ingest_file(
     if registry is not None:
         _store(result, [values for _, values in rows], registry)
     return result
+
+
+def _validated(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Check the quarantine against its contract (every failure listed at once)."""
+    import pandera.errors
+
+    from triage.intake._contracts import QuarantineFrame
+
+    try:
+        return QuarantineFrame.validate(quarantine, lazy=True)
+    except pandera.errors.SchemaErrors as exc:  # a bug in intake, not in the user's file
+        raise RuntimeError(f"intake built a quarantine that breaks its contract:\n{exc}") from exc
 
 
 def _read_bytes(file: Path) -> bytes:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import db_url
-from triage.errors import TriageError
+from triage.errors import InputFileError, TriageError
 from triage.registry._lifecycle import STATUSES, LifecycleError, Status, check_transition
 from triage.registry._models import (
     Base,
@@ -281,7 +281,16 @@ class Registry:
         steps = 9
         report = on_progress or (lambda done, total, what: None)
         report(0, steps, "reading files")
-        history = read_history(directory)
+        try:
+            history = read_history(directory)
+        except TriageError:
+            raise
+        except Exception as exc:  # a bad date or number in a history file: one clear line
+            raise InputFileError(
+                f"{directory}: a history file cannot be read ({type(exc).__name__}: {exc}). "
+                "Check it with `triage ingest FILE --dry-run`, which names the row."
+            ) from exc
+        _check_links(Path(directory), history)
         added: dict[str, int] = {}
         skipped: dict[str, int] = {}
         now = self._clock()
@@ -818,6 +827,19 @@ class Registry:
     def dispose(self) -> None:
         """Close every pooled connection (tests and short-lived commands)."""
         self.engine.dispose()
+
+
+def _check_links(directory: Path, history: History) -> None:
+    """Refuse a history whose cases point at communications it does not have."""
+    known = set(history.communications["communication_id"].dropna())
+    linked = history.cases["communication_id"].dropna()
+    orphans = sorted(set(linked) - known)
+    if orphans:
+        shown = ", ".join(orphans[:5]) + (" ..." if len(orphans) > 5 else "")
+        raise InputFileError(
+            f"{directory / 'cases.csv'}: {len(orphans)} communication id(s) are not in "
+            f"communications.csv: {shown}."
+        )
 
 
 def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
