@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from triage.allocate._engine import Engine, LPResult, MIPResult, new_highs, tie_break
+from triage.allocate._engine import Engine, LPResult, MIPResult, new_highs, satisfies, tie_break
 from triage.allocate._policy import Bound, Policy
 from triage.allocate._problem import Problem, build_problem
 
@@ -385,6 +385,9 @@ def _result(
             _problem=problem,
         )
     x = tie_break(problem, mip.x)
+    lo, hi = problem.bounds()
+    if not satisfies(problem, x, lo, hi):  # pragma: no cover - a solver bug, not a user error
+        raise RuntimeError("the solver returned a selection that breaks a constraint")
     selected = tuple(sorted(problem.case_ids[x].tolist()))
     objective = math.fsum(problem.scores[x].tolist())
     message = ""

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from triage.allocate._problem import Problem
 
-__all__ = ["Engine", "LPResult", "MIPResult", "new_highs", "quiet_highs"]
+__all__ = ["Engine", "LPResult", "MIPResult", "new_highs", "quiet_highs", "satisfies", "tie_break"]
 
 _TOL = 1e-9
 _INT_TOL = 1e-6
@@ -267,7 +267,11 @@ class Engine:
         for _ in range(200):
             self.h.run()
             status = self.h.getModelStatus()
-            if status == highspy.HighsModelStatus.kInfeasible:
+            # The LP is bounded (0 <= x <= 1), so "unbounded or infeasible" means infeasible.
+            if status in (
+                highspy.HighsModelStatus.kInfeasible,
+                highspy.HighsModelStatus.kUnboundedOrInfeasible,
+            ):
                 outside = np.setdiff1d(np.arange(n), self.core)
                 if exclude is not None:
                     outside = outside[outside != exclude]
@@ -391,7 +395,10 @@ class Engine:
         h.run()
         status = h.getModelStatus()
         n = self.problem.n
-        if status == highspy.HighsModelStatus.kInfeasible:
+        if status in (
+            highspy.HighsModelStatus.kInfeasible,
+            highspy.HighsModelStatus.kUnboundedOrInfeasible,
+        ):
             return MIPResult("infeasible", -np.inf, np.zeros(n, dtype=bool), -np.inf, np.inf)
         info = h.getInfo()
         values = np.asarray(h.getSolution().col_value)
@@ -436,3 +443,9 @@ def tie_break(problem: Problem, x: np.ndarray) -> np.ndarray:
             x[cols] = False
             x[cols[:count]] = True
     return x
+
+
+def satisfies(problem: Problem, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+    """Whether the 0/1 selection ``x`` meets every row bound exactly (counts are integers)."""
+    counts = problem.matrix @ x.astype(np.float64)
+    return bool(np.all(counts >= lo - 1e-6) & np.all(counts <= hi + 1e-6))

@@ -32,6 +32,17 @@ def _fmt(x: float) -> str:
 
 def _solve_forced(eng: Engine, j: int) -> tuple[float, np.ndarray | None, LPResult | None]:
     """Return (V_j, selection with j forced, LP) or (-inf, None, None) if j cannot be selected."""
+    core_before = eng.core.copy()
+    try:
+        return _solve_forced_inner(eng, j)
+    finally:
+        # An infeasible forced solve pulls every candidate into the model; go back to the
+        # small core so the next solves stay fast.
+        if len(eng.core) > 4 * len(core_before) + 1000:
+            eng._build(core_before)
+
+
+def _solve_forced_inner(eng: Engine, j: int) -> tuple[float, np.ndarray | None, LPResult | None]:
     p = eng.problem
     if eng.pos[j] >= 0:
         eng.set_col_bounds(np.array([j]), np.array([1.0]), np.array([1.0]))

@@ -109,8 +109,8 @@ def select(
 ) -> None:
     """Select cases under a balance policy: exactly K = min(capacity, candidates), proven optimal.
 
-    Exits with code 2 and an explanation (plus the smallest relaxation) if the policy cannot be
-    met.
+    If the policy cannot be met, it exits with code 2 and prints the smallest relaxation.
+    Example: triage select --candidates scored.csv --policy policies/low-key.toml --json
     """
     if solver not in ("highs", "cbc"):
         raise TriageError(f"--solver must be highs or cbc. Got {solver!r} instead.")
