@@ -125,6 +125,25 @@ def test_record_reply_refusals(registry, kwargs, message) -> None:
     assert read_records(registry, kind="reply") == []
 
 
+def test_auditors_cannot_record_events(registry) -> None:
+    with pytest.raises(TriageError, match="auditors"):
+        record_reply(
+            registry,
+            "C01",
+            reply_class="rejection",
+            date="2016-12-01",
+            user="au",
+            role="auditor",
+            now=NOW,
+        )
+    with pytest.raises(TriageError, match="auditors"):
+        record_outcome(
+            registry, "K01", outcome="same", date="2016-12-01", user="au", role="auditor", now=NOW
+        )
+    with pytest.raises(TriageError, match="auditors"):
+        record_notified(registry, "C01", date="2016-12-01", user="au", role="auditor", now=NOW)
+
+
 def test_duplicate_reply_is_refused(registry) -> None:
     record_reply(
         registry,

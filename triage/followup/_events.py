@@ -66,6 +66,15 @@ def _as_date(value: dt.date | str, what: str = "date") -> dt.date:
         raise TriageError(f"`{what}` must be a date YYYY-MM-DD. Got {value!r} instead.") from exc
 
 
+def _check_role(role: str) -> None:
+    if role not in ("staff", "mandate_holder", "auditor"):
+        raise ValueError(
+            f"`role` must be one of staff, mandate_holder, auditor. Got {role!r} instead."
+        )
+    if role == "auditor":
+        raise TriageError("auditors may review follow-up events but not record them.")
+
+
 def _check_date(
     when: dt.date, sent: dt.date | None, today: dt.date, what: str, target: str
 ) -> None:
@@ -142,6 +151,7 @@ def record_reply(
     TriageError
         Unknown communication or class, a press release, a date out of order, a duplicate.
     """
+    _check_role(role)
     classes = [c for c in REPLY_CLASSES if c != "none"]
     if reply_class not in classes:
         raise TriageError(
@@ -220,6 +230,7 @@ def record_outcome(
     TriageError
         Unknown case or code, a date before the sending or in the future, an outcome already recorded.
     """
+    _check_role(role)
     if outcome not in OUTCOMES:
         raise TriageError(f"outcome must be one of {', '.join(OUTCOMES)}. Got {outcome!r} instead.")
     if assessment not in ASSESSMENTS:
@@ -278,6 +289,7 @@ def record_notified(
     now: dt.datetime | None = None,
 ) -> EventResult:
     """Record that the source was told the communication went out (at most once per communication)."""
+    _check_role(role)
     when = _as_date(date)
     stamp = now or utc_now()
     with registry.engine.connect() as conn:
