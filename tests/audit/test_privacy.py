@@ -124,3 +124,33 @@ def test_safe_frame_guards_cells_and_headers_but_not_numbers() -> None:
     assert out.iloc[0, 0] == "'=1+1" and out.iloc[1, 0] == "ok" and pd.isna(out.iloc[2, 0])
     assert out["n"].tolist() == [-1, 2, 3]
     assert frame.iloc[0, 0] == "=1+1"  # the input is untouched
+
+
+names = st.text(alphabet=st.characters(categories=["L"]), min_size=4, max_size=12).map(
+    lambda s: "Nm" + s
+)
+
+
+@given(
+    st.lists(st.tuples(names, names), min_size=1, max_size=6),
+    st.sampled_from(["staff", "mandate_holder", "auditor"]),
+    st.sampled_from(["list", "case", "export", "log"]),
+)
+def test_redact_never_leaks_unless_allowed(people, role, view) -> None:
+    frame = pd.DataFrame(
+        {
+            "case_id": [f"Q{i}" for i in range(len(people))],
+            "defender_name": [p[0] for p in people],
+            "source_contact": [p[1] for p in people],
+        }
+    )
+    out = redact(frame, role, view=view, key=KEY)
+    text = out.to_csv(index=False)
+    if names_allowed(role, view):
+        assert out.equals(frame)
+    else:
+        for defender, source in people:
+            assert defender not in text and source not in text
+        # The same name always gets the same pseudonym, different names different ones.
+        mapping = dict(zip(frame["defender_name"], out["defender_name_pseudonym"], strict=True))
+        assert len(set(mapping.values())) == len({" ".join(n.split()).casefold() for n in mapping})

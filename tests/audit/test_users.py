@@ -98,3 +98,12 @@ def test_resolve_session_requires_login_when_users_exist(monkeypatch) -> None:
         resolve_session("ana", "staff", "password1")
     monkeypatch.setenv("TRIAGE_PASSWORD", "password1")
     assert resolve_session("ana", "mandate_holder", None).user == "ana"
+
+
+def test_users_file_is_private(tmp_path) -> None:
+    import os
+    import stat
+
+    path = tmp_path / "users.toml"
+    add_user("ana", role="staff", password="password1", path=path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
