@@ -235,7 +235,12 @@ def test_score_to_enter_is_exact(seed: int) -> None:
             changed.loc[changed["case_id"] == case["case_id"], "score"] = (
                 case["score_to_enter"] + delta
             )
-            assert (case["case_id"] in allocate(changed, policy).selected) is expected
+            after = allocate(changed, policy)
+            assert (case["case_id"] in after.selected) is expected
+            if expected:
+                # displaced_by names exactly the cases that leave when it enters.
+                left = set(result.selected) - set(after.selected)
+                assert left == set(case["displaced_by"].split(";")) - {""}
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -332,3 +337,27 @@ def test_reasons_do_not_depend_on_row_order(seed: int, rnd) -> None:  # type: ig
     shuffled = cands.iloc[order].reset_index(drop=True)
     second = explain_selection(shuffled, policy, allocate(shuffled, policy))
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_reasons_for_forced_and_impossible_cases() -> None:
+    cands = random_candidates(200, seed=14, n_countries=10)
+    blocked = cands["country"].value_counts().index[0]
+    free = cands[cands["country"] != blocked]
+    low = free.sort_values("score")["case_id"].iloc[0]
+    policy = Policy.from_toml(
+        f"name='f'\ncapacity=50\n[limit.per_country]\n{blocked}=0\n"
+        f"[must_include]\ncase_ids=['{low}']\n[exploration]\nshare=0.04\nseed=1\n"
+    )
+    result = allocate(cands, policy)
+    assert result.status == "optimal", result.message
+    reasons = explain_selection(cands, policy, result).set_index("case_id")
+    assert reasons.loc[low, "selected"]
+    assert "must-include" in reasons.loc[low, "reason"]
+    for cid in result.exploration:
+        assert "at random for exploration" in reasons.loc[cid, "reason"]
+    blocked_ids = cands.loc[cands["country"] == blocked, "case_id"]
+    assert not reasons.loc[blocked_ids, "selected"].any()
+    assert reasons.loc[blocked_ids, "score_to_enter"].isna().all()
+    assert reasons.loc[blocked_ids, "reason"].str.contains("no score could bring it in").all()
+    # Names of people never appear: the reasons only carry codes, scores and case ids.
+    assert set(reasons.columns) == {"selected", "reason", "score_to_enter", "displaced_by"}

@@ -324,9 +324,16 @@ def build_problem(candidates: pd.DataFrame, policy: Policy, *, prepared: bool = 
             Row(f"must_include[case_id={case_ids[j]}]", "min", "ge", 1, f"case_id={case_ids[j]}")
         )
         members.append(np.array([j]))
-    explore = exploration_draw(
-        case_ids, share=policy.exploration_share, seed=policy.exploration_seed, k=k
-    )
+    # Cases from a country capped at zero can never be selected: they are not drawn.
+    zero = {c for c, cap in policy.per_country.items() if cap == 0}
+    if policy.max_per_country == 0:
+        zero |= set(country.tolist()) - set(policy.per_country)
+    drawable = np.flatnonzero(~pd.Series(country).isin(list(zero)).to_numpy())
+    explore = drawable[
+        exploration_draw(
+            case_ids[drawable], share=policy.exploration_share, seed=policy.exploration_seed, k=k
+        )
+    ]
     explore = np.array([j for j in explore if j not in must], dtype=np.int64)
     for j in explore:
         rows.append(
