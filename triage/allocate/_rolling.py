@@ -153,7 +153,10 @@ def rolling_selection(
             if mip is None or mip.status == "infeasible":
                 relaxation = find_relaxation(batch)
                 if relaxation is None:
-                    raise RuntimeError(f"batch {p} cannot be repaired")
+                    raise TriageError(
+                        f"rolling selection: the batch of {pacing.period} {p + 1} cannot meet "
+                        "the policy even with relaxed bands (check must-include cases)."
+                    )
                 relaxed = {str(r.name): int(r.relaxed_to) for r in _records(relaxation.changes)}
                 relaxed_names = sorted(relaxed)
                 batch = replace(

@@ -57,7 +57,7 @@ def _write_reasons(frame: pd.DataFrame, path: Path) -> None:
 
 def _print_summary(allocation: Any) -> None:
     from rich.markup import escape
-    from rich.table import Table
+    from rich.table import Column, Table
 
     console.print(
         f"[bold]{allocation.status}[/]: {len(allocation.selected)} of "
@@ -66,9 +66,13 @@ def _print_summary(allocation: Any) -> None:
         f"({allocation.solver}, policy {allocation.policy_name})",
         highlight=False,
     )
-    table = Table("constraint", "kind", "target", "achieved", "binding", "shadow price")
+    table = Table("kind", "target", "achieved", "binding", "shadow price")
+    table.columns.insert(0, Column("constraint", overflow="fold"))
     for r in allocation.constraints.to_dict("records"):
-        if str(r["name"]).startswith("max_per_country") and not r["binding"]:
+        name = str(r["name"])
+        if name.startswith(("exploration[", "must_include[")):
+            continue  # one line each would drown the table; counted below
+        if name.startswith("max_per_country") and not r["binding"]:
             continue
         price = r["shadow_price"]
         table.add_row(
@@ -80,6 +84,19 @@ def _print_summary(allocation: Any) -> None:
             "" if price != price else f"{price:+.4f}",
         )
     console.print(table)
+    forced = allocation.constraints["name"].str.startswith("must_include[").sum()
+    if forced or allocation.exploration:
+        console.print(
+            f"{forced} must-include case(s); {len(allocation.exploration)} case(s) drawn at "
+            "random for exploration.",
+            highlight=False,
+        )
+    if allocation.missing_must_include:
+        err_console.print(
+            "warning: must-include case(s) not among the candidates: "
+            + ", ".join(allocation.missing_must_include),
+            highlight=False,
+        )
 
 
 @app.command("select")
@@ -193,9 +210,9 @@ def _scored_queue(history: Path) -> tuple[pd.DataFrame, str]:
 
 def _print_frame(frame: pd.DataFrame, title: str) -> None:
     from rich.markup import escape
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table(*[str(c) for c in frame.columns], title=title)
+    table = Table(*[Column(str(c), overflow="fold") for c in frame.columns], title=title)
     for rec in frame.itertuples(index=False):
         cells = []
         for v in rec:
