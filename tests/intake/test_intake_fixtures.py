@@ -33,6 +33,9 @@ ROWS: dict[str, tuple[int, int, int]] = {
     "xlsx_row_faults.xlsx": (12, 1, 11),
     "json_row_faults.json": (5, 2, 3),
     "stray_byte.csv": (12, 11, 1),
+    "good_queue_utf16.tsv": (12, 12, 0),
+    "nulls_and_timestamps.csv": (3, 2, 1),
+    "ohchr_title_rows.xlsx": (10, 10, 0),
 }
 #: file → words the refusal message must contain.
 REFUSED: dict[str, str] = {
@@ -52,6 +55,9 @@ REFUSED: dict[str, str] = {
     "invalid.json": "not valid JSON",
     "json_no_records.json": "list of records",
     "json_empty_list.json": "no records",
+    "unclosed_quote.csv": "row 2 opens a quote",
+    "html_saved_as.xls": "HTML",
+    "compressed.csv.gz": "compressed",
 }
 
 
@@ -182,6 +188,7 @@ def test_all_good_formats_give_the_same_rows() -> None:
         "good_queue_crlf_padded_header.csv",
         "good_queue.json",
         "good_queue.jsonl",
+        "good_queue_utf16.tsv",
     ):
         pd.testing.assert_frame_equal(ingest_file(FIXTURES / name, today=TODAY).accepted, base)
 
@@ -241,3 +248,19 @@ def test_ohchr_export_is_mapped_to_communications() -> None:
     reasons = result.quarantine["reason"].tolist()
     assert any('"Urgnt apeal": unknown communication type; did you mean "UA"' in r for r in reasons)
     assert any("reply is dated before the communication was sent" in r for r in reasons)
+
+
+def test_title_rows_above_the_header_are_skipped_with_a_warning() -> None:
+    result = ingest_file(FIXTURES / "ohchr_title_rows.xlsx", today=TODAY)
+    assert result.shape == "ohchr"
+    assert any("the header is row 4; 2 row(s) above it" in w for w in result.warnings)
+    assert result.accepted["communication_id"].iloc[0] == "UA TUR 1/2016"
+
+
+def test_null_tokens_are_blank_and_timestamps_are_dates() -> None:
+    result = ingest_file(FIXTURES / "nulls_and_timestamps.csv", today=TODAY)
+    rows = result.accepted.set_index("submission_id")
+    assert rows.loc["N1", "received_date"] == pd.Timestamp("2017-01-05")
+    assert pd.isna(rows.loc["N1", "gender"]) and pd.isna(rows.loc["N1", "n_mandates"])
+    assert rows.loc["N2", "received_date"] == pd.Timestamp("2017-01-06")
+    assert result.quarantine["reason"].tolist() == ["row 4, column country: missing required value"]

@@ -57,6 +57,13 @@ _OHCHR_SPECS: Mapping[str, FieldSpec] = {
     "Nb. of replies": FieldSpec("int", max_length=10, minimum=0, maximum=100),
 }
 _MANDATES_MAX_LENGTH = 5_000
+#: Cells that spreadsheets and databases write for "no value"; read as blank.
+_BLANK_TOKENS = frozenset({"null", "nan", "nat", "#n/a"})
+
+
+def _blank(text: str) -> bool:
+    value = text.strip()
+    return not value or value.lower() in _BLANK_TOKENS
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,7 @@ def ingest_file(
     today = today or dt.datetime.now(dt.UTC).date()
     data = _read_bytes(file)
     try:
-        table = read_table(file, data)
+        table = read_table(file, data, is_header=_looks_like_header)
         shape, columns, warnings = _plan(table)
         if not table.rows:
             raise InputFileError(f"{file.name}: the file has a header but no data rows.")
@@ -235,6 +242,14 @@ def _contract_columns(shape: Shape) -> tuple[str, ...]:
 
 
 # -- the file's shape and columns ---------------------------------------------------------
+
+
+_KNOWN_COLUMNS = frozenset(FIELDS) | frozenset(ALIASES) | frozenset(_OHCHR_KEYS)
+
+
+def _looks_like_header(cells: list[str]) -> bool:
+    """A header names at least two columns intake knows."""
+    return sum(normalise_column(c) in _KNOWN_COLUMNS for c in cells) >= 2
 
 
 def _plan(table: RawTable) -> tuple[Shape, dict[int, tuple[str, str]], list[str]]:
@@ -421,7 +436,7 @@ def _contract_checker(
         for canon, text in cells.items():
             fs = FIELDS[canon]
             header = headers[canon]
-            if not text.strip():
+            if _blank(text):
                 if canon in required:
                     faults.append(_Fault(header, "", "missing required value"))
                 continue
@@ -497,7 +512,7 @@ def _ohchr_checker(
         parsed: dict[str, Any] = {}
         for label, text in cells.items():
             header = headers[label]
-            if not text.strip():
+            if _blank(text):
                 if label in OHCHR_REQUIRED:
                     faults.append(_Fault(header, "", "missing required value"))
                 continue

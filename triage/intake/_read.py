@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,10 @@ from triage.errors import InputFileError
 __all__ = ["RawRow", "RawTable", "read_table"]
 
 Format = Literal["csv", "xlsx", "json"]
+HeaderTest = Callable[[list[str]], bool]
+
+#: How many non-blank rows at the top of a file are searched for the header.
+_HEADER_SEARCH = 20
 
 #: Refuse files bigger than this: intake files are a few thousand rows at most.
 MAX_BYTES = 200 * 1024 * 1024
@@ -69,8 +74,11 @@ class RawTable:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_table(path: Path, data: bytes) -> RawTable:
+def read_table(path: Path, data: bytes, *, is_header: HeaderTest = lambda cells: True) -> RawTable:
     """Split a file's bytes into a header and rows of text cells.
+
+    ``is_header(cells)`` recognises the header row among the first rows of a CSV or sheet
+    (rows above it are titles); when no row passes, the first non-blank row is the header.
 
     Raises
     ------
@@ -88,18 +96,25 @@ def read_table(path: Path, data: bytes) -> RawTable:
             f"{name}: this is an old Excel (.xls) or a password-protected workbook; "
             "save it as .xlsx or CSV (UTF-8) without a password and try again."
         )
+    if data.startswith(b"\x1f\x8b"):
+        raise InputFileError(f"{name}: a compressed (gzip) file; decompress it first.")
     if data.startswith(b"%PDF"):
         raise InputFileError(f"{name}: this is a PDF, not a table; export the data as CSV.")
     if data.startswith(_ZIP_MAGIC):
-        return _read_xlsx(path, data)
+        return _read_xlsx(path, data, is_header)
     if suffix in (".xlsx", ".xlsm"):
         raise InputFileError(f"{name}: not a valid Excel workbook (.xlsx): it is not a ZIP file.")
     text, encoding, warnings = _decode(name, data)
     stripped = text.lstrip()
+    if stripped[:1] == "<":
+        raise InputFileError(
+            f"{name}: looks like HTML or XML, not a table file; open it in a spreadsheet and "
+            "save it as .xlsx or CSV (UTF-8)."
+        )
     if suffix in (".json", ".jsonl", ".ndjson") or stripped[:1] in ("[", "{"):
         table = _read_json(path, stripped)
     else:
-        table = _read_csv(path, text)
+        table = _read_csv(path, text, is_header)
     table.encoding = encoding
     table.warnings = warnings + table.warnings
     return table
@@ -174,38 +189,65 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] > 0 and counts[","] == 0 else ","
 
 
-def _read_csv(path: Path, text: str) -> RawTable:
+def _read_csv(path: Path, text: str, is_header: HeaderTest) -> RawTable:
     name = path.name
     text = text.replace("\x00", _REPLACEMENT)
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = _sniff_delimiter(first)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    header: list[str] | None = None
-    rows: list[RawRow] = []
     try:
         # A person counts records as spreadsheet rows: a quoted multi-line cell is one row and
         # a blank line is a (skipped) row.
-        for number, record in enumerate(reader, start=1):
-            if not any(cell.strip() for cell in record):
-                continue
-            if header is None:
-                header = [cell.strip() for cell in record]
-                continue
-            row = RawRow(number, (record + [""] * len(header))[: len(header)])
-            if len(record) > len(header) and any(c.strip() for c in record[len(header) :]):
-                row.fault = (
-                    f"has {len(record)} cells but the header has {len(header)} "
-                    "(a separator inside an unquoted value?)"
-                )
-            rows.append(row)
+        records = [(n, r) for n, r in enumerate(reader, start=1) if any(c.strip() for c in r)]
     except csv.Error as exc:
         raise InputFileError(f"{name}: cannot be read as CSV ({exc}).") from exc
-    if header is None:
+    if not records:
         raise InputFileError(f"{name}: the file is empty.")
-    return RawTable(path=path, format="csv", header=header, rows=rows)
+    if any("\n" in cell or "\r" in cell for cell in records[-1][1]):
+        _refuse_unclosed_quote(name, text, delimiter, records[-1][0])
+    header, rows, warnings = _split_header(name, records, is_header)
+    return RawTable(path=path, format="csv", header=header, rows=rows, warnings=warnings)
 
 
-def _read_xlsx(path: Path, data: bytes) -> RawTable:
+def _split_header(
+    name: str, records: list[tuple[int, list[str]]], is_header: HeaderTest
+) -> tuple[list[str], list[RawRow], list[str]]:
+    """Find the header (a title row or two above it is common) and cut the data rows."""
+    at = next((i for i, (_, r) in enumerate(records[:_HEADER_SEARCH]) if is_header(r)), 0)
+    number, header = records[at][0], [c.strip() for c in records[at][1]]
+    while header and not header[-1]:
+        header.pop()
+    warnings = (
+        [f"{name}: the header is row {number}; {at} row(s) above it were skipped as titles."]
+        if at
+        else []
+    )
+    rows: list[RawRow] = []
+    for n, record in records[at + 1 :]:
+        row = RawRow(n, (record + [""] * len(header))[: len(header)])
+        if len(record) > len(header) and any(c.strip() for c in record[len(header) :]):
+            row.fault = (
+                f"has {len(record)} cells but the header has {len(header)} "
+                "(a separator inside an unquoted value?)"
+            )
+        rows.append(row)
+    return header, rows, warnings
+
+
+def _refuse_unclosed_quote(name: str, text: str, delimiter: str, number: int) -> None:
+    """A quote opened and never closed swallows every later line into one cell: refuse."""
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise InputFileError(
+                f'{name}: row {number} opens a quote (") that is never closed, so the lines '
+                "after it cannot be told apart. Close the quote and ingest the file again."
+            ) from exc
+
+
+def _read_xlsx(path: Path, data: bytes, is_header: HeaderTest) -> RawTable:
     name = path.name
     try:
         import openpyxl
@@ -246,22 +288,16 @@ def _read_xlsx(path: Path, data: bytes) -> RawTable:
                 + ", ".join(repr(o) for o in others)
                 + "."
             )
-        header: list[str] | None = None
-        out: list[RawRow] = []
-        for number, values in enumerate(chosen.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(v) for v in values]
-            if header is None:
-                if any(c.strip() for c in cells):
-                    header = [c.strip() for c in cells]
-                    while header and not header[-1]:
-                        header.pop()
-                continue
-            if not any(c.strip() for c in cells):
-                continue
-            row = RawRow(number, (cells + [""] * len(header))[: len(header)])
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-                row.fault = f"has values beyond the last header column ({len(header)} columns)"
-            out.append(row)
+        records = [
+            (n, cells)
+            for n, cells in (
+                (n, [_cell_text(v) for v in values])
+                for n, values in enumerate(chosen.iter_rows(values_only=True), start=1)
+            )
+            if any(c.strip() for c in cells)
+        ]
+        header, out, found = _split_header(name, records, is_header)
+        warnings += found
         title = chosen.title
     except InputFileError:
         raise
@@ -272,7 +308,7 @@ def _read_xlsx(path: Path, data: bytes) -> RawTable:
     finally:
         book.close()
     return RawTable(
-        path=path, format="xlsx", header=header or [], rows=out, sheet=title, warnings=warnings
+        path=path, format="xlsx", header=header, rows=out, sheet=title, warnings=warnings
     )
 
 
