@@ -160,3 +160,14 @@ def test_shipped_policies_feasible_on_the_simulated_queue(history_dir: Path) -> 
             result = allocate(frame, policy)
             assert result.status == "optimal", (path.name, result.message)
             assert len(result.selected) == 550
+
+
+def test_interactive_accepts_slider_changes(
+    inter: InteractiveAllocator, cands: pd.DataFrame
+) -> None:
+    moved = inter.resolve({"gender.woman.min": 0.4, "un_region.weog.max": None})
+    expected = POLICY.with_bound("gender", "woman", min=0.4).with_bound("un_region", "weog")
+    assert moved.selected == allocate(cands, expected).selected
+    assert "share_max[un_region=weog]" not in set(moved.constraints["name"])
+    with pytest.raises(ValueError, match=r"gender\.woman\.min"):
+        inter.resolve({"woman": 0.3})

@@ -9,7 +9,7 @@ proven integer optimum; otherwise the integer program is solved on the core (int
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -50,6 +50,21 @@ class InteractiveAllocator:
         self.engine_ = Engine(self.problem_)
         self.allocation_ = self.resolve(policy)
 
+    def _apply_changes(self, changes: Mapping[str, float | None]) -> Policy:
+        policy = getattr(self, "current_policy_", self.policy_)
+        for key, value in changes.items():
+            parts = key.split(".")
+            if len(parts) != 3 or parts[2] not in ("min", "max") or parts[0] not in DIMENSIONS:
+                raise ValueError(
+                    f"`changes` keys must look like 'gender.woman.min'. Got {key!r} instead."
+                )
+            dim, code, side = parts
+            band = policy.shares.get(dim, {}).get(code, Bound())
+            lo = value if side == "min" else band.min
+            hi = value if side == "max" else band.max
+            policy = policy.with_bound(dim, code, min=lo, max=hi)
+        return policy
+
     def _bounds(self, policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         k = self.problem_.k
         lo, hi = self.problem_.bounds()
@@ -80,8 +95,18 @@ class InteractiveAllocator:
             rows.append(replace(row, target=target))
         return replace(p, rows=rows, matrix=p.matrix[idx], _csc=None)
 
-    def resolve(self, policy: Policy) -> Allocation:
-        """Re-solve with ``policy``'s share bands (other keys must match the starting policy)."""
+    def resolve(self, policy: Policy | Mapping[str, float | None]) -> Allocation:
+        """Re-solve with new share bands, typically in a few milliseconds.
+
+        Parameters
+        ----------
+        policy : Policy or mapping
+            Either a whole policy (only its share bands may differ from the starting policy), or
+            changes to the current policy keyed ``"dimension.code.min"`` / ``"...max"``, e.g.
+            ``{"gender.woman.min": 0.4, "un_region.weog.max": None}`` (``None`` removes a bound).
+        """
+        if not isinstance(policy, Policy):
+            policy = self._apply_changes(policy)
         fixed = ("capacity", "max_per_country", "per_country", "must_include", "exploration_share")
         for key in fixed:
             if getattr(policy, key) != getattr(self.policy_, key):
@@ -91,6 +116,7 @@ class InteractiveAllocator:
                     "build a new InteractiveAllocator for that."
                 )
         policy.check_for(self.problem_.k)
+        self.current_policy_ = policy
         lo, hi, active = self._bounds(policy)
         self.engine_.set_row_bounds(lo, hi)
         lp = self.engine_.solve_lp()
