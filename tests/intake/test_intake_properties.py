@@ -170,3 +170,32 @@ def test_same_file_gives_identical_results(tmp_path: Path) -> None:
     one = first.write_report(tmp_path / "one.csv").read_bytes()
     assert one == second.write_report(tmp_path / "two.csv").read_bytes()
     assert first.sha256 == second.sha256
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=15,
+)
+json_keys = st.sampled_from(
+    ["case_id", "received_date", "country", "violations", "gender", "n_mandates", "Ref. no.", "x"]
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    document=st.one_of(
+        json_values,
+        st.lists(st.dictionaries(json_keys, json_values, max_size=6), max_size=6),
+    )
+)
+def test_random_json_never_crashes(document: object) -> None:
+    import json
+
+    try:
+        result = _ingest(json.dumps(document).encode("utf-8"), ".json")
+    except InputFileError:
+        return
+    _check_reconciles(result)

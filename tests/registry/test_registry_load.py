@@ -141,3 +141,15 @@ def test_bad_url_is_a_clear_error() -> None:
         Registry("nosuchdialect://x")
     with pytest.raises(ValueError, match="`url` must be"):
         Registry(42)  # type: ignore[arg-type]
+
+
+def test_unreachable_or_uninitialised_registry_is_one_clear_error(tmp_path: Path) -> None:
+    fresh = Registry(f"sqlite:///{tmp_path / 'fresh.db'}")
+    with pytest.raises(TriageError, match="triage db init"):
+        fresh.history()
+    with pytest.raises(TriageError, match="triage db init"):
+        fresh.queue()
+    down = Registry("postgresql://postgres@127.0.0.1:1/nothing")  # nothing listens on port 1
+    assert down.engine.dialect.driver == "psycopg"
+    with pytest.raises(TriageError, match="database server is running"):
+        down.init()

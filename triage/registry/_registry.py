@@ -8,16 +8,17 @@ never ORM objects, so the full simulated history loads in seconds.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import db_url
@@ -164,6 +165,29 @@ def _as_date(value: Any) -> dt.date | None:
     return value if isinstance(value, dt.date) else None
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _reachable(method: _F) -> _F:
+    """Turn a database that cannot be reached, or tables that do not exist yet, into one clear
+    TriageError instead of a driver traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self: Registry, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (OperationalError, ProgrammingError) as exc:
+            detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            hint = (
+                " Run `triage db init` first."
+                if "no such table" in detail or "does not exist" in detail
+                else " Check TRIAGE_DB_URL and that the database server is running."
+            )
+            raise TriageError(f"the registry {self!r} cannot be used: {detail}.{hint}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Registry:
     """The case registry: submissions, individuals, communications, cases, replies, outcomes
     and the status history of every submission.
@@ -203,6 +227,7 @@ class Registry:
         """Open an ORM session (use as a context manager; commit explicitly)."""
         return self._sessions()
 
+    @_reachable
     def init(self) -> Registry:
         """Create every table of every imported module (registry, audit, ...) if missing."""
         try:
@@ -210,12 +235,10 @@ class Registry:
         except ModuleNotFoundError as exc:  # audit not built yet: its tables come later
             if exc.name not in ("triage.audit",):
                 raise
-        try:
-            Base.metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise TriageError(f"cannot create the registry tables at {self!r}: {exc}") from exc
+        Base.metadata.create_all(self.engine)
         return self
 
+    @_reachable
     def is_empty(self) -> bool:
         """Return True when the registry holds no submissions, communications or cases."""
         names = set(inspect(self.engine).get_table_names())
@@ -227,6 +250,7 @@ class Registry:
                     return False
         return True
 
+    @_reachable
     def counts(self) -> dict[str, int]:
         """Rows per registry table (for ``triage db status``)."""
         with self.engine.connect() as conn:
@@ -244,6 +268,7 @@ class Registry:
                 )
             }
 
+    @_reachable
     def status_counts(self) -> dict[str, int]:
         """Submissions per current lifecycle status, in lifecycle order."""
         with self.engine.connect() as conn:
@@ -460,6 +485,7 @@ class Registry:
         rows = [{"gender": None, "defender_name": None, **p} for p in people.values()]
         Registry._insert_new(conn, Individual, "individual_id", rows, added, skipped)
 
+    @_reachable
     def add_submissions(
         self,
         rows: Sequence[Mapping[str, Any]],
@@ -528,6 +554,7 @@ class Registry:
                 self._insert_new(conn, Individual, "individual_id", list(people.values()), {}, {})
         return [r["submission_id"] for r in new]
 
+    @_reachable
     def add_communications(
         self, rows: Sequence[Mapping[str, Any]], *, source: str = "intake"
     ) -> list[str]:
@@ -585,6 +612,7 @@ class Registry:
                 _bulk_insert(conn, Reply, replies)
         return [r["communication_id"] for r in new]
 
+    @_reachable
     def add_cases(self, rows: Sequence[Mapping[str, Any]], *, source: str = "intake") -> list[str]:
         """Register cases not yet present (by ``case_id``); return their ids.
 
@@ -616,6 +644,7 @@ class Registry:
             self._insert_new(conn, Individual, "individual_id", list(people.values()), {}, {})
         return [r["case_id"] for r in new]
 
+    @_reachable
     def record_intake(
         self,
         *,
@@ -644,6 +673,7 @@ class Registry:
                 ],
             )
 
+    @_reachable
     def intake_log(self) -> pd.DataFrame:
         """Every ingested file: file_name, sha256, ingested_at, n_read, n_accepted,
         n_quarantined, n_added, oldest first."""
@@ -664,6 +694,7 @@ class Registry:
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    @_reachable
     def advance(
         self,
         submission_id: str,
@@ -730,6 +761,7 @@ class Registry:
             )
         return StatusChange(submission_id, previous, status, when, run_id, note, now)
 
+    @_reachable
     def status_of(self, submission_id: str) -> str | None:
         """Return the current status of a submission, or None if it is not registered."""
         with self.engine.connect() as conn:
@@ -737,6 +769,7 @@ class Registry:
                 select(Submission.status).where(Submission.submission_id == submission_id)
             ).scalar_one_or_none()
 
+    @_reachable
     def status_history(self, submission_id: str | None = None) -> pd.DataFrame:
         """Return lifecycle steps: submission_id, status, at (date), run_id, note, in order."""
         query = select(
@@ -754,6 +787,7 @@ class Registry:
 
     # -- reading --------------------------------------------------------------------------
 
+    @_reachable
     def history(self) -> History:
         """Return the history tables built from the database, typed like ``read_history``.
 
@@ -809,6 +843,7 @@ class Registry:
             simulated=truth is not None,
         )
 
+    @_reachable
     def queue(self) -> pd.DataFrame:
         """Return eligible submissions awaiting a decision, in QUEUE_COLUMNS (names included;
         callers redact), oldest first. ``case_id`` is the submission's id when it has no case id.
@@ -856,6 +891,9 @@ def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def _make_engine(url: str) -> Engine:
+    if url.startswith(("postgresql://", "postgres://")):
+        # psycopg (3) is the driver triage installs; SQLAlchemy's default would be psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     try:
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
