@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from triage.config import project_root
@@ -94,4 +95,27 @@ def test_ohchr_export_and_cases_register_communications(db_url: str, mini_histor
     after = registry.history().communications.set_index("communication_id")
     assert after.loc["C0001", "type"] == "UA"
     assert len(after) == 14
+    registry.dispose()
+
+
+def test_changed_content_under_a_known_id_is_kept_and_warned(db_url: str, tmp_path: Path) -> None:
+    registry = Registry(db_url).init()
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "case_id,received_date,country\nA1,2016-01-01,FRA\nA2,2016-01-02,KEN\n", "utf-8"
+    )
+    ingest_file(first, registry=registry, today=TODAY)
+    second = tmp_path / "second.csv"
+    second.write_text(
+        "case_id,received_date,country\nA1,2016-01-01,FRA\nA2,2016-01-03,KEN\n", "utf-8"
+    )
+    result = ingest_file(second, registry=registry, today=TODAY)
+    assert (result.added, result.already_present) == (0, 2)
+    assert any(
+        "1 submission(s) are already registered with different content (rows 3)" in w
+        for w in result.warnings
+    )
+    assert registry.queue().set_index("case_id").loc["A2", "received_date"] == pd.Timestamp(
+        "2016-01-02"
+    )
     registry.dispose()

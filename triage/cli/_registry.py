@@ -59,7 +59,7 @@ def db_load(
     registry.init()
     with progress_bar("Loading the registry") as update:
         summary = registry.load_history(directory, on_progress=update)
-    console.print(f"loaded {directory}: {summary}", highlight=False, soft_wrap=True)
+    console.print(f"loaded {directory}: {summary}", highlight=False, soft_wrap=True, markup=False)
 
 
 @db_app.command("status")
@@ -75,10 +75,10 @@ def db_status(
         f"registry: {registry.engine.url.render_as_string(hide_password=True)}", highlight=False
     )
     for table, n in registry.counts().items():
-        console.print(f"  {table:<18} {n:>8}", highlight=False)
+        console.print(f"  {table:<18} {n:>8}", highlight=False, markup=False)
     console.print("submissions by status:")
     for status, n in registry.status_counts().items():
-        console.print(f"  {STATUSES[status]:<26} {n:>8}", highlight=False)
+        console.print(f"  {STATUSES[status]:<26} {n:>8}", highlight=False, markup=False)
 
 
 @app.command("ingest")
@@ -122,6 +122,8 @@ def ingest(
     accepted, 3 when some are quarantined, 2 when the whole file is refused. Names and contact
     details are stored but never printed.
     """
+    from rich.markup import escape
+
     from triage.intake import ingest_file
 
     registry = None
@@ -130,7 +132,7 @@ def ingest(
         registry.init()
     result = ingest_file(file, registry=registry, assume_eligible=assume_eligible)
     for line in result.warnings:
-        err_console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
     shown = result.quarantine.head(20)
     for reason in shown["reason"]:
         err_console.print(f"  {reason}", highlight=False, soft_wrap=True, markup=False)
@@ -140,8 +142,8 @@ def ingest(
         )
     if report is not None:
         result.write_report(report)
-        console.print(f"quarantine report written to {report}", highlight=False)
-    console.print(result.summary(), highlight=False)
+        console.print(f"quarantine report written to {report}", highlight=False, markup=False)
+    console.print(result.summary(), highlight=False, markup=False)
     if registry is not None:
         console.print(
             f"registry: {result.added} new, {result.already_present} already present",

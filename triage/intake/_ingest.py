@@ -208,7 +208,7 @@ def ingest_file(
         sheet=table.sheet,
     )
     if registry is not None:
-        _store(result, [values for _, values in rows], registry)
+        _store(result, rows, registry)
     return result
 
 
@@ -599,13 +599,32 @@ def _content_hash(shape: Shape, values: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _store(result: IngestResult, rows: list[dict[str, Any]], registry: Registry) -> None:
+def _store(
+    result: IngestResult, numbered: list[tuple[int, dict[str, Any]]], registry: Registry
+) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     name = result.path.name
+    rows = [values for _, values in numbered]
     try:
         if result.shape == "submissions":
             prepared = [{**r, "content_hash": _content_hash("submissions", r)} for r in rows]
+            known = registry.submission_hashes([r["submission_id"] for r in prepared])
+            changed = [
+                number
+                for (number, _), r in zip(numbered, prepared, strict=True)
+                if known.get(r["submission_id"]) not in (None, r["content_hash"])
+            ]
+            if changed:
+                shown = ", ".join(str(n) for n in changed[:10]) + (
+                    " ..." if len(changed) > 10 else ""
+                )
+                where = "records" if result.path.suffix.lower() == ".json" else "rows"
+                result.warnings.append(
+                    f"{name}: {len(changed)} submission(s) are already registered with different "
+                    f"content ({where} {shown}); the registry keeps what it had. Record "
+                    "corrections through the lifecycle commands."
+                )
             added = registry.add_submissions(
                 prepared, origin="intake", source_file=name, note=f"ingested from {name}"
             )

@@ -555,6 +555,14 @@ class Registry:
         return [r["submission_id"] for r in new]
 
     @_reachable
+    def submission_hashes(self, submission_ids: Sequence[str]) -> dict[str, str | None]:
+        """The stored content hash of each registered submission among ``submission_ids``."""
+        wanted = set(submission_ids)
+        with self.engine.connect() as conn:
+            found = conn.execute(select(Submission.submission_id, Submission.content_hash)).all()
+        return {sid: digest for sid, digest in found if sid in wanted}
+
+    @_reachable
     def add_communications(
         self, rows: Sequence[Mapping[str, Any]], *, source: str = "intake"
     ) -> list[str]:
