@@ -46,15 +46,16 @@ def contributions(model: TriageModel, X: pd.DataFrame) -> tuple[np.ndarray, np.n
 
     ``contrib`` has one column per model feature; ``base + contrib.sum(axis=1) == score``.
     """
-    X = X.loc[:, list(model.features)]
+    A = np.ascontiguousarray(X.loc[:, list(model.features)].to_numpy(dtype=np.float64))
     explainer = _explainer(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        phi = np.asarray(explainer.shap_values(X), dtype=float)
+        # Additivity in log-odds is exact in TreeSHAP; it is checked below in probability space.
+        phi = np.asarray(explainer.shap_values(A, check_additivity=False), dtype=float)
     if phi.ndim == 3:  # older shap: one array per class
         phi = phi[-1]
     phi0 = float(np.ravel(explainer.expected_value)[-1])
-    raw = np.asarray(model.booster.predict(X, raw_score=True), dtype=float)
+    raw = np.asarray(model.booster.predict(A, raw_score=True, num_threads=0), dtype=float)
     score = model.calibrator(sigmoid(raw))
     base = float(model.calibrator(sigmoid(np.array([phi0])))[0])
     total = phi.sum(axis=1)

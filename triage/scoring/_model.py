@@ -75,9 +75,13 @@ class TriageModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     _explainer: Any = field(default=None, repr=False, compare=False)
 
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        # One contiguous float matrix for every booster: pandas conversion per call is slow.
+        return np.ascontiguousarray(X.loc[:, list(self.features)].to_numpy(dtype=np.float64))
+
     def raw_log_odds(self, X: pd.DataFrame) -> np.ndarray:
         """Return the booster's raw log-odds for a feature frame."""
-        return np.asarray(self.booster.predict(X.loc[:, list(self.features)], raw_score=True))
+        return np.asarray(self.booster.predict(self._matrix(X), raw_score=True, num_threads=0))
 
     def calibrate_log_odds(self, raw: np.ndarray) -> np.ndarray:
         """Map raw log-odds to calibrated probability."""
@@ -85,12 +89,14 @@ class TriageModel:
 
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
         """Score a feature frame: columns score, lower, upper (calibrated probabilities in [0, 1])."""
-        X = X.loc[:, list(self.features)]
-        score = self.calibrate_log_odds(self.raw_log_odds(X))
+        A = self._matrix(X)
+        score = self.calibrate_log_odds(
+            np.asarray(self.booster.predict(A, raw_score=True, num_threads=0))
+        )
         if self.members:
             draws = np.column_stack(
                 [
-                    c(sigmoid(np.asarray(m.predict(X, raw_score=True))))
+                    c(sigmoid(np.asarray(m.predict(A, raw_score=True, num_threads=0))))
                     for m, c in zip(self.members, self._member_calibrators(), strict=True)
                 ]
             )
