@@ -110,13 +110,18 @@ def _fail(
 
 def _factor(frame: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
     """Return (codes, stripped distinct texts): work on the few distinct values, not every row."""
-    values = frame[col].to_numpy(dtype=object, na_value="")
-    codes, uniques = pd.factorize(values)
+    codes, uniques = pd.factorize(frame[col].reset_index(drop=True))
     clean = np.array(
         ["" if u is None or u != u else str(u).strip() for u in uniques] + [""], dtype=object
     )
     # Index -1 (missing) lands on the trailing "".
+    codes = np.asarray(codes)
     return np.where(codes < 0, len(clean) - 1, codes), clean
+
+
+def _categorical(codes: np.ndarray, texts: np.ndarray) -> pd.Categorical:
+    cats, inverse = np.unique(texts.astype(str), return_inverse=True)
+    return pd.Categorical.from_codes(inverse[codes], categories=pd.Index(cats.astype(object)))
 
 
 def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd.DataFrame:
@@ -137,16 +142,20 @@ def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd
     if len(frame) == 0:
         raise InputFileError(f"{source}: has no candidate rows.")
     n = len(frame)
-    ids = frame["case_id"].to_numpy(dtype=object, na_value="")
-    case_id = pd.Series(ids, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
+    ids = frame["case_id"].reset_index(drop=True)
+    ids = ids.where(ids.notna(), "").astype("str").str.strip()
+    case_id = ids.to_numpy(dtype=object)
     _fail(source, case_id, case_id, case_id == "", "case_id", "is blank")
-    dup = pd.Series(case_id).duplicated(keep="first").to_numpy()
+    dup = ids.duplicated(keep="first").to_numpy()
     _fail(source, case_id, case_id, dup, "case_id", "appears more than once")
 
-    raw_score = frame["score"].to_numpy(dtype=object, na_value="")
-    score = pd.to_numeric(frame["score"].reset_index(drop=True), errors="coerce")
+    raw_score = frame["score"].reset_index(drop=True)
+    score = pd.to_numeric(raw_score, errors="coerce")
     score_arr = score.to_numpy(dtype=np.float64, na_value=np.nan)
-    _fail(source, case_id, raw_score, ~np.isfinite(score_arr), "score", "is not a finite number")
+    bad = ~np.isfinite(score_arr)
+    if bad.any():
+        shown = raw_score.to_numpy(dtype=object, na_value="")
+        _fail(source, case_id, shown, bad, "score", "is not a finite number")
 
     table = countries()
     c_codes, c_u = _factor(frame, "country")
@@ -202,14 +211,16 @@ def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd
         first = first_wrong[int(v_codes[np.flatnonzero(bad)[0]])]
         _fail(source, case_id, v_u[v_codes], bad, "violations", f"has unknown code {first!r}")
 
+    # Group columns stay categorical: a million rows hold only a few hundred distinct values,
+    # and the program is built from the category codes.
     out = pd.DataFrame(
         {
-            "case_id": case_id,
+            "case_id": pd.Series(case_id, dtype=object),
             "score": score_arr,
-            "country": country,
-            "un_region": region,
-            "gender": gender,
-            "violations": canon[v_codes],
+            "country": _categorical(c_codes, c_u),
+            "un_region": pd.Categorical(region),
+            "gender": _categorical(g_codes, g_u),
+            "violations": _categorical(v_codes, canon),
         }
     )
     if "must_include" in frame.columns:
@@ -236,7 +247,10 @@ def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd
 
 def _members_of(cands: pd.DataFrame, dim: str, code: str, cache: dict[str, object]) -> np.ndarray:
     if dim in ("un_region", "gender"):
-        return np.flatnonzero(cands[dim].to_numpy() == code)
+        cat_col = pd.Categorical(cands[dim])
+        if code not in cat_col.categories:
+            return np.empty(0, dtype=np.int64)
+        return np.flatnonzero(np.asarray(cat_col.codes) == cat_col.categories.get_loc(code))
     # Violations: test each distinct list once, then broadcast through the category codes.
     if "violations" not in cache:
         cache["violations"] = pd.Categorical(cands["violations"])
@@ -292,9 +306,10 @@ def build_problem(candidates: pd.DataFrame, policy: Policy, *, prepared: bool = 
             if hi is not None:
                 rows.append(Row(f"share_max[{dim}={code}]", "max", "le", hi, f"{dim}={code}"))
                 members.append(idx)
-    country = cands["country"].to_numpy(dtype=object)
+    country_cat = pd.Categorical(cands["country"])
     if policy.max_per_country is not None or policy.per_country:
-        inverse, uniq = pd.factorize(country)
+        inverse = np.asarray(country_cat.codes)
+        uniq = np.asarray(country_cat.categories, dtype=object)
         counts = np.bincount(inverse, minlength=len(uniq))
         order = np.argsort(inverse, kind="stable")
         starts = np.concatenate([[0], np.cumsum(counts)])
@@ -327,8 +342,9 @@ def build_problem(candidates: pd.DataFrame, policy: Policy, *, prepared: bool = 
     # Cases from a country capped at zero can never be selected: they are not drawn.
     zero = {c for c, cap in policy.per_country.items() if cap == 0}
     if policy.max_per_country == 0:
-        zero |= set(country.tolist()) - set(policy.per_country)
-    drawable = np.flatnonzero(~pd.Series(country).isin(list(zero)).to_numpy())
+        zero |= {str(c) for c in country_cat.categories} - set(policy.per_country) - {""}
+    zero_cat = np.array([str(c) in zero for c in country_cat.categories] + [False])
+    drawable = np.flatnonzero(~zero_cat[np.asarray(country_cat.codes)])
     explore = drawable[
         exploration_draw(
             case_ids[drawable], share=policy.exploration_share, seed=policy.exploration_seed, k=k
