@@ -107,7 +107,14 @@ class InteractiveAllocator:
         """
         if not isinstance(policy, Policy):
             policy = self._apply_changes(policy)
-        fixed = ("capacity", "max_per_country", "per_country", "must_include", "exploration_share")
+        fixed = (
+            "capacity",
+            "max_per_country",
+            "per_country",
+            "must_include",
+            "exploration_share",
+            "exploration_seed",
+        )
         for key in fixed:
             if getattr(policy, key) != getattr(self.policy_, key):
                 raise ValueError(
