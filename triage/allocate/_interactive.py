@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from triage.allocate._allocation import Allocation, _result, find_relaxation
+from triage.allocate._allocation import Allocation, _result
 from triage.allocate._engine import Engine, LPResult, MIPResult
 from triage.allocate._policy import DIMENSIONS, Bound, Policy, _freeze
 from triage.allocate._problem import Problem, build_problem, prepare_candidates
@@ -139,9 +139,7 @@ class InteractiveAllocator:
             lp.status, lp.objective, lp.x, lp.y[active] if len(lp.y) else lp.y, lp.reduced
         )
         if mip.status == "infeasible":
-            relaxation = find_relaxation(view)
-            result = _result(view, policy, None, mip, "highspy")
-            return replace(result, relaxation=relaxation)
+            return _result(view, policy, None, mip, "highspy")
         return _result(view, policy, view_lp, mip, "highspy")
 
 
