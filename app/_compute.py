@@ -16,12 +16,16 @@ from triage.schema import IMPROVED_OUTCOMES, ISSUE_AREAS, OUTCOMES, VIOLATIONS, 
 
 __all__ = [
     "SAMPLE_ASSESSMENTS",
+    "achieved_vs_bands",
     "caseload_by_year",
     "code_shares",
     "communications_by_country",
+    "constraint_words",
+    "export_bytes",
     "improvement_by_country",
     "issue_area_shares",
     "outcomes_by_year",
+    "price_table",
     "shares_by_year",
     "ua_delay_by_mandates",
     "ua_delay_by_year",
@@ -228,50 +232,29 @@ def constraint_words(name: str) -> str:
     return name
 
 
-def target_table(allocation: object) -> pd.DataFrame:
-    """The allocator's constraints as a readable table, binding ones first.
+def price_table(prices: pd.DataFrame) -> pd.DataFrame:
+    """``price_of_balance`` output as a readable table, binding targets first, costliest first.
 
-    Columns: Target, Group, Bound (cases), Achieved (cases), Binding ("yes — costs" / "no"),
-    Price (shadow price, expected improvements per case).
+    Columns: Target (words), Bound (cases), Achieved (cases), Binding ("● binding" / "no"),
+    Cost (expected improvements gained by dropping the target), Price per case (LP dual).
     """
-    cons = allocation.constraints  # type: ignore[attr-defined]
-    if cons is None or len(cons) == 0:
-        return pd.DataFrame(
-            columns=["Target", "Bound (cases)", "Achieved (cases)", "Binding", "Price"]
-        )
+    rows = prices[prices["name"] != "all targets"].reset_index(drop=True)
+    binding = rows["binding"].fillna(False).astype(bool)
     out = pd.DataFrame(
         {
-            "Target": [constraint_words(n) for n in cons["name"]],
+            "Target": [constraint_words(n) for n in rows["name"]],
             "Bound (cases)": [
-                f"{'≥' if k == 'min' else '≤' if n != 'capacity' else '='} {int(t)}"
-                for n, k, t in zip(cons["name"], cons["kind"], cons["target"], strict=True)
+                f"{'=' if n == 'capacity' else '≥' if k == 'min' else '≤'} {int(t)}"
+                for n, k, t in zip(rows["name"], rows["kind"], rows["target"], strict=True)
             ],
-            "Achieved (cases)": cons["achieved"].astype("Int64"),
-            "Binding": ["● binding" if b else "no" for b in cons["binding"]],
-            "Price": cons["shadow_price"].astype(float).abs(),
+            "Achieved (cases)": pd.array(rows["achieved"], dtype="Int64"),
+            "Binding": ["● binding" if b else "no" for b in binding],
+            "Cost": rows["cost"].astype(float),
+            "Price per case": rows["shadow_price"].astype(float).abs(),
         }
     )
-    order = (~cons["binding"].astype(bool)).astype(int)
-    return (
-        out.assign(_o=order.to_numpy())
-        .sort_values(["_o", "Price"], ascending=[True, False], kind="stable")
-        .drop(columns="_o")
-        .reset_index(drop=True)
-    )
-
-
-def capacity_only(policy: object) -> object:
-    """The same capacity with no band, no country limit: selection by score alone."""
-    return policy.with_changes(  # type: ignore[attr-defined]
-        shares={}, max_per_country=None, per_country={}, must_include=(), exploration_share=0.0
-    )
-
-
-def tradeoff_levels(current: float, *, points: int = 9) -> list[float]:
-    """Share levels (0-1) for a trade-off curve: a grid around and including the current value."""
-    grid = {round(i / (points - 1) * min(1.0, max(0.2, 2.5 * current)), 2) for i in range(points)}
-    grid.add(round(current, 2))
-    return sorted(grid)
+    order = np.lexsort((-out["Cost"].fillna(0).to_numpy(), (~binding).to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def achieved_vs_bands(allocation: object, policy: object) -> pd.DataFrame:

@@ -275,36 +275,68 @@ def overall_record() -> dict[str, float]:
     return _engagement(db_url())[1]
 
 
+def _fixed_parts(policy: Any) -> tuple[Any, ...]:
+    return (
+        db_url(),
+        str(default_model_dir()),
+        policy.capacity,
+        policy.max_per_country,
+        tuple(sorted(policy.per_country.items())),
+        policy.must_include,
+        policy.exploration_share,
+    )
+
+
+def live_allocations(start: Any, policy: Any) -> tuple[Any, Any]:
+    """The allocations under ``start`` and under ``policy``, re-solved in memory.
+
+    One ``InteractiveAllocator`` per session (it holds solver state, so sessions never share
+    it), rebuilt when capacity or country limits change; only share bands re-solve warm. Both
+    allocations come from the same solver so that "enter" and "leave" are never artefacts of
+    two solvers breaking ties differently.
+    """
+    from triage.allocate import InteractiveAllocator
+
+    fixed = _fixed_parts(policy)
+    held = st.session_state.get("_interactive")
+    if held is None or held[0] != fixed:
+        held = (fixed, InteractiveAllocator(candidates(), policy))
+        st.session_state["_interactive"] = held
+    allocator = held[1]
+    if _fixed_parts(start) == fixed:
+        baseline = allocator.resolve(start)
+    else:
+        baseline = InteractiveAllocator(candidates(), start).allocation_
+    return baseline, allocator.resolve(policy)
+
+
+@st.cache_data(show_spinner="Pricing each target…", max_entries=64)
+def _prices(url: str, model_path: str, policy_toml: str) -> pd.DataFrame:
+    from triage.allocate import Policy, price_of_balance
+
+    cands = _candidates(_scored_queue(url, model_path))
+    return price_of_balance(cands, Policy.from_toml(policy_toml))
+
+
+def prices(policy: Any) -> pd.DataFrame:
+    """Each target's cost in expected improvements (``triage.allocate.price_of_balance``)."""
+    return _prices(db_url(), str(default_model_dir()), policy.to_toml())
+
+
 @st.cache_data(show_spinner="Tracing the trade-off…", max_entries=64)
 def _tradeoff(
     url: str, model_path: str, policy_toml: str, dim: str, code: str, side: str
 ) -> pd.DataFrame:
-    from _compute import tradeoff_levels
+    from triage.allocate import Policy, tradeoff_curve
 
-    from triage.allocate import Bound, Policy
-
-    policy = Policy.from_toml(policy_toml)
-    bound = policy.shares.get(dim, {}).get(code, Bound())
-    current = (bound.min if side == "min" else bound.max) or 0.0
-    rows = []
-    for level in tradeoff_levels(current):
-        lo = level if side == "min" else bound.min
-        hi = level if side == "max" else bound.max
-        if lo is not None and hi is not None and lo > hi:
-            continue
-        try:
-            moved = policy.with_bound(dim, code, min=lo or None, max=hi)
-            result, _ = _allocation(url, model_path, moved.to_toml())
-        except Exception:  # a level the policy cannot express: leave it out of the curve
-            continue
-        rows.append(
-            (level, float(result.objective or 0.0) if result.feasible else None, result.status)
-        )
-    return pd.DataFrame(rows, columns=["level", "objective", "status"])
+    cands = _candidates(_scored_queue(url, model_path))
+    return tradeoff_curve(
+        cands, Policy.from_toml(policy_toml), dimension=dim, code=code, bound=side
+    )
 
 
 def tradeoff(policy: Any, dim: str, code: str, side: str) -> pd.DataFrame:
-    """Expected improvements as one band's bound moves: level (0-1), objective, status."""
+    """Expected improvements as one band's bound is tightened (``tradeoff_curve``)."""
     return _tradeoff(db_url(), str(default_model_dir()), policy.to_toml(), dim, code, side)
 
 

@@ -39,6 +39,8 @@ def _sign_out() -> None:
 
 def gate() -> None:
     """Sign in, or in open demo mode choose the role to act as."""
+    if "auth_role" in st.session_state:  # already signed in: go to the role's page
+        _home()
     st.title("triage")
     st.caption(
         "Decision support for the UN Special Rapporteur on human rights defenders: which "
@@ -94,27 +96,38 @@ _PAGES = {
 }
 
 
-def _page(name: str, home: str) -> st.Page:
+def _page(name: str) -> st.Page:
     title, icon = _PAGES[name]
-    return st.Page(
-        HERE / "views" / f"{name}.py", title=title, icon=icon, url_path=name, default=name == home
+    return st.Page(HERE / "views" / f"{name}.py", title=title, icon=icon, url_path=name)
+
+
+def _home() -> None:
+    """The root URL: send each role to its own page, keeping the URL's parameters."""
+    st.switch_page(
+        HERE / "views" / f"{ROLE_HOME[current_role()]}.py", query_params=st.query_params.to_dict()
     )
 
 
-if "auth_role" not in st.session_state:
-    nav = st.navigation(
-        [st.Page(gate, title="Sign in", icon=":material/login:", url_path="signin")]
-    )
+signed_in = "auth_role" in st.session_state
+# Every page is registered even before sign-in, so a bookmarked URL (/targets?q=…) survives
+# the gate. Streamlit serves the default page only at "/", so the default is a hidden page
+# that forwards each role to its own page; every real page keeps its own URL.
+nav = st.navigation(
+    {
+        "": [
+            st.Page(_home, title="Home", url_path="home", default=True, visibility="hidden"),
+            st.Page(gate, title="Sign in", url_path="signin", visibility="hidden"),
+        ],
+        "Cases": [_page("queue"), _page("case")],
+        "Policy": [_page("targets"), _page("selection")],
+        "Oversight": [_page("monitoring"), _page("audit")],
+    },
+    position="sidebar" if signed_in else "hidden",
+)
+if not signed_in:
+    gate()
 else:
     role = current_role()
-    home = ROLE_HOME[role]  # each role opens on its own page
-    nav = st.navigation(
-        {
-            "Cases": [_page("queue", home), _page("case", home)],
-            "Policy": [_page("targets", home), _page("selection", home)],
-            "Oversight": [_page("monitoring", home), _page("audit", home)],
-        }
-    )
     with st.sidebar:
         options = _data.policy_options()
         if "_pending_policy" in st.session_state:  # a version just saved on Targets
@@ -131,5 +144,4 @@ else:
         if st.session_state.get("auth_demo"):
             st.caption("Open demo mode: no login.")
         st.button("Switch role / sign out", key="sign_out", on_click=_sign_out)
-
-nav.run()
+    nav.run()

@@ -101,7 +101,8 @@ with tab_geo:
             value="points",
             title=f"Figure 6. States' constructive engagement on individual cases "
             f"(n={int(engagement['cases'].sum()):,}; grey: no case)",
-            legend="Engagement: −100 no response, +100 full response, no rejection",
+            legend="Engagement (points)",
+            legend_format="+.0f",
             tooltip=[
                 alt.Tooltip("klass:N", title="Class"),
                 alt.Tooltip("cases:Q", title="Cases", format=","),
@@ -117,8 +118,9 @@ with tab_geo:
         key="fig6",
     )
     st.caption(
-        "Engagement = response rate (immaterial replies excluded) minus rejection rate, in "
-        "points; the class is written in each country's tooltip and in the table below."
+        "Engagement runs from −100 (no response) to +100 (full response, no rejection): the "
+        "response rate (immaterial replies excluded) minus the rejection rate, in points. Each "
+        "country's class is written in its tooltip and in the table below."
     )
     _off_map(engagement, "cases")
     _table(

@@ -124,14 +124,12 @@ with right:
     st.subheader("Selection under these targets")
     with st.spinner("Re-solving the selection…"):
         try:
-            allocation, _why = _data.allocation(policy)
-        except TriageError as exc:
+            baseline, allocation = _data.live_allocations(start, policy)
+        except (TriageError, ValueError) as exc:
             allocation = None
-            st.warning(f"No selection: {exc.message}")
+            st.warning(f"No selection: {getattr(exc, 'message', str(exc))}")
     if allocation is None:
         st.stop()
-    baseline, _ = _data.allocation(start)
-    unconstrained, _ = _data.allocation(_compute.capacity_only(policy))
     if not allocation.feasible:
         st.warning(
             "**No selection meets all these targets.** " + (allocation.message or ""),
@@ -163,10 +161,11 @@ with right:
             else None,
             help="Sum of the selected cases' scores: improvements expected within a year",
         )
-        price = float(unconstrained.objective or 0.0) - objective
+        prices = _data.prices(policy)
+        everything = prices[prices["name"] == "all targets"]
         m3.metric(
             "Price of all targets",
-            f"{price:.1f}",
+            f"{float(everything['cost'].iloc[0]):.2f}" if len(everything) else "–",
             help="Expected improvements given up against selecting by score alone",
         )
         added = sorted(set(allocation.selected) - set(baseline.selected))
@@ -187,20 +186,25 @@ with right:
                 key="t_changes",
             )
 
-        table = _compute.target_table(allocation)
         st.markdown(
-            "**Price of each target** (expected improvements per case of the target; binding targets cost)"
+            "**Price of each target**, in expected improvements: what dropping the target would "
+            "gain (re-solved), and the marginal price of one more case (LP dual). Binding first."
         )
         st.dataframe(
-            table,
+            _compute.price_table(prices),
             hide_index=True,
             key="t_prices",
             column_config={
-                "Price": st.column_config.NumberColumn(
-                    "Price (expected improvements per case)",
+                "Cost": st.column_config.NumberColumn(
+                    "Cost (expected improvements)",
                     format="%.3f",
-                    help="How much the sum of scores falls if this target asks for one more case",
-                )
+                    help="Objective without this target minus objective with it",
+                ),
+                "Price per case": st.column_config.NumberColumn(
+                    "Price per case (expected improvements)",
+                    format="%.3f",
+                    help="How much the objective falls if the target asks for one more case",
+                ),
             },
         )
 
@@ -212,30 +216,36 @@ with right:
         side = "min" if bound.min is not None or bound.max is None else "max"
         curve = _data.tradeoff(policy, dim, code, side)
         now = (bound.min if side == "min" else bound.max) or 0.0
+        verb = "Minimum" if side == "min" else "Maximum"
         st.altair_chart(
             (
                 alt.Chart(curve)
                 .mark_line(point=True)
                 .encode(
                     x=alt.X(
-                        "level:Q",
-                        title=f"{'Minimum' if side == 'min' else 'Maximum'} share of {label(code)} (%)",
+                        "share:Q",
+                        title=f"{verb} share of {label(code)} among the selected (%)",
                         axis=alt.Axis(format="%"),
                     ),
                     y=alt.Y(
-                        "objective:Q", title="Expected improvements", scale=alt.Scale(zero=False)
+                        "objective:Q",
+                        title="Expected improvements (sum of scores)",
+                        scale=alt.Scale(zero=False),
                     ),
                     tooltip=[
-                        alt.Tooltip("level:Q", title="Share", format=".0%"),
-                        alt.Tooltip("objective:Q", title="Expected improvements", format=".1f"),
+                        alt.Tooltip("share:Q", title="Share", format=".0%"),
+                        alt.Tooltip("target:Q", title="Cases"),
+                        alt.Tooltip("objective:Q", title="Expected improvements", format=".2f"),
+                        alt.Tooltip("objective_loss:Q", title="Loss", format=".2f"),
                         alt.Tooltip("status:N", title="Solver status"),
                     ],
                 )
-                + alt.Chart(pd.DataFrame({"level": [now]}))
+                + alt.Chart(pd.DataFrame({"share": [now]}))
                 .mark_rule(strokeDash=[4, 4])
-                .encode(x="level:Q")
+                .encode(x="share:Q")
             ).properties(
-                title=f"Trade-off: {label(code)} {side} share against expected improvements (dashed: now)",
+                title=f"Trade-off of the target being moved: {label(code)} ({side}); dashed: now. "
+                "Missing points are infeasible.",
                 width="container",
                 height=260,
             ),

@@ -246,10 +246,11 @@ def test_targets_slider_changes_the_selection_and_prices_it(app_env: AppEnv) -> 
     shown = texts(at)
     assert "Against policy **test**" in shown
     assert "**0** case(s) enter" not in shown  # raising the floor for women moves cases
-    prices = find_table(at, "Target", "Price")
+    prices = find_table(at, "Target", "Cost")
     women = prices[prices["Target"].str.startswith("Woman")]
     assert women["Binding"].iloc[0] == "● binding"
-    assert women["Price"].iloc[0] > 0
+    assert women["Cost"].iloc[0] > 0
+    assert prices["Binding"].iloc[0] == "● binding"  # binding targets come first
     assert len(at.get("vega_lite_chart")) >= 1  # the trade-off chart of the moved band
 
 
