@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -21,7 +22,7 @@ from triage.synth._simulate import (
 
 __all__ = ["assemble", "to_text", "typed"]
 
-_REPLY_SHAPE = 5.0  # spread of one state's reply times (coefficient of variation 0.45)
+_REPLY_SHAPE = 12.0  # spread of one state's reply times (coefficient of variation 0.29)
 _END = np.datetime64(W.HISTORY_END)
 _HIDDEN_SD = 0.55  # unobservable part of a case's chance to improve (moderate on purpose)
 
@@ -70,6 +71,83 @@ def _fake_names(rng: np.random.Generator, n: int) -> np.ndarray:
     )
 
 
+def _stratified(
+    rng: np.random.Generator, groups: np.ndarray, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """Uniform draws, stratified within each group (rows outside ``mask`` get plain draws).
+
+    Each draw is marginally uniform, so every row keeps its own probability; within a group
+    the draws cover [0, 1) evenly, which keeps counts per group (a country's replies, a
+    year's outcomes) close to their expectation instead of adding binomial noise on top.
+    """
+    n = len(groups)
+    u = rng.random(n)
+    rows = np.arange(n) if mask is None else np.flatnonzero(mask)
+    if len(rows) == 0:
+        return u
+    g = groups[rows]
+    order = rows[np.lexsort((rng.random(len(rows)), g))]
+    g_sorted = groups[order]
+    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    rank = np.arange(len(order)) - np.repeat(starts, sizes)
+    u[order] = (rank + rng.random(len(order))) / np.repeat(sizes, sizes)
+    return u
+
+
+def _van_der_corput(n: int) -> np.ndarray:
+    """The first ``n`` points of the base-2 van der Corput sequence."""
+    i = np.arange(n, dtype=np.uint64)
+    out = np.zeros(n)
+    scale = 0.5
+    while i.any():
+        out += (i & np.uint64(1)).astype(float) * scale
+        i >>= np.uint64(1)
+        scale /= 2
+    return out
+
+
+def _low_discrepancy(
+    rng: np.random.Generator, keys: tuple[np.ndarray, ...], mask: np.ndarray | None = None
+) -> np.ndarray:
+    """Uniform draws spread evenly along the rows sorted by ``keys`` (last key first).
+
+    A randomly shifted van der Corput sequence: each draw is marginally uniform, and every run
+    of consecutive rows in the sort order (hence every group of the leading keys) gets draws
+    that cover [0, 1) evenly.
+    """
+    n = len(keys[0])
+    u = rng.random(n)
+    rows = np.arange(n) if mask is None else np.flatnonzero(mask)
+    if len(rows) == 0:
+        return u
+    tie = rng.random(len(rows))
+    order = rows[np.lexsort((tie, *(np.asarray(k)[rows] for k in keys)))]
+    u[order] = (_van_der_corput(len(order)) + rng.random()) % 1.0
+    return u
+
+
+def _observed_mean(mean: np.ndarray, left: np.ndarray, weight: np.ndarray) -> float:
+    """Mean of gamma reply times (``_REPLY_SHAPE``) seen before the history ends."""
+    theta = mean / _REPLY_SHAPE
+    x = np.maximum(left, 0.0) / theta
+    den = (weight * gammainc(_REPLY_SHAPE, x)).sum()
+    if den <= 0:
+        return float(mean.mean()) if len(mean) else 0.0
+    return float((weight * mean * gammainc(_REPLY_SHAPE + 1, x)).sum() / den)
+
+
+def _bisect(f: Callable[[float], float], target: float, lo: float, hi: float) -> float:
+    """Solve ``f(x) == target`` for an increasing ``f`` on ``[lo, hi]``."""
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if f(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
 def _letter_design(
     rng: np.random.Generator, year: np.ndarray, named: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -116,10 +194,10 @@ def _improve_linear(
     v = viol.astype(float)
     year_effect = np.array([W.YEAR_IMPROVE.get(int(y), 0.0) for y in year])
     return (
-        1.05 * v[:, _V["detention"]]
-        + 0.65 * v[:, _V["conviction"]]
-        - 1.4 * v[:, _V["administrative_harassment"]]
-        + 2.6 * v[:, _V["professional_restriction"]]
+        0.9 * v[:, _V["detention"]]
+        + 0.85 * v[:, _V["conviction"]]
+        - 1.8 * v[:, _V["administrative_harassment"]]
+        + 3.8 * v[:, _V["professional_restriction"]]
         - 2.0 * v[:, _V["killing"]]
         - 0.3 * v[:, _V["threats"]]
         - 0.15 * repeat
@@ -198,9 +276,11 @@ def to_text(
     s_sent = np.concatenate([l_sent, u_sent])
     s_state = np.concatenate([l_addr, u_addr]) == "state"
     weight = np.concatenate([l_nind, np.zeros(len(u_month))]).astype(float) * s_state
-    reply_c = rng.normal(0.0, 0.7, k) + 0.5 * is_lac
+    reply_c = rng.normal(0.0, 0.7, k) + 1.0 * is_lac
     reply_c[cidx["USA"]] += 0.6
-    reject_d = rng.normal(0.0, 0.9, k) - 0.9 * is_lac
+    for fast in ("OMN", "MRT", "AGO", "SAU"):  # the paper times their replies: they do reply
+        reply_c[cidx[fast]] += 0.8
+    reject_d = rng.normal(0.0, 0.5, k) - 0.9 * is_lac
     other_days = np.exp(rng.normal(0.0, 0.35, k))
     named_days = np.full(k, np.nan)
     for c, d in W.NAMED_REPLY_DAYS.items():
@@ -209,6 +289,7 @@ def to_text(
     era_a = np.zeros(3)
     mean_days = np.where(np.isnan(named_days), 100.0, named_days)
     left = (_END - s_sent).astype(float)
+    named = ~np.isnan(named_days)
     for _ in range(4):
         p_obs = gammainc(_REPLY_SHAPE, np.maximum(left, 0) / (mean_days[s_country] / _REPLY_SHAPE))
         for e, era_name in enumerate(("jilani", "sekaggya", "forst")):
@@ -223,14 +304,27 @@ def to_text(
             reply_c[i] = _solve_intercept(
                 era_a[s_era], weight * (s_country == i), target, scale=(1 - imm) * p_obs
             )
-        omega = np.bincount(
-            s_country, weights=weight * _sigmoid(era_a[s_era] + reply_c[s_country]), minlength=k
-        )
-        named = ~np.isnan(named_days)
-        g = (W.MEAN_REPLY_DAYS * omega.sum() - (omega * np.nan_to_num(named_days))[named].sum()) / (
-            omega * other_days
-        )[~named].sum()
-        mean_days = np.where(named, named_days, g * other_days)
+        intensity = weight * _sigmoid(era_a[s_era] + reply_c[s_country])
+        # Replies after November 2016 are not seen yet: solve the means so that the *observed*
+        # (truncated) means land on the paper's figures.
+        for c, target in W.NAMED_REPLY_DAYS.items():
+            i = cidx[c]
+            rows = s_country == i
+            mean_days[i] = _bisect(
+                lambda m, rows=rows, w=intensity: _observed_mean(
+                    np.full(int(rows.sum()), m), left[rows], w[rows]
+                ),
+                target,
+                target,
+                4 * target,
+            )
+
+        def overall(g: float, fixed: np.ndarray = mean_days, w: np.ndarray = intensity) -> float:
+            m = np.where(named, fixed, g * other_days)
+            return _observed_mean(m[s_country], left, w)
+
+        g = _bisect(overall, W.MEAN_REPLY_DAYS, 10.0, 400.0)
+        mean_days = np.where(named, mean_days, g * other_days)
     era_r = np.array([W.ERA_REJECTION_LOGIT[e] for e in ("jilani", "sekaggya", "forst")])
     p_sub = _sigmoid(era_a[s_era] + reply_c[s_country])
     for c, target in W.NAMED_REJECTION.items():
@@ -238,12 +332,19 @@ def to_text(
         reject_d[i] = _solve_intercept(era_r[s_era], weight * p_sub * (s_country == i), target)
 
     n_s = len(s_country)
-    replied = (rng.random(n_s) < _sigmoid(era_a[s_era] + reply_c[s_country])) & s_state
-    immaterial = replied & (rng.random(n_s) < imm)
+    replied = (
+        _stratified(rng, s_country, s_state) < _sigmoid(era_a[s_era] + reply_c[s_country])
+    ) & s_state
+    immaterial = replied & (_stratified(rng, s_country, replied) < imm)
     substantive = replied & ~immaterial
-    unknown = substantive & (rng.random(n_s) < W.CONTENT_UNKNOWN_SHARE)
+    unknown = substantive & (_stratified(rng, s_country, substantive) < W.CONTENT_UNKNOWN_SHARE)
     rejection = (
-        substantive & ~unknown & (rng.random(n_s) < _sigmoid(era_r[s_era] + reject_d[s_country]))
+        substantive
+        & ~unknown
+        & (
+            _stratified(rng, s_country, substantive & ~unknown)
+            < _sigmoid(era_r[s_era] + reject_d[s_country])
+        )
     )
     days = rng.gamma(_REPLY_SHAPE, mean_days[s_country] / _REPLY_SHAPE) * np.where(
         immaterial, W.IMMATERIAL_SLOWER, 1.0
@@ -318,56 +419,7 @@ def to_text(
         }
     )
 
-    # ------------------------------------------------------------------ truth
-    country_eff = rng.normal(0.0, 0.3, k)
-    for c in W.COUNTRY_IMPROVE_POSITIVE:
-        country_eff[cidx[c]] = 0.9
-    for c in W.COUNTRY_IMPROVE_NEGATIVE:
-        country_eff[cidx[c]] = -0.9
     c_year = l_year[c_letter]
-    hidden = rng.normal(0.0, _HIDDEN_SD, len(taken))
-    lin = _improve_linear(
-        c_viol,
-        p.repeat[taken],
-        l_mand[c_letter],
-        l_delay[c_letter],
-        country_eff[run.letter_country[c_letter]],
-        c_year,
-        hidden,
-    )
-    c_sent = l_sent[c_letter]
-    in_frame = (
-        (c_sent >= np.datetime64(W.SAMPLE_FROM))
-        & (c_sent <= np.datetime64(W.SAMPLE_TO))
-        & (l_nind[c_letter] <= W.SAMPLE_MAX_INDIVIDUALS)
-        & (l_addr[c_letter] == "state")
-    )
-    b0 = _solve_intercept(lin, in_frame.astype(float), 0.24)
-    p_improve = _sigmoid(b0 + lin)
-
-    # Outcome given the truth: improvement, otherwise worse, mixed or the same.
-    v = c_viol.astype(float)
-    worse_lin = (
-        1.7 * v[:, _V["administrative_harassment"]]
-        + 0.5 * v[:, _V["killing"]]
-        + 0.4 * v[:, _V["threats"]]
-        + np.array([W.YEAR_WORSEN.get(int(y), 0.0) for y in c_year])
-    )
-    c0 = _solve_intercept(worse_lin, in_frame * (1 - p_improve), 0.26 / 0.76)
-    p_worse = _sigmoid(c0 + worse_lin)
-    p_mixed = _sigmoid(-2.1 + 1.3 * v[:, _V["detention"]])
-    u = rng.random(len(taken))
-    improved = u < p_improve
-    u2 = rng.random(len(taken))
-    worse = ~improved & (u2 < p_worse)
-    mixed = ~improved & ~worse & (rng.random(len(taken)) < p_mixed)
-    outcome = np.full(len(taken), "same", dtype=object)
-    outcome[improved] = np.where(
-        rng.random(int(improved.sum())) < 0.35, "much_better", "somewhat_better"
-    )
-    outcome[worse] = np.where(rng.random(int(worse.sum())) < 0.14, "much_worse", "somewhat_worse")
-    outcome[mixed] = "mixed"
-
     # ------------------------------------------------------------------ impact sample
     frame_letters = np.flatnonzero(
         (l_sent >= np.datetime64(W.SAMPLE_FROM))
@@ -388,7 +440,12 @@ def to_text(
     cand = np.flatnonzero(letter_rank[c_letter] >= 0)
     cand = cand[np.lexsort((rng.random(len(cand)), letter_rank[c_letter[cand]]))][:drawn_target]
     # Information is easier to find for detention cases and recent years (p. 17 fn 16).
-    avail = np.exp(0.3 * v[cand, _V["detention"]] + 0.04 * (c_year[cand] - 2004))
+    # Court rulings on lawyers' disciplinary cases are published (p. 23 fn 21).
+    avail = np.exp(
+        0.3 * c_viol[cand, _V["detention"]]
+        + 0.9 * c_viol[cand, _V["professional_restriction"]]
+        + 0.04 * (c_year[cand] - 2004)
+    )
     key = np.log(rng.random(len(cand))) / avail
     found = cand[np.argsort(-key, kind="stable")[:found_target]]
     found.sort()
@@ -396,6 +453,70 @@ def to_text(
     skey = np.log(rng.random(len(found))) / surv_w
     survey = found[np.argsort(-skey, kind="stable")[:survey_target]]
     survey.sort()
+    # ------------------------------------------------------------------ truth
+    country_eff = rng.normal(0.0, 0.3, k)
+    for c in W.COUNTRY_IMPROVE_POSITIVE:
+        country_eff[cidx[c]] = 1.1
+    for c in W.COUNTRY_IMPROVE_NEGATIVE:
+        country_eff[cidx[c]] = -1.1
+    hidden = rng.normal(0.0, _HIDDEN_SD, len(taken))
+    lin = _improve_linear(
+        c_viol,
+        p.repeat[taken],
+        l_mand[c_letter],
+        l_delay[c_letter],
+        country_eff[run.letter_country[c_letter]],
+        c_year,
+        hidden,
+    )
+    in_sample = np.zeros(len(taken))
+    in_sample[found] = 1.0
+    # Intercepts are set on the impact sample so its expected shares are the paper's.
+    b0 = _solve_intercept(lin, in_sample, 0.24)
+    p_improve = _sigmoid(b0 + lin)
+
+    # Outcome given the truth: improvement, otherwise worse, mixed or the same.
+    v = c_viol.astype(float)
+    worse_lin = (
+        3.2 * v[:, _V["administrative_harassment"]]
+        + 0.5 * v[:, _V["killing"]]
+        + 0.4 * v[:, _V["threats"]]
+        + np.array([W.YEAR_WORSEN.get(int(y), 0.0) for y in c_year])
+    )
+    c0 = _solve_intercept(worse_lin, in_sample * (1 - p_improve), 0.26 / 0.76)
+    p_worse = _sigmoid(c0 + worse_lin)
+    p_mixed = _sigmoid(-2.0 + 1.3 * v[:, _V["detention"]])
+    # Outcome draws along a low-discrepancy sequence ordered by the breakdowns the paper
+    # reports (violation group, named-country group, alone, conviction, detention, year):
+    # each case keeps its own probability, but every breakdown carries little draw noise.
+    c_group = np.zeros(len(taken), dtype=np.int64)
+    c_iso_idx = run.letter_country[c_letter]
+    c_group[np.isin(c_iso_idx, [cidx[c] for c in W.COUNTRY_IMPROVE_POSITIVE])] = 1
+    c_group[np.isin(c_iso_idx, [cidx[c] for c in W.COUNTRY_IMPROVE_NEGATIVE])] = 2
+    v_group = np.where(
+        c_viol[:, _V["professional_restriction"]],
+        2,
+        np.where(c_viol[:, _V["administrative_harassment"]], 1, 0),
+    )
+    keys = (
+        c_year,
+        c_viol[:, _V["detention"]],
+        c_viol[:, _V["conviction"]],
+        l_mand[c_letter] == 1,
+        c_group,
+        v_group,
+        in_sample,
+    )
+    improved = _low_discrepancy(rng, keys) < p_improve
+    worse = ~improved & (_low_discrepancy(rng, keys, ~improved) < p_worse)
+    mixed = ~improved & ~worse & (_low_discrepancy(rng, keys, ~improved & ~worse) < p_mixed)
+    outcome = np.full(len(taken), "same", dtype=object)
+    outcome[improved] = np.where(
+        rng.random(int(improved.sum())) < 0.35, "much_better", "somewhat_better"
+    )
+    outcome[worse] = np.where(rng.random(int(worse.sum())) < 0.145, "much_worse", "somewhat_worse")
+    outcome[mixed] = "mixed"
+
     assessment = np.full(len(taken), None, dtype=object)
     assessment[found] = "online"
     assessment[survey] = "survey"
