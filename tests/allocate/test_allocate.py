@@ -361,3 +361,39 @@ def test_reasons_for_forced_and_impossible_cases() -> None:
     assert reasons.loc[blocked_ids, "reason"].str.contains("no score could bring it in").all()
     # Names of people never appear: the reasons only carry codes, scores and case ids.
     assert set(reasons.columns) == {"selected", "reason", "score_to_enter", "displaced_by"}
+
+
+def test_fractional_lp_goes_through_the_integer_program() -> None:
+    from triage.allocate._engine import Engine
+    from triage.allocate._problem import build_problem
+
+    # Three overlapping floors: the LP takes half of A, B and C; the integer program needs two.
+    cands = pd.DataFrame(
+        {
+            "case_id": ["A", "B", "C", "D", "E", "F"],
+            "score": [0.30, 0.31, 0.32, 0.9, 0.8, 0.7],
+            "country": ["KEN", "IND", "BRA", "FRA", "FRA", "FRA"],
+            "un_region": ["african", "asia_pacific", "latin_american_caribbean"] + ["weog"] * 3,
+            "gender": ["man"] * 6,
+            "violations": ["threats;trial", "trial;defamation", "threats;defamation", "", "", ""],
+        }
+    )
+    policy = Policy.from_toml(
+        "name='f'\ncapacity=2\n[share.violations]\nthreats={min=0.5}\ntrial={min=0.5}\n"
+        "defamation={min=0.5}\n"
+    )
+    lp = Engine(build_problem(cands, policy)).solve_lp()
+    assert not lp.integral
+    expected = reference(cands, policy)
+    for solver in ("highs", "cbc", "highspy"):
+        result = allocate(cands, policy, solver=solver)  # type: ignore[arg-type]
+        assert result.status == "optimal" and result.gap == 0
+        assert result.objective == pytest.approx(expected)
+        assert result.selected == ("B", "C")
+    reasons = explain_selection(cands, policy, allocate(cands, policy)).set_index("case_id")
+    # Two of A, B, C are needed to cover three floors with two places: D can never enter,
+    # and A enters only by displacing the weaker of B and C.
+    assert np.isnan(reasons.loc["D", "score_to_enter"])
+    assert "no score could bring it in" in reasons.loc["D", "reason"]
+    assert reasons.loc["A", "score_to_enter"] == pytest.approx(0.31)
+    assert reasons.loc["A", "displaced_by"] == "B"
