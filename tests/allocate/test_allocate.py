@@ -397,3 +397,29 @@ def test_fractional_lp_goes_through_the_integer_program() -> None:
     assert "no score could bring it in" in reasons.loc["D", "reason"]
     assert reasons.loc["A", "score_to_enter"] == pytest.approx(0.31)
     assert reasons.loc["A", "displaced_by"] == "B"
+
+
+def test_time_limit_reports_status_and_gap(monkeypatch: pytest.MonkeyPatch) -> None:
+    from triage.allocate._engine import Engine, MIPResult
+
+    cands = random_candidates(40, seed=1)
+    policy = Policy.from_toml(
+        "name='t'\ncapacity=6\n[share.violations]\nthreats={min=0.5}\ntrial={min=0.5}\n"
+        "[solver]\ntime_limit=0.5\n"
+    )
+    real = Engine._core_mip
+
+    def stopped(self: Engine, core: np.ndarray, backend: str) -> MIPResult:
+        # The solver stops early: a feasible selection, but its bound is not closed (the value
+        # it reports sits 0.01 below the LP bound).
+        res = real(self, core, backend)
+        return MIPResult("time_limit", res.objective - 0.01, res.x, np.inf, np.inf)
+
+    monkeypatch.setattr(Engine, "_core_mip", stopped)
+    monkeypatch.setattr("triage.allocate._engine.LPResult.integral", property(lambda self: False))
+    result = allocate(cands, policy)
+    assert result.status == "time_limit"
+    assert result.gap > 0
+    data = json.loads(result.to_json())
+    assert data["status"] == "time_limit" and data["gap"] > 0
+    assert "gap" in result.message
