@@ -310,14 +310,11 @@ def to_text(
         for c, target in W.NAMED_REPLY_DAYS.items():
             i = cidx[c]
             rows = s_country == i
-            mean_days[i] = _bisect(
-                lambda m, rows=rows, w=intensity: _observed_mean(
-                    np.full(int(rows.sum()), m), left[rows], w[rows]
-                ),
-                target,
-                target,
-                4 * target,
-            )
+
+            def country_mean(m: float, rows: np.ndarray = rows, w: np.ndarray = intensity) -> float:
+                return _observed_mean(np.full(int(rows.sum()), m), left[rows], w[rows])
+
+            mean_days[i] = _bisect(country_mean, target, target, 4 * target)
 
         def overall(g: float, fixed: np.ndarray = mean_days, w: np.ndarray = intensity) -> float:
             m = np.where(named, fixed, g * other_days)

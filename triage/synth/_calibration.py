@@ -131,7 +131,7 @@ def measure(history: History) -> dict[str, float]:
     out["comms_2008"] = int(per_year.get(2008, 0))
     out["comms_2010"] = int(per_year.get(2010, 0))
     out["comms_2011"] = int(per_year.get(2011, 0))
-    out["comms_peak_year"] = float(per_year.idxmax()) if len(per_year) else np.nan
+    out["comms_peak_year"] = float(per_year.index[int(np.argmax(per_year.to_numpy()))])
     rise = per_year.reindex(range(2001, 2009), fill_value=0).diff().dropna()
     out["comms_decreases_2001_2008"] = int((rise < 0).sum())
     ind_letters = (letter & named).groupby(cm_year).sum().reindex(range(2011, 2016), fill_value=0)
@@ -200,14 +200,15 @@ def measure(history: History) -> dict[str, float]:
     rejected = rc == "rejection"
     out["reply_any"] = _share(replied)
     out["reply_substantive"] = _share(subst)
-    era = np.select(
-        [sent < _SEKAGGYA[0], sent < _FORST[0]], ["jilani", "sekaggya"], default="forst"
+    mandate = pd.Series(
+        np.select([sent < _SEKAGGYA[0], sent < _FORST[0]], ["jilani", "sekaggya"], default="forst"),
+        index=sent.index,
     )
     for name in ("jilani", "sekaggya", "forst"):
-        out[f"substantive_{name}"] = _share(subst, era == name)
+        out[f"substantive_{name}"] = _share(subst, mandate == name)
     out["rejection_majority"] = _share(rejected, known)
-    out["rejection_rise"] = _share(rejected, known & (era == "forst")) - _share(
-        rejected, known & (era == "jilani")
+    out["rejection_rise"] = _share(rejected, known & (mandate == "forst")) - _share(
+        rejected, known & (mandate == "jilani")
     )
     for iso in ("IND", "ARG"):
         here = joined["country"] == iso
@@ -334,20 +335,22 @@ def calibration_report(
     if missing:
         raise ValueError(f"`targets` must name known measurements. Got {missing} instead.")
     rows = []
-    for t in spec.itertuples(index=False):
-        g = float(measured[t.key])
-        ok = bool(np.isfinite(g) and _CHECKS[t.rule](g, t.paper, t.tolerance))
+    for t in spec.to_dict("records"):
+        key, rule = str(t["key"]), str(t["rule"])
+        paper, tol = float(t["paper"]), float(t["tolerance"])
+        g = float(measured[key])
+        ok = bool(np.isfinite(g) and _CHECKS[rule](g, paper, tol))
         rows.append(
             {
-                "group": t.group,
-                "figure": t.figure,
-                "paper": t.paper,
+                "group": t["group"],
+                "figure": t["figure"],
+                "paper": paper,
                 "generated": g,
-                "tolerance": t.tolerance,
-                "rule": _rule_text(t.rule, t.paper, t.tolerance),
+                "tolerance": tol,
+                "rule": _rule_text(rule, paper, tol),
                 "passed": ok,
-                "source": t.source,
-                "key": t.key,
+                "source": t["source"],
+                "key": key,
             }
         )
     return CalibrationReport(pd.DataFrame(rows))
