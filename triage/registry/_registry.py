@@ -62,6 +62,8 @@ _FLOAT_COLUMNS = frozenset({"p_improve"})
 #: An outcome is observed one year after the communication (the history contract).
 _OUTCOME_DELAY = dt.timedelta(days=365)
 _HISTORICAL_NOTE = "historical record (loaded from a history folder)"
+#: Historical decisions have no selection run: the note says so rather than a made-up run id.
+_HISTORICAL_DECISION = "historical decision, made before the registry (no selection run)"
 #: ``source`` of a communication known only from a case; a later full record replaces it.
 _STUB = "stub"
 
@@ -322,28 +324,15 @@ class Registry:
         try:
             with self.engine.begin() as conn:
                 report(1, steps, "communications")
-                new_comms = self._insert_new(
-                    conn,
-                    Communication,
-                    "communication_id",
-                    _records(history.communications, COMMUNICATIONS_COLUMNS),
-                    added,
-                    skipped,
-                    extra={"source": "history"},
-                )
-                report(2, steps, "replies")
-                replies = [
-                    {
-                        "communication_id": r["communication_id"],
-                        "reply_date": r["reply_date"],
-                        "reply_class": r["reply_class"],
-                    }
+                comm_rows = _records(history.communications, COMMUNICATIONS_COLUMNS)
+                new_comms = _store_communications(conn, comm_rows, source="history")
+                added["communications"] = len(new_comms)
+                skipped["communications"] = len(comm_rows) - len(new_comms)
+                added["replies"] = sum(
+                    1
                     for r in new_comms
-                    if r["reply_date"] is not None or r["reply_class"] not in (None, "none")
-                ]
-                if replies:
-                    _bulk_insert(conn, Reply, replies)
-                added["replies"] = len(replies)
+                    if r.get("reply_date") is not None or r.get("reply_class") not in (None, "none")
+                )
                 report(3, steps, "cases")
                 self._insert_new(
                     conn,
@@ -430,9 +419,8 @@ class Registry:
         skipped: dict[str, int],
         *,
         extra: Mapping[str, Any] | None = None,
-        count_as: str | None = None,
     ) -> list[dict[str, Any]]:
-        name = count_as or table.__tablename__  # type: ignore[attr-defined]
+        name = table.__tablename__  # type: ignore[attr-defined]
         new = [{**r, **(extra or {})} for r in Registry._new_rows(conn, table, key, rows)]
         if new:
             _bulk_insert(conn, table, new)
@@ -498,13 +486,14 @@ class Registry:
 
         Each gets ``received``; then ``eligible``/``ineligible`` when ``eligible`` is given; a
         row that also carries ``sent_date`` (and ``reply_date``) was decided before it reached
-        the registry, so it gets ``selected`` (run ``import:<source_file>``),
-        ``communication_sent`` and ``reply_received``. Rows whose ``submission_id`` (or
+        the registry, so it gets ``selected``,
+        ``communication_sent`` and ``reply_received`` (no run: the note says it was decided
+        before the registry). Rows whose ``submission_id`` (or
         ``content_hash``) is already present are skipped, so adding twice adds nothing.
         """
         now = self._clock()
         columns = {c.name for c in Submission.__table__.columns} - {"id"}
-        run = f"import:{source_file or origin}"
+        decided = f"decided before the registry; imported from {source_file or origin}"
         with self.engine.begin() as conn:
             ids = set(conn.execute(select(Submission.submission_id)).scalars())
             hashes = set(conn.execute(select(Submission.content_hash)).scalars()) - {None}
@@ -527,10 +516,13 @@ class Registry:
                     steps.append(_event(sid, status, received, now, note=note))
                 sent, reply = _as_date(raw.get("sent_date")), _as_date(raw.get("reply_date"))
                 if r.get("eligible") and sent is not None:
-                    steps.append(_event(sid, "selected", sent, now, run, note))
+                    steps.append(_event(sid, "selected", max(sent, received), now, note=decided))
+                    sent = max(sent, received)
                     steps.append(_event(sid, "communication_sent", sent, now, note=note))
                     if reply is not None:
-                        steps.append(_event(sid, "reply_received", reply, now, note=note))
+                        steps.append(
+                            _event(sid, "reply_received", max(reply, sent), now, note=note)
+                        )
                 events.extend(steps)
                 r.update(
                     origin=origin,
@@ -571,53 +563,8 @@ class Registry:
         A non-blank ``reply_date`` or a ``reply_class`` other than ``none`` also adds a
         :class:`Reply`; a row may list several reply dates in ``reply_dates`` (one reply each).
         """
-        columns = {c.name for c in Communication.__table__.columns} - {"id"}
         with self.engine.begin() as conn:
-            clean = [
-                {**{k: _db_value(v) for k, v in r.items() if k in columns}, "source": source}
-                for r in rows
-            ]
-            stubs = set(
-                conn.execute(
-                    select(Communication.communication_id).where(Communication.source == _STUB)
-                ).scalars()
-            )
-            upgrades = [r for r in clean if r.get("communication_id") in stubs]
-            for r in upgrades:
-                conn.execute(
-                    update(Communication)
-                    .where(Communication.communication_id == r["communication_id"])
-                    .values(**{k: v for k, v in r.items() if k != "communication_id"})
-                )
-                stubs.discard(r["communication_id"])
-            new = upgrades + self._insert_new(
-                conn, Communication, "communication_id", clean, {}, {}
-            )
-            dated = {str(r["communication_id"]): r.get("reply_dates") for r in rows}
-            replies = []
-            for r in new:
-                cid = r["communication_id"]
-                listed = dated.get(cid) or []
-                if listed:
-                    # Every dated reply is a row; the class is the communication's.
-                    replies += [
-                        {
-                            "communication_id": cid,
-                            "reply_date": d,
-                            "reply_class": r.get("reply_class"),
-                        }
-                        for d in listed
-                    ]
-                elif r.get("reply_date") is not None or r.get("reply_class") not in (None, "none"):
-                    replies.append(
-                        {
-                            "communication_id": cid,
-                            "reply_date": r.get("reply_date"),
-                            "reply_class": r.get("reply_class"),
-                        }
-                    )
-            if replies:
-                _bulk_insert(conn, Reply, replies)
+            new = _store_communications(conn, rows, source=source)
         return [r["communication_id"] for r in new]
 
     @_reachable
@@ -872,6 +819,54 @@ class Registry:
         self.engine.dispose()
 
 
+def _store_communications(
+    conn: Any, rows: Sequence[Mapping[str, Any]], *, source: str
+) -> list[dict[str, Any]]:
+    """Insert communications not yet present, complete minimal ones (known only from a case),
+    and record their replies; return the rows inserted or completed."""
+    columns = {c.name for c in Communication.__table__.columns} - {"id"}
+    clean = [
+        {**{k: _db_value(v) for k, v in r.items() if k in columns}, "source": source} for r in rows
+    ]
+    stubs = set(
+        conn.execute(
+            select(Communication.communication_id).where(Communication.source == _STUB)
+        ).scalars()
+    )
+    upgrades: list[dict[str, Any]] = []
+    for r in clean:
+        if r.get("communication_id") in stubs:
+            conn.execute(
+                update(Communication)
+                .where(Communication.communication_id == r["communication_id"])
+                .values(**{k: v for k, v in r.items() if k != "communication_id"})
+            )
+            stubs.discard(r["communication_id"])
+            upgrades.append(r)
+    new = upgrades + Registry._insert_new(conn, Communication, "communication_id", clean, {}, {})
+    dated = {str(r["communication_id"]): r.get("reply_dates") for r in rows}
+    replies: list[dict[str, Any]] = []
+    for r in new:
+        cid, reply_class = r["communication_id"], r.get("reply_class")
+        listed = dated.get(cid) or []
+        if listed:
+            # Every dated reply is a row; the class is the communication's.
+            replies += [
+                {"communication_id": cid, "reply_date": d, "reply_class": reply_class}
+                for d in listed
+            ]
+        elif r.get("reply_date") is not None or reply_class not in (None, "none"):
+            replies.append(
+                {
+                    "communication_id": cid,
+                    "reply_date": r.get("reply_date"),
+                    "reply_class": reply_class,
+                }
+            )
+    _bulk_insert(conn, Reply, replies)
+    return new
+
+
 def _check_links(directory: Path, history: History) -> None:
     """Refuse a history whose cases point at communications it does not have."""
     known = set(history.communications["communication_id"].dropna())
@@ -971,18 +966,22 @@ def _historical_events(
         comm = comms.get(case_comm.get(case_id)) if case_id else None
         if comm is None:
             events.append(
-                _event(sid, "not_selected", received, now, note=_HISTORICAL_NOTE + "; not taken up")
+                _event(
+                    sid, "not_selected", received, now, note=_HISTORICAL_DECISION + "; not taken up"
+                )
             )
             continue
-        sent = comm["sent_date"] or received
-        events.append(_event(sid, "selected", sent, now, note=_HISTORICAL_NOTE))
+        # Steps never go back in time, even where a record's dates disagree.
+        known = [d for d in (comm["sent_date"], received) if d is not None]
+        sent = max(known) if known else None
+        events.append(_event(sid, "selected", sent, now, note=_HISTORICAL_DECISION))
         events.append(_event(sid, "communication_sent", sent, now, note=_HISTORICAL_NOTE))
-        if comm["reply_date"] is not None:
-            events.append(
-                _event(sid, "reply_received", comm["reply_date"], now, note=_HISTORICAL_NOTE)
-            )
-        if case_id in with_outcome:
-            last = comm["reply_date"] or sent
+        reply = comm["reply_date"]
+        if reply is not None:
+            reply = max(reply, sent) if sent is not None else reply
+            events.append(_event(sid, "reply_received", reply, now, note=_HISTORICAL_NOTE))
+        if case_id in with_outcome and sent is not None:
+            last = reply or sent
             events.append(
                 _event(
                     sid,
