@@ -171,3 +171,27 @@ def test_interactive_accepts_slider_changes(
     assert "share_max[un_region=weog]" not in set(moved.constraints["name"])
     with pytest.raises(ValueError, match=r"gender\.woman\.min"):
         inter.resolve({"woman": 0.3})
+
+
+@pytest.mark.parametrize(
+    ("period", "weights"),
+    [("month", [3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3]), ("quarter", None)],
+)
+def test_rolling_other_periods_follow_their_schedule(
+    period: str, weights: list[int] | None
+) -> None:
+    year = _year(900, 4)
+    extra = f"\nweights={weights}" if weights else ""
+    policy = Policy.from_toml(
+        f"name='m'\ncapacity=240\n[share.gender]\nwoman={{min=0.25}}\n"
+        f"[pacing]\nperiod='{period}'\nmax_wait=1{extra}\n"
+    )
+    result = rolling_selection(year, policy)
+    periods = policy.pacing.n_periods
+    assert len(result.by_period) == periods
+    due = result.by_period["due"].to_numpy()
+    assert np.all(np.diff(due) >= 0) and due[-1] == 240
+    if weights:
+        assert due[0] == round(240 * 3 / 16)
+    assert result.overall["selected"] == 240
+    assert result.overall["bands_missed"] == 0
