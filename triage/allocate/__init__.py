@@ -8,20 +8,25 @@ from triage.allocate._explain import explain_selection
 from triage.allocate._interactive import InteractiveAllocator, price_of_balance, tradeoff_curve
 from triage.allocate._policy import Bound, Pacing, Policy, PolicyError, load_policy
 from triage.allocate._problem import CANDIDATE_COLUMNS, prepare_candidates
+from triage.allocate._rolling import BacktestResult, RollingResult, backtest, rolling_selection
 
 __all__ = [
     "CANDIDATE_COLUMNS",
     "Allocation",
+    "BacktestResult",
     "Bound",
     "InteractiveAllocator",
     "Pacing",
     "Policy",
     "PolicyError",
     "Relaxation",
+    "RollingResult",
     "allocate",
+    "backtest",
     "explain_selection",
     "load_policy",
     "prepare_candidates",
     "price_of_balance",
+    "rolling_selection",
     "tradeoff_curve",
 ]
