@@ -1,0 +1,117 @@
+"""One cell at a time: dates, codes, countries, regions, numbers and their plain-word reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from triage.intake import FIELDS
+from triage.intake._cells import parse_cell, parse_date, region_mismatch
+
+TODAY = dt.date(2024, 6, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2016-02-29", dt.date(2016, 2, 29)),
+        ("2016/03/04", dt.date(2016, 3, 4)),
+        ("04/03/2016", dt.date(2016, 3, 4)),  # day first, as the UN writes
+        ("04.03.2016", dt.date(2016, 3, 4)),
+        ("03/25/2016", dt.date(2016, 3, 25)),  # only month-first makes sense
+        ("4 March 2016", dt.date(2016, 3, 4)),
+        ("March 4, 2016", dt.date(2016, 3, 4)),
+        ("4 Mar. 2016", dt.date(2016, 3, 4)),
+        ("2016-03-04 10:30:00", dt.date(2016, 3, 4)),
+        ("2016-03-04T10:30:00+02:00", dt.date(2016, 3, 4)),
+        (" 2016-03-04 ", dt.date(2016, 3, 4)),
+    ],
+)
+def test_dates_people_write_are_read(text: str, expected: dt.date) -> None:
+    assert parse_date(text, today=TODAY) == (expected, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2017-02-30", "impossible date: February 2017 has 28 days, not 30"),
+        ("2100-02-29", "impossible date: February 2100 has 28 days, not 29"),
+        ("2016-04-31", "impossible date: April 2016 has 30 days, not 31"),
+        ("2016-00-10", "impossible date: there is no month 0"),
+        ("31/31/2016", "impossible date: there is no month 31"),
+        ("2024-06-02", "date in the future (today is 2024-06-01)"),
+        ("1899-12-31", "implausible date (before 1945); check the year"),
+        ("yesterday", "not a date; write it as YYYY-MM-DD"),
+        ("2016-3", "not a date; write it as YYYY-MM-DD"),
+        ("32 Foo 2016", "not a date; write it as YYYY-MM-DD"),
+    ],
+)
+def test_bad_dates_say_why(text: str, reason: str) -> None:
+    assert parse_date(text, today=TODAY) == (None, reason)
+
+
+@given(st.dates(min_value=dt.date(1945, 1, 1), max_value=TODAY))
+def test_every_real_date_round_trips(date: dt.date) -> None:
+    assert parse_date(date.isoformat(), today=TODAY) == (date, None)
+    assert parse_date(date.strftime("%d/%m/%Y"), today=TODAY) == (date, None)
+
+
+@pytest.mark.parametrize(
+    ("column", "text", "value"),
+    [
+        ("violations", "Detention;Threats", "detention;threats"),
+        ("violations", "torture / physical attack", "torture_physical_attack"),
+        ("violations", "detention;detention", "detention"),
+        ("issue_areas", "LGBTI rights", "lgbti_rights"),
+        ("type", "joint urgent appeal", "UA"),
+        ("type", "al", "AL"),
+        ("reply_class", "No reply", "none"),
+        ("addressee", "non-state actor", "non_state"),
+        ("gender", "F", "woman"),
+        ("protester", "Yes", True),
+        ("n_mandates", "3.0", 3),
+        ("country", "cote d'ivoire", "CIV"),
+        ("un_region", "Latin American and Caribbean States", "latin_american_caribbean"),
+        ("un_region", "GRULAC", "latin_american_caribbean"),
+    ],
+)
+def test_spellings_map_to_codes(column: str, text: str, value: object) -> None:
+    assert parse_cell(text, FIELDS[column], today=TODAY) == (value, None)
+
+
+@pytest.mark.parametrize(
+    ("column", "text", "words"),
+    [
+        ("violations", "detension", '(did you mean "detention"?)'),
+        ("violations", "detention;flogging;tortured", 'codes "flogging", "tortured"'),
+        ("type", "Urgnt apeal", 'did you mean "UA" (Urgent appeal)?'),
+        ("country", "Frnace", 'unknown country; did you mean "France"?'),
+        ("country", "Qqqqqqqq", "use an ISO3 code"),
+        ("un_region", "Afrcan Group", 'did you mean "african"?'),
+        ("n_mandates", "-1", "whole number from 1 to 100"),
+        ("protester", "maybe", "not true or false"),
+        ("case_id", "x" * 65, "too long: 65 characters, at most 64"),
+        ("defender_name", "bad\x07bell", "control characters"),
+    ],
+)
+def test_unknown_values_suggest_the_closest(column: str, text: str, words: str) -> None:
+    value, reason = parse_cell(text, FIELDS[column], today=TODAY)
+    assert value is None and reason is not None and words in reason
+
+
+def test_region_mismatch_names_the_right_group() -> None:
+    assert region_mismatch("FRA", "weog") is None
+    assert region_mismatch("KEN", "weog") == (
+        "does not match the country: Kenya is in the African Group (african)"
+    )
+
+
+@given(st.text(max_size=40))
+def test_any_text_in_any_column_gives_a_value_or_a_reason(text: str) -> None:
+    for spec in FIELDS.values():
+        value, reason = parse_cell(text, spec, today=TODAY)
+        # A reason means no value; a value never comes with a reason (";;" is a valid empty list).
+        assert reason is None or (value is None and len(reason) > 5)
