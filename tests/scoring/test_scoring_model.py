@@ -238,3 +238,15 @@ def test_model_without_members_has_zero_width(trained: TrainResult, toy: History
     )
     out = bare.predict(toy.queue.head(5), toy)
     assert (out["lower"] == out["score"]).all() and (out["upper"] == out["score"]).all()
+
+
+def test_sigmoid_calibrator_never_reverses_the_ranking() -> None:
+    rng = np.random.default_rng(3)
+    raw = rng.random(400)
+    y = (rng.random(400) < 1 - raw).astype(int)  # held-out predictions anti-correlated
+    cal = fit_calibrator(raw, y, kind="sigmoid")
+    assert cal.a > 0
+    out = cal(np.linspace(0.01, 0.99, 50))
+    assert (np.diff(out) > 0).all()
+    # Only the mean is corrected: the average calibrated probability matches the base rate.
+    assert float(np.mean(cal(raw))) == pytest.approx(y.mean(), abs=1e-6)

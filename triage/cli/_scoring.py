@@ -111,6 +111,13 @@ def train(
     n_bootstrap: Annotated[
         int, typer.Option("--n-bootstrap", help="Bootstrap boosters for the intervals.")
     ] = 20,
+    compare_with: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare-with",
+            help="Another trained model folder (e.g. on --outcomes all data) to report alongside.",
+        ),
+    ] = None,
 ) -> None:
     """Train the improvement model on the labelled cases, print held-out metrics, write artifacts.
 
@@ -127,7 +134,12 @@ def train(
     target = out if out is not None else models_dir() / "default"
     with progress_bar("Training") as update:
         result = train_model(
-            history, out_dir=target, seed=seed, n_bootstrap=n_bootstrap, on_progress=update
+            history,
+            out_dir=target,
+            seed=seed,
+            n_bootstrap=n_bootstrap,
+            compare_with=compare_with,
+            on_progress=update,
         )
     split = result.summary["split"]
     title = "Held-out test years " + ", ".join(str(y) for y in split["test"]["years"])
@@ -146,6 +158,7 @@ def train(
             f"{row['ece']:.4f}",
         )
     console.print(table)
+    console.print(result.summary["verdict"], highlight=False, soft_wrap=True)
     cov = result.coverage
     if "covered" in cov:
         console.print(

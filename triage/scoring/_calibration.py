@@ -61,6 +61,19 @@ class Calibrator:
         return cls("isotonic", x=tuple(map(float, data["x"])), y=tuple(map(float, data["y"])))
 
 
+def _intercept_shift(z: np.ndarray, y: np.ndarray) -> float:
+    """Solve ``mean(σ(z + b)) = mean(y)`` for ``b`` by Newton's method."""
+    b = 0.0
+    target = float(np.clip(np.mean(y), 1e-4, 1 - 1e-4))
+    for _ in range(50):
+        p = sigmoid(z + b)
+        step = (float(np.mean(p)) - target) / max(float(np.mean(p * (1 - p))), 1e-9)
+        b -= step
+        if abs(step) < 1e-12:
+            break
+    return b
+
+
 def fit_calibrator(p_raw: np.ndarray, y: np.ndarray, *, kind: CalibratorKind) -> Calibrator:
     """Fit a calibrator of ``kind`` on raw probabilities and 0/1 labels."""
     if kind not in ("sigmoid", "isotonic"):
@@ -71,9 +84,15 @@ def fit_calibrator(p_raw: np.ndarray, y: np.ndarray, *, kind: CalibratorKind) ->
         from sklearn.linear_model import LogisticRegression
 
         # Nearly unpenalised Platt scaling on the log-odds.
+        z = logit(p_raw)
         lr = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
-        lr.fit(logit(p_raw).reshape(-1, 1), y)
-        return Calibrator("sigmoid", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]))
+        lr.fit(z.reshape(-1, 1), y)
+        a = float(lr.coef_[0, 0])
+        if a > 1e-3:
+            return Calibrator("sigmoid", a=a, b=float(lr.intercept_[0]))
+        # A calibrator must never reverse the ranking: when the held-out predictions carry no
+        # positive signal, only shift the log-odds so the mean matches (slope fixed at 1).
+        return Calibrator("sigmoid", a=1.0, b=_intercept_shift(z, y))
     from sklearn.isotonic import IsotonicRegression
 
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)

@@ -336,6 +336,22 @@ def _fit_calibrated(
     return booster, fit_calibrator(oof, y, kind=kind)
 
 
+def _comparison(folder: Path) -> dict[str, Any]:
+    """The headline of another trained model folder: data size, split and test metrics."""
+    path = folder / "metrics.json"
+    if not path.is_file():
+        raise TriageError(f"{path}: no metrics to compare with; train that model first.")
+    other = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        "folder": folder.name,
+        "n_labelled": other.get("n_labelled"),
+        "test_years": other.get("split", {}).get("test", {}).get("years"),
+        "test": other.get("test"),
+        "coverage": {k: v for k, v in other.get("coverage", {}).items() if k != "definition"},
+        "training_data_sha256": other.get("training_data_sha256"),
+    }
+
+
 def _data_hash(cases: pd.DataFrame, X: pd.DataFrame, y: np.ndarray) -> str:
     """sha256 of exactly what the model saw: case ids, dates, features (repr) and labels."""
     frame = X.copy()
@@ -366,6 +382,7 @@ def train(
     seed: int = 0,
     n_bootstrap: int = 20,
     level: float = 0.9,
+    compare_with: str | Path | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> TrainResult:
     """Train, evaluate on held-out years and write the model artifacts to ``out_dir``.
@@ -382,6 +399,9 @@ def train(
         Bootstrap boosters for the intervals.
     level : float, default 0.9
         Nominal level of the interval.
+    compare_with : str or Path, optional
+        Another trained model folder (e.g. trained on ``--outcomes all`` data) whose test metrics
+        are copied into ``metrics.json`` and the model card, to show learning from more data.
     on_progress : callable, optional
         ``on_progress(done, total, what)``.
 
@@ -524,14 +544,20 @@ def train(
             **coverage,
             "definition": (
                 "share of test-year cases whose generator truth p_improve lies in [lower, upper]; "
-                f"intervals from {n_bootstrap} bootstrap boosters fitted on training + validation years, "
-                f"central {level:.0%} range of their calibrated scores"
+                f"intervals from {n_bootstrap} bootstrap replicates of the pipeline fitted on "
+                "training + validation years (booster on a resample, calibrator on its "
+                f"out-of-bag rows), central {level:.0%} range of their scores"
             ),
         },
         "training_data_sha256": _data_hash(cases, X, y),
         "seed": seed,
         "n_bootstrap": n_bootstrap,
     }
+    from triage.scoring._card import _verdict
+
+    summary["verdict"] = _verdict(metrics)
+    if compare_with is not None:
+        summary["comparison"] = _comparison(Path(compare_with))
     summary = _round(summary)
     model = TriageModel(
         booster=booster,
