@@ -195,7 +195,9 @@ def test_all_good_formats_give_the_same_rows() -> None:
 
 def test_normalisation_of_spellings() -> None:
     rows = ingest_file(FIXTURES / "good_queue.csv", today=TODAY).accepted.set_index("case_id")
-    assert rows.loc["G002", "country"] == "IND" and rows.loc["G002", "un_region"] != ""
+    assert rows.loc["G002", "country"] == "IND"
+    assert rows.loc["G002", "un_region"] == "asia_pacific"  # derived from the country
+    assert rows["un_region"].notna().all()
     assert rows.loc["G003", "received_date"] == pd.Timestamp("2017-03-08")  # day first
     assert rows.loc["G003", "gender"] == "woman"
     assert rows.loc["G003", "violations"] == "detention;threats"

@@ -31,6 +31,7 @@ from triage.intake._spec import (
     Shape,
     normalise_column,
 )
+from triage.schema import region_of
 
 if TYPE_CHECKING:
     from triage.registry import Registry
@@ -450,19 +451,21 @@ def _contract_checker(
                 values["submission_id"] = values["case_id"]
             if "eligible" not in headers and assume:
                 values["eligible"] = True
-        faults.extend(_cross_checks(values, headers))
+        faults.extend(_cross_checks(values, headers, shape))
         return values, faults
 
     return check
 
 
-def _cross_checks(values: dict[str, Any], headers: dict[str, str]) -> list[_Fault]:
+def _cross_checks(values: dict[str, Any], headers: dict[str, str], shape: Shape) -> list[_Fault]:
     faults: list[_Fault] = []
     country, region = values.get("country"), values.get("un_region")
     if country and region:
         why = region_mismatch(country, region)
         if why:
             faults.append(_Fault(headers.get("un_region", "un_region"), region, why))
+    elif country and shape in ("submissions", "cases"):
+        values["un_region"] = region_of(country)  # derived: the balance targets need it
     received, sent, reply = (values.get(c) for c in ("received_date", "sent_date", "reply_date"))
     if sent and reply and reply < sent:
         faults.append(
@@ -551,7 +554,7 @@ def _ohchr_checker(
             values["reply_class"] = "none"
         renamed = {target: headers[label] for label, target in mapped.items() if label in headers}
         renamed["reply_date"] = headers.get("Replies", "Replies")
-        faults.extend(_cross_checks(values, renamed))
+        faults.extend(_cross_checks(values, renamed, "ohchr"))
         return values, faults
 
     return check
