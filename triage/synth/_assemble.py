@@ -276,7 +276,7 @@ def to_text(
     s_sent = np.concatenate([l_sent, u_sent])
     s_state = np.concatenate([l_addr, u_addr]) == "state"
     weight = np.concatenate([l_nind, np.zeros(len(u_month))]).astype(float) * s_state
-    reply_c = rng.normal(0.0, 0.7, k) + 1.0 * is_lac
+    reply_c = rng.normal(0.0, 0.7, k) + 1.2 * is_lac
     reply_c[cidx["USA"]] += 0.6
     for fast in ("OMN", "MRT", "AGO", "SAU"):  # the paper times their replies: they do reply
         reply_c[cidx[fast]] += 0.8
@@ -453,9 +453,9 @@ def to_text(
     # ------------------------------------------------------------------ truth
     country_eff = rng.normal(0.0, 0.3, k)
     for c in W.COUNTRY_IMPROVE_POSITIVE:
-        country_eff[cidx[c]] = 1.1
+        country_eff[cidx[c]] = 1.3
     for c in W.COUNTRY_IMPROVE_NEGATIVE:
-        country_eff[cidx[c]] = -1.1
+        country_eff[cidx[c]] = -1.3
     hidden = rng.normal(0.0, _HIDDEN_SD, len(taken))
     lin = _improve_linear(
         c_viol,

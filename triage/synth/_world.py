@@ -297,7 +297,7 @@ IMMATERIAL_SHARE: Final = 0.04 / 0.44
 CONTENT_UNKNOWN_SHARE: Final = 0.08
 #: ASSUMPTION: mean rejection propensity by mandate-holder (p. 13: rejections increased; p. 15:
 #: the majority of substantive replies reject the allegation).
-ERA_REJECTION_LOGIT: Final = MappingProxyType({"jilani": 0.2, "sekaggya": 0.75, "forst": 1.5})
+ERA_REJECTION_LOGIT: Final = MappingProxyType({"jilani": 0.35, "sekaggya": 0.9, "forst": 1.65})
 MEAN_REPLY_DAYS: Final = 104.0  # p. 14, immaterial replies excluded
 IMMATERIAL_SLOWER: Final = 1.35  # p. 15 fn 14: immaterial replies took longer (factor ASSUMED)
 
@@ -306,7 +306,7 @@ IMMATERIAL_SLOWER: Final = 1.35  # p. 15 fn 14: immaterial replies took longer (
 YEAR_IMPROVE: Final = MappingProxyType(
     {2005: 1.0, 2009: 0.9, 2010: 0.9, 2012: 0.9, 2014: 0.3, 2015: 0.9, 2013: -0.6}
 )
-YEAR_WORSEN: Final = MappingProxyType({2005: 2.8, 2013: 1.3})
+YEAR_WORSEN: Final = MappingProxyType({2005: 3.5, 2013: 1.5})
 #: Countries with more (fewer) improvements than their engagement suggests (p. 21-22).
 COUNTRY_IMPROVE_POSITIVE: Final = ("SAU", "KEN", "UGA", "NER", "PAK", "MNG", "AZE")
 COUNTRY_IMPROVE_NEGATIVE: Final = ("MEX", "HND", "ECU", "PER", "GRC", "IND", "ARG")
