@@ -115,3 +115,9 @@ def test_any_text_in_any_column_gives_a_value_or_a_reason(text: str) -> None:
         value, reason = parse_cell(text, spec, today=TODAY)
         # A reason means no value; a value never comes with a reason (";;" is a valid empty list).
         assert reason is None or (value is None and len(reason) > 5)
+
+
+def test_dates_written_as_numbers() -> None:
+    assert parse_date("42736", today=TODAY) == (dt.date(2017, 1, 1), None)  # Excel serial day
+    assert parse_date("1483228800000", today=TODAY) == (dt.date(2017, 1, 1), None)  # epoch ms
+    assert parse_date("123", today=TODAY)[1] == "not a date; write it as YYYY-MM-DD"

@@ -266,3 +266,20 @@ def test_null_tokens_are_blank_and_timestamps_are_dates() -> None:
     assert pd.isna(rows.loc["N1", "gender"]) and pd.isna(rows.loc["N1", "n_mandates"])
     assert rows.loc["N2", "received_date"] == pd.Timestamp("2017-01-06")
     assert result.quarantine["reason"].tolist() == ["row 4, column country: missing required value"]
+
+
+def test_repeated_header_and_invisible_characters(tmp_path: Path) -> None:
+    joined = tmp_path / "joined.csv"
+    joined.write_text(
+        "\ufeffcase_id,received_date,country\n"
+        "J1,2016-01-01,FRA\n"
+        "case_id,received_date,country\n"
+        "J2,2016-01-02,\u200bKEN\n",
+        encoding="utf-8",
+    )
+    result = ingest_file(joined, today=TODAY)
+    assert result.summary() == "read 3, accepted 2, quarantined 1"
+    assert result.quarantine["reason"].tolist() == [
+        "row 3: repeats the header row (were two files joined?)"
+    ]
+    assert result.accepted["country"].tolist() == ["FRA", "KEN"]

@@ -165,15 +165,28 @@ def _build_date(year: int, month: int, day: int) -> Parsed:
     return dt.date(year, month, day), None
 
 
+def _number_date(number: int) -> Parsed:
+    """A date written as a number: an Excel serial day (5 digits) or epoch milliseconds
+    (pandas' JSON default, 12-13 digits)."""
+    if number >= 10**11:
+        return (dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=number)).date(), None
+    if 20_000 <= number <= 80_000:
+        return dt.date(1899, 12, 30) + dt.timedelta(days=number), None
+    return None, "not a date; write it as YYYY-MM-DD"
+
+
 def parse_date(text: str, *, today: dt.date) -> Parsed:
     """Parse ``YYYY-MM-DD`` (also ``DD/MM/YYYY``, ``DD.MM.YYYY``, ``3 March 2016``).
 
     Slashed dates are read day first, as the UN writes them, unless the day-first reading is
-    impossible and the month-first one is not.
+    impossible and the month-first one is not. Excel serial days and epoch milliseconds are
+    read too (spreadsheets and pandas write them).
     """
     value = text.strip()
     parsed: Parsed = (None, "not a date; write it as YYYY-MM-DD")
-    if m := _ISO.match(value):
+    if value.isdigit() and len(value) in (5, 12, 13):
+        parsed = _number_date(int(value))
+    elif m := _ISO.match(value):
         parsed = _build_date(int(m[1]), int(m[2]), int(m[3]))
     elif m := _DMY.match(value):
         first, second, year = int(m[1]), int(m[2]), int(m[3])

@@ -368,8 +368,21 @@ def _check_rows(
     fault_lines: list[dict[str, Any]] = []
     first_seen: dict[str, int] = {}
     file = str(table.path)
+    header_key = [normalise_column(h) for h in table.header]
     for raw in table.rows:
-        cells = {canon: raw.cells[i] for i, (canon, _) in columns.items() if i < len(raw.cells)}
+        cells = {
+            canon: _clean(raw.cells[i]) for i, (canon, _) in columns.items() if i < len(raw.cells)
+        }
+        if [normalise_column(c) for c in raw.cells] == header_key:
+            fault_lines.append(
+                _fault_line(
+                    file,
+                    table,
+                    raw,
+                    _Fault("", "", "repeats the header row (were two files joined?)"),
+                )
+            )
+            continue
         values, faults = checker(cells, headers)
         if raw.fault:
             faults.insert(0, _Fault(raw.fault_column, "", raw.fault))
@@ -391,6 +404,15 @@ def _check_rows(
         else:
             accepted.append((raw.number, values))
     return accepted, fault_lines
+
+
+def _clean(text: str) -> str:
+    """Drop invisible characters that copy-paste and joined files leave in cells."""
+    return (
+        text.replace("\ufeff", "").replace("\u200b", "")
+        if "\u200b" in text or "\ufeff" in text
+        else text
+    )
 
 
 def _where(table: RawTable, number: int) -> str:

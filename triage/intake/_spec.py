@@ -192,4 +192,5 @@ _SEPARATORS = re.compile(r"[\s\-]+")
 
 def normalise_column(name: str) -> str:
     """Match column names case-insensitively with spaces trimmed: ``" Case ID"`` → ``case_id``."""
-    return _SEPARATORS.sub("_", str(name).strip().lower()).strip("_")
+    text = str(name).replace("\ufeff", "").replace("\u200b", "")
+    return _SEPARATORS.sub("_", text.strip().lower()).strip("_")
