@@ -77,6 +77,10 @@ def small_instance(draw: st.DrawFn) -> tuple[pd.DataFrame, Policy]:
     if draw(st.booleans()):
         lines.append("[limit]")
         lines.append(f"max_per_country = {draw(st.integers(1, 10))}")
+    must = draw(st.lists(st.sampled_from(list(cands["case_id"])), max_size=2, unique=True))
+    if must and len(must) <= capacity:
+        lines.append("[must_include]")
+        lines.append(f"case_ids = {json.dumps(must)}")
     try:
         policy = Policy.from_toml("\n".join(lines))
         policy.check_for(min(capacity, n))
