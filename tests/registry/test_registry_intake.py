@@ -120,3 +120,14 @@ def test_changed_content_under_a_known_id_is_kept_and_warned(db_url: str, tmp_pa
         "2016-01-02"
     )
     registry.dispose()
+
+
+def test_submissions_that_became_cases_are_not_queued(db_url: str, mini_history: Path) -> None:
+    registry = Registry(db_url).init()
+    result = ingest_file(mini_history / "submissions.csv", registry=registry, today=TODAY)
+    assert result.added == 8
+    assert registry.status_of("S000001") == "selected"  # became case K00001
+    assert registry.status_of("S000005") == "ineligible"
+    assert registry.status_of("S000008") == "received"  # eligibility blank: not assessed yet
+    assert set(registry.queue()["case_id"]) == {"S000004"}  # eligible, no case: awaiting
+    registry.dispose()

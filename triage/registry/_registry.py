@@ -488,7 +488,8 @@ class Registry:
         row that also carries ``sent_date`` (and ``reply_date``) was decided before it reached
         the registry, so it gets ``selected``,
         ``communication_sent`` and ``reply_received`` (no run: the note says it was decided
-        before the registry). Rows whose ``submission_id`` (or
+        before the registry); a row whose ``case_id`` differs from its ``submission_id`` already
+        became a case, so it is ``selected`` too. Rows whose ``submission_id`` (or
         ``content_hash``) is already present are skipped, so adding twice adds nothing.
         """
         now = self._clock()
@@ -515,6 +516,17 @@ class Registry:
                     status = "eligible" if r["eligible"] else "ineligible"
                     steps.append(_event(sid, status, received, now, note=note))
                 sent, reply = _as_date(raw.get("sent_date")), _as_date(raw.get("reply_date"))
+                became_case = r.get("case_id") not in (None, sid)
+                if r.get("eligible") and sent is None and became_case:
+                    steps.append(
+                        _event(
+                            sid,
+                            "selected",
+                            received,
+                            now,
+                            note=f"{decided}; became case {r['case_id']}",
+                        )
+                    )
                 if r.get("eligible") and sent is not None:
                     steps.append(_event(sid, "selected", max(sent, received), now, note=decided))
                     sent = max(sent, received)
