@@ -666,7 +666,7 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
         elif col in _INT_COLUMNS:
             out[col] = pd.to_numeric(out[col]).astype("Int64")
         elif col == "p_improve":
-            out[col] = out[col].astype(float)
+            out[col] = out[col].astype(float).round(6)  # as written with %.6f
         else:
             out[col] = out[col].astype("str")
     return out

@@ -200,15 +200,19 @@ def measure(history: History) -> dict[str, float]:
     rejected = rc == "rejection"
     out["reply_any"] = _share(replied)
     out["reply_substantive"] = _share(subst)
-    mandate = pd.Series(
-        np.select([sent < _SEKAGGYA[0], sent < _FORST[0]], ["jilani", "sekaggya"], default="forst"),
-        index=sent.index,
+    # Positional arrays from here on: ``joined`` has a fresh index after the merge.
+    subst_a, known_a, rejected_a = subst.to_numpy(), known.to_numpy(), rejected.to_numpy()
+    js = joined["sent_date"]
+    mandate = np.select(
+        [(js < _SEKAGGYA[0]).to_numpy(), (js < _FORST[0]).to_numpy()],
+        ["jilani", "sekaggya"],
+        default="forst",
     )
     for name in ("jilani", "sekaggya", "forst"):
-        out[f"substantive_{name}"] = _share(subst, mandate == name)
-    out["rejection_majority"] = _share(rejected, known)
-    out["rejection_rise"] = _share(rejected, known & (mandate == "forst")) - _share(
-        rejected, known & (mandate == "jilani")
+        out[f"substantive_{name}"] = _share(subst_a, mandate == name)
+    out["rejection_majority"] = _share(rejected_a, known_a)
+    out["rejection_rise"] = _share(rejected_a, known_a & (mandate == "forst")) - _share(
+        rejected_a, known_a & (mandate == "jilani")
     )
     for iso in ("IND", "ARG"):
         here = joined["country"] == iso

@@ -1,0 +1,90 @@
+"""The default-seed history matches every figure of the paper; other seeds land near them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from triage.schema import History, read_history
+from triage.synth import calibration_report, simulate
+from triage.synth._calibration import measure, targets
+
+
+def _history(frames: dict[str, pd.DataFrame]) -> History:
+    return History(
+        communications=frames["communications"],
+        cases=frames["cases"],
+        outcomes=frames["outcomes"],
+        queue=frames["queue"],
+        truth=frames["truth"],
+        submissions=frames["submissions"],
+    )
+
+
+def _explain(report_table: pd.DataFrame) -> str:
+    bad = report_table.loc[~report_table["passed"], ["key", "paper", "generated", "rule"]]
+    return "figures out of tolerance:\n" + bad.to_string(index=False)
+
+
+def test_default_seed_passes_every_figure(history_dir: Path) -> None:
+    report = calibration_report(read_history(history_dir))
+    assert report.passed, _explain(report.table)
+    assert len(report.table) == len(targets())
+    assert list(report.table.columns[:6]) == [
+        "group",
+        "figure",
+        "paper",
+        "generated",
+        "tolerance",
+        "rule",
+    ]
+
+
+@pytest.mark.parametrize("seed", [11, 123_457])
+def test_other_seeds_land_near_the_same_figures(seed: int) -> None:
+    report = calibration_report(_history(simulate(seed=seed)))
+    assert report.passed, _explain(report.table)
+
+
+def test_every_target_is_sourced_and_justified() -> None:
+    spec = targets()
+    assert spec["key"].is_unique
+    assert (spec["tolerance"] >= 0).all()
+    assert spec["source"].str.match(r"p\. \d").all(), "every figure cites a page of the paper"
+    assert (spec["justification"].str.len() > 10).all()
+    assert set(spec["rule"]) <= {"near", "at_least", "at_most"}
+
+
+def test_a_drifted_figure_fails(history_dir: Path) -> None:
+    """The check is real: corrupting the history makes the corresponding figures fail."""
+    history = read_history(history_dir)
+    cases = history.cases.copy()
+    cases["gender"] = "woman"
+    broken = History(
+        communications=history.communications,
+        cases=cases,
+        outcomes=history.outcomes,
+        queue=history.queue,
+        truth=history.truth,
+        submissions=history.submissions,
+    )
+    report = calibration_report(broken)
+    assert not report.passed
+    failed = set(report.failures["key"])
+    assert {"women_all", "women_detention"} <= failed
+    assert "n_cases" not in failed
+
+
+def test_measure_ignores_row_order(history_dir: Path) -> None:
+    history = read_history(history_dir)
+    shuffled = History(
+        communications=history.communications.sample(frac=1.0, random_state=1),
+        cases=history.cases.sample(frac=1.0, random_state=2),
+        outcomes=history.outcomes.sample(frac=1.0, random_state=3),
+    )
+    before, after = measure(history), measure(shuffled)
+    assert before.keys() == after.keys()
+    for key in before:
+        assert before[key] == pytest.approx(after[key], nan_ok=True), key
