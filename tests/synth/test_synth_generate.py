@@ -164,3 +164,12 @@ def test_np_arrays_not_leaking_objects() -> None:
     frames = simulate(seed=1, scale=0.02)
     assert frames["communications"]["n_mandates"].dtype.name == "Int64"
     assert np.issubdtype(frames["cases"]["sent_date"].dtype, np.datetime64)
+
+
+def test_progress_reports_one_monotonic_bar(tmp_path: Path) -> None:
+    calls: list[tuple[int, int, str]] = []
+    generate(tmp_path, seed=1, scale=0.02, on_progress=lambda d, t, w: calls.append((d, t, w)))
+    totals = {t for _, t, _ in calls}
+    assert len(totals) == 1
+    assert [d for d, _, _ in calls] == list(range(1, len(calls) + 1))
+    assert calls[-1][2] == "wrote submissions.csv"

@@ -54,9 +54,20 @@ def generate(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TriageError(f"{out}: cannot create the output folder ({exc.strerror}).") from exc
-    run = _run(int(seed), float(scale), on_progress)
+    # One bar: the simulated months, assembling the tables, then writing each file.
+    steps = {"months": 0}
+
+    def months(done: int, total: int, what: str) -> None:
+        steps["months"] = total
+        if on_progress is not None:
+            on_progress(done, total + 1 + len(HISTORY_FILES), what)
+
+    run = _run(int(seed), float(scale), months)
+    n_months = steps["months"]
+    total = n_months + 1 + len(HISTORY_FILES)
     tables = to_text(run, outcomes=outcomes, scale=float(scale))
-    total = len(tables)
+    if on_progress is not None:
+        on_progress(n_months + 1, total, "assembled tables")
     for i, (name, frame) in enumerate(tables.items()):
         path = out / f"{name}.csv"
         frame = frame.loc[:, list(HISTORY_FILES[name])]
@@ -65,5 +76,5 @@ def generate(
         except OSError as exc:
             raise TriageError(f"{path}: cannot be written ({exc.strerror}).") from exc
         if on_progress is not None:
-            on_progress(i + 1, total, f"wrote {name}.csv")
+            on_progress(n_months + 2 + i, total, f"wrote {name}.csv")
     return out

@@ -715,7 +715,7 @@ def _run(seed: int, scale: float, on_progress: ProgressCallback | None) -> _Run:
             q_event.append(q.event + event_offset)
             event_offset += len(mon.country)
         if on_progress is not None:
-            on_progress(m + 1, n_months + 1, f"{cal.start[m]!s:.7}")
+            on_progress(m + 1, n_months, f"simulated {cal.start[m]!s:.7}")
     return _Run(
         rng=rng,
         countries=countries,
