@@ -133,3 +133,26 @@ def test_global_importance(model: TriageModel, toy: History) -> None:
     assert imp.set_index("feature").loc["v_detention", "mean_abs_points"] == pytest.approx(
         float(np.abs(d).mean() * 100)
     )
+
+
+@pytest.mark.parametrize("start", ["none", "linear"])
+def test_additivity_with_and_without_linear_start(
+    model: TriageModel, toy: History, start: str
+) -> None:
+    from triage.scoring._linear import fit_linear
+
+    X = build_features(toy.cases, toy)
+    if start == "none":
+        m = dataclasses.replace(model, linear=None, _explainer=None)
+    else:
+        cols = [c for c in FEATURE_COLUMNS if c != "country"]
+        y = np.asarray(toy.cases["violations"].str.contains("detention"), dtype=int)
+        m = dataclasses.replace(
+            model, linear=fit_linear(X, y, columns=cols, C=0.1, seed=0), _explainer=None
+        )
+    table = explain(m, toy.queue, toy)
+    sums = table.groupby("case_id", sort=False)["contribution"].sum().to_numpy()
+    np.testing.assert_allclose(sums, m.predict(toy.queue, toy)["score"].to_numpy(), atol=1e-9)
+    if start == "linear":
+        # A strong linear detention effect shows up as the largest contribution.
+        assert global_importance(table)["feature"].iloc[0] == "v_detention"

@@ -1,7 +1,9 @@
 """SHAP contributions in probability points, plain-language reasons and global importance.
 
 **How calibration is folded in.** SHAP's TreeExplainer gives exact contributions ``φ_i`` of each
-feature to the booster's raw log-odds, with ``φ_0 + Σ φ_i = raw``. The calibrated score is
+feature to the trees' raw log-odds; when the trees start from a linear log-odds (see
+``triage.scoring._linear``) its exact linear SHAP values ``coef_j · z_j`` are added, so that
+``φ_0 + Σ φ_i = raw``. The calibrated score is
 ``s = g(σ(raw))`` where ``g`` is the monotone calibrator. The base is ``g(σ(φ_0))``, the calibrated
 score of the average case. The difference ``s − base`` is then shared among the features in
 proportion to their log-odds contributions: ``c_i = φ_i · (s − base) / Σ φ_j``. Because ``g∘σ`` is
@@ -55,7 +57,11 @@ def contributions(model: TriageModel, X: pd.DataFrame) -> tuple[np.ndarray, np.n
     if phi.ndim == 3:  # older shap: one array per class
         phi = phi[-1]
     phi0 = float(np.ravel(explainer.expected_value)[-1])
-    raw = np.asarray(model.booster.predict(A, raw_score=True, num_threads=0), dtype=float)
+    if model.linear is not None:
+        # The linear start's SHAP values are exact: coef_j · z_j around the training mean.
+        phi = phi + model.linear.contributions(X, tuple(model.features))
+        phi0 += model.linear.intercept
+    raw = model.raw_log_odds(X)
     score = model.calibrator(sigmoid(raw))
     base = float(model.calibrator(sigmoid(np.array([phi0])))[0])
     total = phi.sum(axis=1)

@@ -3,6 +3,8 @@
 Artifacts in ``models/<version>/``:
 
 - ``model.txt``: the LightGBM booster (text format);
+- ``linear.json``: the linear start the booster corrects (``null`` when the trees start from the
+  base rate), see ``triage.scoring._linear``;
 - ``ensemble.json.gz``: the bootstrap boosters (interval members), gzip without a timestamp;
 - ``calibrator.json``: the calibrator (``sigmoid`` or ``isotonic``);
 - ``features.json``: feature list, categorical and monotone features, hyper-parameters;
@@ -26,6 +28,7 @@ import pandas as pd
 from triage.config import models_dir
 from triage.errors import InputFileError, TriageError
 from triage.scoring._calibration import Calibrator, sigmoid
+from triage.scoring._linear import LinearOffset
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -35,7 +38,13 @@ if TYPE_CHECKING:
 __all__ = ["ARTIFACT_FILES", "TriageModel", "load_model", "what_if"]
 
 #: Files whose bytes define the model (hashed into ``TriageModel.sha256``).
-ARTIFACT_FILES = ("model.txt", "ensemble.json.gz", "calibrator.json", "features.json")
+ARTIFACT_FILES = (
+    "model.txt",
+    "linear.json",
+    "ensemble.json.gz",
+    "calibrator.json",
+    "features.json",
+)
 
 
 @dataclass
@@ -45,11 +54,15 @@ class TriageModel:
     Attributes
     ----------
     booster : lightgbm.Booster
-        The point model (raw log-odds via ``raw_score``).
+        The point model's trees (raw log-odds via ``raw_score``, on top of ``linear``).
+    linear : LinearOffset or None
+        The linear log-odds the trees start from (``None``: they start from the base rate).
     members : list of lightgbm.Booster
         Bootstrap boosters; the interval is the ``level`` central range of their calibrated scores.
     member_calibrators : list of Calibrator
         One calibrator per member (fitted on its out-of-bag rows); empty means ``calibrator``.
+    member_linears : list of LinearOffset or None
+        The linear start of each member (empty: none).
     calibrator : Calibrator
         Maps the booster's raw probability to the calibrated score.
     features : tuple of str
@@ -69,6 +82,8 @@ class TriageModel:
     calibrator: Calibrator
     features: tuple[str, ...]
     member_calibrators: list[Calibrator] = field(default_factory=list)
+    linear: LinearOffset | None = None
+    member_linears: list[LinearOffset | None] = field(default_factory=list)
     level: float = 0.9
     version: str = "unsaved"
     sha256: str = ""
@@ -80,8 +95,15 @@ class TriageModel:
         return np.ascontiguousarray(X.loc[:, list(self.features)].to_numpy(dtype=np.float64))
 
     def raw_log_odds(self, X: pd.DataFrame) -> np.ndarray:
-        """Return the booster's raw log-odds for a feature frame."""
-        return np.asarray(self.booster.predict(self._matrix(X), raw_score=True, num_threads=0))
+        """Return the model's raw log-odds (linear start + trees) for a feature frame."""
+        return self._raw(self.booster, self.linear, self._matrix(X), X)
+
+    @staticmethod
+    def _raw(
+        booster: Any, linear: LinearOffset | None, A: np.ndarray, X: pd.DataFrame
+    ) -> np.ndarray:
+        raw = np.asarray(booster.predict(A, raw_score=True, num_threads=0), dtype=float)
+        return raw if linear is None else raw + linear.log_odds(X)
 
     def calibrate_log_odds(self, raw: np.ndarray) -> np.ndarray:
         """Map raw log-odds to calibrated probability."""
@@ -90,14 +112,17 @@ class TriageModel:
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
         """Score a feature frame: columns score, lower, upper (calibrated probabilities in [0, 1])."""
         A = self._matrix(X)
-        score = self.calibrate_log_odds(
-            np.asarray(self.booster.predict(A, raw_score=True, num_threads=0))
-        )
+        score = self.calibrate_log_odds(self._raw(self.booster, self.linear, A, X))
         if self.members:
             draws = np.column_stack(
                 [
-                    c(sigmoid(np.asarray(m.predict(A, raw_score=True, num_threads=0))))
-                    for m, c in zip(self.members, self._member_calibrators(), strict=True)
+                    c(sigmoid(self._raw(m, lin, A, X)))
+                    for m, c, lin in zip(
+                        self.members,
+                        self._member_calibrators(),
+                        self._member_linears(),
+                        strict=True,
+                    )
                 ]
             )
             alpha = (1.0 - self.level) / 2.0
@@ -114,6 +139,11 @@ class TriageModel:
         if len(self.member_calibrators) == len(self.members):
             return list(self.member_calibrators)
         return [self.calibrator] * len(self.members)
+
+    def _member_linears(self) -> list[LinearOffset | None]:
+        if len(self.member_linears) == len(self.members):
+            return list(self.member_linears)
+        return [None] * len(self.members)
 
     def predict(self, cases: pd.DataFrame, history: History) -> pd.DataFrame:
         """Score cases: case_id, score, lower, upper (probability of improvement within a year).
@@ -145,8 +175,12 @@ class TriageModel:
         cals = self._member_calibrators()
         payload = json.dumps(
             [
-                {"model": m.model_to_string(), "calibrator": c.to_dict()}
-                for m, c in zip(self.members, cals, strict=True)
+                {
+                    "model": m.model_to_string(),
+                    "calibrator": c.to_dict(),
+                    "linear": None if lin is None else lin.to_dict(),
+                }
+                for m, c, lin in zip(self.members, cals, self._member_linears(), strict=True)
             ],
             sort_keys=True,
         ).encode("utf-8")
@@ -157,6 +191,7 @@ class TriageModel:
         ):
             gz.write(payload)
         _write_json(out / "calibrator.json", self.calibrator.to_dict())
+        _write_json(out / "linear.json", None if self.linear is None else self.linear.to_dict())
         features_meta = dict(self.metrics.get("_features_meta", {}))
         features_meta.update({"features": list(self.features), "level": self.level})
         _write_json(out / "features.json", features_meta)
@@ -202,6 +237,12 @@ def load_model(path: str | Path | None = None) -> TriageModel:
             entries = json.loads(fh.read().decode("utf-8"))
         members = [lgb.Booster(model_str=e["model"]) for e in entries]
         member_cals = [Calibrator.from_dict(e["calibrator"]) for e in entries]
+        member_lins = [
+            None if e.get("linear") is None else LinearOffset.from_dict(e["linear"])
+            for e in entries
+        ]
+        lin_data = json.loads((folder / "linear.json").read_text())
+        linear = None if lin_data is None else LinearOffset.from_dict(lin_data)
         calibrator = Calibrator.from_dict(json.loads((folder / "calibrator.json").read_text()))
         meta = json.loads((folder / "features.json").read_text())
         metrics_path = folder / "metrics.json"
@@ -215,6 +256,8 @@ def load_model(path: str | Path | None = None) -> TriageModel:
         booster=booster,
         members=members,
         member_calibrators=member_cals,
+        member_linears=member_lins,
+        linear=linear,
         calibrator=calibrator,
         features=features,
         level=float(meta.get("level", 0.9)),

@@ -42,6 +42,7 @@ from triage.errors import TriageError
 from triage.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS, MONOTONE, build_features
 from triage.schema import IMPROVED_OUTCOMES, History
 from triage.scoring._calibration import Calibrator, CalibratorKind, fit_calibrator, sigmoid
+from triage.scoring._linear import LinearOffset, fit_linear
 from triage.scoring._metrics import reliability_table, score_metrics
 from triage.scoring._model import TriageModel, _write_json
 
@@ -120,13 +121,21 @@ def time_split(
     return ~(test | valid), valid, test
 
 
-def _grid(n_train: int) -> list[dict[str, Any]]:
-    """A small grid sized to the data: stumps to depth 3, many rows per leaf, strong L2."""
+def _grid(n_train: int, linear_c: float) -> list[dict[str, Any]]:
+    """A small grid sized to the data: stumps to depth 3, with or without a linear start."""
     grid = []
-    for leaves, depth in ((2, 1), (4, 2), (8, 3)):
-        # Rare flags (professional restriction, ~1 % of cases) need leaves this small to split.
-        for min_leaf in (max(5, n_train // 200), max(10, n_train // 50)):
-            grid.append({"num_leaves": leaves, "max_depth": depth, "min_data_in_leaf": min_leaf})
+    for start in (None, linear_c):
+        for leaves, depth in ((2, 1), (4, 2), (8, 3)):
+            # Rare flags (professional restriction, ~1 % of cases) need leaves this small to split.
+            for min_leaf in (max(5, n_train // 200), max(10, n_train // 50)):
+                grid.append(
+                    {
+                        "num_leaves": leaves,
+                        "max_depth": depth,
+                        "min_data_in_leaf": min_leaf,
+                        "_linear_C": start,
+                    }
+                )
     return grid
 
 
@@ -154,26 +163,32 @@ def _params(config: dict[str, Any], seed: int) -> dict[str, Any]:
     }
 
 
-def _fit(
-    X: pd.DataFrame,
-    y: np.ndarray,
-    params: dict[str, Any],
-    rounds: int,
-    valid: tuple[pd.DataFrame, np.ndarray] | None = None,
-) -> Any:
+Unit = tuple[LinearOffset | None, Any]
+_NUMERIC: list[str] = [c for c in FEATURE_COLUMNS if c not in CATEGORICAL_FEATURES]
+
+
+def _lgb_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if not k.startswith("_")}
+
+
+def _offset(X: pd.DataFrame, y: np.ndarray, params: dict[str, Any]) -> LinearOffset | None:
+    """The linear start of a fit, when the configuration asks for one (``_linear_C``)."""
+    C = params.get("_linear_C")
+    if C is None:
+        return None
+    return fit_linear(X, y, columns=_NUMERIC, C=float(C), seed=int(params["seed"]))
+
+
+def _fit(X: pd.DataFrame, y: np.ndarray, params: dict[str, Any], rounds: int) -> Unit:
+    """Fit the linear start (if any) and the booster on top of its log-odds."""
     import lightgbm as lgb
 
-    data = lgb.Dataset(X, y, categorical_feature=list(CATEGORICAL_FEATURES), free_raw_data=True)
-    if valid is None:
-        return lgb.train(params, data, num_boost_round=rounds)
-    vdata = lgb.Dataset(valid[0], valid[1], reference=data)
-    return lgb.train(
-        {**params, "metric": "binary_logloss"},
-        data,
-        num_boost_round=rounds,
-        valid_sets=[vdata],
-        callbacks=[lgb.early_stopping(_EARLY_STOP, verbose=False)],
+    lin = _offset(X, y, params)
+    init = None if lin is None else lin.log_odds(X)
+    data = lgb.Dataset(
+        X, y, init_score=init, categorical_feature=list(CATEGORICAL_FEATURES), free_raw_data=True
     )
+    return lin, lgb.train(_lgb_params(params), data, num_boost_round=rounds)
 
 
 def _selection_folds(
@@ -202,11 +217,19 @@ def _loss_curve(
     """Validation log loss after each of ``_MAX_ROUNDS`` boosting rounds."""
     import lightgbm as lgb
 
-    data = lgb.Dataset(Xf, yf, categorical_feature=list(CATEGORICAL_FEATURES))
-    vdata = lgb.Dataset(Xv, yv, reference=data)
+    lin = _offset(Xf, yf, params)
+    data = lgb.Dataset(
+        Xf,
+        yf,
+        init_score=None if lin is None else lin.log_odds(Xf),
+        categorical_feature=list(CATEGORICAL_FEATURES),
+    )
+    vdata = lgb.Dataset(
+        Xv, yv, init_score=None if lin is None else lin.log_odds(Xv), reference=data
+    )
     record: dict[str, Any] = {}
     lgb.train(
-        {**params, "metric": "binary_logloss"},
+        {**_lgb_params(params), "metric": "binary_logloss"},
         data,
         num_boost_round=_MAX_ROUNDS,
         valid_sets=[vdata],
@@ -223,8 +246,10 @@ def _loss_curve(
     return losses
 
 
-def _raw_p(booster: Any, X: pd.DataFrame) -> np.ndarray:
-    return sigmoid(np.asarray(booster.predict(X, raw_score=True)))
+def _raw_p(unit: Unit, X: pd.DataFrame) -> np.ndarray:
+    lin, booster = unit
+    raw = np.asarray(booster.predict(X, raw_score=True))
+    return sigmoid(raw if lin is None else raw + lin.log_odds(X))
 
 
 def _choose_calibrator(
@@ -287,26 +312,26 @@ def _bootstrap(
     n: int,
     seed: int,
     kind: CalibratorKind,
-) -> tuple[list[Any], list[Calibrator]]:
+) -> tuple[list[Unit], list[Calibrator]]:
     """Resample the whole pipeline: each member is a booster on a bootstrap sample with its own
     calibrator fitted on that sample's out-of-bag rows, so the spread includes calibration error."""
     rng = np.random.default_rng(seed)
     members, calibrators = [], []
     for i in range(n):
         idx = np.sort(rng.integers(0, len(y), len(y)))
-        booster = _fit(X.iloc[idx], y[idx], {**params, "seed": seed + 1 + i}, rounds)
+        unit = _fit(X.iloc[idx], y[idx], {**params, "seed": seed + 1 + i}, rounds)
         oob = np.setdiff1d(np.arange(len(y)), idx)
         if len(oob) >= 20 and len(np.unique(y[oob])) == 2:
-            cal = fit_calibrator(_raw_p(booster, X.iloc[oob]), y[oob], kind=kind)
+            cal = fit_calibrator(_raw_p(unit, X.iloc[oob]), y[oob], kind=kind)
         else:
-            cal = fit_calibrator(_raw_p(booster, X), y, kind=kind)
-        members.append(booster)
+            cal = fit_calibrator(_raw_p(unit, X), y, kind=kind)
+        members.append(unit)
         calibrators.append(cal)
     return members, calibrators
 
 
 def _intervals(
-    members: list[Any], calibrators: list[Calibrator], X: pd.DataFrame, level: float
+    members: list[Unit], calibrators: list[Calibrator], X: pd.DataFrame, level: float
 ) -> np.ndarray:
     draws = np.column_stack([c(_raw_p(m, X)) for m, c in zip(members, calibrators, strict=True)])
     alpha = (1 - level) / 2
@@ -322,18 +347,18 @@ def _scaled_rounds(rounds: int, n_fit: int, n_selected: int) -> int:
 
 def _fit_calibrated(
     X: pd.DataFrame, y: np.ndarray, params: dict[str, Any], rounds: int, kind: CalibratorKind
-) -> tuple[Any, Calibrator]:
+) -> tuple[Unit, Calibrator]:
     """Fit the booster on all rows; fit the calibrator on 5 time-ordered cross-fitted folds.
 
     Rows must be in time order; each fold's predictions come from a booster that never saw it.
     """
     n = len(y)
-    booster = _fit(X, y, params, rounds)
+    unit = _fit(X, y, params, rounds)
     oof = np.full(n, np.nan)
     for block in np.array_split(np.arange(n), 5):
         keep = np.setdiff1d(np.arange(n), block)
         oof[block] = _raw_p(_fit(X.iloc[keep], y[keep], params, rounds), X.iloc[block])
-    return booster, fit_calibrator(oof, y, kind=kind)
+    return unit, fit_calibrator(oof, y, kind=kind)
 
 
 def _comparison(folder: Path) -> dict[str, Any]:
@@ -445,9 +470,10 @@ def train(
     Xtr, ytr, Xva, yva, Xte, yte = X[tr], y[tr], X[va], y[va], X[te], y[te]
 
     # 2. model selection: log loss per boosting round, averaged over two time-ordered origins
+    lr_c = _choose_c(Xtr, ytr, Xva, yva, seed)
     folds = _selection_folds(cases["sent_date"], tr, va)
     best: tuple[float, dict[str, Any], int] | None = None
-    for config in _grid(int(tr.sum())):
+    for config in _grid(int(tr.sum()), lr_c):
         params = _params(config, seed)
         curve = np.zeros(_MAX_ROUNDS)
         weight = 0
@@ -473,10 +499,9 @@ def train(
     trva = tr | va
     n_tr = int(tr.sum())
     eval_rounds = _scaled_rounds(rounds, int(trva.sum()), n_tr)
-    eval_booster, eval_cal = _fit_calibrated(X[trva], y[trva], params, eval_rounds, kind)
-    p_model = eval_cal(_raw_p(eval_booster, Xte))
+    eval_unit, eval_cal = _fit_calibrated(X[trva], y[trva], params, eval_rounds, kind)
+    p_model = eval_cal(_raw_p(eval_unit, Xte))
     base_rate = float(y[trva].mean())
-    lr_c = _choose_c(Xtr, ytr, Xva, yva, seed)
     lr, lr_cols = _logistic(X[trva], y[trva], seed, C=lr_c)
     p_lr = lr.predict_proba(Xte[lr_cols])[:, 1]
     rows = {
@@ -510,7 +535,7 @@ def train(
     # 6. the shipped model: all labelled cases, same procedure
     n_all = len(y)
     final_rounds = _scaled_rounds(rounds, n_all, n_tr)
-    booster, calibrator = _fit_calibrated(X, y, params, final_rounds, kind)
+    (linear, booster), calibrator = _fit_calibrated(X, y, params, final_rounds, kind)
     tick("final model fitted")
     members, member_cals = _bootstrap(X, y, params, final_rounds, n_bootstrap, seed + 1000, kind)
 
@@ -529,7 +554,12 @@ def train(
             }
             for part, mask in (("train", tr), ("validation", va), ("test", te))
         },
-        "config": {**config, "rounds_selected": rounds, "rounds_final": final_rounds},
+        "config": {
+            **{k: v for k, v in config.items() if not k.startswith("_")},
+            "linear_start_C": config.get("_linear_C"),
+            "rounds_selected": rounds,
+            "rounds_final": final_rounds,
+        },
         "calibration": {"kind": kind, "cv_brier": cal_scores},
         "logistic_regression_C": lr_c,
         "test": {
@@ -561,7 +591,9 @@ def train(
     summary = _round(summary)
     model = TriageModel(
         booster=booster,
-        members=members,
+        linear=linear,
+        members=[b for _, b in members],
+        member_linears=[lin for lin, _ in members],
         member_calibrators=member_cals,
         calibrator=calibrator,
         features=FEATURE_COLUMNS,
@@ -570,7 +602,12 @@ def train(
             "_features_meta": {
                 "categorical": list(CATEGORICAL_FEATURES),
                 "monotone": dict(MONOTONE),
-                "params": {k: v for k, v in params.items() if k != "monotone_constraints"},
+                "params": {
+                    k: v
+                    for k, v in params.items()
+                    if k != "monotone_constraints" and not k.startswith("_")
+                },
+                "linear_start_C": params.get("_linear_C"),
                 "rounds": final_rounds,
             }
         },
