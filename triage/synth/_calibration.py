@@ -132,6 +132,7 @@ def measure(history: History) -> dict[str, float]:
     out["comms_2010"] = int(per_year.get(2010, 0))
     out["comms_2011"] = int(per_year.get(2011, 0))
     out["comms_peak_year"] = float(per_year.index[int(np.argmax(per_year.to_numpy()))])
+    out["comms_rise_2011_2015"] = float(per_year.get(2015, 0) - per_year.get(2011, 0))
     rise = per_year.reindex(range(2001, 2009), fill_value=0).diff().dropna()
     out["comms_decreases_2001_2008"] = int((rise < 0).sum())
     ind_letters = (letter & named).groupby(cm_year).sum().reindex(range(2011, 2016), fill_value=0)
@@ -200,6 +201,7 @@ def measure(history: History) -> dict[str, float]:
     rejected = rc == "rejection"
     out["reply_any"] = _share(replied)
     out["reply_substantive"] = _share(subst)
+    out["no_information"] = _share(~subst)
     # Positional arrays from here on: ``joined`` has a fresh index after the merge.
     subst_a, known_a, rejected_a = subst.to_numpy(), known.to_numpy(), rejected.to_numpy()
     js = joined["sent_date"]
@@ -262,6 +264,13 @@ def measure(history: History) -> dict[str, float]:
     out["same_or_mixed"] = _share(o.isin(("same", "mixed")))
     out["worse"] = _share(worse)
     out["much_worse"] = int((o == "much_worse").sum())
+    categories = o.map(
+        {"much_better": "better", "somewhat_better": "better", "same": "same", "mixed": "mixed"}
+    ).fillna("worse")
+    shares = categories.value_counts(normalize=True)
+    out["same_is_modal"] = float(
+        shares.get("same", 0.0) - shares.drop("same", errors="ignore").max()
+    )
     det = sample["v_detention"].fillna(False).astype(bool)
     out["improved_detention"] = _share(better, det)
     out["improved_no_detention"] = _share(better, ~det)
