@@ -173,3 +173,19 @@ def test_progress_reports_one_monotonic_bar(tmp_path: Path) -> None:
     assert len(totals) == 1
     assert [d for d, _, _ in calls] == list(range(1, len(calls) + 1))
     assert calls[-1][2] == "wrote submissions.csv"
+
+
+def test_cli_calibration_on_a_broken_file_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = generate(tmp_path / "h", seed=1, scale=0.02)
+    comms = (folder / "communications.csv").read_text().splitlines()
+    first = comms[1].split(",")
+    first[1] = "2010-13-45"
+    comms[1] = ",".join(first)
+    (folder / "communications.csv").write_text("\n".join(comms) + "\n")
+    with pytest.raises(SystemExit) as done:
+        main(["calibration", "--data", str(folder)])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "cannot read the history" in err and "Traceback" not in err

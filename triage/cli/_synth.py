@@ -96,7 +96,11 @@ def calibration_command(
             f"{folder}: no simulated history here. Create it with "
             f"`triage generate --out {folder}` (or `triage demo prepare`)."
         )
-    report = calibration_report(read_history(folder))
+    try:
+        history = read_history(folder)
+    except ValueError as exc:  # e.g. a date that does not parse
+        raise TriageError(f"{folder}: cannot read the history ({exc}).") from exc
+    report = calibration_report(history)
     table = Table(title=f"Calibration of {folder} against the paper")
     for col in ("group", "figure", "paper", "generated", "tolerance", ""):
         table.add_column(

@@ -366,4 +366,6 @@ def calibration_report(
                 "key": key,
             }
         )
-    return CalibrationReport(pd.DataFrame(rows))
+    from triage.synth._contracts import check
+
+    return CalibrationReport(check(pd.DataFrame(rows)))
