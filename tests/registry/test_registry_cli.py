@@ -27,9 +27,12 @@ def test_init_load_status(
     assert "added 4 communications" in out and "SIMULATED" in out
     code, out, _ = _run(["db", "load", str(mini_history), "--url", url], capsys)
     assert "added 0 communications" in out
+    code, _, _ = _run(["ingest", str(mini_history / "queue.csv"), "--url", url], capsys)
+    assert code == 0
     code, out, _ = _run(["db", "status", "--url", url], capsys)
     assert code == 0
     assert "submissions" in out and "Eligible, not taken up" in out
+    assert "queue.csv: read 3, accepted 3, quarantined 0, new 0" in out
     assert "Simulated Person" not in out
 
 

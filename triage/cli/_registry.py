@@ -79,6 +79,16 @@ def db_status(
     console.print("submissions by status:")
     for status, n in registry.status_counts().items():
         console.print(f"  {STATUSES[status]:<26} {n:>8}", highlight=False, markup=False)
+    log = registry.intake_log().tail(5)
+    if len(log):
+        console.print("last ingested files:")
+        for r in log.itertuples(index=False):
+            console.print(
+                f"  {r.file_name}: read {r.n_read}, accepted {r.n_accepted}, "
+                f"quarantined {r.n_quarantined}, new {r.n_added}",
+                highlight=False,
+                markup=False,
+            )
 
 
 @app.command("ingest")

@@ -914,7 +914,9 @@ def _make_engine(url: str) -> Engine:
             Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
                 parents=True, exist_ok=True
             )
-        engine = create_engine(url)
+        # SQLite: wait for a concurrent writer (the app and a CLI command) instead of failing.
+        options = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+        engine = create_engine(url, **options)
     except (SQLAlchemyError, ImportError, ValueError, OSError) as exc:
         raise TriageError(
             f"cannot open the registry at {url!r}: {exc}. Check TRIAGE_DB_URL."
