@@ -211,3 +211,22 @@ def test_random_json_never_crashes(document: object) -> None:
     except InputFileError:
         return
     _check_reconciles(result)
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures" / "intake"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.sampled_from(sorted(p.name for p in FIXTURES.iterdir() if p.stat().st_size)),
+    flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=30),
+)
+def test_flipped_bytes_in_real_files_never_crash(name: str, flips: list[tuple[float, int]]) -> None:
+    data = bytearray((FIXTURES / name).read_bytes())
+    for where, byte in flips:
+        data[int(where * len(data))] = byte
+    try:
+        result = _ingest(bytes(data), Path(name).suffix)
+    except InputFileError:
+        return
+    _check_reconciles(result)
