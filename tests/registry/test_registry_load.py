@@ -153,3 +153,29 @@ def test_unreachable_or_uninitialised_registry_is_one_clear_error(tmp_path: Path
     assert down.engine.dialect.driver == "psycopg"
     with pytest.raises(TriageError, match="database server is running"):
         down.init()
+
+
+def test_database_errors_never_show_row_values(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from triage.registry import Submission
+
+    registry = Registry(f"sqlite:///{tmp_path / 'r.db'}").init()
+    row = {
+        "submission_id": "X1",
+        "origin": "intake",
+        "status": "received",
+        "received_date": dt.date(2016, 1, 1),
+        "defender_name": "Secret Person",
+    }
+    with registry.engine.begin() as conn:
+        conn.execute(insert(Submission), [row])
+    try:
+        with registry.engine.begin() as conn:
+            conn.execute(insert(Submission), [row])  # unique id: IntegrityError
+    except Exception as exc:
+        assert "Secret Person" not in str(exc)
+    else:
+        raise AssertionError("a duplicate id must be refused by the database")

@@ -915,8 +915,11 @@ def _make_engine(url: str) -> Engine:
                 parents=True, exist_ok=True
             )
         # SQLite: wait for a concurrent writer (the app and a CLI command) instead of failing.
-        options = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
-        engine = create_engine(url, **options)
+        options: dict[str, Any] = (
+            {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+        )
+        # Parameters hold names and contacts: never let an error message print them.
+        engine = create_engine(url, hide_parameters=True, **options)
     except (SQLAlchemyError, ImportError, ValueError, OSError) as exc:
         raise TriageError(
             f"cannot open the registry at {url!r}: {exc}. Check TRIAGE_DB_URL."
