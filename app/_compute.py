@@ -21,7 +21,8 @@ __all__ = [
     "code_shares",
     "communications_by_country",
     "constraint_words",
-    "export_bytes",
+    "export_csv",
+    "export_xlsx",
     "improvement_by_country",
     "issue_area_shares",
     "outcomes_by_year",
@@ -302,20 +303,30 @@ def achieved_vs_bands(allocation: object, policy: object) -> pd.DataFrame:
     return groups
 
 
-def export_bytes(frame: pd.DataFrame, *, simulated: bool) -> tuple[bytes, bytes]:
-    """CSV and XLSX bytes of an export table, every text cell guarded against formula injection.
-
-    Simulated data is labelled: a ``data_source`` column in both files and an ``About`` sheet.
-    """
-    import io
-
+def _export_frame(frame: pd.DataFrame, *, simulated: bool) -> pd.DataFrame:
     from triage.audit import safe_frame
 
     out = frame.copy()
     if simulated:
         out["data_source"] = "SIMULATED (not real cases)"
-    safe = safe_frame(out)
-    csv_bytes = safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return safe_frame(out)
+
+
+def export_csv(frame: pd.DataFrame, *, simulated: bool) -> bytes:
+    """CSV bytes of an export table, every text cell guarded against formula injection.
+
+    Simulated data is labelled in a ``data_source`` column.
+    """
+    safe = _export_frame(frame, simulated=simulated)
+    return safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def export_xlsx(frame: pd.DataFrame, *, simulated: bool) -> bytes:
+    """XLSX bytes of an export table (sheet ``Selection``, plus an ``About`` sheet that says
+    whether the data is simulated), every text cell guarded against formula injection."""
+    import io
+
+    safe = _export_frame(frame, simulated=simulated)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         safe.to_excel(writer, sheet_name="Selection", index=False)
@@ -329,4 +340,4 @@ def export_bytes(frame: pd.DataFrame, *, simulated: bool) -> tuple[bytes, bytes]
             }
         )
         about.to_excel(writer, sheet_name="About", index=False)
-    return csv_bytes, buffer.getvalue()
+    return buffer.getvalue()

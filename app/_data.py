@@ -60,6 +60,7 @@ def refresh() -> None:
     """Forget cached registry reads after a write (an override, a run, a new policy)."""
     _history.clear()
     _scored_queue.clear()
+    _selection.clear()
     _allocation.clear()
     _engagement.clear()
 
@@ -188,19 +189,31 @@ def candidates() -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner="Selecting under the policy…", max_entries=32)
-def _allocation(url: str, model_path: str, policy_toml: str) -> tuple[Any, pd.DataFrame]:
-    from triage.allocate import Policy, allocate, explain_selection
+def _selection(url: str, model_path: str, policy_toml: str) -> Any:
+    from triage.allocate import Policy, allocate
 
-    queue = _scored_queue(url, model_path)
-    cands = _candidates(queue)
-    policy = Policy.from_toml(policy_toml)
-    allocation = allocate(cands, policy)
-    reasons = explain_selection(cands, policy, allocation)
-    return allocation, reasons
+    cands = _candidates(_scored_queue(url, model_path))
+    return allocate(cands, Policy.from_toml(policy_toml))
+
+
+def selection(policy: Any) -> Any:
+    """The allocation of the candidates under ``policy`` (fast; cached per policy)."""
+    return _selection(db_url(), str(default_model_dir()), policy.to_toml())
+
+
+@st.cache_resource(show_spinner="Explaining each decision…", max_entries=32)
+def _allocation(url: str, model_path: str, policy_toml: str) -> tuple[Any, pd.DataFrame]:
+    from triage.allocate import Policy, explain_selection
+
+    cands = _candidates(_scored_queue(url, model_path))
+    allocation = _selection(url, model_path, policy_toml)
+    return allocation, explain_selection(cands, Policy.from_toml(policy_toml), allocation)
 
 
 def allocation(policy: Any) -> tuple[Any, pd.DataFrame]:
-    """The allocation of the candidates under ``policy`` and each case's reason, cached."""
+    """The allocation under ``policy`` and each candidate's reason (``explain_selection``:
+    case_id, selected, reason, score_to_enter, displaced_by); cached per policy.
+    """
     return _allocation(db_url(), str(default_model_dir()), policy.to_toml())
 
 
@@ -425,3 +438,46 @@ def record_override(case_id: str, action: str, reason: str, *, user: str, role: 
     )
     refresh()
     return str(record.record_id)
+
+
+# -- warm-up ---------------------------------------------------------------------------------
+
+_WARMING: dict[str, Any] = {}
+
+
+def _warm(url: str, model_path: str, policy_toml: str | None) -> None:
+    try:
+        import triage.explain  # noqa: F401  (SHAP is the slowest import; the Case page needs it)
+
+        _engagement(url)
+        if policy_toml is not None:
+            _allocation(url, model_path, policy_toml)
+    except Exception:
+        return
+
+
+def warm_up() -> None:
+    """Start filling the slow caches (SHAP import, policy reasons, state records) in the
+    background, once per registry: the first page shows scores while these finish."""
+    import threading
+
+    url = db_url()
+    if url in _WARMING:
+        return
+    path = default_policy_path()
+    policy_toml = None
+    if path.exists():
+        try:
+            from triage.allocate import Policy
+
+            policy_toml = Policy.from_toml(path.read_text(encoding="utf-8")).to_toml()
+        except Exception:
+            policy_toml = None
+    thread = threading.Thread(
+        target=_warm,
+        args=(url, str(default_model_dir()), policy_toml),
+        daemon=True,
+        name="triage-warm-up",
+    )
+    _WARMING[url] = thread
+    thread.start()

@@ -103,9 +103,9 @@ def _page(name: str) -> st.Page:
 
 def _home() -> None:
     """The root URL: send each role to its own page, keeping the URL's parameters."""
-    st.switch_page(
-        HERE / "views" / f"{ROLE_HOME[current_role()]}.py", query_params=st.query_params.to_dict()
-    )
+    # get_all: a filter can hold several values (?q_region=a&q_region=b); to_dict keeps one.
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    st.switch_page(HERE / "views" / f"{ROLE_HOME[current_role()]}.py", query_params=params)
 
 
 signed_in = "auth_role" in st.session_state
@@ -128,6 +128,7 @@ if not signed_in:
     gate()
 else:
     role = current_role()
+    _data.warm_up()
     with st.sidebar:
         options = _data.policy_options()
         if "_pending_policy" in st.session_state:  # a version just saved on Targets
@@ -144,4 +145,12 @@ else:
         if st.session_state.get("auth_demo"):
             st.caption("Open demo mode: no login.")
         st.button("Switch role / sign out", key="sign_out", on_click=_sign_out)
-    nav.run()
+    try:
+        nav.run()
+    except TriageError as exc:
+        # A problem the user can act on (no model trained, registry not loaded...): say what
+        # to do instead of showing a traceback.
+        st.error(exc.message, icon=":material/error:")
+        st.caption(
+            "`make demo` prepares the registry and the model; `triage --help` lists the commands."
+        )

@@ -26,7 +26,7 @@ simulated_banner(history.simulated)
 queue = _data.scored_queue()
 policy_path = _data.current_policy_path()
 policy = _data.load_policy(policy_path)
-allocation, why = _data.allocation(policy)
+allocation = _data.selection(policy)
 st.caption(
     f"Incoming cases scored by model **{_data.model().version}** and selected under policy "
     f"**{policy.name}** ({policy_path.name}, capacity {policy.capacity}): "
@@ -34,7 +34,13 @@ st.caption(
     f"are selected (solver status: {allocation.status})."
 )
 
-table = queue.merge(why, on="case_id", how="left")
+candidate = queue["case_id"].isin(_data.candidates()["case_id"])
+chosen = set(allocation.selected)
+table = queue.assign(
+    selected=[
+        cid in chosen if c else None for cid, c in zip(queue["case_id"], candidate, strict=True)
+    ]
+)
 country_codes = sorted(
     table["country"].dropna().unique(), key=lambda c: countries()[c].name if c in countries() else c
 )
@@ -87,6 +93,8 @@ if decision != "all":
 shown = table[mask]
 ascending = {"score": False, "score_to_enter": True, "received_date": True, "country": True}[sort]
 if sort == "score_to_enter":
+    why = _data.allocation(policy)[1][["case_id", "score_to_enter"]]
+    shown = shown.merge(why, on="case_id", how="left")
     shown = shown.assign(_gap=(shown["score"] - shown["score_to_enter"]).abs()).sort_values(
         ["_gap", "case_id"], kind="stable"
     )
@@ -101,58 +109,80 @@ st.markdown(f"**{len(shown):,}** of {len(table):,} cases match the filters.")
 page = st.number_input("Page", 1, n_pages, 1, key="q_page", help=f"{PAGE_SIZE} cases per page")
 visible = shown.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
 
-top = _data.reasons(visible["case_id"].tolist())
-top_text = top.sort_values(["case_id", "rank"]).groupby("case_id")["text"].agg("; ".join)
-
 role = current_role()
 view = redact(visible, role, view="list")
-display = pd.DataFrame(
-    {
-        "Case": view["case_id"],
-        "Score": view["score"] * 100,
-        "Interval": [
-            f"{lo * 100:.0f}–{hi * 100:.0f}%"
-            for lo, hi in zip(view["lower"], view["upper"], strict=True)
-        ],
-        "Top reasons": view["case_id"].map(top_text).fillna(""),
-        "Policy": view["selected"]
-        .map({True: "✔ Selected", False: "✘ Not selected"})
-        .fillna("– not a candidate"),
-        "Why": view["reason"].fillna(""),
-        "Score to enter": view["score_to_enter"] * 100,
-        "Country": view["country"].map(lambda c: countries()[c].name if c in countries() else c),
-        "Region": view["un_region"].map(label),
-        "Gender": view["gender"].map(label),
-        "Violations": view["violations"].map(lambda v: ", ".join(label(c) for c in split_codes(v))),
-        "Status": view["status"].map(lambda s: STATUSES.get(s, s)),
-        "Received": view["received_date"].dt.date,
-    }
-)
-event = st.dataframe(
+COLUMNS = {
+    "Top reasons": st.column_config.TextColumn(
+        "Top reasons", width="large", help="The three largest SHAP contributions, in words"
+    ),
+    "Why": st.column_config.TextColumn(
+        "Why (policy)", width="large", help="Why the current policy selects the case or not"
+    ),
+    "Score": st.column_config.NumberColumn(
+        "Score (%)", format="%.1f", help="Estimated probability of improvement within a year"
+    ),
+    "Interval": st.column_config.TextColumn("Interval (90%)", help="Uncertainty of the score"),
+    "Score to enter": st.column_config.NumberColumn(
+        "Score to enter (%)",
+        format="%.1f",
+        help="The score this case would need to be selected (blank when selected)",
+    ),
+}
+
+
+def _display(reasons: pd.Series | None, why: pd.DataFrame | None) -> pd.DataFrame:
+    """The table as shown; reasons and policy explanations read "…" until computed."""
+    explained = view[["case_id"]].merge(why, on="case_id", how="left") if why is not None else None
+    return pd.DataFrame(
+        {
+            "Case": view["case_id"],
+            "Score": view["score"] * 100,
+            "Interval": [
+                f"{lo * 100:.0f}–{hi * 100:.0f}%"
+                for lo, hi in zip(view["lower"], view["upper"], strict=True)
+            ],
+            "Top reasons": view["case_id"].map(reasons).fillna("") if reasons is not None else "…",
+            "Policy": view["selected"]
+            .map({True: "✔ Selected", False: "✘ Not selected"})
+            .fillna("– not a candidate"),
+            "Why": explained["reason"].fillna("").to_numpy() if explained is not None else "…",
+            "Score to enter": explained["score_to_enter"].to_numpy() * 100
+            if explained is not None
+            else float("nan"),
+            "Country": view["country"].map(
+                lambda c: countries()[c].name if c in countries() else c
+            ),
+            "Region": view["un_region"].map(label),
+            "Gender": view["gender"].map(label),
+            "Violations": view["violations"].map(
+                lambda v: ", ".join(label(c) for c in split_codes(v))
+            ),
+            "Status": view["status"].map(lambda s: STATUSES.get(s, s)),
+            "Received": view["received_date"].dt.date,
+        },
+        index=view.index,
+    )
+
+
+height = min(36 * (len(view) + 1) + 4, 960)
+slot = st.empty()
+if not st.session_state.get("_q_warm"):
+    # First visit of the session: show scores and decisions at once; SHAP reasons and the
+    # policy's explanations (a few seconds when nothing is cached yet) fill in below.
+    slot.dataframe(_display(None, None), hide_index=True, height=height, column_config=COLUMNS)
+top = _data.reasons(visible["case_id"].tolist())
+top_text = top.sort_values(["case_id", "rank"]).groupby("case_id")["text"].agg("; ".join)
+display = _display(top_text, _data.allocation(policy)[1])
+event = slot.dataframe(
     display,
     hide_index=True,
     key="q_table",
     on_select="rerun",
     selection_mode="single-row",
-    height=min(36 * (len(display) + 1) + 4, 960),
-    column_config={
-        "Top reasons": st.column_config.TextColumn(
-            "Top reasons", width="large", help="The three largest SHAP contributions, in words"
-        ),
-        "Why": st.column_config.TextColumn(
-            "Why (policy)", width="large", help="Why the current policy selects the case or not"
-        ),
-        "Score": st.column_config.NumberColumn(
-            "Score (%)", format="%.1f", help="Estimated probability of improvement within a year"
-        ),
-        "Interval": st.column_config.TextColumn("Interval (90%)", help="Uncertainty of the score"),
-        "Score to enter": st.column_config.NumberColumn(
-            "Score to enter (%)",
-            format="%.1f",
-            help="The score this case would need to be selected (blank when selected)",
-        ),
-    },
+    height=height,
+    column_config=COLUMNS,
 )
+st.session_state["_q_warm"] = True
 st.caption("Click a row to open the case.")
 rows = event.selection.rows if event is not None else []
 if rows:

@@ -163,13 +163,19 @@ if not keep_names:
     st.caption(
         "Names of defenders and sources are left out of this list and of the exports for your role."
     )
-csv_bytes, xlsx_bytes = _compute.export_bytes(export, simulated=history.simulated)
 stem = f"selection-{policy.name}-{policy.sha256[:8]}"
 d1, d2 = st.columns(2)
-d1.download_button("Download CSV", csv_bytes, f"{stem}.csv", "text/csv", key="sel_csv")
+# Files are built only when asked for (deferred): writing XLSX takes most of a second.
+d1.download_button(
+    "Download CSV",
+    lambda: _compute.export_csv(export, simulated=history.simulated),
+    f"{stem}.csv",
+    "text/csv",
+    key="sel_csv",
+)
 d2.download_button(
     "Download XLSX",
-    xlsx_bytes,
+    lambda: _compute.export_xlsx(export, simulated=history.simulated),
     f"{stem}.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="sel_xlsx",

@@ -292,7 +292,8 @@ def test_export_bytes_guard_formulas_and_label_simulated() -> None:
     import _compute
 
     frame = pd.DataFrame({"case_id": ['=HYPERLINK("x")', "A1"], "reason": ["+1", "@SUM(A1)"]})
-    csv_bytes, xlsx_bytes = _compute.export_bytes(frame, simulated=True)
+    csv_bytes = _compute.export_csv(frame, simulated=True)
+    xlsx_bytes = _compute.export_xlsx(frame, simulated=True)
     back = pd.read_csv(io.BytesIO(csv_bytes), dtype=str)
     assert back["case_id"].tolist() == ['\'=HYPERLINK("x")', "A1"]
     assert back["reason"].tolist() == ["'+1", "'@SUM(A1)"]

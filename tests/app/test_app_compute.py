@@ -1,0 +1,164 @@
+"""The Monitoring aggregations (``app/_compute.py``): hand-checked values and invariants."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
+
+import _compute
+
+from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS
+
+V = list(VIOLATIONS)
+
+
+def _cases(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    """Cases from (sent_date, un_region, gender, violations) tuples."""
+    return pd.DataFrame(
+        {
+            "case_id": [f"K{i}" for i in range(len(rows))],
+            "sent_date": pd.to_datetime([r[0] for r in rows]),
+            "country": "KEN",
+            "un_region": [r[1] for r in rows],
+            "gender": [r[2] for r in rows],
+            "violations": [r[3] for r in rows],
+            "issue_areas": [""] * len(rows),
+        }
+    )
+
+
+def test_violation_shares_count_a_case_under_each_of_its_violations() -> None:
+    cases = _cases(
+        [
+            ("2010-01-01", "african", "man", "detention;trial"),
+            ("2010-02-01", "african", "woman", "detention"),
+            ("2011-01-01", "weog", "man", "threats"),
+            ("2011-01-01", "weog", "man", ""),
+        ]
+    )
+    table = _compute.violation_shares(cases).set_index("code")
+    assert table.loc["detention", "cases"] == 2
+    assert table.loc["detention", "share"] == pytest.approx(0.5)
+    assert table.loc["trial", "share"] == pytest.approx(0.25)
+    assert table.loc["killing", "cases"] == 0
+    areas = _compute.issue_area_shares(cases).set_index("code")
+    assert areas.loc["unattributed", "share"] == pytest.approx(1.0)
+
+
+def test_ua_delay_by_mandates_recovers_a_known_slope() -> None:
+    sent = pd.to_datetime(["2012-03-01"] * 6)
+    mandates = [1, 1, 2, 3, 3, 4]
+    comms = pd.DataFrame(
+        {
+            "communication_id": [f"C{i}" for i in range(6)],
+            "sent_date": sent,
+            "type": ["UA"] * 5 + ["AL"],
+            "n_mandates": pd.array(mandates, dtype="Int64"),
+            # 10 days plus 7 per mandate: the slope is exactly 7 days per mandate.
+            "last_incident_date": [
+                d - pd.Timedelta(days=10 + 7 * m) for d, m in zip(sent, mandates, strict=True)
+            ],
+        }
+    )
+    table, slope = _compute.ua_delay_by_mandates(comms)
+    assert slope == pytest.approx(7.0)
+    assert table["appeals"].sum() == 5  # the allegation letter is not an urgent appeal
+    assert table.set_index("n_mandates").loc[3, "mean_delay_days"] == pytest.approx(31.0)
+
+
+def test_outcomes_and_improvement_use_only_the_impact_sample() -> None:
+    cases = _cases([("2012-01-01", "african", "man", "detention")] * 4)
+    cases["country"] = ["KEN", "KEN", "PER", "PER"]
+    outcomes = pd.DataFrame(
+        {
+            "case_id": ["K0", "K1", "K2", "K3"],
+            "outcome": ["much_better", "same", "somewhat_better", "much_worse"],
+            "assessment": ["survey", "online", "systematic", "survey"],
+        }
+    )
+    by_country = _compute.improvement_by_country(cases, outcomes).set_index("country")
+    assert by_country.loc["KEN", "cases"] == 2 and by_country.loc["KEN", "improved"] == 1
+    assert by_country.loc["PER", "cases"] == 1  # the systematic outcome is not in the sample
+    by_year = _compute.outcomes_by_year(cases, outcomes)
+    assert by_year["cases"].sum() == 3
+    assert by_year["share"].sum() == pytest.approx(1.0)
+
+
+def test_constraint_words_name_the_group_and_the_direction() -> None:
+    assert (
+        _compute.constraint_words("share_min[gender=woman]")
+        == "Woman: at least (share of selected)"
+    )
+    assert _compute.constraint_words("share_max[un_region=weog]").startswith("Western European")
+    assert _compute.constraint_words("max_per_country[country=KEN]") == "Kenya: at most (cases)"
+    assert _compute.constraint_words("capacity") == "Capacity (cases selected)"
+
+
+rows = st.lists(
+    st.tuples(
+        st.dates(
+            min_value=pd.Timestamp("2001-01-01").date(), max_value=pd.Timestamp("2016-12-31").date()
+        ).map(str),
+        st.sampled_from(list(UN_REGIONS)),
+        st.sampled_from(list(GENDERS)),
+        st.lists(st.sampled_from(V), max_size=4, unique=True).map(";".join),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows, st.randoms(use_true_random=False))
+def test_shares_are_proportions_and_ignore_row_order(data: list, rnd: object) -> None:
+    cases = _cases(data)
+    shuffled = cases.sample(frac=1.0, random_state=rnd.randint(0, 2**31))  # type: ignore[attr-defined]
+    for column, codes in (("un_region", UN_REGIONS), ("gender", GENDERS)):
+        a = _compute.shares_by_year(cases, column, codes)
+        b = _compute.shares_by_year(shuffled, column, codes)
+        pd.testing.assert_frame_equal(a, b)
+        # One region and one gender per case: each year's shares sum to one.
+        assert np.allclose(a.groupby("year")["share"].sum(), 1.0)
+        assert a["cases"].sum() == len(cases)
+    viol = _compute.violation_shares(cases)
+    assert ((viol["share"] >= 0) & (viol["share"] <= 1)).all()
+    flags = sum(len([c for c in r[3].split(";") if c]) for r in data)
+    assert viol["cases"].sum() == flags
+    pd.testing.assert_frame_equal(viol, _compute.violation_shares(shuffled))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 9), st.integers(0, 120), st.sampled_from(["UA", "AL", "PR"])),
+        min_size=2,
+        max_size=40,
+    )
+)
+def test_delay_table_counts_every_dated_urgent_appeal_once(data: list) -> None:
+    sent = pd.Timestamp("2014-06-30")
+    comms = pd.DataFrame(
+        {
+            "communication_id": [f"C{i}" for i in range(len(data))],
+            "sent_date": [sent] * len(data),
+            "type": [t for _, _, t in data],
+            "n_mandates": pd.array([m for m, _, _ in data], dtype="Int64"),
+            "last_incident_date": [sent - pd.Timedelta(days=d) for _, d, _ in data],
+        }
+    )
+    table, _ = _compute.ua_delay_by_mandates(comms)
+    appeals = [(m, d) for m, d, t in data if t == "UA"]
+    assert table["appeals"].sum() == len(appeals)
+    assert (table["ci_low"] <= table["mean_delay_days"] + 1e-9).all()
+    assert (table["mean_delay_days"] <= table["ci_high"] + 1e-9).all()
+    if appeals:
+        overall = np.average(table["mean_delay_days"], weights=table["appeals"])
+        assert overall == pytest.approx(np.mean([d for _, d in appeals]))
