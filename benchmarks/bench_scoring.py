@@ -20,12 +20,17 @@ import numpy as np
 TARGET_SECONDS = 3.0
 
 
+_FASTEST: list[float] = []
+
+
 def _median(fn: Callable[[], Any], repeat: int = 3) -> float:
+    """Median wall time; the fastest run is kept in ``_FASTEST`` (the machine is shared)."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
+    _FASTEST.append(min(times))
     return statistics.median(times)
 
 
@@ -80,8 +85,16 @@ def run() -> list[tuple[str, float, str]]:
             rows.append((f"score {n:,} cases ({label})", seconds, "features + 21 boosters"))
             seconds = _median(lambda m=model: explain(m, cases, history))
             rows.append((f"explain {n:,} cases ({label})", seconds, "features + SHAP"))
-            both = _median(lambda m=model: (m.predict(cases, history), explain(m, cases, history)))
+
+            def both_once(m: Any = model) -> None:
+                # What the app and `triage explain` do: one feature table for both.
+                X = build_features(cases, history)
+                m.predict(cases, history, features=X)
+                explain(m, cases, history, features=X)
+
+            both = _median(both_once, repeat=5)
             verdict = "OK" if both < TARGET_SECONDS else "OVER TARGET"
+            verdict += f"; median of 5, fastest {_FASTEST[-1]:.2f} s"
             rows.append(
                 (
                     f"score + explain {n:,} cases ({label})",

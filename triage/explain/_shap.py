@@ -76,23 +76,22 @@ def contributions(model: TriageModel, X: pd.DataFrame) -> tuple[np.ndarray, np.n
     return score, np.full(len(score), base), contrib
 
 
-def _display_value(feature: str, value: float) -> object:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if feature == "country":
-        return sorted(countries())[int(value)]
-    return value
-
-
-def explain(model: TriageModel, cases: pd.DataFrame, history: History) -> pd.DataFrame:
+def explain(
+    model: TriageModel,
+    cases: pd.DataFrame,
+    history: History,
+    *,
+    features: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Explain scores as a tidy table: case_id, feature, value, contribution (probability points / 100).
 
     One row per case and model feature, plus one row per case whose feature is ``"_base"`` (value
     blank, contribution = base score). Per case, the contributions including the base sum to the
     calibrated score to within 1e-6. ``value`` is the feature value (the ISO3 code for
-    ``country``). Names of people are never read.
+    ``country``). Names of people are never read. Pass ``features`` (from ``build_features``)
+    to reuse the table already built for scoring.
     """
-    X = build_features(cases, history)
+    X = build_features(cases, history) if features is None else features
     return explain_features(model, X, cases["case_id"].astype(str).to_numpy())
 
 
@@ -102,16 +101,18 @@ def explain_features(model: TriageModel, X: pd.DataFrame, case_ids: np.ndarray) 
     features = list(model.features)
     n, k = contrib.shape
     values = X.loc[:, features].to_numpy(dtype=float)
-    display = np.empty((n, k), dtype=object)
-    for j, f in enumerate(features):
+    display = values.astype(object)
+    if "country" in features:
+        j = features.index("country")
+        iso3 = np.array(sorted(countries()), dtype=object)
         col = values[:, j]
-        if f == "country":
-            display[:, j] = [_display_value(f, v) for v in col]
-        else:
-            display[:, j] = [None if math.isnan(v) else float(v) for v in col]
+        known = ~np.isnan(col)
+        shown = np.full(n, None, dtype=object)
+        shown[known] = iso3[col[known].astype(int)]
+        display[:, j] = shown
     ids = np.repeat(np.asarray(case_ids, dtype=object), k + 1)
     feat = np.tile(np.array([BASE, *features], dtype=object), n)
-    vals = np.column_stack([np.full(n, None, dtype=object), display]).ravel()
+    vals = np.column_stack([np.full(n, np.nan, dtype=object), display]).ravel()
     amounts = np.column_stack([base, contrib]).ravel()
     return pd.DataFrame({"case_id": ids, "feature": feat, "value": vals, "contribution": amounts})
 

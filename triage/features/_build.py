@@ -179,7 +179,10 @@ def _parse_dates(values: pd.Series, column: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.astype("datetime64[ns]")
     obj = values.astype(object)
-    is_dt = obj.map(lambda v: isinstance(v, (datetime.date, np.datetime64))).astype(bool)
+    if pd.api.types.infer_dtype(obj, skipna=True) in ("string", "empty"):
+        is_dt = pd.Series(False, index=obj.index)  # fast path: text only (CSV input)
+    else:
+        is_dt = obj.map(lambda v: isinstance(v, (datetime.date, np.datetime64))).astype(bool)
     from_dt = pd.to_datetime(obj.where(is_dt), errors="coerce")
     text = obj.where(~is_dt).astype("string").str.strip()
     text = text.where(text != "")
@@ -229,13 +232,13 @@ def validate_cases(cases: pd.DataFrame) -> None:
     for column, vocab in _CODE_LISTS.items():
         if column not in cases.columns:
             continue
-        for row, value in enumerate(cases[column].tolist()):
-            if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-                continue
-            for code in str(value).split(";"):
-                code = code.strip()
-                if code and code not in vocab:
-                    raise _bad(cases, row, column, code, f"is not a {column} code")
+        codes = cases[column].astype("string").str.split(";").explode().str.strip()
+        codes = codes[codes.notna() & (codes != "")]
+        unknown = ~codes.isin(list(vocab))
+        if unknown.any():
+            label_ = codes.index[unknown.to_numpy()][0]
+            row = int(cases.index.get_loc(label_))  # type: ignore[arg-type]
+            raise _bad(cases, row, column, codes[unknown].iloc[0], f"is not a {column} code")
     for column, vocab in _SINGLE_CODES.items():
         if column not in cases.columns:
             continue

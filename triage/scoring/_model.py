@@ -100,7 +100,7 @@ class TriageModel:
 
     @staticmethod
     def _raw(
-        booster: Any, linear: LinearOffset | None, A: np.ndarray, X: pd.DataFrame
+        booster: Any, linear: LinearOffset | None, A: np.ndarray, X: pd.DataFrame | np.ndarray
     ) -> np.ndarray:
         raw = np.asarray(booster.predict(A, raw_score=True, num_threads=0), dtype=float)
         return raw if linear is None else raw + linear.log_odds(X)
@@ -112,11 +112,15 @@ class TriageModel:
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
         """Score a feature frame: columns score, lower, upper (calibrated probabilities in [0, 1])."""
         A = self._matrix(X)
-        score = self.calibrate_log_odds(self._raw(self.booster, self.linear, A, X))
+        # Every linear start uses the same columns: slice them once, not once per member.
+        L: pd.DataFrame | np.ndarray = X
+        if self.linear is not None:
+            L = X.loc[:, list(self.linear.columns)].to_numpy(dtype=np.float64)
+        score = self.calibrate_log_odds(self._raw(self.booster, self.linear, A, L))
         if self.members:
             draws = np.column_stack(
                 [
-                    c(sigmoid(self._raw(m, lin, A, X)))
+                    c(sigmoid(self._raw(m, lin, A, L if self._same_columns(lin) else X)))
                     for m, c, lin in zip(
                         self.members,
                         self._member_calibrators(),
@@ -140,12 +144,17 @@ class TriageModel:
             return list(self.member_calibrators)
         return [self.calibrator] * len(self.members)
 
+    def _same_columns(self, lin: LinearOffset | None) -> bool:
+        return lin is not None and self.linear is not None and lin.columns == self.linear.columns
+
     def _member_linears(self) -> list[LinearOffset | None]:
         if len(self.member_linears) == len(self.members):
             return list(self.member_linears)
         return [None] * len(self.members)
 
-    def predict(self, cases: pd.DataFrame, history: History) -> pd.DataFrame:
+    def predict(
+        self, cases: pd.DataFrame, history: History, *, features: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         """Score cases: case_id, score, lower, upper (probability of improvement within a year).
 
         Parameters
@@ -154,6 +163,9 @@ class TriageModel:
             Cases in the vocabulary of ``cases.csv`` or ``queue.csv``.
         history : History
             What was known; only history dated before each case is used.
+        features : DataFrame, optional
+            ``build_features(cases, history)`` when the caller already has it (saves rebuilding
+            it for ``explain``).
 
         Returns
         -------
@@ -162,7 +174,7 @@ class TriageModel:
         """
         from triage.features import build_features
 
-        X = build_features(cases, history)
+        X = build_features(cases, history) if features is None else features
         out = self.predict_features(X)
         out.insert(0, "case_id", cases["case_id"].astype(str).to_numpy())
         return out.reset_index(drop=True)
