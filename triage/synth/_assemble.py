@@ -210,7 +210,7 @@ def _improve_linear(
 
 
 def assemble(
-    run: _Run, *, seed: int, outcomes: Literal["sample", "all"], scale: float
+    run: _Run, *, outcomes: Literal["sample", "all"], scale: float
 ) -> dict[str, pd.DataFrame]:
     """Turn the month loop's arrays into the typed six tables."""
     return {

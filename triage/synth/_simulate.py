@@ -564,7 +564,7 @@ def simulate(
     from triage.synth._assemble import assemble
 
     return assemble(
-        _run(int(seed), float(scale), on_progress), seed=int(seed), outcomes=outcomes, scale=scale
+        _run(int(seed), float(scale), on_progress), outcomes=outcomes, scale=float(scale)
     )
 
 
