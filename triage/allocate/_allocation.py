@@ -10,7 +10,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from triage.allocate._engine import Engine, LPResult, MIPResult, new_highs, satisfies, tie_break
+from triage.allocate._engine import (
+    Engine,
+    LPResult,
+    MIPResult,
+    canonical_ties,
+    new_highs,
+    satisfies,
+    tie_break,
+)
 from triage.allocate._policy import Bound, Policy
 from triage.allocate._problem import Problem, build_problem
 
@@ -385,6 +393,8 @@ def _result(
             _problem=problem,
         )
     x = tie_break(problem, mip.x)
+    if lp is not None and lp.status == "optimal" and mip.status == "optimal":
+        x = canonical_ties(problem, x, lp.reduced, gap_abs=max(lp.objective - mip.objective, 0.0))
     lo, hi = problem.bounds()
     if not satisfies(problem, x, lo, hi):  # pragma: no cover - a solver bug, not a user error
         raise RuntimeError("the solver returned a selection that breaks a constraint")
