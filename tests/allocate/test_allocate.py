@@ -427,3 +427,46 @@ def test_time_limit_reports_status_and_gap(monkeypatch: pytest.MonkeyPatch) -> N
     data = json.loads(result.to_json())
     assert data["status"] == "time_limit" and data["gap"] > 0
     assert "gap" in result.message
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.integers(4, 11), st.integers(1, 6), st.integers(1, 3))
+def test_ties_prefer_smaller_case_ids_among_all_optima(
+    seed: int, n: int, capacity: int, levels: int
+) -> None:
+    from itertools import combinations
+
+    cands = random_candidates(n, seed=seed, n_countries=5)
+    # Few distinct scores: many optimal selections.
+    cands["score"] = np.random.default_rng(seed).integers(1, levels + 1, n) / 4
+    policy = Policy.from_toml(
+        f"name='t'\ncapacity={capacity}\n[share.gender]\nwoman={{min=0.3}}\n"
+        "[share.violations]\nthreats={max=0.5}\n"
+    )
+    try:
+        result = allocate(cands, policy)
+    except PolicyError:
+        return
+    k = min(capacity, n)
+    ids = sorted(cands["case_id"])
+    frame = cands.set_index("case_id").loc[ids]
+    woman = (frame["gender"] == "woman").to_numpy()
+    threats = frame["violations"].str.contains("threats").to_numpy()
+    score = frame["score"].to_numpy()
+    best, best_key = None, None
+    for subset in combinations(range(n), k):
+        sel = list(subset)
+        if woman[sel].sum() < math.ceil(0.3 * k - 1e-9):
+            continue
+        if threats[sel].sum() > math.floor(0.5 * k + 1e-9):
+            continue
+        value = round(score[sel].sum(), 9)
+        # Higher value first; then the indicator vector in case_id order, 1 before 0.
+        key = (value, [1 if i in subset else 0 for i in range(n)])
+        if best_key is None or key > best_key:
+            best, best_key = sel, key
+    if best is None:
+        assert result.status == "infeasible"
+        return
+    assert result.selected == tuple(ids[i] for i in best)
+    assert allocate(cands, policy, solver="cbc").selected == result.selected
