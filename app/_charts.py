@@ -153,7 +153,9 @@ def waterfall(frame: pd.DataFrame, *, title: str) -> alt.LayerChart:
                 axis=alt.Axis(format="%"),
             ),
             x2="end:Q",
-            color=alt.Color("kind:N", scale=colours, legend=alt.Legend(title="Effect")),
+            color=alt.Color(
+                "kind:N", scale=colours, legend=alt.Legend(title="Effect", orient="bottom")
+            ),
             tooltip=[
                 alt.Tooltip("label:N", title="Step"),
                 alt.Tooltip("points:Q", title="Change (probability points)", format="+.1f"),

@@ -255,7 +255,8 @@ def price_table(prices: pd.DataFrame) -> pd.DataFrame:
         }
     )
     order = np.lexsort((-out["Cost"].fillna(0).to_numpy(), (~binding).to_numpy()))
-    return out.iloc[order].reset_index(drop=True)
+    columns = ["Target", "Binding", "Cost", "Price per case", "Bound (cases)", "Achieved (cases)"]
+    return out.iloc[order].reset_index(drop=True)[columns]
 
 
 def achieved_vs_bands(allocation: object, policy: object) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from triage.schema import GENDERS, OUTCOMES, REPLY_CLASSES, UN_REGIONS, VIOLATIO
 
 __all__ = [
     "GENDER_COLOURS",
+    "NEUTRAL",
     "OUTCOME_COLOURS",
     "REGION_COLOURS",
     "REPLY_COLOURS",

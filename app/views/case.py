@@ -102,10 +102,22 @@ feats["size"] = feats["contribution"].abs()
 feats = feats.sort_values(["size", "feature"], ascending=[False, True])
 top, rest = feats.head(WATERFALL_STEPS), feats.iloc[WATERFALL_STEPS:]
 base = float(base_rows["contribution"].iloc[0]) if not base_rows.empty else 0.0
+
+
+def _short(value: object) -> str:
+    """A feature value for a chart label: numbers to three significant digits."""
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        return f"{float(value):.3g}"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+
+
 steps = [("Average case (base rate)", 0.0, base, "base")]
 running = base
 for r in top.itertuples():
-    value = "" if pd.isna(r.value) else f" = {r.value}"
+    value = "" if pd.isna(r.value) else f" = {_short(r.value)}"
     steps.append(
         (
             f"{r.feature}{value}",

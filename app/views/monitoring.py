@@ -191,7 +191,7 @@ with tab_load:
             color=alt.Color(
                 "series:N",
                 scale=series_colours,
-                legend=alt.Legend(title="Series", orient="bottom", columns=2),
+                legend=alt.Legend(title="Series", orient="right", labelLimit=320),
             ),
             strokeDash=alt.StrokeDash("series:N", legend=None),
             tooltip=["year:O", "series:N", alt.Tooltip("count:Q", title="Number", format=",")],
@@ -225,34 +225,34 @@ with tab_load:
                 ],
             )
         ).properties(
-            title="Figure 5a. Urgent-appeal delay by number of mandates (95% interval)",
+            title="Figure 5a. Delay by mandates signing (95% interval)",
             width="container",
             height=320,
         ),
         key="fig5a",
     )
-    year_long = by_year.melt(
-        id_vars=["year", "appeals"],
-        value_vars=["mean_delay_days", "mean_mandates"],
-        var_name="measure",
-    )
-    year_long["measure"] = year_long["measure"].map(
-        {"mean_delay_days": "Mean delay (days)", "mean_mandates": "Mean mandates signing"}
-    )
-    right.altair_chart(
-        alt.Chart(year_long)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("year:O", title="Year sent"),
-            y=alt.Y("value:Q", title="Days (delay) / mandates (count)"),
-            row=alt.Row("measure:N", title=None),
-            color=alt.Color(
-                "measure:N", legend=None, scale=alt.Scale(range=["#D55E00", "#0072B2"])
-            ),
-            tooltip=["year:O", "measure:N", alt.Tooltip("value:Q", format=".1f")],
+
+    def _yearly(column: str, title: str, colour: str) -> alt.Chart:
+        return (
+            alt.Chart(by_year)
+            .mark_line(point=True, color=colour)
+            .encode(
+                x=alt.X("year:O", title="Year sent"),
+                y=alt.Y(f"{column}:Q", title=title),
+                tooltip=[
+                    alt.Tooltip("year:O", title="Year"),
+                    alt.Tooltip("appeals:Q", title="Urgent appeals"),
+                    alt.Tooltip(f"{column}:Q", title=title, format=".1f"),
+                ],
+            )
+            .properties(width="container", height=140)
         )
-        .resolve_scale(y="independent")
-        .properties(title="Figure 5b. Urgent appeals per year", height=140),
+
+    right.altair_chart(
+        alt.vconcat(
+            _yearly("mean_delay_days", "Mean delay (days)", "#D55E00"),
+            _yearly("mean_mandates", "Mean mandates signing", "#0072B2"),
+        ).properties(title="Figure 5b. Urgent appeals per year: delay and co-signers"),
         key="fig5b",
     )
     if slope == slope:
@@ -395,6 +395,7 @@ with tab_share:
     )
     st.altair_chart(
         alt.layer(band, line, points, data=shares)
+        .resolve_scale(color="independent")
         .properties(width=220, height=150)
         .facet(facet=alt.Facet("label:N", title=None), columns=3)
         .properties(

@@ -7,7 +7,7 @@ import _data
 import altair as alt
 import pandas as pd
 import streamlit as st
-from _ui import current_role, current_user, simulated_banner
+from _ui import NEUTRAL, colour_scale, current_role, current_user, simulated_banner
 
 from triage.audit import names_allowed, run_selection
 from triage.errors import TriageError
@@ -49,7 +49,8 @@ m4.metric("Solver", f"{allocation.status}", help=f"optimality gap {allocation.ga
 groups = _compute.achieved_vs_bands(allocation, policy)
 st.subheader("Achieved against every target")
 st.caption(
-    "Bars: share of the selected cases. Grey span: the policy's band. ● binding: the band limits the selection."
+    "Bars: share of the selected cases, in each group's colour. Grey span: the policy's band. "
+    "Outlined and marked “binding”: the band limits the selection."
 )
 tabs = st.tabs([DIM_TITLES[d] for d in DIM_TITLES])
 for tab, dim in zip(tabs, DIM_TITLES, strict=True):
@@ -65,16 +66,16 @@ for tab, dim in zip(tabs, DIM_TITLES, strict=True):
             ),
             x2="band_hi:Q",
         )
-        bars = base.mark_bar(height=8).encode(
+        # Each group keeps its page-wide colour; a binding band is outlined and written out.
+        bars = base.mark_bar(height=10).encode(
             x="share:Q",
-            color=alt.Color(
-                "Binding:N",
-                scale=alt.Scale(
-                    domain=["● binding", "not binding", "no band"],
-                    range=["#D55E00", "#0072B2", "#7f7f7f"],
-                ),
-                legend=alt.Legend(title="Target"),
+            color=alt.Color("Group:N", scale=colour_scale(dim), legend=None)
+            if dim in ("un_region", "gender")
+            else alt.value(NEUTRAL),
+            stroke=alt.condition(
+                "datum.Binding == '● binding'", alt.value("black"), alt.value("transparent")
             ),
+            strokeWidth=alt.value(2),
             tooltip=[
                 "Group:N",
                 alt.Tooltip("Selected:Q", title="Selected cases"),
