@@ -428,7 +428,10 @@ def to_text(
     drawn_target = round(W.SAMPLE_DRAWN * scale)
     found_target = round(W.SAMPLE_FOUND * scale)
     survey_target = round(W.SAMPLE_SURVEY * scale)
-    shuffled = rng.permutation(frame_letters)
+    # A random sample of letters, spread evenly over years and over letters sent alone or
+    # jointly (systematic sampling from a sorted frame, as a survey design would do).
+    order_key = _low_discrepancy(rng, (l_year[frame_letters], l_mand[frame_letters] == 1))
+    shuffled = frame_letters[np.argsort(order_key, kind="stable")]
     cum = np.cumsum(l_nind[shuffled])
     n_take = int(np.searchsorted(cum, drawn_target)) + 1
     drawn_letters = shuffled[:n_take]
