@@ -77,3 +77,23 @@ def test_codes_to_frame_is_exact_per_code() -> None:
 def test_public_names_are_exported() -> None:
     for name in schema.__all__:
         assert hasattr(schema, name), name
+
+
+def test_read_history_names_the_first_bad_cell(tmp_path) -> None:
+    from triage.errors import InputFileError
+    from triage.schema import CASES_COLUMNS, COMMUNICATIONS_COLUMNS, OUTCOMES_COLUMNS, read_history
+
+    (tmp_path / "communications.csv").write_text(
+        ",".join(COMMUNICATIONS_COLUMNS)
+        + "\nC1,2010-01-05,UA,state,IND,2,2010-01-01,none,,1"
+        + "\nC2,2010-02-30,UA,state,IND,2,2010-01-01,none,,1\n"
+    )
+    (tmp_path / "cases.csv").write_text(",".join(CASES_COLUMNS) + "\n")
+    (tmp_path / "outcomes.csv").write_text(",".join(OUTCOMES_COLUMNS) + "\n")
+    with pytest.raises(InputFileError, match=r"row 3, column sent_date, value '2010-02-30'"):
+        read_history(tmp_path)
+    (tmp_path / "communications.csv").write_text(
+        ",".join(COMMUNICATIONS_COLUMNS) + "\nC1,2010-01-05,UA,state,IND,2.5,2010-01-01,none,,1\n"
+    )
+    with pytest.raises(InputFileError, match=r"column n_mandates.*whole number"):
+        read_history(tmp_path)

@@ -136,15 +136,45 @@ def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
         raise InputFileError(f"{path}: missing required column(s) {', '.join(missing)}.")
     frame = frame.loc[:, list(columns)]
     for col in columns:
+        raw = frame[col]
+        parsed: pd.Series
         if col in _DATE_COLUMNS:
-            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d", errors="raise")
+            parsed = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
         elif col in _BOOL_COLUMNS:
-            frame[col] = frame[col].map({"true": True, "false": False}).astype("boolean")
-        elif col in _INT_COLUMNS:
-            frame[col] = pd.to_numeric(frame[col]).astype("Int64")
+            parsed = raw.map({"true": True, "false": False}).astype("boolean")
+        elif col in _INT_COLUMNS or col == "p_improve":
+            parsed = pd.to_numeric(raw, errors="coerce")
+            if col in _INT_COLUMNS:
+                whole = parsed.isna() | (parsed == parsed.round())
+                parsed = parsed.where(whole)
+        else:
+            continue
+        _refuse_unparsed(path, col, raw, parsed)
+        if col in _INT_COLUMNS:
+            parsed = parsed.astype("Int64")
         elif col == "p_improve":
-            frame[col] = pd.to_numeric(frame[col]).astype(float)
+            parsed = parsed.astype(float)
+        frame[col] = parsed
     return frame
+
+
+def _refuse_unparsed(path: Path, column: str, raw: pd.Series, parsed: pd.Series) -> None:
+    """Raise naming the first cell of ``column`` that is filled but could not be parsed."""
+    bad = raw.notna() & parsed.isna()
+    if bad.any():
+        position = int(bad.to_numpy().nonzero()[0][0])
+        kind = {"p_improve": "a probability"}.get(column, "")
+        if column in _DATE_COLUMNS:
+            kind = "a date (YYYY-MM-DD)"
+        elif column in _BOOL_COLUMNS:
+            kind = "true or false"
+        elif column in _INT_COLUMNS:
+            kind = "a whole number"
+        raise InputFileError(
+            f"{path}: row {position + 2}, column {column}, value {raw.iloc[position]!r}: "
+            f"expected {kind}; {int(bad.sum())} such cell(s) in this column. "
+            f"`triage ingest {path.name} --dry-run` lists every faulty row."
+        )
 
 
 def read_history(directory: str | Path) -> History:
