@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -59,6 +59,10 @@ CANDIDATE_COLUMNS: tuple[str, ...] = (
 )
 _DATES = ("received_date", "last_incident_date")
 _FLOATS = ("score", "lower", "upper")
+
+if TYPE_CHECKING:
+    from triage.registry import Registry
+    from triage.registry import Status
 
 
 class Scorer(Protocol):
@@ -279,7 +283,7 @@ def _reasons(
 
 def run_selection(
     *,
-    registry: HasEngine,
+    registry: Registry,
     policy_path: str | Path,
     user: str,
     role: Role,
@@ -346,12 +350,12 @@ def run_selection(
     policy = parse(policy_text)
 
     report(0, 5, "reading the queue")
-    queue = registry.queue()  # type: ignore[attr-defined]
+    queue = registry.queue()
     if queue is None or len(queue) == 0:
         raise TriageError(
             "the registry queue is empty: nothing to select. Load or ingest submissions first."
         )
-    history = registry.history()  # type: ignore[attr-defined]
+    history = registry.history()
 
     report(1, 5, "scoring")
     if scorer is None:
@@ -426,11 +430,11 @@ def run_selection(
     if advance:
         report(4, 5, "moving cases along their lifecycle")
         chosen = set(selected)
-        decisions = {
+        decisions: dict[str, Status] = {
             c: ("selected" if c in chosen else "not_selected")
             for c in candidates["case_id"].astype(str)
         }
-        advance_decisions(registry, decisions, run_id=record.record_id, now=now or utc_now())
+        registry.advance_many(decisions, run_id=record.record_id, at=now or utc_now())
     report(5, 5, "done")
     return RunRecord(
         run_id=record.record_id,
@@ -440,61 +444,6 @@ def run_selection(
         candidates=candidates,
         record=record,
     )
-
-
-def advance_decisions(
-    registry: HasEngine, decisions: dict[str, str], *, run_id: str, now: dt.datetime
-) -> int:
-    """Move many submissions to ``selected`` / ``not_selected`` in one transaction; return how many.
-
-    The registry's ``advance`` commits once per submission, which takes minutes for a full
-    queue on SQLite; this checks every step with the registry's own lifecycle rules and writes
-    all of them at once. Submissions not in the registry (e.g. a run on an external table) are
-    skipped.
-    """
-    from sqlalchemy import insert, select, update
-
-    from triage.registry import StatusEvent, Submission
-    from triage.registry._lifecycle import LifecycleError, check_transition
-
-    when = now.date()
-    ids = list(decisions)
-    events: list[dict[str, Any]] = []
-    by_status: dict[str, list[str]] = {}
-    with registry.engine.begin() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            query = select(Submission.submission_id, Submission.status, Submission.status_at).where(
-                Submission.submission_id.in_(chunk)
-            )
-            for sid, current, current_at in conn.execute(query):
-                new = decisions[sid]
-                check_transition(sid, current, new, run_id=run_id)
-                if current_at is not None and when < current_at:
-                    raise LifecycleError(
-                        f"submission {sid}: {new!r} on {when} is before its previous step on {current_at}."
-                    )
-                events.append(
-                    {
-                        "submission_id": sid,
-                        "status": new,
-                        "at": when,
-                        "run_id": run_id,
-                        "note": None,
-                        "recorded_at": now,
-                    }
-                )
-                by_status.setdefault(new, []).append(sid)
-        if events:
-            conn.execute(insert(StatusEvent), events)
-        for status, sids in by_status.items():
-            for start in range(0, len(sids), 500):
-                conn.execute(
-                    update(Submission)
-                    .where(Submission.submission_id.in_(sids[start : start + 500]))
-                    .values(status=status, status_at=when)
-                )
-    return len(events)
 
 
 def run_candidates(registry: HasEngine, run_id: str) -> pd.DataFrame:

@@ -729,6 +729,66 @@ class Registry:
         return StatusChange(submission_id, previous, status, when, run_id, note, now)
 
     @_reachable
+    def advance_many(
+        self,
+        decisions: Mapping[str, Status],
+        *,
+        run_id: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> int:
+        """Move many submissions to their next status in one transaction; return how many moved.
+
+        The per-submission :meth:`advance` commits once per call, which takes minutes for a full
+        queue on SQLite; this applies the same lifecycle rules to every step and writes them all
+        at once. Submission ids not in the registry (a run on an external table) are skipped.
+
+        Parameters
+        ----------
+        decisions : mapping of str to status
+            New status per submission id (for a selection run: ``selected`` / ``not_selected``).
+        run_id : str, optional
+            The selection run; required for ``selected`` and ``not_selected``.
+        at : datetime, optional
+            When the steps happened (default now); the date is stored on each step.
+
+        Raises
+        ------
+        LifecycleError
+            A step out of order, a decision without run, or a date before the previous step.
+        """
+        now = at or self._clock()
+        when = now.date()
+        ids = list(decisions)
+        events: list[dict[str, Any]] = []
+        by_status: dict[str, list[str]] = {}
+        with self.engine.begin() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                query = select(
+                    Submission.submission_id, Submission.status, Submission.status_at
+                ).where(Submission.submission_id.in_(chunk))
+                for sid, current, current_at in conn.execute(query):
+                    new = decisions[sid]
+                    check_transition(sid, current, new, run_id=run_id)
+                    if current_at is not None and when < current_at:
+                        raise LifecycleError(
+                            f"submission {sid}: {new!r} on {when} is before its previous step "
+                            f"on {current_at}."
+                        )
+                    events.append(_event(sid, new, when, now, run_id))
+                    by_status.setdefault(new, []).append(sid)
+            if events:
+                conn.execute(insert(StatusEvent), events)
+            for status, sids in by_status.items():
+                for start in range(0, len(sids), 500):
+                    conn.execute(
+                        update(Submission)
+                        .where(Submission.submission_id.in_(sids[start : start + 500]))
+                        .values(status=status, status_at=when)
+                    )
+        return len(events)
+
+    @_reachable
     def status_of(self, submission_id: str) -> str | None:
         """Return the current status of a submission, or None if it is not registered."""
         with self.engine.connect() as conn:
