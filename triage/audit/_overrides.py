@@ -91,7 +91,7 @@ def record_override(
         raise TriageError(f"case {case_id} is not selected in {run_id}; nothing to drop.")
     status = "selected" if action == "select" else "not_selected"
     if advance and hasattr(registry, "status_of"):
-        from triage.registry._lifecycle import check_transition
+        from triage.registry import check_transition
 
         current = registry.status_of(case_id)  # type: ignore[attr-defined]
         if current is not None:

@@ -6,6 +6,7 @@ from triage.registry._lifecycle import (
     TRANSITIONS,
     LifecycleError,
     Status,
+    check_transition,
 )
 from triage.registry._models import (
     Base,
@@ -37,4 +38,5 @@ __all__ = [
     "StatusChange",
     "StatusEvent",
     "Submission",
+    "check_transition",
 ]
