@@ -61,8 +61,7 @@ _DATES = ("received_date", "last_incident_date")
 _FLOATS = ("score", "lower", "upper")
 
 if TYPE_CHECKING:
-    from triage.registry import Registry
-    from triage.registry import Status
+    from triage.registry import Registry, Status
 
 
 class Scorer(Protocol):
