@@ -161,13 +161,9 @@ with right:
             else None,
             help="Sum of the selected cases' scores: improvements expected within a year",
         )
-        prices = _data.prices(policy)
-        everything = prices[prices["name"] == "all targets"]
-        m3.metric(
-            "Price of all targets",
-            f"{float(everything['cost'].iloc[0]):.2f}" if len(everything) else "–",
-            help="Expected improvements given up against selecting by score alone",
-        )
+        # The new selection is on screen first; pricing re-solves without each target (most
+        # of a second on the demo queue) and fills in after.
+        price_slot = m3.empty()
         added = sorted(set(allocation.selected) - set(baseline.selected))
         removed = sorted(set(baseline.selected) - set(allocation.selected))
         st.markdown(
@@ -186,6 +182,13 @@ with right:
                 key="t_changes",
             )
 
+        prices = _data.prices(policy)
+        everything = prices[prices["name"] == "all targets"]
+        price_slot.metric(
+            "Price of all targets",
+            f"{float(everything['cost'].iloc[0]):.2f}" if len(everything) else "–",
+            help="Expected improvements given up against selecting by score alone",
+        )
         st.markdown(
             "**Price of each target**, in expected improvements: what dropping the target would "
             "gain (re-solved), and the marginal price of one more case (LP dual). Binding first."

@@ -335,3 +335,27 @@ def test_audit_replays_a_recorded_run_identically(writable_env: AppEnv) -> None:
     assert "Audit trail intact" in texts(at)
     at.button(key="audit_replay").click().run()
     assert "Replay identical" in texts(at)
+
+
+def test_login_is_required_when_users_exist(
+    app_env: AppEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.audit import add_user
+
+    users = tmp_path / "users.toml"
+    add_user("ana", role="auditor", password="correct horse battery", path=users)
+    monkeypatch.setenv("TRIAGE_USERS", str(users))
+    monkeypatch.delenv("TRIAGE_OPEN_DEMO")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["as"] = "staff"  # the open-demo shortcut must not bypass a login
+    at.run()
+    assert "Open demo mode" not in texts(at)
+    assert not at.title or at.title[0].value == "triage"
+    at.text_input(key="login_user").input("ana")
+    at.text_input(key="login_password").input("wrong password")
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert "unknown user or wrong password" in texts(at)
+    at.text_input(key="login_password").input("correct horse battery")
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert [t.value for t in at.title] == ["Audit"]
+    assert "ana" in texts(at) and "Auditor" in texts(at)
