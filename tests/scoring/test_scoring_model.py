@@ -56,7 +56,8 @@ def test_beats_base_rate_and_reports_truth(trained: TrainResult) -> None:
     assert summary["auc_gap_to_truth"] == pytest.approx(
         m.loc["truth", "auc"] - m.loc["model", "auc"], abs=1e-6
     )
-    assert summary["calibration"]["kind"] in ("sigmoid", "isotonic")
+    assert summary["calibration"]["kind"] in ("sigmoid", "isotonic", "identity")
+    assert set(summary["calibration"]["cv_brier"]) == {"sigmoid", "isotonic", "identity"}
 
 
 def test_time_split_is_by_year(trained: TrainResult) -> None:
@@ -201,7 +202,7 @@ def test_time_split_partitions_by_year(sizes: list[int], share: float) -> None:
 @HYP
 @given(
     p=st.lists(st.floats(0.01, 0.99), min_size=30, max_size=200),
-    kind=st.sampled_from(["sigmoid", "isotonic"]),
+    kind=st.sampled_from(["sigmoid", "isotonic", "identity"]),
 )
 def test_calibrators_are_monotone_and_round_trip(p: list[float], kind: str) -> None:
     raw = np.asarray(p)

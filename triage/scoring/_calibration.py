@@ -3,7 +3,9 @@
 Both are monotone and continuous, which the SHAP folding in ``triage.explain`` relies on:
 
 - ``sigmoid`` (Platt): ``σ(a · logit(p) + b)``, linear in the log-odds;
-- ``isotonic``: a non-decreasing step fit, interpolated linearly between its thresholds.
+- ``isotonic``: a non-decreasing step fit, interpolated linearly between its thresholds;
+- ``identity``: the raw probability unchanged, when validation shows the booster (trained on
+  log loss, often from a linear start) is already better calibrated than either fit.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 __all__ = ["Calibrator", "CalibratorKind", "fit_calibrator", "logit", "sigmoid"]
 
-CalibratorKind = Literal["sigmoid", "isotonic"]
+CalibratorKind = Literal["sigmoid", "isotonic", "identity"]
 _EPS = 1e-6
 
 
@@ -43,12 +45,16 @@ class Calibrator:
     def __call__(self, p_raw: np.ndarray) -> np.ndarray:
         """Return calibrated probabilities for raw booster probabilities."""
         p_raw = np.asarray(p_raw, dtype=float)
+        if self.kind == "identity":
+            return p_raw.copy()
         if self.kind == "sigmoid":
             return sigmoid(self.a * logit(p_raw) + self.b)
         return np.interp(p_raw, np.asarray(self.x), np.asarray(self.y))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready parameters."""
+        if self.kind == "identity":
+            return {"kind": "identity"}
         if self.kind == "sigmoid":
             return {"kind": "sigmoid", "a": self.a, "b": self.b}
         return {"kind": "isotonic", "x": list(self.x), "y": list(self.y)}
@@ -56,6 +62,8 @@ class Calibrator:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibrator:
         """Rebuild a calibrator written by ``to_dict``."""
+        if data["kind"] == "identity":
+            return cls("identity")
         if data["kind"] == "sigmoid":
             return cls("sigmoid", a=float(data["a"]), b=float(data["b"]))
         return cls("isotonic", x=tuple(map(float, data["x"])), y=tuple(map(float, data["y"])))
@@ -76,8 +84,12 @@ def _intercept_shift(z: np.ndarray, y: np.ndarray) -> float:
 
 def fit_calibrator(p_raw: np.ndarray, y: np.ndarray, *, kind: CalibratorKind) -> Calibrator:
     """Fit a calibrator of ``kind`` on raw probabilities and 0/1 labels."""
-    if kind not in ("sigmoid", "isotonic"):
-        raise ValueError(f"`kind` must be 'sigmoid' or 'isotonic'. Got {kind!r} instead.")
+    if kind not in ("sigmoid", "isotonic", "identity"):
+        raise ValueError(
+            f"`kind` must be 'sigmoid', 'isotonic' or 'identity'. Got {kind!r} instead."
+        )
+    if kind == "identity":
+        return Calibrator("identity")
     p_raw = np.asarray(p_raw, dtype=float)
     y = np.asarray(y, dtype=float)
     if kind == "sigmoid":

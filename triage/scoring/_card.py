@@ -151,13 +151,16 @@ Humans select cases, under the balance targets of the allocation module.
 
 ## Model
 LightGBM binary classifier; configuration and number of rounds chosen by validation log loss
-averaged over two time-ordered origins: `{summary["config"]}`. Monotone constraints backed by
+averaged over two time-ordered origins: `{summary["config"]}`. When `linear_start_C` is set the
+trees are boosted from the log-odds of an L2 logistic regression (LightGBM `init_score`), so on
+small data the model is essentially that regression plus the corrections validation supports. Monotone constraints backed by
 the paper: a longer wait since the last incident or more co-signing mandates never raise the
 score; detention and conviction never lower it; administrative harassment and killing never
 raise it; a better earlier improvement rate of the country never lowers it. Calibration:
 **{summary["calibration"]["kind"]}**, chosen by cross-validated Brier score on validation
-({summary["calibration"]["cv_brier"]}). The shipped model is refitted on all labelled cases; its
-calibrator is fitted on cross-fitted predictions (5 time-ordered folds). The baseline logistic
+({summary["calibration"]["cv_brier"]}; identity means the raw probability is kept). The shipped
+model is refitted on all labelled cases; a sigmoid or isotonic calibrator is fitted on its
+cross-fitted predictions (5 time-ordered folds). The baseline logistic
 regression's C ({summary.get("logistic_regression_C")}) is chosen on the same validation years.
 
 Features: the case (violations, issue areas, gender, protester, UN regional group, country,

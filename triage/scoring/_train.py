@@ -9,8 +9,8 @@ Protocol (all on the labelled cases, those with an outcome):
    monotone constraints) is scored by validation log loss after every boosting round, averaged
    over two time-ordered origins (training → validation years; earlier training → the last
    training years); the configuration and round count with the lowest loss win.
-3. **Calibration.** Sigmoid and isotonic calibrators are compared by 5-fold cross-validated Brier
-   score on the validation predictions; the winner is fitted on all of validation.
+3. **Calibration.** Sigmoid, isotonic and identity (no change) are compared by 5-fold
+   cross-validated Brier score on the validation predictions of the training-years model.
 4. **Test metrics.** The shipping procedure (step 6) is run on the training + validation years
    and scored on the test years next to three baselines on the same cases: the base rate
    (training + validation), an L2 logistic regression (its ``C`` chosen on validation like the
@@ -122,12 +122,20 @@ def time_split(
 
 
 def _grid(n_train: int, linear_c: float) -> list[dict[str, Any]]:
-    """A small grid sized to the data: stumps to depth 3, with or without a linear start."""
+    """A small grid sized to the data, with or without a linear start.
+
+    Stumps may use small leaves, so rare flags (professional restriction, ~1 % of cases) can
+    split; deeper trees, which can model interactions and hence noise, need more rows per leaf.
+    """
+    shapes = (
+        (2, 1, (max(5, n_train // 200), max(10, n_train // 50))),
+        (4, 2, (max(15, n_train // 100), max(30, n_train // 40))),
+        (8, 3, (max(30, n_train // 50), max(60, n_train // 20))),
+    )
     grid = []
     for start in (None, linear_c):
-        for leaves, depth in ((2, 1), (4, 2), (8, 3)):
-            # Rare flags (professional restriction, ~1 % of cases) need leaves this small to split.
-            for min_leaf in (max(5, n_train // 200), max(10, n_train // 50)):
+        for leaves, depth, min_leaves in shapes:
+            for min_leaf in min_leaves:
                 grid.append(
                     {
                         "num_leaves": leaves,
@@ -255,22 +263,27 @@ def _raw_p(unit: Unit, X: pd.DataFrame) -> np.ndarray:
 def _choose_calibrator(
     p_raw: np.ndarray, y: np.ndarray, seed: int
 ) -> tuple[CalibratorKind, dict[str, float]]:
-    """Pick sigmoid or isotonic by 5-fold cross-validated Brier score on validation predictions."""
+    """Pick sigmoid, isotonic or identity by 5-fold cross-validated Brier score on validation."""
     from sklearn.model_selection import StratifiedKFold
 
     scores: dict[str, float] = {}
     n_splits = int(min(5, np.bincount(y, minlength=2).min()))
     if n_splits < 2:
-        return "sigmoid", {"sigmoid": float("nan"), "isotonic": float("nan")}
+        return "sigmoid", {
+            "sigmoid": float("nan"),
+            "isotonic": float("nan"),
+            "identity": float("nan"),
+        }
     folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    kinds: tuple[CalibratorKind, ...] = ("sigmoid", "isotonic")
+    kinds: tuple[CalibratorKind, ...] = ("identity", "sigmoid", "isotonic")
     for kind in kinds:
         errs = []
         for fit_idx, eval_idx in folds.split(p_raw, y):
             cal = fit_calibrator(p_raw[fit_idx], y[fit_idx], kind=kind)
             errs.append(np.mean((cal(p_raw[eval_idx]) - y[eval_idx]) ** 2))
         scores[kind] = float(np.mean(errs))
-    best: CalibratorKind = "isotonic" if scores["isotonic"] < scores["sigmoid"] else "sigmoid"
+    # Ties go to the simpler calibrator (identity, then sigmoid).
+    best: CalibratorKind = min(kinds, key=lambda k: (round(scores[k], 12), kinds.index(k)))
     return best, scores
 
 
@@ -354,6 +367,8 @@ def _fit_calibrated(
     """
     n = len(y)
     unit = _fit(X, y, params, rounds)
+    if kind == "identity":
+        return unit, fit_calibrator(np.zeros(0), np.zeros(0), kind=kind)
     oof = np.full(n, np.nan)
     for block in np.array_split(np.arange(n), 5):
         keep = np.setdiff1d(np.arange(n), block)
