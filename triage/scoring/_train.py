@@ -196,7 +196,11 @@ def _fit(X: pd.DataFrame, y: np.ndarray, params: dict[str, Any], rounds: int) ->
     data = lgb.Dataset(
         X, y, init_score=init, categorical_feature=list(CATEGORICAL_FEATURES), free_raw_data=True
     )
-    return lin, lgb.train(_lgb_params(params), data, num_boost_round=rounds)
+    lgb_params = _lgb_params(params)
+    if rounds == 0:
+        # "No tree helps": LightGBM needs one tree; shrink it to nothing so the start stands.
+        lgb_params = {**lgb_params, "learning_rate": 1e-12}
+    return lin, lgb.train(lgb_params, data, num_boost_round=max(rounds, 1))
 
 
 def _selection_folds(
@@ -251,7 +255,15 @@ def _loss_curve(
     # After an early stop the loss had not improved for _EARLY_STOP rounds: hold its last value.
     if len(losses) < _MAX_ROUNDS:
         losses = np.concatenate([losses, np.full(_MAX_ROUNDS - len(losses), losses[-1])])
-    return losses
+    # Round 0: the start alone (the linear log-odds, or the training base rate), so validation
+    # can also say that no tree helps.
+    start = lin.log_odds(Xv) if lin is not None else np.full(len(yv), _logit_mean(yf))
+    return np.concatenate([[score_metrics(sigmoid(start), yv)["log_loss"]], losses])
+
+
+def _logit_mean(y: np.ndarray) -> float:
+    m = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
+    return float(np.log(m / (1 - m)))
 
 
 def _raw_p(unit: Unit, X: pd.DataFrame) -> np.ndarray:
@@ -355,6 +367,8 @@ def _intervals(
 
 def _scaled_rounds(rounds: int, n_fit: int, n_selected: int) -> int:
     """Boosting rounds for a fit on ``n_fit`` rows when ``rounds`` were chosen on ``n_selected``."""
+    if rounds == 0:
+        return 0
     return int(min(_MAX_ROUNDS, max(1, round(rounds * n_fit / max(n_selected, 1)))))
 
 
@@ -490,7 +504,7 @@ def train(
     best: tuple[float, dict[str, Any], int] | None = None
     for config in _grid(int(tr.sum()), lr_c):
         params = _params(config, seed)
-        curve = np.zeros(_MAX_ROUNDS)
+        curve = np.zeros(_MAX_ROUNDS + 1)
         weight = 0
         for fit_mask, val_mask in folds:
             losses = _loss_curve(X[fit_mask], y[fit_mask], X[val_mask], y[val_mask], params)
@@ -499,7 +513,7 @@ def train(
         curve /= weight
         r = int(np.argmin(curve))
         if best is None or curve[r] < best[0] - 1e-12:
-            best = (float(curve[r]), config, r + 1)
+            best = (float(curve[r]), config, r)
     assert best is not None
     _, config, rounds = best
     params = _params(config, seed)
