@@ -200,6 +200,16 @@ def test_moving_a_target_slider_changes_the_selection(
     for _ in range(20):
         page.keyboard.press("ArrowRight")
     assert floor.get_attribute("value") == "45"
+    # The rerun starts asynchronously: wait for the sentence to change, then for the run's end.
+    page.wait_for_function(
+        """before => {
+            const p = Array.from(document.querySelectorAll('p'))
+                .find(e => e.innerText.includes('case(s) enter'));
+            return p !== undefined && p.innerText !== before;
+        }""",
+        arg=before,
+        timeout=90_000,
+    )
     _settle(page)
     _no_exception(page)
     after = page.get_by_text("case(s) enter").first.inner_text()
