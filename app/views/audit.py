@@ -11,6 +11,7 @@ from _ui import kept_selectbox, simulated_banner
 
 from triage.audit import get_record, list_runs, override_summary, replay, verify_chain
 from triage.errors import TriageError
+from triage.schema import label
 
 st.title("Audit")
 history = _data.history()
@@ -138,7 +139,26 @@ o = overall.overall.iloc[0]
 st.caption(f"All runs: {int(o['overrides'])} overrides over {int(o['cases'])} candidate decisions.")
 by_group = overall.by_group
 if not by_group.empty and int(o["overrides"]) > 0:
-    st.dataframe(by_group, hide_index=True, key="audit_override_groups")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Grouping": by_group["dimension"]
+                .map(
+                    {"un_region": "UN regional group", "gender": "Gender", "violation": "Violation"}
+                )
+                .fillna(by_group["dimension"]),
+                "Group": by_group["group"].map(label),
+                "Candidate decisions": by_group["cases"],
+                "Overrides": by_group["overrides"],
+                "Taken up": by_group["selects"],
+                "Dropped": by_group["drops"],
+                "Override rate": by_group["rate"],
+            }
+        ),
+        hide_index=True,
+        key="audit_override_groups",
+        column_config={"Override rate": st.column_config.NumberColumn(format="percent")},
+    )
 st.download_button(
     "Download this run record (JSON)",
     json.dumps(

@@ -45,8 +45,15 @@ def _off_map(frame: pd.DataFrame, what: str) -> None:
 
 
 def _table(frame: pd.DataFrame, name: str, key: str) -> None:
+    """The numbers behind a chart, with readable column headers (shares in percent)."""
+    shown = frame.rename(columns={"year": "Year", "label": "Group", "Label": "Group"})
+    config = {
+        c: st.column_config.NumberColumn(c, format="percent")
+        for c in shown.columns
+        if str(c).lower() in ("share", "response rate", "rejection rate")
+    }
     with st.expander(f"Data: {name}"):
-        st.dataframe(frame, hide_index=True, key=key)
+        st.dataframe(shown, hide_index=True, key=key, column_config=config)
 
 
 tab_profile, tab_geo, tab_load, tab_outcome, tab_share = st.tabs(
