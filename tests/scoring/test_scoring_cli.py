@@ -237,3 +237,44 @@ def test_cli_start_up_does_not_import_heavy_libraries() -> None:
 def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run([command, "--help"], capsys)
     assert code == 0 and "--out" in out
+
+
+def test_compare_with_adds_the_other_models_metrics(
+    trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import json
+
+    hist, model = trained
+    out = tmp_path / "cmp"
+    code, _, _ = _run(
+        [
+            "train",
+            "--data",
+            str(hist),
+            "--out",
+            str(out),
+            "--n-bootstrap",
+            "2",
+            "--compare-with",
+            str(model),
+        ],
+        capsys,
+    )
+    assert code == 0
+    summary = json.loads((out / "metrics.json").read_text())
+    other = json.loads((model / "metrics.json").read_text())
+    assert summary["comparison"]["test"] == other["test"]
+    assert "## Learning from more data" in (out / "MODEL_CARD.md").read_text()
+    code, _, err = _run(
+        [
+            "train",
+            "--data",
+            str(hist),
+            "--out",
+            str(tmp_path / "x"),
+            "--compare-with",
+            str(tmp_path / "none"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "no metrics to compare with" in " ".join(err.split())

@@ -472,6 +472,7 @@ def train(
         raise ValueError(f"`n_bootstrap` must be at least 2. Got {n_bootstrap} instead.")
     if not 0.5 <= level < 1:
         raise ValueError(f"`level` must be in [0.5, 1). Got {level} instead.")
+    comparison = _comparison(Path(compare_with)) if compare_with is not None else None
     total = 6
     step = 0
 
@@ -615,8 +616,8 @@ def train(
     from triage.scoring._card import _verdict
 
     summary["verdict"] = _verdict(metrics)
-    if compare_with is not None:
-        summary["comparison"] = _comparison(Path(compare_with))
+    if comparison is not None:
+        summary["comparison"] = comparison
     summary = _round(summary)
     model = TriageModel(
         booster=booster,
