@@ -30,11 +30,16 @@ def _fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
-def _solve_forced(eng: Engine, j: int) -> tuple[float, np.ndarray | None, LPResult | None]:
+Swap = Callable[[int], "tuple[float, np.ndarray] | None"]
+
+
+def _solve_forced(
+    eng: Engine, j: int, swap: Swap | None = None
+) -> tuple[float, np.ndarray | None, LPResult | None]:
     """Return (V_j, selection with j forced, LP) or (-inf, None, None) if j cannot be selected."""
     core_before = eng.core.copy()
     try:
-        return _solve_forced_inner(eng, j)
+        return _solve_forced_inner(eng, j, swap)
     finally:
         # An infeasible forced solve pulls every candidate into the model; go back to the
         # small core so the next solves stay fast.
@@ -42,28 +47,37 @@ def _solve_forced(eng: Engine, j: int) -> tuple[float, np.ndarray | None, LPResu
             eng._build(core_before)
 
 
-def _solve_forced_inner(eng: Engine, j: int) -> tuple[float, np.ndarray | None, LPResult | None]:
+def _solve_forced_inner(
+    eng: Engine, j: int, swap: Swap | None
+) -> tuple[float, np.ndarray | None, LPResult | None]:
     p = eng.problem
-    if eng.pos[j] >= 0:
-        eng.set_col_bounds(np.array([j]), np.array([1.0]), np.array([1.0]))
-        try:
-            lp = eng.solve_lp()
-            mip = eng.solve_mip(lp, backend="highspy")
-        finally:
-            eng.set_col_bounds(np.array([j]), np.array([0.0]), np.array([1.0]))
-        if mip.status == "infeasible":
-            return -math.inf, None, None
-        return mip.objective - p.scores[j], mip.x, lp
-    col = p.csc[:, j].toarray().ravel()
+    s_j = float(p.scores[j])
+    inside = eng.pos[j] >= 0
     lo, hi = eng.lo.copy(), eng.hi.copy()
-    eng.set_row_bounds(lo - col, hi - col)
+    col = p.csc[:, j].toarray().ravel()
+    if inside:
+        eng.set_col_bounds(np.array([j]), np.array([1.0]), np.array([1.0]))
+    else:
+        eng.set_row_bounds(lo - col, hi - col)
     try:
-        lp = eng.solve_lp(exclude=j)
-        mip = eng.solve_mip(lp, backend="highspy", exclude=j)
+        lp = eng.solve_lp(exclude=None if inside else j)
+        bound = lp.objective - (s_j if inside else 0.0)  # an upper bound on V_j
+        if lp.status == "optimal" and not lp.integral and swap is not None:
+            # With many equal scores the LP is often fractional, yet one exchange already
+            # reaches its bound: then that exchange is optimal and no integer program is needed.
+            best = swap(j)
+            if best is not None and best[0] >= bound - 1e-9 * max(1.0, abs(bound)):
+                return best[0], best[1], lp
+        mip = eng.solve_mip(lp, backend="highspy", exclude=None if inside else j)
     finally:
-        eng.set_row_bounds(lo, hi)
+        if inside:
+            eng.set_col_bounds(np.array([j]), np.array([0.0]), np.array([1.0]))
+        else:
+            eng.set_row_bounds(lo, hi)
     if mip.status == "infeasible":
         return -math.inf, None, None
+    if inside:
+        return mip.objective - s_j, mip.x, lp
     x = mip.x.copy()
     x[j] = True
     return mip.objective, x, lp
@@ -134,15 +148,46 @@ def explain_selection(
                 out_reason[j] = f"Selected on its score {_fmt(s)} (entry bar {_fmt(bar)})."
 
     achieved = np.rint(mat @ x.astype(np.float64)).astype(np.int64)
+    lo_rows, hi_rows = problem.bounds()
+    selected_cols = np.flatnonzero(x)
+    selected_dense = problem.csc[:, selected_cols].toarray()
+
+    def best_swap(j: int) -> tuple[float, np.ndarray] | None:
+        """V_j through the best single exchange (j in, one selected case out), if any."""
+        after = (achieved + problem.csc[:, j].toarray().ravel())[:, None] - selected_dense
+        ok = np.all((after >= lo_rows[:, None] - 1e-9) & (after <= hi_rows[:, None] + 1e-9), 0)
+        if not ok.any():
+            return None
+        cand = selected_cols[ok]
+        out = cand[np.lexsort((cand, problem.scores[cand]))[0]]
+        xj = x.copy()
+        xj[out] = False
+        xj[j] = True
+        return z - float(problem.scores[out]), xj
+
     unselected = np.flatnonzero(~x)
     outside = [int(j) for j in unselected if eng.pos[j] < 0]
     inside = [int(j) for j in unselected if eng.pos[j] >= 0]
     done = 0
     total = len(unselected)
     results: dict[int, tuple[float, np.ndarray | None]] = {}
+    # Two candidates with the same rows and the same score pose the same problem (swap their
+    # labels), so one solve answers for all of them.
+    twins: dict[bytes, int] = {}
     for j in map(int, inside):
-        v, xj, _ = _solve_forced(eng, int(j))
-        results[int(j)] = (v, xj)
+        key = csc.indices[csc.indptr[j] : csc.indptr[j + 1]].tobytes() + problem.scores[j].tobytes()
+        if key in twins:
+            r = twins[key]
+            v, xr = results[r]
+            xj = None
+            if xr is not None:
+                xj = xr.copy()
+                xj[r], xj[j] = xr[j], True
+            results[j] = (v, xj)
+        else:
+            twins[key] = j
+            v, xj, _ = _solve_forced(eng, int(j), best_swap)
+            results[int(j)] = (v, xj)
         done += 1
         if on_progress and done % 50 == 0:
             on_progress(done, total, "score to enter")
@@ -156,7 +201,7 @@ def explain_selection(
         pending = list(members)
         while pending:
             r = pending.pop(0)
-            v, xr, lp = _solve_forced(eng, r)
+            v, xr, lp = _solve_forced(eng, r, best_swap)
             results[r] = (v, xr)
             done += 1
             if xr is None or lp is None or not lp.integral:
@@ -189,6 +234,10 @@ def explain_selection(
         t = z - v
         to_enter[j] = t
         leaving = problem.case_ids[x & ~xj]
+        if len(leaving) > 1:
+            swap = _single_swap(problem, x, achieved, lo_rows, hi_rows, j, t)
+            if swap is not None:
+                leaving = problem.case_ids[[swap]]
         displaced[j] = ";".join(sorted(leaving.tolist()))
         rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
         full = [
@@ -209,6 +258,35 @@ def explain_selection(
                 f"Not selected: its score {_fmt(s)} is below the {_fmt(t)} it needs to enter."
             )
     return _frame(problem, x, out_reason, to_enter, displaced)
+
+
+def _single_swap(
+    problem: Problem,
+    x: np.ndarray,
+    achieved: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    j: int,
+    t: float,
+) -> int | None:
+    """The smallest case_id whose place j can take alone at score ``t``, if one exists.
+
+    When many optimal selections exist (equal scores), the solver's selection with j forced in
+    may differ from the current one in many places; a single exchange with a case scored
+    exactly ``t`` is the plain answer to "who would j displace".
+    """
+    selected = np.flatnonzero(x)
+    near = selected[np.abs(problem.scores[selected] - t) <= 1e-9 * max(1.0, abs(t))]
+    if not len(near):
+        return None
+    col_j = problem.csc[:, j].toarray().ravel()
+    base = achieved + col_j
+    out_cols = problem.csc[:, near].toarray()
+    after = base[:, None] - out_cols
+    ok = np.all((after >= lo[:, None] - 1e-9) & (after <= hi[:, None] + 1e-9), axis=0)
+    if not ok.any():
+        return None
+    return int(near[np.flatnonzero(ok)[0]])
 
 
 def _frame(
