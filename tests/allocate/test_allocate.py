@@ -470,3 +470,22 @@ def test_ties_prefer_smaller_case_ids_among_all_optima(
         return
     assert result.selected == tuple(ids[i] for i in best)
     assert allocate(cands, policy, solver="cbc").selected == result.selected
+
+
+def test_equal_scores_explain_as_single_exchanges() -> None:
+    # A model that cannot tell cases apart gives them all one score: every case left out could
+    # enter at that same score by taking exactly one place.
+    cands = random_candidates(300, seed=9, n_countries=8)
+    cands["score"] = 0.25
+    policy = Policy.from_toml(
+        "name='e'\ncapacity=60\n[share.gender]\nwoman={min=0.3}\n[limit]\nmax_per_country=12\n"
+    )
+    result = allocate(cands, policy)
+    reasons = explain_selection(cands, policy, result)
+    out = reasons[~reasons["selected"] & reasons["score_to_enter"].notna()]
+    assert len(out) > 0
+    assert np.allclose(out["score_to_enter"], 0.25)
+    assert (out["displaced_by"].str.count(";") == 0).all()
+    assert set(out["displaced_by"]) <= set(result.selected)
+    # Ties go to the smaller case_ids: the very first case is always kept.
+    assert min(cands["case_id"]) in result.selected
