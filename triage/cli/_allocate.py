@@ -186,7 +186,10 @@ def select(
         _write_reasons(table, reasons)
         err_console.print(f"wrote reasons for {len(cands)} candidates to {reasons}")
     if allocation.status == "infeasible":
-        raise TriageError(allocation.message, exit_code=2)
+        from rich.markup import escape
+
+        # The CLI prints errors as rich markup; constraint names contain brackets.
+        raise TriageError(escape(allocation.message), exit_code=2)
 
 
 def _load_candidates(path: Path) -> pd.DataFrame:
@@ -217,7 +220,10 @@ def _print_frame(frame: pd.DataFrame, title: str) -> None:
         cells = []
         for v in rec:
             if isinstance(v, float):
-                cells.append("" if v != v else f"{v:.4f}")
+                if v != v:
+                    cells.append("")
+                else:
+                    cells.append(str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.4f}")
             else:
                 cells.append(escape(str(v)))
         table.add_row(*cells)
