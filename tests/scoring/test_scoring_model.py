@@ -251,3 +251,24 @@ def test_sigmoid_calibrator_never_reverses_the_ranking() -> None:
     assert (np.diff(out) > 0).all()
     # Only the mean is corrected: the average calibrated probability matches the base rate.
     assert float(np.mean(cal(raw))) == pytest.approx(y.mean(), abs=1e-6)
+
+
+@HYP
+@given(
+    score=st.lists(st.floats(0.01, 0.99), min_size=1, max_size=30),
+    spread=st.floats(0.0, 0.2),
+    year_sd=st.floats(0.0, 1.0),
+)
+def test_interval_holds_the_score_and_widens_with_both_sources(
+    score: list[float], spread: float, year_sd: float
+) -> None:
+    from triage.scoring._model import interval
+
+    s = np.asarray(score)
+    draws = np.clip(s[:, None] + np.linspace(-spread, spread, 9)[None, :], 0.001, 0.999)
+    lo, hi = interval(s, draws, level=0.9, year_sd=year_sd)
+    assert ((lo <= s + 1e-12) & (s <= hi + 1e-12)).all()
+    lo2, hi2 = interval(s, draws, level=0.9, year_sd=year_sd + 0.3)
+    assert ((lo2 <= lo + 1e-12) & (hi2 >= hi - 1e-12)).all()
+    lo3, hi3 = interval(s, draws, level=0.5, year_sd=year_sd)
+    assert ((lo3 >= lo - 1e-12) & (hi3 <= hi + 1e-12)).all()

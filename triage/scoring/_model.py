@@ -27,7 +27,7 @@ import pandas as pd
 
 from triage.config import models_dir
 from triage.errors import InputFileError, TriageError
-from triage.scoring._calibration import Calibrator, sigmoid
+from triage.scoring._calibration import Calibrator, logit, sigmoid
 from triage.scoring._linear import LinearOffset
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from triage.schema import History
 
-__all__ = ["ARTIFACT_FILES", "TriageModel", "load_model", "what_if"]
+__all__ = ["ARTIFACT_FILES", "TriageModel", "interval", "load_model", "what_if"]
 
 #: Files whose bytes define the model (hashed into ``TriageModel.sha256``).
 ARTIFACT_FILES = (
@@ -45,6 +45,33 @@ ARTIFACT_FILES = (
     "calibrator.json",
     "features.json",
 )
+
+
+def interval(
+    score: np.ndarray, draws: np.ndarray | None, *, level: float, year_sd: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``level`` interval around each score, on the log-odds scale, from two sources.
+
+    - estimation: the spread of the bootstrap members' scores (``draws``, one column per member),
+      read as a normal standard deviation ``(logit q_hi − logit q_lo) / (2 z)``;
+    - climate: ``year_sd``, how much the improvement log-odds moves from one year to the next
+      (a case's year is not a feature, so a score cannot know its year's climate).
+
+    The two add in variance; the interval is ``logit(score) ± z · sd``, so it always holds the
+    score.
+    """
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    centre = logit(np.asarray(score, dtype=float))
+    var = np.full(len(centre), float(year_sd) ** 2)
+    if draws is not None and draws.shape[1] > 1:
+        alpha = (1.0 - level) / 2.0
+        lo = logit(np.quantile(draws, alpha, axis=1))
+        hi = logit(np.quantile(draws, 1.0 - alpha, axis=1))
+        var = var + ((hi - lo) / (2.0 * z)) ** 2
+    half = z * np.sqrt(var)
+    return sigmoid(centre - half), sigmoid(centre + half)
 
 
 @dataclass
@@ -63,6 +90,9 @@ class TriageModel:
         One calibrator per member (fitted on its out-of-bag rows); empty means ``calibrator``.
     member_linears : list of LinearOffset or None
         The linear start of each member (empty: none).
+    year_sd : float
+        Between-year standard deviation of the improvement log-odds, estimated from the labelled
+        years; added to the interval (see ``interval``).
     calibrator : Calibrator
         Maps the booster's raw probability to the calibrated score.
     features : tuple of str
@@ -84,6 +114,7 @@ class TriageModel:
     member_calibrators: list[Calibrator] = field(default_factory=list)
     linear: LinearOffset | None = None
     member_linears: list[LinearOffset | None] = field(default_factory=list)
+    year_sd: float = 0.0
     level: float = 0.9
     version: str = "unsaved"
     sha256: str = ""
@@ -129,14 +160,9 @@ class TriageModel:
                     )
                 ]
             )
-            alpha = (1.0 - self.level) / 2.0
-            lower = np.quantile(draws, alpha, axis=1)
-            upper = np.quantile(draws, 1.0 - alpha, axis=1)
+            lower, upper = interval(score, draws, level=self.level, year_sd=self.year_sd)
         else:
-            lower = upper = score
-        # The point score always lies inside its own interval.
-        lower = np.minimum(lower, score)
-        upper = np.maximum(upper, score)
+            lower, upper = interval(score, None, level=self.level, year_sd=self.year_sd)
         return pd.DataFrame({"score": score, "lower": lower, "upper": upper}, index=X.index)
 
     def _member_calibrators(self) -> list[Calibrator]:
@@ -205,7 +231,9 @@ class TriageModel:
         _write_json(out / "calibrator.json", self.calibrator.to_dict())
         _write_json(out / "linear.json", None if self.linear is None else self.linear.to_dict())
         features_meta = dict(self.metrics.get("_features_meta", {}))
-        features_meta.update({"features": list(self.features), "level": self.level})
+        features_meta.update(
+            {"features": list(self.features), "level": self.level, "year_sd": self.year_sd}
+        )
         _write_json(out / "features.json", features_meta)
         self.sha256 = artifact_sha256(out)
         self.version = out.name
@@ -273,6 +301,7 @@ def load_model(path: str | Path | None = None) -> TriageModel:
         calibrator=calibrator,
         features=features,
         level=float(meta.get("level", 0.9)),
+        year_sd=float(meta.get("year_sd", 0.0)),
         version=folder.name,
         sha256=artifact_sha256(folder),
         metrics=metrics,

@@ -16,7 +16,9 @@ Protocol (all on the labelled cases, those with an outcome):
    (training + validation), an L2 logistic regression (its ``C`` chosen on validation like the
    booster's configuration, refitted on training + validation) and, for simulated data, the
    generator's truth ``p_improve`` (the ceiling; never a feature).
-5. **Intervals.** The pipeline is bootstrapped ``n_bootstrap`` times (of training + validation
+5. **Intervals.** ``logit(score) ± z·sd`` where the variance adds the bootstrap spread and the
+   between-year variance of the improvement log-odds (a case's year climate is unknown to the
+   score). The pipeline is bootstrapped ``n_bootstrap`` times (of training + validation
    for the test metrics, of all labelled cases for the shipped model): each member is a booster
    on a resample with its own calibrator fitted on the out-of-bag rows; the interval is the
    central ``level`` range of their calibrated scores. Coverage on test = share of test cases
@@ -44,7 +46,7 @@ from triage.schema import IMPROVED_OUTCOMES, History
 from triage.scoring._calibration import Calibrator, CalibratorKind, fit_calibrator, sigmoid
 from triage.scoring._linear import LinearOffset, fit_linear
 from triage.scoring._metrics import reliability_table, score_metrics
-from triage.scoring._model import TriageModel, _write_json
+from triage.scoring._model import TriageModel, _write_json, interval
 
 __all__ = ["TrainResult", "labelled_cases", "time_split", "train"]
 
@@ -355,14 +357,24 @@ def _bootstrap(
     return members, calibrators
 
 
-def _intervals(
-    members: list[Unit], calibrators: list[Calibrator], X: pd.DataFrame, level: float
-) -> np.ndarray:
-    draws = np.column_stack([c(_raw_p(m, X)) for m, c in zip(members, calibrators, strict=True)])
-    alpha = (1 - level) / 2
-    return np.column_stack(
-        [np.quantile(draws, alpha, axis=1), np.quantile(draws, 1 - alpha, axis=1)]
-    )
+def _draws(members: list[Unit], calibrators: list[Calibrator], X: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([c(_raw_p(m, X)) for m, c in zip(members, calibrators, strict=True)])
+
+
+def _year_sd(dates: pd.Series, y: np.ndarray) -> float:
+    """Between-year sd of the improvement log-odds (method of moments, binomial noise removed)."""
+    years = pd.to_datetime(dates).dt.year.to_numpy()
+    rows = []
+    for year in np.unique(years):
+        m = years == year
+        n, k = int(m.sum()), float(y[m].sum())
+        if n >= 10:
+            r = (k + 0.5) / (n + 1.0)
+            rows.append((np.log(r / (1 - r)), 1.0 / (n * r * (1 - r))))
+    if len(rows) < 3:
+        return 0.0
+    lo, noise = np.array(rows).T
+    return float(np.sqrt(max(float(np.var(lo, ddof=1) - noise.mean()), 0.0)))
 
 
 def _scaled_rounds(rounds: int, n_fit: int, n_selected: int) -> int:
@@ -554,9 +566,10 @@ def train(
     eval_members, eval_cals = _bootstrap(
         X[trva], y[trva], params, eval_rounds, n_bootstrap, seed, kind
     )
-    bounds = _intervals(eval_members, eval_cals, Xte, level)
-    lower = np.minimum(bounds[:, 0], p_model)
-    upper = np.maximum(bounds[:, 1], p_model)
+    eval_year_sd = _year_sd(cases["sent_date"][trva], y[trva])
+    lower, upper = interval(
+        p_model, _draws(eval_members, eval_cals, Xte), level=level, year_sd=eval_year_sd
+    )
     coverage: dict[str, float] = {"nominal": level, "mean_width": float(np.mean(upper - lower))}
     if truth_p is not None:
         coverage["covered"] = float(np.mean((truth_p >= lower) & (truth_p <= upper)))
@@ -604,9 +617,11 @@ def train(
             **coverage,
             "definition": (
                 "share of test-year cases whose generator truth p_improve lies in [lower, upper]; "
-                f"intervals from {n_bootstrap} bootstrap replicates of the pipeline fitted on "
-                "training + validation years (booster on a resample, calibrator on its "
-                f"out-of-bag rows), central {level:.0%} range of their scores"
+                f"{level:.0%} intervals on the log-odds scale around the score; their variance "
+                f"adds the spread of {n_bootstrap} bootstrap replicates of the pipeline fitted "
+                "on training + validation years (booster on a resample, calibrator on its "
+                "out-of-bag rows) and the between-year variance of the improvement log-odds "
+                f"estimated from those years (sd {eval_year_sd:.3f})"
             ),
         },
         "training_data_sha256": _data_hash(cases, X, y),
@@ -624,6 +639,7 @@ def train(
         linear=linear,
         members=[b for _, b in members],
         member_linears=[lin for lin, _ in members],
+        year_sd=_year_sd(cases["sent_date"], y),
         member_calibrators=member_cals,
         calibrator=calibrator,
         features=FEATURE_COLUMNS,
