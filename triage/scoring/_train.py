@@ -676,6 +676,3 @@ def train(
         summary=summary,
     )
 
-
-def _dump(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True)
