@@ -675,4 +675,3 @@ def train(
         out_dir=out,
         summary=summary,
     )
-
