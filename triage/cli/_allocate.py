@@ -121,8 +121,16 @@ def select(
         ),
     ] = None,
     solver: Annotated[str, typer.Option(help="highs (falls back to CBC) or cbc.")] = "highs",
-    user: Annotated[str, typer.Option(help="Who runs the selection (registry runs).")] = "cli",
-    role: Annotated[str, typer.Option(help="Role of the user (registry runs).")] = "staff",
+    user: Annotated[
+        str | None, typer.Option(help="Who runs the selection (registry runs; logs in).")
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option(help="Role: staff, mandate_holder or auditor (registry runs).")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password or token for --user (or set TRIAGE_PASSWORD)."),
+    ] = None,
 ) -> None:
     """Select cases under a balance policy: exactly K = min(capacity, candidates), proven optimal.
 
@@ -147,21 +155,15 @@ def select(
         allocation = allocate(cands, pol, solver=solver)  # type: ignore[arg-type]
         precomputed = None
     else:
-        try:
-            from triage.audit import run_selection  # type: ignore[attr-defined]
-            from triage.registry import Registry  # type: ignore[attr-defined]
-        except ImportError as exc:
-            raise TriageError(
-                "Selecting from the registry needs the audit module, which is not available "
-                "yet. Pass --candidates FILE with scored candidates instead."
-            ) from exc
-        if role not in ("staff", "mandate_holder", "auditor"):
-            raise TriageError(f"--role must be staff, mandate_holder or auditor. Got {role!r}.")
+        from triage.audit import run_selection
+        from triage.cli._audit import cli_session, open_registry
+
+        session = cli_session(user, role, password)
         record = run_selection(
-            registry=Registry(),
+            registry=open_registry(None),
             policy_path=policy_path,
-            user=user,
-            role=role,  # type: ignore[arg-type]
+            user=session.user,
+            role=session.role,
         )
         allocation = record.allocation
         cands = getattr(record, "candidates", None)
@@ -186,10 +188,7 @@ def select(
         _write_reasons(table, reasons)
         err_console.print(f"wrote reasons for {len(cands)} candidates to {reasons}")
     if allocation.status == "infeasible":
-        from rich.markup import escape
-
-        # The CLI prints errors as rich markup; constraint names contain brackets.
-        raise TriageError(escape(allocation.message), exit_code=2)
+        raise TriageError(allocation.message, exit_code=2)
 
 
 def _load_candidates(path: Path) -> pd.DataFrame:
