@@ -177,10 +177,11 @@ def test_every_page_renders_with_content(
         _no_exception(page)
         body = page.inner_text("body")
         assert "Simulated data" in body
+        # Tables and charts mount after the run ends (data may arrive in chunks): wait for them.
         if slug in ("queue", "selection"):
-            assert page.query_selector("[data-testid=stDataFrame]") is not None
+            page.wait_for_selector("[data-testid=stDataFrame]", timeout=30_000)
         if slug in ("case", "monitoring", "selection"):
-            assert page.query_selector(".vega-embed") is not None
+            page.wait_for_selector(".vega-embed", timeout=30_000)
         page.screenshot(path=str(shots / f"{i}-{slug}.png"), full_page=True)
         page.close()
     assert sorted(p.name for p in shots.glob("*.png"))[:1] == ["0-gate.png"]
