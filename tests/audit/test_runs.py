@@ -67,12 +67,18 @@ def test_run_moves_every_queued_case_on(registry, policy_file, fakes) -> None:
     assert chosen == set(result.selected)
 
 
-def test_empty_queue_and_auditor_are_refused(registry, policy_file, fakes) -> None:
+def test_empty_queue_and_auditor_are_refused(registry, policy_file, fakes, tmp_path) -> None:
     with pytest.raises(TriageError, match="auditors"):
         run_selection(registry=registry, policy_path=policy_file, user="x", role="auditor", **fakes)
-    run(registry, policy_file, fakes)
+    first = run(registry, policy_file, fakes)
+    # Decisions stay open until the communication is sent: a second run re-decides them.
+    assert len(run(registry, policy_file, fakes).candidates) == len(first.candidates)
+    from triage.registry import Registry
+
+    empty = Registry(f"sqlite:///{tmp_path / 'empty.db'}").init()
     with pytest.raises(TriageError, match="queue is empty"):
-        run(registry, policy_file, fakes)
+        run(empty, policy_file, fakes)
+    empty.dispose()
 
 
 def test_replay_is_identical_without_the_model(registry, policy_file, fakes) -> None:

@@ -100,3 +100,30 @@ def test_run_is_independent_of_queue_row_order(tmp_path_factory, seed: int, n: i
         )
         registry.dispose()
     assert results[0] == results[1]
+
+
+def test_a_later_run_redecides_the_open_cases(tmp_path: Path) -> None:
+    """A second run (say, after targets change) sees every case not yet sent, not an empty queue."""
+    registry = registry_with(tmp_path, make_queue(40, seed=5))
+    runs = []
+    for i, capacity in enumerate((10, 20)):
+        policy = tmp_path / f"p{i}.toml"
+        policy.write_text(f'name = "p{i}"\ncapacity = {capacity}\n')
+        runs.append(
+            run_selection(
+                registry=registry,
+                policy_path=policy,
+                user="ana",
+                role="staff",
+                scorer=FakeScorer(),
+            )
+        )
+    first, second = runs
+    assert len(first.candidates) == len(second.candidates) == 40
+    assert len(first.selected) == 10 and len(second.selected) == 20
+    # Scores did not change, so the larger run keeps every case of the smaller one.
+    assert set(first.selected) <= set(second.selected)
+    statuses = registry.queue(statuses=("selected",), with_status=True)
+    assert set(statuses["case_id"]) == set(second.selected)
+    assert set(statuses["status"]) == {"selected"}
+    registry.dispose()

@@ -349,7 +349,9 @@ def run_selection(
     policy = parse(policy_text)
 
     report(0, 5, "reading the queue")
-    queue = registry.queue()
+    from triage.registry import OPEN_DECISIONS
+
+    queue = registry.queue(statuses=OPEN_DECISIONS)
     if queue is None or len(queue) == 0:
         raise TriageError(
             "the registry queue is empty: nothing to select. Load or ingest submissions first."

@@ -2,6 +2,7 @@
 lifecycle of each submission (SQLAlchemy 2; SQLite by default, PostgreSQL by URL)."""
 
 from triage.registry._lifecycle import (
+    OPEN_DECISIONS,
     STATUSES,
     TRANSITIONS,
     LifecycleError,
@@ -22,6 +23,7 @@ from triage.registry._models import (
 from triage.registry._registry import LoadSummary, Registry, StatusChange
 
 __all__ = [
+    "OPEN_DECISIONS",
     "STATUSES",
     "TRANSITIONS",
     "Base",

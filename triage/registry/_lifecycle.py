@@ -14,6 +14,7 @@ from triage.errors import TriageError
 
 __all__ = [
     "DECISIONS",
+    "OPEN_DECISIONS",
     "STATUSES",
     "TRANSITIONS",
     "LifecycleError",
@@ -48,6 +49,9 @@ STATUSES: Final[Mapping[str, str]] = MappingProxyType(
 
 #: Statuses that a selection run decides; they need the run's id.
 DECISIONS: Final = frozenset({"selected", "not_selected"})
+#: Statuses a new selection run may (re)decide: until the communication is sent, a decision
+#: may be revised by a later run or an override.
+OPEN_DECISIONS: Final[tuple[Status, ...]] = ("eligible", "selected", "not_selected")
 
 #: Allowed next statuses. A decision may be revised (a later run, an override) until the
 #: communication is sent; an ineligible submission may be re-assessed; several replies may come.

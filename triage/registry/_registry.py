@@ -871,20 +871,46 @@ class Registry:
         )
 
     @_reachable
-    def queue(self) -> pd.DataFrame:
-        """Return eligible submissions awaiting a decision, in QUEUE_COLUMNS (names included;
-        callers redact), oldest first. ``case_id`` is the submission's id when it has no case id.
+    def queue(
+        self,
+        *,
+        statuses: Iterable[Status] = ("eligible",),
+        with_status: bool = False,
+    ) -> pd.DataFrame:
+        """Return incoming submissions in QUEUE_COLUMNS (+ ``status``), oldest first.
+
+        By default only eligible submissions awaiting a decision. A selection run passes
+        ``OPEN_DECISIONS`` (eligible, selected, not selected): a decision may be revised by a
+        later run until the communication is sent. Names are included; callers redact.
+        ``case_id`` is the submission's id when it has no case id.
+
+        Parameters
+        ----------
+        statuses : iterable of status, default ("eligible",)
+            Lifecycle statuses to include.
+        with_status : bool, default False
+            Add a ``status`` column (the current lifecycle status).
         """
+        wanted = list(dict.fromkeys(statuses))
+        unknown = [s for s in wanted if s not in STATUSES]
+        if unknown:
+            raise ValueError(
+                f"`statuses` must be lifecycle statuses ({', '.join(STATUSES)}). "
+                f"Got {unknown!r} instead."
+            )
         query = (
-            select(*[getattr(Submission, c) for c in (*QUEUE_COLUMNS, "submission_id")])
-            .where(Submission.status == "eligible")
+            select(*[getattr(Submission, c) for c in (*QUEUE_COLUMNS, "submission_id", "status")])
+            .where(Submission.status.in_(wanted))
             .order_by(Submission.id)
         )
         with self.engine.connect() as conn:
             found = [dict(r._mapping) for r in conn.execute(query)]
         for r in found:
             r["case_id"] = r["case_id"] or r["submission_id"]
-        return typed_frame(found, QUEUE_COLUMNS)
+        frame = typed_frame(found, QUEUE_COLUMNS)
+        if with_status:
+            frame["status"] = pd.Series([r["status"] for r in found], dtype="str")
+        return frame
 
     def dispose(self) -> None:
         """Close every pooled connection (tests and short-lived commands)."""
