@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8501
+# Loopback only: the registry holds names of people at risk.
+ADDRESS ?= localhost
 
 .PHONY: install demo prepare test lint format bench clean
 
@@ -22,7 +24,8 @@ prepare: install
 	$(BIN)/triage demo prepare
 
 demo: prepare
-	$(BIN)/streamlit run app/streamlit_app.py --server.port $(PORT) --server.headless true \
+	$(BIN)/streamlit run app/streamlit_app.py --server.port $(PORT) --server.address $(ADDRESS) \
+		--server.headless true \
 		--browser.gatherUsageStats false
 
 test: install
