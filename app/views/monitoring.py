@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import _charts
-import _compute
 import _data
 import altair as alt
 import pandas as pd
 import streamlit as st
 from _ui import colour_scale, kept_selectbox, simulated_banner
 
+from triage import monitor
 from triage.followup import ENGAGEMENT_CLASSES
 from triage.schema import GENDERS, OUTCOMES, UN_REGIONS, VIOLATIONS, countries, label
 
@@ -61,7 +61,7 @@ tab_profile, tab_geo, tab_load, tab_outcome, tab_share = st.tabs(
 )
 
 with tab_profile:
-    viol = _compute.violation_shares(cases)
+    viol = monitor.violation_shares(cases)
     st.altair_chart(
         _charts.share_bars(
             viol,
@@ -71,7 +71,7 @@ with tab_profile:
         key="fig1",
     )
     _table(viol.drop(columns="code").rename(columns=str.capitalize), "violations", "fig1_table")
-    areas = _compute.issue_area_shares(cases)
+    areas = monitor.issue_area_shares(cases)
     st.altair_chart(
         _charts.share_bars(
             areas,
@@ -83,7 +83,7 @@ with tab_profile:
     _table(areas.drop(columns="code").rename(columns=str.capitalize), "issue areas", "fig2_table")
 
 with tab_geo:
-    per_country = _compute.communications_by_country(comms)
+    per_country = monitor.communications_by_country(comms)
     st.altair_chart(
         _charts.world_map(
             per_country,
@@ -156,7 +156,7 @@ with tab_geo:
         "fig6_table",
     )
 
-    improvement = _compute.improvement_by_country(cases, outcomes)
+    improvement = monitor.improvement_by_country(cases, outcomes)
     n_sample = int(improvement["cases"].sum())
     st.altair_chart(
         _charts.world_map(
@@ -178,7 +178,7 @@ with tab_geo:
     _off_map(improvement, "cases")
 
 with tab_load:
-    load = _compute.caseload_by_year(comms, cases)
+    load = monitor.caseload_by_year(comms, cases)
     series_colours = alt.Scale(
         domain=[
             "All communications (incl. press releases)",
@@ -212,8 +212,8 @@ with tab_load:
         "fig4_table",
     )
 
-    by_mandates, slope = _compute.ua_delay_by_mandates(comms)
-    by_year = _compute.ua_delay_by_year(comms)
+    by_mandates, slope = monitor.ua_delay_by_mandates(comms)
+    by_year = monitor.ua_delay_by_year(comms)
     left, right = st.columns(2)
     base = alt.Chart(by_mandates).encode(
         x=alt.X("n_mandates:O", title="Mandates signing the urgent appeal")
@@ -269,7 +269,7 @@ with tab_load:
         )
 
 with tab_outcome:
-    by_year_outcome = _compute.outcomes_by_year(cases, outcomes)
+    by_year_outcome = monitor.outcomes_by_year(cases, outcomes)
     by_year_outcome["Outcome"] = by_year_outcome["outcome"].map(label)
     n_sample = int(by_year_outcome["cases"].sum())
     st.altair_chart(
@@ -324,7 +324,7 @@ with tab_share:
             "violations": "Violation",
         }.__getitem__,
     )
-    shares = _compute.shares_by_year(cases, dim, dims[dim])
+    shares = monitor.shares_by_year(cases, dim, dims[dim])
     bands = policy.shares.get(dim, {})
     shares["label"] = shares["code"].map(label)
     shares["band_min"] = shares["code"].map(lambda c: bands[c].min if c in bands else None)

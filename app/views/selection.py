@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import _compute
 import _data
 import altair as alt
 import pandas as pd
 import streamlit as st
 from _ui import NEUTRAL, colour_scale, current_role, current_user, simulated_banner
 
-from triage.audit import names_allowed, run_selection
+from triage.allocate import achieved_vs_bands
+from triage.audit import export_csv, export_xlsx, names_allowed, run_selection
 from triage.errors import TriageError
 from triage.schema import SENSITIVE_COLUMNS, countries, label, split_codes
 
@@ -46,7 +46,7 @@ m3.metric(
 )
 m4.metric("Solver", f"{allocation.status}", help=f"optimality gap {allocation.gap:.2%}")
 
-groups = _compute.achieved_vs_bands(allocation, policy)
+groups = achieved_vs_bands(allocation, policy)
 st.subheader("Achieved against every target")
 st.caption(
     "Bars: share of the selected cases, in each group's colour. Grey span: the policy's band. "
@@ -169,14 +169,14 @@ d1, d2 = st.columns(2)
 # Files are built only when asked for (deferred): writing XLSX takes most of a second.
 d1.download_button(
     "Download CSV",
-    lambda: _compute.export_csv(export, simulated=history.simulated),
+    lambda: export_csv(export, role=role, simulated=bool(history.simulated)),
     f"{stem}.csv",
     "text/csv",
     key="sel_csv",
 )
 d2.download_button(
     "Download XLSX",
-    lambda: _compute.export_xlsx(export, simulated=history.simulated),
+    lambda: export_xlsx(export, role=role, simulated=bool(history.simulated)),
     f"{stem}.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="sel_xlsx",

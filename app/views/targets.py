@@ -6,14 +6,13 @@ import difflib
 import re
 from collections.abc import Mapping
 
-import _compute
 import _data
 import altair as alt
 import pandas as pd
 import streamlit as st
 from _ui import current_role, current_user, simulated_banner
 
-from triage.allocate import Bound
+from triage.allocate import Bound, constraint_words, price_table
 from triage.errors import TriageError
 from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, label
 
@@ -140,7 +139,7 @@ with right:
             st.markdown(
                 "Smallest relaxation that makes them feasible:\n"
                 + "\n".join(
-                    f"- {_compute.constraint_words(r.name)}: from {int(r.target)} to "
+                    f"- {constraint_words(r.name)}: from {int(r.target)} to "
                     f"{int(r.relaxed_to)} cases"
                     for r in changes.itertuples()
                 )
@@ -194,7 +193,7 @@ with right:
             "gain (re-solved), and the marginal price of one more case (LP dual). Binding first."
         )
         st.dataframe(
-            _compute.price_table(prices),
+            price_table(prices),
             hide_index=True,
             key="t_prices",
             column_config={

@@ -7,6 +7,12 @@ from triage.allocate._allocation import Allocation, Relaxation, allocate
 from triage.allocate._explain import explain_selection
 from triage.allocate._interactive import InteractiveAllocator, price_of_balance, tradeoff_curve
 from triage.allocate._policy import Bound, Pacing, Policy, PolicyError, load_policy
+from triage.allocate._present import (
+    achieved_vs_bands,
+    constraint_phrase,
+    constraint_words,
+    price_table,
+)
 from triage.allocate._problem import CANDIDATE_COLUMNS, prepare_candidates
 from triage.allocate._rolling import BacktestResult, RollingResult, backtest, rolling_selection
 
@@ -21,12 +27,16 @@ __all__ = [
     "PolicyError",
     "Relaxation",
     "RollingResult",
+    "achieved_vs_bands",
     "allocate",
     "backtest",
+    "constraint_phrase",
+    "constraint_words",
     "explain_selection",
     "load_policy",
     "prepare_candidates",
     "price_of_balance",
+    "price_table",
     "rolling_selection",
     "tradeoff_curve",
 ]

@@ -11,7 +11,7 @@ once a dual check proves they share the answer.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,8 @@ import pandas as pd
 from triage.allocate._allocation import Allocation
 from triage.allocate._engine import Engine, LPResult
 from triage.allocate._policy import Policy
-from triage.allocate._problem import Problem, build_problem
+from triage.allocate._present import constraint_phrase
+from triage.allocate._problem import Problem, Row, build_problem
 
 __all__ = ["explain_selection"]
 
@@ -28,6 +29,16 @@ _TOL = 1e-9
 
 def _fmt(x: float) -> str:
     return f"{x:.3f}"
+
+
+def _phrase(row: Row, policy: Policy) -> str:
+    return constraint_phrase(row.name, target=row.target, policy=policy)
+
+
+def _names(rows: Iterable[Row]) -> str:
+    # The exact constraint names close the sentence so auditors can match them to the
+    # allocation's constraints table.
+    return f" [{'; '.join(r.name for r in rows)}]"
 
 
 Swap = Callable[[int], "tuple[float, np.ndarray] | None"]
@@ -139,10 +150,10 @@ def explain_selection(
                 r for r in rows if r > 0 and problem.rows[r].kind == "min" and shadow[r] < -_TOL
             ]
             if s + _TOL < bar and helping:
-                names = ", ".join(problem.rows[r].name for r in helping)
+                words = " and ".join(_phrase(problem.rows[r], policy) for r in helping)
                 out_reason[j] = (
-                    f"Selected to meet {names}: its score {_fmt(s)} is below the general "
-                    f"entry bar of {_fmt(bar)}."
+                    f"Selected to meet {words}: its score {_fmt(s)} is below the general "
+                    f"entry bar of {_fmt(bar)}{_names(problem.rows[r] for r in helping)}."
                 )
             else:
                 out_reason[j] = f"Selected on its score {_fmt(s)} (entry bar {_fmt(bar)})."
@@ -249,10 +260,12 @@ def explain_selection(
             and achieved[r] >= problem.rows[r].target
         ]
         if full and s + _TOL >= bar:
-            names = ", ".join(
-                f"{problem.rows[r].name} is full ({problem.rows[r].target} cases)" for r in full
+            words = " and ".join(_phrase(problem.rows[r], policy) for r in full)
+            verb = "is" if len(full) == 1 else "are"
+            out_reason[j] = (
+                f"Not selected: {words} {verb} full; it would need a score of {_fmt(t)} to "
+                f"enter{_names(problem.rows[r] for r in full)}."
             )
-            out_reason[j] = f"Not selected: {names}; it would need a score of {_fmt(t)} to enter."
         else:
             out_reason[j] = (
                 f"Not selected: its score {_fmt(s)} is below the {_fmt(t)} it needs to enter."

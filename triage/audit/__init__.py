@@ -17,7 +17,8 @@ For the app and the CLI:
 - Privacy: ``redact(df, role, view="list"|"case"|"export"|"log")`` replaces names by
   pseudonyms unless the role may see them (staff and mandate-holders on the case page only);
   ``pseudonym(value, key)`` with ``pseudonym_key()``; ``safe_cell``/``safe_frame`` guard CSV and
-  spreadsheet exports against formula injection.
+  spreadsheet exports against formula injection; ``export_csv`` / ``export_xlsx(frame, role=,
+  simulated=)`` give a table's file bytes with names dropped unless the role allows them.
 """
 
 from triage.audit._chain import (
@@ -28,6 +29,7 @@ from triage.audit._chain import (
     verify_records,
 )
 from triage.audit._export import export_run, suppress_counts
+from triage.audit._exports import export_csv, export_frame, export_xlsx
 from triage.audit._ledger import LedgerRecord, append_record, get_record, read_records, verify_chain
 from triage.audit._overrides import (
     OverrideSummary,
@@ -80,7 +82,10 @@ __all__ = [
     "authenticate",
     "canonical_json",
     "effective_selection",
+    "export_csv",
+    "export_frame",
     "export_run",
+    "export_xlsx",
     "get_record",
     "list_runs",
     "list_users",

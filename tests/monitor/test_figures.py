@@ -1,9 +1,6 @@
-"""The Monitoring aggregations (``app/_compute.py``): hand-checked values and invariants."""
+"""The Monitoring figures (``triage.monitor``): hand-checked values and invariants."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,10 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
-
-import _compute
-
+from triage import monitor
 from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS
 
 V = list(VIOLATIONS)
@@ -44,12 +38,12 @@ def test_violation_shares_count_a_case_under_each_of_its_violations() -> None:
             ("2011-01-01", "weog", "man", ""),
         ]
     )
-    table = _compute.violation_shares(cases).set_index("code")
+    table = monitor.violation_shares(cases).set_index("code")
     assert table.loc["detention", "cases"] == 2
     assert table.loc["detention", "share"] == pytest.approx(0.5)
     assert table.loc["trial", "share"] == pytest.approx(0.25)
     assert table.loc["killing", "cases"] == 0
-    areas = _compute.issue_area_shares(cases).set_index("code")
+    areas = monitor.issue_area_shares(cases).set_index("code")
     assert areas.loc["unattributed", "share"] == pytest.approx(1.0)
 
 
@@ -68,7 +62,7 @@ def test_ua_delay_by_mandates_recovers_a_known_slope() -> None:
             ],
         }
     )
-    table, slope = _compute.ua_delay_by_mandates(comms)
+    table, slope = monitor.ua_delay_by_mandates(comms)
     assert slope == pytest.approx(7.0)
     assert table["appeals"].sum() == 5  # the allegation letter is not an urgent appeal
     assert table.set_index("n_mandates").loc[3, "mean_delay_days"] == pytest.approx(31.0)
@@ -84,22 +78,12 @@ def test_outcomes_and_improvement_use_only_the_impact_sample() -> None:
             "assessment": ["survey", "online", "systematic", "survey"],
         }
     )
-    by_country = _compute.improvement_by_country(cases, outcomes).set_index("country")
+    by_country = monitor.improvement_by_country(cases, outcomes).set_index("country")
     assert by_country.loc["KEN", "cases"] == 2 and by_country.loc["KEN", "improved"] == 1
     assert by_country.loc["PER", "cases"] == 1  # the systematic outcome is not in the sample
-    by_year = _compute.outcomes_by_year(cases, outcomes)
+    by_year = monitor.outcomes_by_year(cases, outcomes)
     assert by_year["cases"].sum() == 3
     assert by_year["share"].sum() == pytest.approx(1.0)
-
-
-def test_constraint_words_name_the_group_and_the_direction() -> None:
-    assert (
-        _compute.constraint_words("share_min[gender=woman]")
-        == "Woman: at least (share of selected)"
-    )
-    assert _compute.constraint_words("share_max[un_region=weog]").startswith("Western European")
-    assert _compute.constraint_words("max_per_country[country=KEN]") == "Kenya: at most (cases)"
-    assert _compute.constraint_words("capacity") == "Capacity (cases selected)"
 
 
 rows = st.lists(
@@ -122,17 +106,17 @@ def test_shares_are_proportions_and_ignore_row_order(data: list, rnd: object) ->
     cases = _cases(data)
     shuffled = cases.sample(frac=1.0, random_state=rnd.randint(0, 2**31))  # type: ignore[attr-defined]
     for column, codes in (("un_region", UN_REGIONS), ("gender", GENDERS)):
-        a = _compute.shares_by_year(cases, column, codes)
-        b = _compute.shares_by_year(shuffled, column, codes)
+        a = monitor.shares_by_year(cases, column, codes)
+        b = monitor.shares_by_year(shuffled, column, codes)
         pd.testing.assert_frame_equal(a, b)
         # One region and one gender per case: each year's shares sum to one.
         assert np.allclose(a.groupby("year")["share"].sum(), 1.0)
         assert a["cases"].sum() == len(cases)
-    viol = _compute.violation_shares(cases)
+    viol = monitor.violation_shares(cases)
     assert ((viol["share"] >= 0) & (viol["share"] <= 1)).all()
     flags = sum(len([c for c in r[3].split(";") if c]) for r in data)
     assert viol["cases"].sum() == flags
-    pd.testing.assert_frame_equal(viol, _compute.violation_shares(shuffled))
+    pd.testing.assert_frame_equal(viol, monitor.violation_shares(shuffled))
 
 
 @settings(max_examples=40, deadline=None)
@@ -154,7 +138,7 @@ def test_delay_table_counts_every_dated_urgent_appeal_once(data: list) -> None:
             "last_incident_date": [sent - pd.Timedelta(days=d) for _, d, _ in data],
         }
     )
-    table, _ = _compute.ua_delay_by_mandates(comms)
+    table, _ = monitor.ua_delay_by_mandates(comms)
     appeals = [(m, d) for m, d, t in data if t == "UA"]
     assert table["appeals"].sum() == len(appeals)
     assert (table["ci_low"] <= table["mean_delay_days"] + 1e-9).all()

@@ -1,8 +1,7 @@
-"""Aggregations of a ``History`` that the Monitoring page draws (the paper's Figures 1-8).
+"""The paper's monitoring figures (Figures 1-8) and shares by group over time, from a ``History``.
 
-Pure pandas functions with no Streamlit: each takes typed history frames and returns a tidy
-frame. They belong under ``triage/`` (reported to the lead engineer); they live here until an
-engine module offers them.
+Pure pandas: each function takes typed history frames (``read_history`` / ``Registry.history``)
+and returns a tidy frame that the app's Monitoring page draws.
 """
 
 from __future__ import annotations
@@ -16,17 +15,12 @@ from triage.schema import IMPROVED_OUTCOMES, ISSUE_AREAS, OUTCOMES, VIOLATIONS, 
 
 __all__ = [
     "SAMPLE_ASSESSMENTS",
-    "achieved_vs_bands",
     "caseload_by_year",
     "code_shares",
     "communications_by_country",
-    "constraint_words",
-    "export_csv",
-    "export_xlsx",
     "improvement_by_country",
     "issue_area_shares",
     "outcomes_by_year",
-    "price_table",
     "shares_by_year",
     "ua_delay_by_mandates",
     "ua_delay_by_year",
@@ -100,7 +94,7 @@ def caseload_by_year(communications: pd.DataFrame, cases: pd.DataFrame) -> pd.Da
         "Sent by the HRD mandate alone": letters[letters["n_mandates"] == 1],
     }
     years = sorted(int(y) for y in comms["year"].dropna().unique())
-    rows = []
+    rows: list[tuple[int, str, int]] = []
     for series, frame in frames.items():
         counts = frame.groupby("year").size()
         rows.extend((y, series, int(counts.get(y, 0))) for y in years)
@@ -199,146 +193,7 @@ def shares_by_year(cases: pd.DataFrame, column: str, codes: Mapping[str, str]) -
         flags = pd.DataFrame({c: cases[column].eq(c) for c in codes}, index=cases.index)
     counts = flags.groupby(years).sum().astype(int)
     totals = years.value_counts().sort_index()
-    long = counts.stack().rename("cases").reset_index()
+    long = counts.stack().reset_index()
     long.columns = ["year", "code", "cases"]
     long["share"] = long["cases"] / long["year"].map(totals)
     return long
-
-
-# -- allocation views ------------------------------------------------------------------------
-
-_KIND_WORDS = {
-    "share_min": "at least",
-    "share_max": "at most",
-}
-_DIM_WORDS = {"un_region": "", "gender": "", "violations": "cases of "}
-
-
-def constraint_words(name: str) -> str:
-    """Say an allocator constraint name in words: ``share_min[gender=woman]`` → "Women: at least"."""
-    from triage.schema import countries, label
-
-    kind, _, rest = name.partition("[")
-    code = rest.rstrip("]").partition("=")[2]
-    if kind == "capacity":
-        return "Capacity (cases selected)"
-    if kind in _KIND_WORDS:
-        return f"{label(code)}: {_KIND_WORDS[kind]} (share of selected)"
-    if kind == "max_per_country":
-        return f"{countries()[code].name if code in countries() else code}: at most (cases)"
-    if kind == "must_include":
-        return f"Must include case {code}"
-    if kind == "exploration":
-        return f"Exploration draw: case {code}"
-    return name
-
-
-def price_table(prices: pd.DataFrame) -> pd.DataFrame:
-    """``price_of_balance`` output as a readable table, binding targets first, costliest first.
-
-    Columns: Target (words), Bound (cases), Achieved (cases), Binding ("● binding" / "no"),
-    Cost (expected improvements gained by dropping the target), Price per case (LP dual).
-    """
-    rows = prices[prices["name"] != "all targets"].reset_index(drop=True)
-    binding = rows["binding"].fillna(False).astype(bool)
-    out = pd.DataFrame(
-        {
-            "Target": [constraint_words(n) for n in rows["name"]],
-            "Bound (cases)": [
-                f"{'=' if n == 'capacity' else '≥' if k == 'min' else '≤'} {int(t)}"
-                for n, k, t in zip(rows["name"], rows["kind"], rows["target"], strict=True)
-            ],
-            "Achieved (cases)": pd.array(rows["achieved"], dtype="Int64"),
-            "Binding": ["● binding" if b else "no" for b in binding],
-            "Cost": rows["cost"].astype(float),
-            "Price per case": rows["shadow_price"].astype(float).abs(),
-        }
-    )
-    order = np.lexsort((-out["Cost"].fillna(0).to_numpy(), (~binding).to_numpy()))
-    columns = ["Target", "Binding", "Cost", "Price per case", "Bound (cases)", "Achieved (cases)"]
-    return out.iloc[order].reset_index(drop=True)[columns]
-
-
-def achieved_vs_bands(allocation: object, policy: object) -> pd.DataFrame:
-    """Each group's selected share against its band, with whether the band binds.
-
-    Columns: dimension, group (code), Group (label), Candidates, Selected, share (0-1),
-    Achieved (text), band_lo, band_hi (0-1, NaN without a band), Band (text), Binding, note.
-    """
-    from triage.schema import label
-
-    groups = allocation.by_group.copy()  # type: ignore[attr-defined]
-    cons = allocation.constraints  # type: ignore[attr-defined]
-    binding = {
-        str(n).partition("[")[2].rstrip("]")
-        for n, b in zip(cons["name"], cons["binding"], strict=True)
-        if b and str(n).startswith(("share_min[", "share_max["))
-    }
-    shares = policy.shares  # type: ignore[attr-defined]
-    lo, hi, band_text, state = [], [], [], []
-    for dim, code in zip(groups["dimension"], groups["group"], strict=True):
-        b = shares.get(dim, {}).get(code)
-        if b is None:
-            lo.append(np.nan)
-            hi.append(np.nan)
-            band_text.append("no band")
-            state.append("no band")
-            continue
-        lo.append(b.min if b.min is not None else 0.0)
-        hi.append(b.max if b.max is not None else 1.0)
-        parts = ([f"at least {b.min:.0%}"] if b.min is not None else []) + (
-            [f"at most {b.max:.0%}"] if b.max is not None else []
-        )
-        band_text.append(", ".join(parts))
-        state.append("● binding" if f"{dim}={code}" in binding else "not binding")
-    groups["Group"] = groups["group"].map(label)
-    groups["Candidates"] = groups["candidates"]
-    groups["Selected"] = groups["selected"]
-    groups["Achieved"] = groups["share"].map(lambda s: f"{s:.1%}")
-    groups["band_lo"], groups["band_hi"] = lo, hi
-    groups["Band"], groups["Binding"] = band_text, state
-    groups["note"] = [
-        f"{s:.0%} · binding" if b == "● binding" else f"{s:.0%}"
-        for s, b in zip(groups["share"], groups["Binding"], strict=True)
-    ]
-    return groups
-
-
-def _export_frame(frame: pd.DataFrame, *, simulated: bool) -> pd.DataFrame:
-    from triage.audit import safe_frame
-
-    out = frame.copy()
-    if simulated:
-        out["data_source"] = "SIMULATED (not real cases)"
-    return safe_frame(out)
-
-
-def export_csv(frame: pd.DataFrame, *, simulated: bool) -> bytes:
-    """CSV bytes of an export table, every text cell guarded against formula injection.
-
-    Simulated data is labelled in a ``data_source`` column.
-    """
-    safe = _export_frame(frame, simulated=simulated)
-    return safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
-def export_xlsx(frame: pd.DataFrame, *, simulated: bool) -> bytes:
-    """XLSX bytes of an export table (sheet ``Selection``, plus an ``About`` sheet that says
-    whether the data is simulated), every text cell guarded against formula injection."""
-    import io
-
-    safe = _export_frame(frame, simulated=simulated)
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        safe.to_excel(writer, sheet_name="Selection", index=False)
-        about = pd.DataFrame(
-            {
-                "About": [
-                    "Selection exported from triage.",
-                    "SIMULATED data: not real cases." if simulated else "Registry data.",
-                    "Cells starting with = + - @ are prefixed with ' so no formula runs.",
-                ]
-            }
-        )
-        about.to_excel(writer, sheet_name="About", index=False)
-    return buffer.getvalue()
