@@ -24,6 +24,10 @@ __all__ = ["assemble", "to_text", "typed"]
 
 _REPLY_SHAPE = 12.0  # spread of one state's reply times (coefficient of variation 0.29)
 _END = np.datetime64(W.HISTORY_END)
+#: Height of the U-shaped effect of a state's engagement on improvement (log-odds per squared
+#: standard deviation of its reply propensity, capped at two sd). ASSUMPTION, see
+#: ``_engagement_effect``.
+_ENGAGEMENT_U = 0.7
 _HIDDEN_SD = 0.55  # unobservable part of a case's chance to improve (moderate on purpose)
 
 _SYLLABLES = (
@@ -179,6 +183,20 @@ def _drafting_days(
 
 def _expected_drafting_days(kind: np.ndarray, n_mandates: np.ndarray) -> np.ndarray:
     return np.where(kind == "UA", 4.0 + 7.5 * (n_mandates - 1), 75.0 + 9.0 * (n_mandates - 1))
+
+
+def _engagement_effect(reply_logit: np.ndarray) -> np.ndarray:
+    """Country log-odds of improvement from its engagement: U-shaped, about zero on average over countries.
+
+    p. 21-22: situations improved more often in states that engage little (Saudi Arabia,
+    Pakistan, Azerbaijan) than in states that reply readily (Mexico, Honduras, Ecuador, Peru).
+    ASSUMPTION: improvement is not monotone in engagement. States that reply substantively and
+    states that hardly reply at all (where release comes from quiet diplomacy or pardons) both
+    do better than states answering with routine replies. Unlike the additive rest of the truth,
+    a linear score cannot represent this; a tree can, from the observed reply rate.
+    """
+    z = (reply_logit - reply_logit.mean()) / reply_logit.std()
+    return _ENGAGEMENT_U * (np.minimum(z**2, 4.0) - 1.0)
 
 
 def _improve_linear(
@@ -454,7 +472,7 @@ def to_text(
     survey = found[np.argsort(-skey, kind="stable")[:survey_target]]
     survey.sort()
     # ------------------------------------------------------------------ truth
-    country_eff = rng.normal(0.0, 0.3, k)
+    country_eff = rng.normal(0.0, 0.3, k) + _engagement_effect(reply_c)
     for c in W.COUNTRY_IMPROVE_POSITIVE:
         country_eff[cidx[c]] = 1.3
     for c in W.COUNTRY_IMPROVE_NEGATIVE:

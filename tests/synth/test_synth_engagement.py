@@ -1,0 +1,35 @@
+"""The truth's one non-additive part: a U-shaped effect of a state's engagement."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from triage.synth._assemble import _ENGAGEMENT_U, _engagement_effect
+
+_logits = arrays(
+    float,
+    st.integers(3, 60),
+    elements=st.floats(-5, 5, allow_nan=False, allow_subnormal=False),
+).filter(lambda a: a.std() > 1e-3)
+
+
+@given(_logits)
+@settings(max_examples=60, deadline=None)
+def test_engagement_effect_is_u_shaped_bounded_and_centred(reply: np.ndarray) -> None:
+    eff = _engagement_effect(reply)
+    z = (reply - reply.mean()) / reply.std()
+    assert np.all(eff >= -_ENGAGEMENT_U - 1e-12) and np.all(eff <= 3 * _ENGAGEMENT_U + 1e-12)
+    # Falls toward the average engagement, rises away from it on both sides (not monotone).
+    order = np.argsort(np.abs(z))
+    assert np.all(np.diff(eff[order]) >= -1e-9)
+    # Zero on average before the cap; the cap only lowers it.
+    assert eff.mean() <= 1e-9
+
+
+def test_engagement_effect_rewards_both_ends_over_the_middle() -> None:
+    eff = _engagement_effect(np.array([-3.0, -1.5, 0.0, 0.0, 0.0, 1.5, 3.0]))
+    assert eff[0] > eff[2] < eff[-1]
+    assert eff[0] == eff[-1]
