@@ -58,6 +58,7 @@ def history() -> History:
 
 def refresh() -> None:
     """Forget cached registry reads after a write (an override, a run, a new policy)."""
+    _first_page.clear()
     _history.clear()
     _scored_queue.clear()
     _selection.clear()
@@ -67,7 +68,30 @@ def refresh() -> None:
 
 def is_simulated() -> bool:
     """Whether the registry holds simulated data (then every page shows the banner)."""
-    return bool(history().simulated)
+    page = first_page()
+    return bool(page.simulated) if page is not None else bool(history().simulated)
+
+
+# -- the precomputed first page --------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _first_page(url: str, model_path: str) -> tuple[Any, pd.DataFrame]:
+    from triage.monitor import current_key, read_first_page
+
+    key, submissions = current_key(_registry(url), model_dir=Path(model_path))
+    return read_first_page(key=key), submissions
+
+
+def first_page() -> Any:
+    """The first page ``triage demo prepare`` stored (``triage.monitor.FirstPage``) when it
+    matches the registry and the model as they are now; None otherwise (then pages compute)."""
+    return _first_page(db_url(), str(default_model_dir()))[0]
+
+
+def model_version() -> str:
+    """The version of the scoring model (its folder name), without loading the model."""
+    return default_model_dir().name
 
 
 def empty_frame(columns: list[str]) -> pd.DataFrame:
@@ -141,29 +165,28 @@ def model() -> Any:
     return _model(str(default_model_dir()))
 
 
-def _statuses(url: str) -> pd.DataFrame:
-    from sqlalchemy import select
-
-    from triage.registry import Submission
-
-    query = select(Submission.submission_id, Submission.case_id, Submission.status).where(
-        Submission.origin.in_(("queue", "intake"))
-    )
-    with _registry(url).engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query)]
-    frame = pd.DataFrame(rows, columns=["submission_id", "case_id", "status"])
-    frame["case_id"] = frame["case_id"].fillna(frame["submission_id"])
-    return frame[["case_id", "status"]]
+def _statuses(url: str, model_path: str) -> pd.DataFrame:
+    # Every submission's current status (Registry.queue with every status, read once with the
+    # cache key); the left merge onto the incoming queue keeps incoming cases only.
+    submissions = _first_page(url, model_path)[1]
+    return submissions.drop_duplicates("case_id", keep="last")[["case_id", "status"]]
 
 
 @st.cache_resource(show_spinner="Scoring the queue…")
 def _scored_queue(url: str, model_path: str) -> pd.DataFrame:
-    hist = _history(url)
-    queue = hist.queue if hist.queue is not None else _registry(url).queue()
-    scores = _model(model_path).predict(queue, hist)
+    page, submissions = _first_page(url, model_path)
+    if page is not None:
+        # The key matched: the submissions are exactly those the stored scores were computed
+        # on, so the incoming queue is the scored subset, in registry order.
+        incoming = submissions[submissions["case_id"].isin(page.scores["case_id"])]
+        queue = incoming.drop(columns="status").reset_index(drop=True)
+        scores = page.scores
+    else:
+        hist = _history(url)
+        queue = hist.queue if hist.queue is not None else _registry(url).queue()
+        scores = _model(model_path).predict(queue, hist)
     out = queue.merge(scores, on="case_id", how="left", validate="one_to_one")
-    out = out.merge(_statuses(url), on="case_id", how="left", validate="one_to_one")
-    return out
+    return out.merge(_statuses(url, model_path), on="case_id", how="left", validate="one_to_one")
 
 
 def scored_queue() -> pd.DataFrame:
@@ -210,6 +233,14 @@ def _allocation(url: str, model_path: str, policy_toml: str) -> tuple[Any, pd.Da
     return allocation, explain_selection(cands, Policy.from_toml(policy_toml), allocation)
 
 
+def selection_reasons(policy: Any) -> pd.DataFrame:
+    """Each candidate's reason under ``policy`` (case_id, selected, reason, score_to_enter,
+    displaced_by): the precomputed table when it was made under this policy, else computed."""
+    page = first_page()
+    stored = page.selection_for(policy.sha256) if page is not None else None
+    return stored if stored is not None else allocation(policy)[1]
+
+
 def allocation(policy: Any) -> tuple[Any, pd.DataFrame]:
     """The allocation under ``policy`` and each candidate's reason (``explain_selection``:
     case_id, selected, reason, score_to_enter, displaced_by); cached per policy.
@@ -232,11 +263,18 @@ def explanations(case_ids: list[str]) -> pd.DataFrame:
 
 
 def reasons(case_ids: list[str], top: int = 3) -> pd.DataFrame:
-    """Plain-language top reasons (case_id, rank, text) for the given cases."""
-    from triage.explain import reasons as _reasons
-
+    """Plain-language top reasons (case_id, rank, text) for the given cases (stored ones when
+    the precomputed first page is current: no SHAP import)."""
     if not case_ids:
         return pd.DataFrame(columns=["case_id", "rank", "text"])
+    page = first_page()
+    if page is not None and top <= 3 and set(case_ids) <= set(page.reasons["case_id"]):
+        stored = page.reasons[
+            page.reasons["case_id"].isin(case_ids) & (page.reasons["rank"] <= top)
+        ]
+        return stored.reset_index(drop=True)
+    from triage.explain import reasons as _reasons
+
     return _reasons(explanations(case_ids), top=top)
 
 
@@ -449,6 +487,7 @@ def _warm(url: str, model_path: str, policy_toml: str | None) -> None:
     try:
         import triage.explain  # noqa: F401  (SHAP is the slowest import; the Case page needs it)
 
+        _model(model_path)  # parsing the bootstrap boosters takes seconds; Case needs the model
         _engagement(url)
         if policy_toml is not None:
             _allocation(url, model_path, policy_toml)

@@ -128,7 +128,6 @@ if not signed_in:
     gate()
 else:
     role = current_role()
-    _data.warm_up()
     with st.sidebar:
         options = _data.policy_options()
         if "_pending_policy" in st.session_state:  # a version just saved on Targets
@@ -147,6 +146,8 @@ else:
         st.button("Switch role / sign out", key="sign_out", on_click=_sign_out)
     try:
         nav.run()
+        # After the page has drawn: the warm-up thread then never competes with it.
+        _data.warm_up()
     except TriageError as exc:
         # A problem the user can act on (no model trained, registry not loaded...): say what
         # to do instead of showing a traceback.

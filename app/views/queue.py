@@ -20,15 +20,14 @@ SORTS = {
 }
 
 st.title("Queue")
-history = _data.history()
-simulated_banner(history.simulated)
+simulated_banner(_data.is_simulated())
 
 queue = _data.scored_queue()
 policy_path = _data.current_policy_path()
 policy = _data.load_policy(policy_path)
 allocation = _data.selection(policy)
 st.caption(
-    f"Incoming cases scored by model **{_data.model().version}** and selected under policy "
+    f"Incoming cases scored by model **{_data.model_version()}** and selected under policy "
     f"**{policy.name}** ({policy_path.name}, capacity {policy.capacity}): "
     f"{len(allocation.selected)} of {allocation.n_candidates} candidates "
     f"are selected (solver status: {allocation.status})."
@@ -93,7 +92,7 @@ if decision != "all":
 shown = table[mask]
 ascending = {"score": False, "score_to_enter": True, "received_date": True, "country": True}[sort]
 if sort == "score_to_enter":
-    why = _data.allocation(policy)[1][["case_id", "score_to_enter"]]
+    why = _data.selection_reasons(policy)[["case_id", "score_to_enter"]]
     shown = shown.merge(why, on="case_id", how="left")
     shown = shown.assign(_gap=(shown["score"] - shown["score_to_enter"]).abs()).sort_values(
         ["_gap", "case_id"], kind="stable"
@@ -172,7 +171,7 @@ if not st.session_state.get("_q_warm"):
     slot.dataframe(_display(None, None), hide_index=True, height=height, column_config=COLUMNS)
 top = _data.reasons(visible["case_id"].tolist())
 top_text = top.sort_values(["case_id", "rank"]).groupby("case_id")["text"].agg("; ".join)
-display = _display(top_text, _data.allocation(policy)[1])
+display = _display(top_text, _data.selection_reasons(policy))
 event = slot.dataframe(
     display,
     hide_index=True,

@@ -6,6 +6,7 @@ only that it runs without an exception.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -340,3 +341,52 @@ def test_login_is_required_when_users_exist(
     next(b for b in at.button if b.label == "Sign in").click().run()
     assert [t.value for t in at.title] == ["Audit"]
     assert "ana" in texts(at) and "Auditor" in texts(at)
+
+
+# -- the precomputed first page ----------------------------------------------------------------
+
+
+def _fresh_caches() -> None:
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def test_queue_serves_the_precomputed_first_page_only_while_it_is_current(
+    writable_env: AppEnv,
+) -> None:
+    from triage.monitor import build_first_page, write_first_page
+    from triage.registry import Registry
+
+    registry = Registry(writable_env.db_url)
+    page = build_first_page(
+        registry,
+        model_dir=writable_env.models / "default",
+        policy_path=writable_env.var / "policies" / "test.toml",
+    )
+    write_first_page(page)
+    _fresh_caches()
+    cached = open_page("queue").dataframe(key="q_table").value
+    # The stored page, computed ahead, shows exactly what the app computes itself.
+    (writable_env.var / "cache" / "first-page.json").unlink()
+    _fresh_caches()
+    fresh = open_page("queue").dataframe(key="q_table").value
+    pd.testing.assert_frame_equal(cached, fresh)
+
+    # Mark the stored scores so the test can tell whether the app served them.
+    top = fresh.iloc[0]["Case"]
+    marked = page.scores.assign(
+        score=page.scores["score"].where(page.scores["case_id"] != top, 0.0)
+    )
+    write_first_page(replace(page, scores=marked))
+    _fresh_caches()
+    served = open_page("queue").dataframe(key="q_table").value
+    assert top not in set(served["Case"].iloc[:5])  # its stored score 0 sinks it: served
+    # A case changes status (here: found ineligible): the stored page is stale and not served.
+    registry.advance(str(fresh.iloc[3]["Case"]), "ineligible", note="test")
+    registry.dispose()
+    _fresh_caches()
+    after = open_page("queue").dataframe(key="q_table").value
+    assert after.iloc[0]["Case"] == top
+    assert after.iloc[0]["Score"] == pytest.approx(fresh.iloc[0]["Score"])

@@ -1,14 +1,22 @@
 """``triage demo prepare``: make the embedded default ready for the app.
 
-Builds the default-seed simulated history if it is missing and loads it into the default
-registry if that is empty. Safe to run again: it does nothing when both are in place.
+Builds the default-seed simulated history if it is missing, loads it into the default
+registry if that is empty, and precomputes the app's first page (queue scores, SHAP reasons,
+the default policy's decisions) into ``var/cache/first-page.json`` when it is missing or stale.
+Safe to run again: it does nothing when all three are in place and current.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 
 from triage.cli._app import app, console
+
+if TYPE_CHECKING:
+    from triage.registry import Registry
 
 demo_app = typer.Typer(help="Prepare the embedded demo (SQLite registry, simulated history).")
 app.add_typer(demo_app, name="demo")
@@ -46,9 +54,36 @@ def prepare(
     else:
         console.print("registry already loaded")
 
-    if not (models_dir() / "default").is_dir():
+    model_dir = models_dir() / "default"
+    if not model_dir.is_dir():
         console.print(
             "[yellow]warning:[/] models/default is missing; train it with "
-            f"`triage train --data {history} --out {models_dir() / 'default'}`."
+            f"`triage train --data {history} --out {model_dir}`."
         )
+    else:
+        _first_page(registry, model_dir)
     console.print("ready: this demo runs on SIMULATED data, not on real cases.")
+
+
+def _first_page(registry: Registry, model_dir: Path) -> None:
+    """Precompute the app's first Queue page unless a current copy is already stored."""
+    from triage.allocate import load_policy
+    from triage.cli._progress import progress_bar
+    from triage.config import policies_dir
+    from triage.monitor import build_first_page, current_key, read_first_page, write_first_page
+
+    policy_path = policies_dir() / "default.toml"
+    key, _ = current_key(registry, model_dir=model_dir)
+    stored = read_first_page(key=key)
+    if stored is not None and stored.selection_for(load_policy(policy_path).sha256) is not None:
+        console.print("app first page already precomputed (model, registry and policy unchanged)")
+        return
+    with progress_bar("Precomputing the app's first page") as update:
+        page = build_first_page(
+            registry,
+            model_dir=model_dir,
+            policy_path=policy_path,
+            on_progress=update,
+        )
+    path = write_first_page(page)
+    console.print(f"app first page precomputed: {len(page.scores)} cases scored, in {path}")
