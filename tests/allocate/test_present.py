@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from triage.allocate import (
     Policy,
@@ -15,6 +17,7 @@ from triage.allocate import (
     price_table,
 )
 from triage.allocate._synthetic import random_candidates
+from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, label
 
 
 def test_constraint_words_name_the_group_and_the_direction() -> None:
@@ -102,3 +105,41 @@ def test_achieved_vs_bands_matches_the_allocation() -> None:
     assert row["band_lo"] == pytest.approx(0.4) and row["band_hi"] == pytest.approx(1.0)
     assert row["share"] >= 0.4 - 1e-9
     assert table.loc[("un_region", "african"), "Band"] == "no band"
+
+
+_DIMS = {"un_region": UN_REGIONS, "gender": GENDERS, "violations": VIOLATIONS}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(sorted(_DIMS)).flatmap(
+        lambda d: st.tuples(st.just(d), st.sampled_from(sorted(_DIMS[d])))
+    ),
+    st.sampled_from(["share_min", "share_max"]),
+    st.integers(0, 2000),
+)
+def test_every_band_phrase_names_its_group_in_words(
+    group: tuple[str, str], kind: str, target: int
+) -> None:
+    dim, code = group
+    text = constraint_phrase(f"{kind}[{dim}={code}]", target=target)
+    assert "[" not in text and "=" not in text and code not in text.split()
+    assert label(code) in text and f"{target} cases" in text
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 10_000))
+def test_reason_sentences_never_show_raw_names_before_the_brackets(seed: int) -> None:
+    cands = random_candidates(150, seed=seed, n_countries=8)
+    policy = Policy.from_toml(
+        "name='r'\ncapacity=50\n[share.gender]\nwoman={min=0.4}\n"
+        "[share.violations]\ndetention={max=0.45}\n[limit]\nmax_per_country=9\n"
+    )
+    result = allocate(cands, policy)
+    reasons = explain_selection(cands, policy, result)
+    names = set(result.constraints["name"])
+    for text in reasons["reason"]:
+        words, bracket, tail = text.partition(" [")
+        assert "[" not in words and "_" not in words, text
+        if bracket:
+            assert set(tail.removesuffix("].").split("; ")) <= names, text
