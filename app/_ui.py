@@ -7,12 +7,14 @@ Holds no decision logic: everything shown is computed by ``triage``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import altair as alt
 import streamlit as st
 
 from triage.schema import GENDERS, OUTCOMES, REPLY_CLASSES, UN_REGIONS, VIOLATIONS, label
+
+if TYPE_CHECKING:
+    import altair as alt
 
 __all__ = [
     "GENDER_COLOURS",
@@ -101,6 +103,8 @@ def colour_scale(group: str, *, labelled: bool = True) -> alt.Scale:
     colours = _COLOURS[group]
     codes = list(colours)
     domain = [label(c) for c in codes] if labelled and group in _VOCABS else codes
+    import altair as alt  # only chart pages pay for the import (the Queue page draws none)
+
     return alt.Scale(domain=domain, range=[colours[c] for c in codes])
 
 
