@@ -127,3 +127,23 @@ def test_a_later_run_redecides_the_open_cases(tmp_path: Path) -> None:
     assert set(statuses["case_id"]) == set(second.selected)
     assert set(statuses["status"]) == {"selected"}
     registry.dispose()
+
+
+def test_runs_never_take_historical_submissions(tmp_path: Path, small_history_dir: Path) -> None:
+    """Historical submissions (decided before the registry) are never candidates of a new run."""
+    import pandas as pd
+
+    from triage.registry import Registry
+
+    registry = Registry(f"sqlite:///{tmp_path / 'r.db'}").init()
+    registry.load_history(small_history_dir)
+    queue_ids = set(pd.read_csv(small_history_dir / "queue.csv", dtype=str)["case_id"])
+    policy = tmp_path / "p.toml"
+    policy.write_text('name = "p"\ncapacity = 20\n')
+    for _ in range(2):  # the second run re-decides; it must not pick up history either
+        run = run_selection(
+            registry=registry, policy_path=policy, user="ana", role="staff", scorer=FakeScorer()
+        )
+        assert set(run.candidates["case_id"]) == queue_ids
+        assert set(run.selected) <= queue_ids
+    registry.dispose()

@@ -52,6 +52,10 @@ __all__ = ["LoadSummary", "Registry", "StatusChange", "typed_frame"]
 
 ProgressCallback = Callable[[int, int, str], None]
 
+#: Origins of incoming submissions (the queue file and ``triage ingest``), as opposed to the
+#: historical submissions loaded from ``submissions.csv``.
+INCOMING_ORIGINS: tuple[str, ...] = ("queue", "intake")
+
 _DATE_COLUMNS = frozenset(
     {"sent_date", "last_incident_date", "reply_date", "received_date", "outcome_date", "at"}
 )
@@ -851,7 +855,7 @@ class Registry:
             queue_rows = rows(
                 Submission,
                 (*QUEUE_COLUMNS, "submission_id"),
-                Submission.origin.in_(("queue", "intake")),
+                Submission.origin.in_(INCOMING_ORIGINS),
             )
         for r in queue_rows:
             r["case_id"] = r["case_id"] or r["submission_id"]
@@ -876,6 +880,7 @@ class Registry:
         *,
         statuses: Iterable[Status] = ("eligible",),
         with_status: bool = False,
+        origins: Iterable[str] = INCOMING_ORIGINS,
     ) -> pd.DataFrame:
         """Return incoming submissions in QUEUE_COLUMNS (+ ``status``), oldest first.
 
@@ -890,6 +895,9 @@ class Registry:
             Lifecycle statuses to include.
         with_status : bool, default False
             Add a ``status`` column (the current lifecycle status).
+        origins : iterable of str, default ("queue", "intake")
+            Where the submissions came from. Historical submissions (``history``) were decided
+            before the registry existed and are never candidates of a new run.
         """
         wanted = list(dict.fromkeys(statuses))
         unknown = [s for s in wanted if s not in STATUSES]
@@ -901,6 +909,7 @@ class Registry:
         query = (
             select(*[getattr(Submission, c) for c in (*QUEUE_COLUMNS, "submission_id", "status")])
             .where(Submission.status.in_(wanted))
+            .where(Submission.origin.in_(list(origins)))
             .order_by(Submission.id)
         )
         with self.engine.connect() as conn:
