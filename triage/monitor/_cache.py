@@ -256,7 +256,7 @@ def model_sha256(model_dir: Path) -> str:
         If an artifact file is missing or unreadable.
     """
     from triage.errors import InputFileError
-    from triage.scoring._model import artifact_sha256
+    from triage.scoring import artifact_sha256
 
     try:
         return artifact_sha256(Path(model_dir))

@@ -2,13 +2,14 @@
 
 from triage.scoring._calibration import Calibrator
 from triage.scoring._metrics import ece, reliability_table, score_metrics
-from triage.scoring._model import TriageModel, load_model, what_if
+from triage.scoring._model import TriageModel, artifact_sha256, load_model, what_if
 from triage.scoring._train import TrainResult, labelled_cases, time_split, train
 
 __all__ = [
     "Calibrator",
     "TrainResult",
     "TriageModel",
+    "artifact_sha256",
     "ece",
     "labelled_cases",
     "load_model",
