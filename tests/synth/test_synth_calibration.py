@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from triage.schema import History, read_history
-from triage.synth import calibration_report, simulate
+from triage.synth import SUPPLEMENT_FILES, calibration_report, read_supplements, simulate
 from triage.synth._calibration import measure, targets
 
 
@@ -29,7 +29,9 @@ def _explain(report_table: pd.DataFrame) -> str:
 
 
 def test_default_seed_passes_every_figure(history_dir: Path) -> None:
-    report = calibration_report(read_history(history_dir))
+    report = calibration_report(
+        read_history(history_dir), supplements=read_supplements(history_dir)
+    )
     assert report.passed, _explain(report.table)
     assert len(report.table) == len(targets())
     assert list(report.table.columns[:6]) == [
@@ -44,8 +46,25 @@ def test_default_seed_passes_every_figure(history_dir: Path) -> None:
 
 @pytest.mark.parametrize("seed", [11, 123_457])
 def test_other_seeds_land_near_the_same_figures(seed: int) -> None:
-    report = calibration_report(_history(simulate(seed=seed)))
+    frames = simulate(seed=seed, supplements=True)
+    report = calibration_report(
+        _history(frames), supplements={k: frames[k] for k in SUPPLEMENT_FILES}
+    )
     assert report.passed, _explain(report.table)
+
+
+def test_supplementary_figures_fail_without_their_files(history_dir: Path) -> None:
+    """A history without the supplementary files cannot pass the figures only they carry."""
+    report = calibration_report(read_history(history_dir))
+    failed = set(report.failures["key"])
+    assert failed == {
+        "sample_frame_drawn",
+        "sample_frame_found",
+        "lgbti_unnamed_comms",
+        "lgbti_press_releases",
+        "rejections_reporting_improvement",
+    }
+    assert report.failures["generated"].isna().all()
 
 
 def test_every_target_is_sourced_and_justified() -> None:
@@ -70,7 +89,7 @@ def test_a_drifted_figure_fails(history_dir: Path) -> None:
         truth=history.truth,
         submissions=history.submissions,
     )
-    report = calibration_report(broken)
+    report = calibration_report(broken, supplements=read_supplements(history_dir))
     assert not report.passed
     failed = set(report.failures["key"])
     assert {"women_all", "women_detention"} <= failed

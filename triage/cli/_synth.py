@@ -16,7 +16,7 @@ __all__: list[str] = []
 def generate_command(
     out: Annotated[
         Path,
-        typer.Option("--out", help="Folder to write the six CSV files into (created if missing)."),
+        typer.Option("--out", help="Folder to write the CSV files into (created if missing)."),
     ],
     seed: Annotated[
         int | None, typer.Option(help="Seed of the simulation (default: the bundled seed, 2018).")
@@ -35,7 +35,9 @@ def generate_command(
     """Simulate the mandate's history (Sep 2000 - Nov 2016) and the next year's queue.
 
     Writes communications.csv, cases.csv, outcomes.csv, truth.csv, queue.csv and
-    submissions.csv. All of it is SIMULATED data; the same seed writes identical files.
+    submissions.csv, and the supplementary sample_frame.csv, communication_topics.csv and
+    reply_content.csv (paper figures the six files cannot carry). All of it is SIMULATED data;
+    the same seed writes identical files.
     """
     from triage.cli._progress import progress_bar
     from triage.config import DEFAULT_SEED
@@ -88,7 +90,7 @@ def calibration_command(
     from triage.config import default_history_dir
     from triage.errors import TriageError
     from triage.schema import read_history
-    from triage.synth import calibration_report
+    from triage.synth import SUPPLEMENT_FILES, calibration_report, read_supplements
 
     folder = default_history_dir() if data is None else data
     if not (folder / "communications.csv").exists():
@@ -100,7 +102,8 @@ def calibration_command(
         history = read_history(folder)
     except ValueError as exc:  # e.g. a date that does not parse
         raise TriageError(f"{folder}: cannot read the history ({exc}).") from exc
-    report = calibration_report(history)
+    supplements = read_supplements(folder)
+    report = calibration_report(history, supplements=supplements)
     table = Table(title=f"Calibration of {folder} against the paper")
     for col in ("group", "figure", "paper", "generated", "tolerance", ""):
         table.add_column(
@@ -120,6 +123,12 @@ def calibration_command(
     n_fail = int((~report.table["passed"]).sum())
     if n_fail:
         console.print(f"[bold red]{n_fail} of {len(report.table)} figures out of tolerance.[/]")
+        absent = [f"{name}.csv" for name in SUPPLEMENT_FILES if name not in supplements]
+        if absent:
+            console.print(
+                f"{folder} has no {', '.join(absent)}: figures they carry are n/a. Regenerate "
+                f"with `triage generate --out {folder}`."
+            )
         raise typer.Exit(code=1)
     console.print(f"[green]all {len(report.table)} figures within tolerance.[/]")
 

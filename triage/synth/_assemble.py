@@ -228,18 +228,26 @@ def _improve_linear(
 
 
 def assemble(
-    run: _Run, *, outcomes: Literal["sample", "all"], scale: float
+    run: _Run, *, outcomes: Literal["sample", "all"], scale: float, supplements: bool = False
 ) -> dict[str, pd.DataFrame]:
-    """Turn the month loop's arrays into the typed six tables."""
+    """Turn the month loop's arrays into the typed six tables (and the supplementary three)."""
+    from triage.synth._supplements import SUPPLEMENT_FILES, typed_supplement
+
+    text = to_text(run, outcomes=outcomes, scale=scale, supplements=supplements)
     return {
-        name: typed(frame) for name, frame in to_text(run, outcomes=outcomes, scale=scale).items()
+        name: typed_supplement(name, frame) if name in SUPPLEMENT_FILES else typed(frame)
+        for name, frame in text.items()
     }
 
 
 def to_text(
-    run: _Run, *, outcomes: Literal["sample", "all"], scale: float
+    run: _Run, *, outcomes: Literal["sample", "all"], scale: float, supplements: bool = False
 ) -> dict[str, pd.DataFrame]:
-    """Build the six tables as text, exactly as written to CSV."""
+    """Build the six tables as text, exactly as written to CSV (and the supplementary three).
+
+    With ``supplements=True`` the result also holds ``sample_frame``, ``communication_topics``
+    and ``reply_content`` (see ``triage.synth._supplements``), drawn from their own stream.
+    """
     rng = run.rng
     cal = run.cal
     countries = run.countries
@@ -661,7 +669,7 @@ def to_text(
     cases = cases.iloc[c_order].reset_index(drop=True)
     out = out.sort_values("case_id", kind="stable").reset_index(drop=True)
     truth = truth.sort_values("case_id", kind="stable").reset_index(drop=True)
-    return {
+    tables = {
         "communications": communications,
         "cases": cases,
         "outcomes": out,
@@ -669,6 +677,25 @@ def to_text(
         "queue": queue.reset_index(drop=True),
         "submissions": submissions.reset_index(drop=True),
     }
+    if supplements:
+        from triage.synth._supplements import supplement_tables
+
+        tables |= supplement_tables(
+            seed=run.seed,
+            comm_id=comm_id,
+            n_letters=n_letters,
+            unnamed_year=cal.year[u_month],
+            unnamed_sent=u_sent,
+            pr_year=cal.year[r_month],
+            pr_sent=r_sent,
+            case_id=case_id,
+            case_letter=c_letter,
+            sampled=cand,
+            found=found,
+            improved=improved,
+            letter_reply=reply_class[:n_letters],
+        )
+    return tables
 
 
 _DATE_COLUMNS = frozenset({"sent_date", "last_incident_date", "reply_date", "received_date"})

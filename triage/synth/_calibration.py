@@ -10,7 +10,7 @@ Each target names a measurement (``key``), the paper's value, a rule and a toler
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -101,8 +101,14 @@ def _year(dates: pd.Series) -> pd.Series:
     return dates.dt.year
 
 
-def measure(history: History) -> dict[str, float]:
-    """Measure every calibrated quantity of a history (keys as in the targets file)."""
+def measure(
+    history: History, supplements: Mapping[str, pd.DataFrame] | None = None
+) -> dict[str, float]:
+    """Measure every calibrated quantity of a history (keys as in the targets file).
+
+    ``supplements`` are the supplementary tables (``read_supplements``); the figures they carry
+    measure as NaN (and so fail) when a table is missing.
+    """
     cm = history.communications.copy()
     cs = history.cases.copy()
     out: dict[str, float] = {}
@@ -305,6 +311,54 @@ def measure(history: History) -> dict[str, float]:
         survey.isin(("rather_unlikely", "definitely_unlikely")), answered
     )
     out["survey_dont_know"] = int((survey == "dont_know").sum())
+    out.update(_measure_supplements(history, supplements or {}, set(sample["case_id"])))
+    return out
+
+
+def _measure_supplements(
+    history: History, sup: Mapping[str, pd.DataFrame], sample_ids: set[str]
+) -> dict[str, float]:
+    """The figures of the supplementary files (NaN for a missing file)."""
+    nan = float("nan")
+    out = dict.fromkeys(
+        (
+            "sample_frame_drawn",
+            "sample_frame_found",
+            "lgbti_unnamed_comms",
+            "lgbti_press_releases",
+            "rejections_reporting_improvement",
+        ),
+        nan,
+    )
+    cm = history.communications
+    frame = sup.get("sample_frame")
+    if frame is not None:
+        out["sample_frame_drawn"] = int(frame["case_id"].nunique())
+        found = set(frame.loc[frame["information_found"].astype(bool), "case_id"])
+        # Found cases count only when they are exactly the assessed sample of outcomes.csv.
+        out["sample_frame_found"] = len(found) if found == sample_ids else nan
+    topics = sup.get("communication_topics")
+    if topics is not None:
+        lgbti = topics["issue_areas"].fillna("").str.split(";").map(lambda c: "lgbti_rights" in c)
+        kind = topics[["communication_id"]].merge(
+            cm[["communication_id", "type", "n_individuals"]], on="communication_id", how="left"
+        )
+        is_pr = (kind["type"] == "PR").to_numpy()
+        nameless = ((kind["type"] != "PR") & (kind["n_individuals"].fillna(0) == 0)).to_numpy()
+        out["lgbti_unnamed_comms"] = int((lgbti.to_numpy() & nameless).sum())
+        out["lgbti_press_releases"] = int((lgbti.to_numpy() & is_pr).sum())
+    content = sup.get("reply_content")
+    if content is not None:
+        # The reply class is taken from communications.csv, the authority on replies.
+        joined = content.merge(
+            cm[["communication_id", "reply_class"]],
+            on="communication_id",
+            how="left",
+            suffixes=("_file", ""),
+        )
+        rejected = (joined["reply_class"] == "rejection").to_numpy()
+        reports = joined["reports_improvement"].astype(bool).to_numpy()
+        out["rejections_reporting_improvement"] = int((rejected & reports).sum())
     return out
 
 
@@ -324,7 +378,10 @@ _CHECKS: Final[dict[str, Callable[[float, float, float], bool]]] = {
 
 
 def calibration_report(
-    history: History, *, targets_path: str | Path | None = None
+    history: History,
+    *,
+    supplements: Mapping[str, pd.DataFrame] | None = None,
+    targets_path: str | Path | None = None,
 ) -> CalibrationReport:
     """Compare a history with the paper's figures.
 
@@ -332,6 +389,10 @@ def calibration_report(
     ----------
     history : History
         A history as read by ``triage.schema.read_history`` (normally simulated at scale 1).
+    supplements : mapping of str to DataFrame, optional
+        The supplementary tables (``read_supplements(folder)`` or ``simulate(...,
+        supplements=True)``): the impact study's frame, the topics of nameless communications
+        and the content of replies. Without them those figures are n/a and fail.
     targets_path : str or Path, optional
         Targets file; defaults to ``data/calibration_targets.csv``.
 
@@ -343,7 +404,7 @@ def calibration_report(
         the sample) fails.
     """
     spec = targets(targets_path)
-    measured = measure(history)
+    measured = measure(history, supplements)
     missing = sorted(set(spec["key"]) - set(measured))
     if missing:
         raise ValueError(f"`targets` must name known measurements. Got {missing} instead.")

@@ -1,4 +1,4 @@
-"""Write the simulated history to a folder: six CSV files in the history contract."""
+"""Write the simulated history to a folder: six CSV files in the history contract, three more."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def generate(
     on_progress: ProgressCallback | None = None,
 ) -> Path:
     """Simulate the history and write communications, cases, outcomes, truth, queue, submissions.
+
+    Also writes the supplementary ``sample_frame.csv``, ``communication_topics.csv`` and
+    ``reply_content.csv`` (figures of the paper the six files cannot carry; see
+    ``triage.synth.read_supplements``). They come from their own random stream, so the six
+    files are the same as without them.
 
     Parameters
     ----------
@@ -47,6 +52,7 @@ def generate(
         If the folder cannot be created or written.
     """
     from triage.synth._assemble import to_text
+    from triage.synth._supplements import SUPPLEMENT_FILES
 
     _check(seed, outcomes, scale)
     out = Path(out_dir)
@@ -54,23 +60,24 @@ def generate(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TriageError(f"{out}: cannot create the output folder ({exc.strerror}).") from exc
+    columns = {**HISTORY_FILES, **SUPPLEMENT_FILES}
     # One bar: the simulated months, assembling the tables, then writing each file.
     steps = {"months": 0}
 
     def months(done: int, total: int, what: str) -> None:
         steps["months"] = total
         if on_progress is not None:
-            on_progress(done, total + 1 + len(HISTORY_FILES), what)
+            on_progress(done, total + 1 + len(columns), what)
 
     run = _run(int(seed), float(scale), months)
     n_months = steps["months"]
-    total = n_months + 1 + len(HISTORY_FILES)
-    tables = to_text(run, outcomes=outcomes, scale=float(scale))
+    total = n_months + 1 + len(columns)
+    tables = to_text(run, outcomes=outcomes, scale=float(scale), supplements=True)
     if on_progress is not None:
         on_progress(n_months + 1, total, "assembled tables")
     for i, (name, frame) in enumerate(tables.items()):
         path = out / f"{name}.csv"
-        frame = frame.loc[:, list(HISTORY_FILES[name])]
+        frame = frame.loc[:, list(columns[name])]
         try:
             frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6f")
         except OSError as exc:

@@ -538,6 +538,7 @@ def simulate(
     outcomes: Outcomes = "sample",
     scale: float = 1.0,
     on_progress: ProgressCallback | None = None,
+    supplements: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Simulate the history and the queue; return the six tables in memory.
 
@@ -553,6 +554,10 @@ def simulate(
         Calibration is enforced at scale 1 only.
     on_progress : callable, optional
         ``on_progress(done, total, what)``, called as the months are simulated.
+    supplements : bool
+        Also return ``sample_frame``, ``communication_topics`` and ``reply_content`` (the
+        supplementary files, typed as ``read_supplements`` types them); the six tables are
+        the same either way.
 
     Returns
     -------
@@ -564,7 +569,10 @@ def simulate(
     from triage.synth._assemble import assemble
 
     return assemble(
-        _run(int(seed), float(scale), on_progress), outcomes=outcomes, scale=float(scale)
+        _run(int(seed), float(scale), on_progress),
+        outcomes=outcomes,
+        scale=float(scale),
+        supplements=bool(supplements),
     )
 
 
@@ -608,6 +616,7 @@ class _Run:
     queue_month: np.ndarray
     queue_country: np.ndarray
     queue_event: np.ndarray
+    seed: int = 0  # seeds the supplements' own stream
 
 
 def _country_probabilities() -> tuple[np.ndarray, np.ndarray]:
@@ -735,4 +744,5 @@ def _run(seed: int, scale: float, on_progress: ProgressCallback | None) -> _Run:
         queue_month=np.concatenate(q_month),
         queue_country=np.concatenate(q_country),
         queue_event=np.concatenate(q_event),
+        seed=seed,
     )

@@ -333,3 +333,40 @@ SURVEY_COUNTS: Final = MappingProxyType(
 )
 #: Queue: about three times the annual capacity of about 550 (issue 2).
 QUEUE_SIZE: Final = 1_650
+
+#: Supplementary figures (issue 2), drawn from their own random stream after everything else.
+#: p. 8 fn 3: 42 LGBTI communications without individual names and 3 LGBTI press releases;
+#: p. 8: a surge "when international attention to the issue was stirred by repressive draft
+#: legislation in several countries". ASSUMPTION: the chance that a nameless letter (resp. a
+#: press release) is about LGBTI rights, by year, peaking with the draft laws of 2012-2014.
+LGBTI_UNNAMED_SHARE: Final = MappingProxyType(
+    {
+        **{y: 0.01 for y in range(2000, 2009)},
+        **{y: 0.05 for y in range(2009, 2012)},
+        2012: 0.15,
+        2013: 0.20,
+        2014: 0.18,
+        2015: 0.08,
+        2016: 0.05,
+    }
+)
+LGBTI_PR_SHARE: Final = MappingProxyType({2012: 0.06, 2013: 0.06, 2014: 0.06, 2015: 0.06})
+#: Issue areas of nameless letters and press releases other than LGBTI rights (ASSUMPTION:
+#: legislation and mass abuses, mostly on democratic rights), in ``ISSUE_AREAS`` order.
+OTHER_TOPIC_SHARES: Final = MappingProxyType(
+    {
+        "womens_rights": 0.08,
+        "cultural_ethnic_religious_rights": 0.06,
+        "indigenous_rights": 0.06,
+        "land_environmental_rights": 0.12,
+        "socioeconomic_anticorruption": 0.08,
+        "democratic_rights_institutions": 0.45,
+        "anti_impunity_justice_peace": 0.15,
+    }
+)
+#: p. 18-19: 65 state responses justified a violation under domestic law (rejections) and
+#: simultaneously reported an improvement. ASSUMPTION: a reply reports an improvement only when
+#: one of the letter's cases did improve, and a rejection does so less often than a reply that
+#: does not reject (the state defends its measure; a release is reported in passing).
+REJECTION_REPORTS_IMPROVEMENT: Final = 0.175
+NO_REJECTION_REPORTS_IMPROVEMENT: Final = 0.60

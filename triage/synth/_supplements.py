@@ -1,0 +1,197 @@
+"""Supplementary files of a simulated history: the paper's figures the six files cannot carry.
+
+- ``sample_frame.csv``: case_id, communication_id, information_found (true/false): every case
+  drawn for the impact study (661 at scale 1); the found ones (471) are exactly the cases of
+  ``outcomes.csv`` assessed by ``survey`` or ``online``.
+- ``communication_topics.csv``: communication_id, issue_areas (``;``-separated codes): letters
+  naming no individual and press releases.
+- ``reply_content.csv``: communication_id, reply_class, reports_improvement (true/false): every
+  reply with known content (rejection or no_rejection) to a letter naming individuals.
+
+They are drawn from their own random stream (``default_rng([seed, 99])``) after the rest of
+the simulation, so the six history files do not depend on them. ``read_history`` ignores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from triage.errors import InputFileError
+from triage.schema import ISSUE_AREAS
+from triage.synth import _world as W
+
+__all__ = ["SUPPLEMENT_FILES", "read_supplements", "supplement_tables", "typed_supplement"]
+
+#: Supplementary file name (without ``.csv``) -> its columns, in order.
+SUPPLEMENT_FILES: Final[Mapping[str, tuple[str, ...]]] = {
+    "sample_frame": ("case_id", "communication_id", "information_found"),
+    "communication_topics": ("communication_id", "issue_areas"),
+    "reply_content": ("communication_id", "reply_class", "reports_improvement"),
+}
+_BOOL: Final = {"sample_frame": "information_found", "reply_content": "reports_improvement"}
+_STREAM: Final = 99  # second entropy word of the supplements' own random stream
+
+
+def _systematic_flags(rng: np.random.Generator, rates: np.ndarray) -> np.ndarray:
+    """Flag rows with chance ``rates`` (each < 1) so the count is within 1 of ``rates.sum()``."""
+    if len(rates) == 0:
+        return np.zeros(0, dtype=bool)
+    cum = np.floor(np.cumsum(rates) + rng.random())
+    return np.diff(np.r_[0.0, cum]) > 0  # floor(u) = 0 before the first row
+
+
+def _topics(rng: np.random.Generator, lgbti: np.ndarray, described_other: np.ndarray) -> np.ndarray:
+    """Issue areas of nameless communications: LGBTI flag plus one drawn other area or none."""
+    others = [a for a in ISSUE_AREAS if a != "lgbti_rights"]
+    p = np.array([W.OTHER_TOPIC_SHARES[a] for a in others], dtype=float)
+    pick = rng.choice(len(others), size=len(lgbti), p=p / p.sum())
+    text = np.empty(len(lgbti), dtype=object)
+    for i in range(len(lgbti)):
+        codes = []
+        if lgbti[i]:
+            codes.append("lgbti_rights")
+        if described_other[i]:
+            codes.append(others[pick[i]])
+        # Keep the vocabulary order, as cases.csv does.
+        text[i] = ";".join(a for a in ISSUE_AREAS if a in codes) or None
+    return text
+
+
+def supplement_tables(
+    *,
+    seed: int,
+    comm_id: np.ndarray,
+    n_letters: int,
+    unnamed_year: np.ndarray,
+    unnamed_sent: np.ndarray,
+    pr_year: np.ndarray,
+    pr_sent: np.ndarray,
+    case_id: np.ndarray,
+    case_letter: np.ndarray,
+    sampled: np.ndarray,
+    found: np.ndarray,
+    improved: np.ndarray,
+    letter_reply: np.ndarray,
+) -> dict[str, pd.DataFrame]:
+    """Build the three supplementary tables as text, exactly as written to CSV.
+
+    ``comm_id`` lists named letters, then nameless letters, then press releases (the
+    simulation's order); ``case_letter`` is the named letter of each case; ``sampled`` and
+    ``found`` index cases; ``improved`` is each case's true improvement within a year;
+    ``letter_reply`` the observed reply class of each named letter.
+    """
+    rng = np.random.default_rng([int(seed), _STREAM])
+    n_u, n_r = len(unnamed_year), len(pr_year)
+
+    # Impact-study frame: every drawn case, found or not (the draw itself is the simulation's).
+    info = np.zeros(len(case_id), dtype=bool)
+    info[found] = True
+    frame = pd.DataFrame(
+        {
+            "case_id": case_id[sampled],
+            "communication_id": comm_id[case_letter[sampled]],
+            "information_found": np.where(info[sampled], "true", "false"),
+        }
+    ).sort_values("case_id", kind="stable")
+
+    # Topics: LGBTI by year (systematic over time, so the count stays at its expectation).
+    ids = np.concatenate([comm_id[n_letters : n_letters + n_u], comm_id[n_letters + n_u :]])
+    sent = np.concatenate([unnamed_sent, pr_sent])
+    rates = np.concatenate(
+        [
+            [W.LGBTI_UNNAMED_SHARE.get(int(y), 0.0) for y in unnamed_year],
+            [W.LGBTI_PR_SHARE.get(int(y), 0.0) for y in pr_year],
+        ]
+    ).astype(float)
+    lgbti = np.zeros(n_u + n_r, dtype=bool)
+    for part in (np.arange(n_u), n_u + np.arange(n_r)):
+        chrono = part[np.lexsort((ids[part], sent[part]))]
+        lgbti[chrono] = _systematic_flags(rng, rates[chrono])
+    described = rng.random(n_u + n_r) < 0.9
+    topics = pd.DataFrame(
+        {"communication_id": ids, "issue_areas": _topics(rng, lgbti, described | ~lgbti)}
+    ).sort_values("communication_id", kind="stable")
+
+    # Reply content: a reply reports an improvement only where one of the letter's cases did.
+    letter_improved = np.zeros(n_letters, dtype=bool)
+    letter_improved[case_letter[improved]] = True
+    known = np.flatnonzero(np.isin(letter_reply, ("rejection", "no_rejection")))
+    chrono = known[np.argsort(comm_id[known], kind="stable")]
+    is_rej = letter_reply[chrono] == "rejection"
+    chance = letter_improved[chrono] * np.where(
+        is_rej, W.REJECTION_REPORTS_IMPROVEMENT, W.NO_REJECTION_REPORTS_IMPROVEMENT
+    )
+    reports = np.zeros(len(chrono), dtype=bool)
+    for kind in (True, False):  # rejections and the rest each keep their expected count
+        rows = np.flatnonzero(is_rej == kind)
+        reports[rows] = _systematic_flags(rng, chance[rows])
+    content = pd.DataFrame(
+        {
+            "communication_id": comm_id[chrono],
+            "reply_class": letter_reply[chrono],
+            "reports_improvement": np.where(reports, "true", "false"),
+        }
+    )
+    return {
+        "sample_frame": frame.reset_index(drop=True),
+        "communication_topics": topics.reset_index(drop=True),
+        "reply_content": content.reset_index(drop=True),
+    }
+
+
+def typed_supplement(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Type a supplementary text table as ``read_supplements`` does (booleans as ``bool``)."""
+    out = frame.copy()
+    if name in _BOOL:
+        out[_BOOL[name]] = out[_BOOL[name]] == "true"
+    return out
+
+
+def read_supplements(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """Read the supplementary files present in a history folder (booleans typed, the rest text).
+
+    Parameters
+    ----------
+    folder : str or Path
+        A history folder written by ``triage generate``.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        One entry per supplementary file found (a folder without them gives an empty dict).
+
+    Raises
+    ------
+    InputFileError
+        If a file present lacks a column or holds a boolean other than ``true``/``false``.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    for name, columns in SUPPLEMENT_FILES.items():
+        path = Path(folder) / f"{name}.csv"
+        if not path.exists():
+            continue
+        try:
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise InputFileError(f"{path}: cannot be read as CSV ({exc}).") from exc
+        missing = [c for c in columns if c not in raw.columns]
+        if missing:
+            raise InputFileError(f"{path}: missing required column(s) {', '.join(missing)}.")
+        frame = raw.loc[:, list(columns)].copy()
+        if name in _BOOL:
+            col = _BOOL[name]
+            bad = ~frame[col].isin(("true", "false"))
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputFileError(
+                    f"{path}: row {row + 2}, column {col}: {frame[col].iloc[row]!r} is not "
+                    "true or false."
+                )
+            frame[col] = frame[col] == "true"
+        out[name] = frame
+    return out
