@@ -63,6 +63,7 @@ def test_supplementary_figures_fail_without_their_files(history_dir: Path) -> No
         "lgbti_unnamed_comms",
         "lgbti_press_releases",
         "rejections_reporting_improvement",
+        "protesters_not_activists",
     }
     assert report.failures["generated"].isna().all()
 

@@ -91,6 +91,22 @@ def test_rejections_report_an_improvement_only_where_a_case_improved() -> None:
     assert share == pytest.approx(W.REJECTION_REPORTS_IMPROVEMENT, abs=0.01)
 
 
+def test_protester_descriptions_follow_what_the_letter_says(history_dir: Path) -> None:
+    cases = read_history(history_dir).cases
+    described = read_supplements(history_dir)["protester_descriptions"]
+    protesters = cases.loc[cases["protester"].fillna(False).astype(bool)]
+    assert sorted(described["case_id"]) == sorted(protesters["case_id"])
+    merged = described.merge(protesters[["case_id", "issue_areas"]], on="case_id")
+    areas = merged["issue_areas"].fillna("")
+    not_called = ~merged["referred_as_activist"]
+    undescribed = not_called[areas == ""].mean()
+    protest_only = not_called[areas == "democratic_rights_institutions"].mean()
+    other = not_called[~areas.isin(("", "democratic_rights_institutions"))].mean()
+    assert undescribed == pytest.approx(W.NOT_ACTIVIST_IF_UNDESCRIBED, abs=0.05)
+    assert protest_only == pytest.approx(W.NOT_ACTIVIST_IF_PROTEST_ONLY, abs=0.05)
+    assert other == pytest.approx(W.NOT_ACTIVIST_IF_ACTIVITY, abs=0.05)
+
+
 def test_read_supplements_tolerates_absence_and_names_bad_values(tmp_path: Path) -> None:
     assert read_supplements(tmp_path) == {}
     (tmp_path / "reply_content.csv").write_text(

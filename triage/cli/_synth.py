@@ -35,8 +35,8 @@ def generate_command(
     """Simulate the mandate's history (Sep 2000 - Nov 2016) and the next year's queue.
 
     Writes communications.csv, cases.csv, outcomes.csv, truth.csv, queue.csv and
-    submissions.csv, and the supplementary sample_frame.csv, communication_topics.csv and
-    reply_content.csv (paper figures the six files cannot carry). All of it is SIMULATED data;
+    submissions.csv, and the supplementary sample_frame.csv, communication_topics.csv,
+    reply_content.csv and protester_descriptions.csv (paper figures the six files cannot carry). All of it is SIMULATED data;
     the same seed writes identical files.
     """
     from triage.cli._progress import progress_bar

@@ -230,7 +230,7 @@ def _improve_linear(
 def assemble(
     run: _Run, *, outcomes: Literal["sample", "all"], scale: float, supplements: bool = False
 ) -> dict[str, pd.DataFrame]:
-    """Turn the month loop's arrays into the typed six tables (and the supplementary three)."""
+    """Turn the month loop's arrays into the typed six tables (and the supplementary four)."""
     from triage.synth._supplements import SUPPLEMENT_FILES, typed_supplement
 
     text = to_text(run, outcomes=outcomes, scale=scale, supplements=supplements)
@@ -243,10 +243,10 @@ def assemble(
 def to_text(
     run: _Run, *, outcomes: Literal["sample", "all"], scale: float, supplements: bool = False
 ) -> dict[str, pd.DataFrame]:
-    """Build the six tables as text, exactly as written to CSV (and the supplementary three).
+    """Build the six tables as text, exactly as written to CSV (and the supplementary four).
 
-    With ``supplements=True`` the result also holds ``sample_frame``, ``communication_topics``
-    and ``reply_content`` (see ``triage.synth._supplements``), drawn from their own stream.
+    With ``supplements=True`` the result also holds ``sample_frame``, ``communication_topics``,
+    ``reply_content`` and ``protester_descriptions`` (see ``triage.synth._supplements``), drawn from their own stream.
     """
     rng = run.rng
     cal = run.cal
@@ -694,6 +694,8 @@ def to_text(
             found=found,
             improved=improved,
             letter_reply=reply_class[:n_letters],
+            protester=p.protester[taken],
+            areas=c_area,
         )
     return tables
 

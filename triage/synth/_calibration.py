@@ -327,6 +327,7 @@ def _measure_supplements(
             "lgbti_unnamed_comms",
             "lgbti_press_releases",
             "rejections_reporting_improvement",
+            "protesters_not_activists",
         ),
         nan,
     )
@@ -359,6 +360,17 @@ def _measure_supplements(
         rejected = (joined["reply_class"] == "rejection").to_numpy()
         reports = joined["reports_improvement"].astype(bool).to_numpy()
         out["rejections_reporting_improvement"] = int((rejected & reports).sum())
+    described = sup.get("protester_descriptions")
+    if described is not None:
+        cs = history.cases
+        protesters = cs.loc[cs["protester"].fillna(False).astype(bool), ["case_id", "issue_areas"]]
+        joined_p = protesters.merge(described, on="case_id", how="left")
+        areas = joined_p["issue_areas"].fillna("")
+        # "nor described as pursuing any human rights-related activity other than their presence"
+        protest_only = areas.isin(("", "democratic_rights_institutions"))
+        called = joined_p["referred_as_activist"].astype("boolean")
+        if len(joined_p) and called.notna().all():
+            out["protesters_not_activists"] = _share(protest_only & ~called.astype(bool))
     return out
 
 

@@ -1,4 +1,4 @@
-"""Write the simulated history to a folder: six CSV files in the history contract, three more."""
+"""Write the simulated history to a folder: six CSV files in the history contract, four more."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def generate(
 ) -> Path:
     """Simulate the history and write communications, cases, outcomes, truth, queue, submissions.
 
-    Also writes the supplementary ``sample_frame.csv``, ``communication_topics.csv`` and
-    ``reply_content.csv`` (figures of the paper the six files cannot carry; see
+    Also writes the supplementary ``sample_frame.csv``, ``communication_topics.csv``,
+    ``reply_content.csv`` and ``protester_descriptions.csv`` (figures of the paper the six files cannot carry; see
     ``triage.synth.read_supplements``). They come from their own random stream, so the six
     files are the same as without them.
 

@@ -555,8 +555,8 @@ def simulate(
     on_progress : callable, optional
         ``on_progress(done, total, what)``, called as the months are simulated.
     supplements : bool
-        Also return ``sample_frame``, ``communication_topics`` and ``reply_content`` (the
-        supplementary files, typed as ``read_supplements`` types them); the six tables are
+        Also return ``sample_frame``, ``communication_topics``, ``reply_content`` and
+        ``protester_descriptions`` (the supplementary files, typed as ``read_supplements`` types them); the six tables are
         the same either way.
 
     Returns

@@ -7,6 +7,8 @@
   naming no individual and press releases.
 - ``reply_content.csv``: communication_id, reply_class, reports_improvement (true/false): every
   reply with known content (rejection or no_rejection) to a letter naming individuals.
+- ``protester_descriptions.csv``: case_id, referred_as_activist (true/false): every protester
+  case; whether the letter calls the person an activist.
 
 They are drawn from their own random stream (``default_rng([seed, 99])``) after the rest of
 the simulation, so the six history files do not depend on them. ``read_history`` ignores them.
@@ -32,8 +34,13 @@ SUPPLEMENT_FILES: Final[Mapping[str, tuple[str, ...]]] = {
     "sample_frame": ("case_id", "communication_id", "information_found"),
     "communication_topics": ("communication_id", "issue_areas"),
     "reply_content": ("communication_id", "reply_class", "reports_improvement"),
+    "protester_descriptions": ("case_id", "referred_as_activist"),
 }
-_BOOL: Final = {"sample_frame": "information_found", "reply_content": "reports_improvement"}
+_BOOL: Final = {
+    "sample_frame": "information_found",
+    "reply_content": "reports_improvement",
+    "protester_descriptions": "referred_as_activist",
+}
 _STREAM: Final = 99  # second entropy word of the supplements' own random stream
 
 
@@ -77,13 +84,16 @@ def supplement_tables(
     found: np.ndarray,
     improved: np.ndarray,
     letter_reply: np.ndarray,
+    protester: np.ndarray,
+    areas: np.ndarray,
 ) -> dict[str, pd.DataFrame]:
-    """Build the three supplementary tables as text, exactly as written to CSV.
+    """Build the four supplementary tables as text, exactly as written to CSV.
 
     ``comm_id`` lists named letters, then nameless letters, then press releases (the
     simulation's order); ``case_letter`` is the named letter of each case; ``sampled`` and
     ``found`` index cases; ``improved`` is each case's true improvement within a year;
-    ``letter_reply`` the observed reply class of each named letter.
+    ``letter_reply`` the observed reply class of each named letter; ``protester`` and
+    ``areas`` (issue-area matrix in ``ISSUE_AREAS`` order) describe each case.
     """
     rng = np.random.default_rng([int(seed), _STREAM])
     n_u, n_r = len(unnamed_year), len(pr_year)
@@ -137,10 +147,26 @@ def supplement_tables(
             "reports_improvement": np.where(reports, "true", "false"),
         }
     )
+    # Protesters: whether the letter calls them activists depends on what it says they do.
+    dem = list(ISSUE_AREAS).index("democratic_rights_institutions")
+    rows = np.flatnonzero(protester)
+    rows = rows[np.argsort(case_id[rows], kind="stable")]
+    n_areas = areas[rows].sum(axis=1)
+    protest_only = (n_areas == 1) & areas[rows, dem]
+    p_not = np.select(
+        [n_areas == 0, protest_only],
+        [W.NOT_ACTIVIST_IF_UNDESCRIBED, W.NOT_ACTIVIST_IF_PROTEST_ONLY],
+        default=W.NOT_ACTIVIST_IF_ACTIVITY,
+    )
+    activist = rng.random(len(rows)) >= p_not
+    descriptions = pd.DataFrame(
+        {"case_id": case_id[rows], "referred_as_activist": np.where(activist, "true", "false")}
+    )
     return {
         "sample_frame": frame.reset_index(drop=True),
         "communication_topics": topics.reset_index(drop=True),
         "reply_content": content.reset_index(drop=True),
+        "protester_descriptions": descriptions,
     }
 
 

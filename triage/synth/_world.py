@@ -370,3 +370,11 @@ OTHER_TOPIC_SHARES: Final = MappingProxyType(
 #: does not reject (the state defends its measure; a release is reported in passing).
 REJECTION_REPORTS_IMPROVEMENT: Final = 0.175
 NO_REJECTION_REPORTS_IMPROVEMENT: Final = 0.60
+#: p. 7: "more than one-third of the 3,288 protesters considered by the mandate were not referred
+#: to as 'activists' in the respective communication, nor were they described as pursuing any
+#: human rights-related activity other than their presence" at the protest. ASSUMPTION: the
+#: chance a protester is not called an activist, by what the letter says of them: nothing
+#: (no issue area), only democratic rights (the protest itself), or some other activity.
+NOT_ACTIVIST_IF_UNDESCRIBED: Final = 0.85
+NOT_ACTIVIST_IF_PROTEST_ONLY: Final = 0.70
+NOT_ACTIVIST_IF_ACTIVITY: Final = 0.10
