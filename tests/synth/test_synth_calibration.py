@@ -108,3 +108,13 @@ def test_measure_ignores_row_order(history_dir: Path) -> None:
     assert before.keys() == after.keys()
     for key in before:
         assert before[key] == pytest.approx(after[key], nan_ok=True), key
+
+
+def test_supplementary_measures_ignore_row_order(history_dir: Path) -> None:
+    history = read_history(history_dir)
+    sup = read_supplements(history_dir)
+    shuffled = {k: f.sample(frac=1.0, random_state=i) for i, (k, f) in enumerate(sup.items())}
+    before, after = measure(history, sup), measure(history, shuffled)
+    for key in ("sample_frame_found", "lgbti_unnamed_comms", "protesters_not_activists"):
+        assert before[key] == pytest.approx(after[key]), key
+    assert set(SUPPLEMENT_FILES) == set(sup)
