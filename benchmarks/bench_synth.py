@@ -10,7 +10,7 @@ from pathlib import Path
 def run() -> list[tuple[str, float, str]]:
     from triage.config import DEFAULT_SEED
     from triage.schema import read_history
-    from triage.synth import calibration_report, generate, simulate
+    from triage.synth import calibration_report, generate, read_supplements, simulate
 
     rows: list[tuple[str, float, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -33,7 +33,7 @@ def run() -> list[tuple[str, float, str]]:
 
         start = time.perf_counter()
         history = read_history(out)
-        report = calibration_report(history)
+        report = calibration_report(history, supplements=read_supplements(out))
         rows.append(
             (
                 "synth: read history + calibration report",
