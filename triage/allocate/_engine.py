@@ -177,10 +177,10 @@ class Engine:
             pick.append(members)
         return np.unique(np.concatenate(pick).astype(np.int64))
 
-    def _build(self, core: np.ndarray) -> None:
+    def _core_lp(self, core: np.ndarray) -> Any:
+        """The LP relaxation restricted to the ``core`` columns, as a highspy model."""
         import highspy
 
-        core = np.unique(core.astype(np.int64))
         sub = self.csc[:, core]
         lp = highspy.HighsLp()
         lp.num_col_ = len(core)
@@ -196,6 +196,12 @@ class Engine:
         lp.a_matrix_.value_ = sub.data.astype(np.float64)
         lp.a_matrix_.num_col_ = len(core)
         lp.a_matrix_.num_row_ = len(self.lo)
+        return lp
+
+    def _build(self, core: np.ndarray) -> None:
+
+        core = np.unique(core.astype(np.int64))
+        lp = self._core_lp(core)
         if self.h is None:
             self.h = new_highs(self.time_limit)
         self.h.passModel(lp)
@@ -375,21 +381,7 @@ class Engine:
         import highspy
 
         h = new_highs(self.time_limit)
-        sub = self.csc[:, core]
-        lp = highspy.HighsLp()
-        lp.num_col_ = len(core)
-        lp.num_row_ = len(self.lo)
-        lp.col_cost_ = self.cost[core]
-        lp.col_lower_ = self.col_lb[core]
-        lp.col_upper_ = self.col_ub[core]
-        lp.row_lower_ = _finite(self.lo)
-        lp.row_upper_ = _finite(self.hi)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = sub.indices.astype(np.int32)
-        lp.a_matrix_.value_ = sub.data.astype(np.float64)
-        lp.a_matrix_.num_col_ = len(core)
-        lp.a_matrix_.num_row_ = len(self.lo)
+        lp = self._core_lp(core)
         lp.integrality_ = [highspy.HighsVarType.kInteger] * len(core)
         h.passModel(lp)
         h.run()
