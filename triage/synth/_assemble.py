@@ -29,6 +29,10 @@ _END = np.datetime64(W.HISTORY_END)
 #: ``_engagement_effect``.
 _ENGAGEMENT_U = 0.7
 _HIDDEN_SD = 0.55  # unobservable part of a case's chance to improve (moderate on purpose)
+#: Gauss-Hermite nodes and weights (probabilists'), to average the improvement probability over
+#: the hidden term exactly (40 nodes: error far below the six decimals truth.csv keeps).
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(40)
+_GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
 
 _SYLLABLES = (
     "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "za", "qu", "xe", "do", "fi", "gu", "ha",
@@ -197,6 +201,19 @@ def _engagement_effect(reply_logit: np.ndarray) -> np.ndarray:
     """
     z = (reply_logit - reply_logit.mean()) / reply_logit.std()
     return _ENGAGEMENT_U * (np.minimum(z**2, 4.0) - 1.0)
+
+
+def _marginal_improve(lin_without_hidden: np.ndarray) -> np.ndarray:
+    """Probability of improvement with the hidden term averaged out: ``E_h sigmoid(lin + h)``.
+
+    The hidden term is drawn once per case, independently of everything on record, and each case
+    has one outcome. Its draw is therefore indistinguishable from the outcome's own luck: no
+    record, however complete, could ever reveal it. truth.csv keeps the probability a perfect
+    model of everything else (violations, letter, country, year) would give, which is the
+    probability the case's outcome is actually drawn with, averaged over that luck.
+    """
+    x = np.asarray(lin_without_hidden, dtype=float)[:, None] + _HIDDEN_SD * _GH_NODES[None, :]
+    return _sigmoid(x) @ _GH_WEIGHTS
 
 
 def _improve_linear(
@@ -499,7 +516,9 @@ def to_text(
     in_sample[found] = 1.0
     # Intercepts are set on the impact sample so its expected shares are the paper's.
     b0 = _solve_intercept(lin, in_sample, 0.24)
-    p_improve = _sigmoid(b0 + lin)
+    p_draw = _sigmoid(b0 + lin)
+    # The truth written out: the same probability with the per-case luck averaged over.
+    p_improve = _marginal_improve(b0 + lin - hidden)
 
     # Outcome given the truth: improvement, otherwise worse, mixed or the same.
     v = c_viol.astype(float)
@@ -509,7 +528,7 @@ def to_text(
         + 0.4 * v[:, _V["threats"]]
         + np.array([W.YEAR_WORSEN.get(int(y), 0.0) for y in c_year])
     )
-    c0 = _solve_intercept(worse_lin, in_sample * (1 - p_improve), 0.26 / 0.76)
+    c0 = _solve_intercept(worse_lin, in_sample * (1 - p_draw), 0.26 / 0.76)
     p_worse = _sigmoid(c0 + worse_lin)
     p_mixed = _sigmoid(-2.0 + 1.3 * v[:, _V["detention"]])
     # Outcome draws along a low-discrepancy sequence ordered by the breakdowns the paper
@@ -533,7 +552,7 @@ def to_text(
         v_group,
         in_sample,
     )
-    improved = _low_discrepancy(rng, keys) < p_improve
+    improved = _low_discrepancy(rng, keys) < p_draw
     worse = ~improved & (_low_discrepancy(rng, keys, ~improved) < p_worse)
     mixed = ~improved & ~worse & (_low_discrepancy(rng, keys, ~improved & ~worse) < p_mixed)
     outcome = np.full(len(taken), "same", dtype=object)
@@ -638,7 +657,7 @@ def to_text(
         np.full(n_q, 2017),
         q_hidden,
     )
-    q_p = _sigmoid(b0 + q_lin)
+    q_p = _marginal_improve(b0 + q_lin - q_hidden)
     queue = pd.DataFrame(
         {
             "case_id": q_id,
