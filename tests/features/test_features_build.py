@@ -131,8 +131,6 @@ def test_country_record_by_hand() -> None:
     assert row["country_response_days"] == pytest.approx(31.0)
     # Outcomes observed before 2010-07-01: b1 (improved), b2 (not) in BRA; none in ARG.
     assert row["country_improve_rate"] == pytest.approx(0.5)
-    assert row["country_n_outcomes"] == 0
-    assert row["country_prior_cases"] == pytest.approx(np.log1p(3))
     assert row["raised_before"] == 1.0  # p1 was case a1 in January
     assert row["days_since_incident"] == 30.0
     assert row["n_mandates"] == 4.0 and row["type_UA"] == 1.0 and row["type_AL"] == 0.0

@@ -157,10 +157,6 @@ def _phrase(feature: str, value: object) -> str:
         return f"country replies in {v:.0f} days on average"
     if feature == "country_improve_rate":
         return f"{v:.0%} of earlier cases in the country improved"
-    if feature == "country_n_outcomes":
-        return f"{v:.0f} earlier outcomes known in the country"
-    if feature == "country_prior_cases":
-        return f"{math.expm1(v):.0f} earlier cases in the country"
     return f"{name}: {v:g}"
 
 

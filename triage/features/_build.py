@@ -52,6 +52,7 @@ __all__ = [
     "MONOTONE",
     "REPLY_WINDOW_DAYS",
     "SHRINK",
+    "START_FEATURES",
     "build_features",
     "case_dates",
     "drafting_delay",
@@ -80,8 +81,6 @@ _COUNTRY_FEATURES: Final = (
     "country_rejection_rate",
     "country_response_days",
     "country_improve_rate",
-    "country_n_outcomes",
-    "country_prior_cases",
 )
 
 #: Every model feature, in the order the model sees them.
@@ -117,6 +116,22 @@ MONOTONE: Final[Mapping[str, int]] = {
     "country_improve_rate": 1,
 }
 
+#: Features of the model's additive start (``triage.scoring``): the ones *Chasing Shadows* ties to
+#: how a case develops. Its impact study breaks improvement down by the violation suffered
+#: (p. 22-23), by the letter (the HRD mandate alone or joint, and the delay that co-signing
+#: costs; p. 9-10) and by the state (p. 21-22); following up on individuals raised before is one of
+#: the selection rationales it weighs. The defender's profile (gender, issue
+#: areas, protester, region) and the letter type are not reported to change outcomes: they stay
+#: available to the trees, which use them only where validation supports a split. With a few
+#: hundred outcomes, every extra linear coefficient costs more in variance than it can return.
+START_FEATURES: Final[tuple[str, ...]] = (
+    *_VIOLATION_FEATURES,
+    "n_mandates",
+    "days_since_incident",
+    "raised_before",
+    *_COUNTRY_FEATURES,
+)
+
 #: Plain-language name of each feature (codes come from the schema vocabulary).
 FEATURE_LABELS: Final[Mapping[str, str]] = {
     **{f"v_{c}": label(c).lower() for c in VIOLATIONS},
@@ -134,8 +149,6 @@ FEATURE_LABELS: Final[Mapping[str, str]] = {
     "country_rejection_rate": "country's rejection rate",
     "country_response_days": "country's mean response time",
     "country_improve_rate": "country's earlier improvement rate",
-    "country_n_outcomes": "earlier outcomes known for the country",
-    "country_prior_cases": "earlier cases in the country",
 }
 
 
@@ -434,13 +447,6 @@ def _country_record(history: History, keys: np.ndarray, day: np.ndarray) -> dict
     out["country_improve_rate"] = _rate(
         c[:, 1], c[:, 0], _global(g[:, 1], g[:, 0]), SHRINK["improve"]
     )
-    out["country_n_outcomes"] = c[:, 0]
-
-    cases = history.cases
-    cs_key = cases["country"].map(index).fillna(-1).to_numpy(dtype=np.int64)
-    cs_day = day_numbers(cases["sent_date"])
-    prior = PointInTime(cs_key, cs_day, np.ones(len(cs_day))).before(keys, day)[:, 0]
-    out["country_prior_cases"] = np.log1p(prior)
     return out
 
 
