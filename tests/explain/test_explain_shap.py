@@ -75,6 +75,9 @@ def test_additivity_and_signs_for_any_sigmoid(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         phi = np.asarray(shap.TreeExplainer(m.booster).shap_values(X.loc[:, list(m.features)]))
+    if m.linear is not None:
+        # The trees' log-odds push plus the linear start's exact terms.
+        phi = phi + m.linear.contributions(X, tuple(m.features))
     # Calibration is folded in proportionally: each feature keeps the sign of its log-odds push.
     big = np.abs(phi) > 1e-6
     assert (np.sign(contrib[big]) == np.sign(phi[big])).all()

@@ -257,18 +257,59 @@ def test_sigmoid_calibrator_never_reverses_the_ranking() -> None:
 @given(
     score=st.lists(st.floats(0.01, 0.99), min_size=1, max_size=30),
     spread=st.floats(0.0, 0.2),
-    year_sd=st.floats(0.0, 1.0),
+    context_sd=st.floats(0.0, 1.0),
 )
 def test_interval_holds_the_score_and_widens_with_both_sources(
-    score: list[float], spread: float, year_sd: float
+    score: list[float], spread: float, context_sd: float
 ) -> None:
     from triage.scoring._model import interval
 
     s = np.asarray(score)
     draws = np.clip(s[:, None] + np.linspace(-spread, spread, 9)[None, :], 0.001, 0.999)
-    lo, hi = interval(s, draws, level=0.9, year_sd=year_sd)
+    lo, hi = interval(s, draws, level=0.9, context_sd=context_sd)
     assert ((lo <= s + 1e-12) & (s <= hi + 1e-12)).all()
-    lo2, hi2 = interval(s, draws, level=0.9, year_sd=year_sd + 0.3)
+    lo2, hi2 = interval(s, draws, level=0.9, context_sd=context_sd + 0.3)
     assert ((lo2 <= lo + 1e-12) & (hi2 >= hi - 1e-12)).all()
-    lo3, hi3 = interval(s, draws, level=0.5, year_sd=year_sd)
+    wider = np.clip(s[:, None] + np.linspace(-2 * spread, 2 * spread, 9)[None, :], 0.001, 0.999)
+    lo4, hi4 = interval(s, wider, level=0.9, context_sd=context_sd)
+    assert ((lo4 <= lo + 1e-12) & (hi4 >= hi - 1e-12)).all()
+    lo3, hi3 = interval(s, draws, level=0.5, context_sd=context_sd)
     assert ((lo3 >= lo - 1e-12) & (hi3 <= hi + 1e-12)).all()
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.8])
+def test_shared_effect_variance_recovers_a_known_group_effect(tau: float) -> None:
+    """Cases of one group share a log-odds shift of sd ``tau``; the pair estimator finds it."""
+    from triage.scoring._train import _shared_variance
+
+    nodes, weights = np.polynomial.hermite_e.hermegauss(40)
+    estimates = []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        group = np.repeat(np.arange(400), 12)
+        other = rng.integers(0, 6, len(group))
+        base = rng.normal(-1.0, 0.7, len(group))
+        shift = rng.normal(0.0, tau, 400)[group]
+        y = (rng.random(len(group)) < 1 / (1 + np.exp(-(base + shift)))).astype(float)
+        # A calibrated score that knows everything but the shared shift: E_u sigmoid(base + u).
+        grid = 1 / (1 + np.exp(-(base[:, None] + tau * nodes[None, :])))
+        estimates.append(_shared_variance(group, other, y, grid @ (weights / weights.sum())))
+    assert np.mean(estimates) == pytest.approx(tau**2, abs=0.08)
+    # Pairs must differ in `other`: with one level there are none, so nothing is claimed.
+    assert _shared_variance(group, np.zeros(len(group)), y, np.full(len(y), y.mean())) == 0.0
+
+
+def test_shared_effect_variance_ignores_row_order_and_lone_cases() -> None:
+    from triage.scoring._train import _shared_variance
+
+    rng = np.random.default_rng(3)
+    group = rng.integers(0, 40, 500)
+    other = rng.integers(0, 5, 500)
+    p = rng.uniform(0.1, 0.6, 500)
+    y = (rng.random(500) < p).astype(float)
+    order = rng.permutation(500)
+    assert _shared_variance(group, other, y, p) == pytest.approx(
+        _shared_variance(group[order], other[order], y[order], p[order]), abs=1e-12
+    )
+    # Groups of one case have no pairs: nothing to estimate from.
+    assert _shared_variance(np.arange(500), other, y, p) == 0.0

@@ -152,8 +152,11 @@ Humans select cases, under the balance targets of the allocation module.
 ## Model
 LightGBM binary classifier; configuration and number of rounds chosen by validation log loss
 averaged over two time-ordered origins: `{summary["config"]}`. When `linear_start_C` is set the
-trees are boosted from the log-odds of an L2 logistic regression (LightGBM `init_score`), so on
-small data the model is essentially that regression plus the corrections validation supports. Monotone constraints backed by
+trees are boosted from the log-odds of an L2 logistic regression (LightGBM `init_score`) on the
+features the paper ties to outcomes (violations, co-signing mandates, days since the last
+incident, raised before, the country's record; `triage.features.START_FEATURES`), so on small
+data the model is essentially that regression plus the corrections validation supports; the
+trees see every feature. Monotone constraints backed by
 the paper: a longer wait since the last incident or more co-signing mandates never raise the
 score; detention and conviction never lower it; administrative harassment and killing never
 raise it; a better earlier improvement rate of the country never lowers it. Calibration:
@@ -180,8 +183,11 @@ in `reliability.svg`.
 ## Limits
 - Trained on simulated data calibrated to the figures of *Chasing Shadows* (Spannagel 2018).
 - The labelled impact sample is small; country-level effects are shrunk toward the global rate
-  and individual scores carry wide intervals. Bootstrap intervals reflect estimation variance,
-  not model misspecification, so they can under-cover.
+  and individual scores carry wide intervals. The interval adds estimation variance (bootstrap)
+  and the year and country effects the score misses, as far as pairs of outcomes sharing a year
+  or a country reveal them. What is particular to one case cannot be estimated from one outcome
+  per case, and misfit of the score within a year and country is not in the interval either:
+  on few outcomes the interval can under-cover, and the coverage above says by how much.
 - Selection bias: outcomes exist only for cases taken up; cases unlike past ones are
   extrapolations.
 - Names of defenders and submitters are never features and never appear in explanations.

@@ -48,23 +48,28 @@ ARTIFACT_FILES = (
 
 
 def interval(
-    score: np.ndarray, draws: np.ndarray | None, *, level: float, year_sd: float
+    score: np.ndarray,
+    draws: np.ndarray | None,
+    *,
+    level: float,
+    context_sd: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``level`` interval around each score, on the log-odds scale, from two sources.
 
     - estimation: the spread of the bootstrap members' scores (``draws``, one column per member),
       read as a normal standard deviation ``(logit q_hi − logit q_lo) / (2 z)``;
-    - climate: ``year_sd``, how much the improvement log-odds moves from one year to the next
-      (a case's year is not a feature, so a score cannot know its year's climate).
+    - context: ``context_sd``, how much the log-odds of cases sharing a year or a country move
+      together beyond what the features say (a case's year climate and its country's own
+      effect are unknown to the score; estimated at training time, see ``triage.scoring``).
 
-    The two add in variance; the interval is ``logit(score) ± z · sd``, so it always holds the
+    They add in variance; the interval is ``logit(score) ± z · sd``, so it always holds the
     score.
     """
     from statistics import NormalDist
 
     z = NormalDist().inv_cdf(0.5 + level / 2.0)
     centre = logit(np.asarray(score, dtype=float))
-    var = np.full(len(centre), float(year_sd) ** 2)
+    var = np.full(len(centre), float(context_sd) ** 2)
     if draws is not None and draws.shape[1] > 1:
         alpha = (1.0 - level) / 2.0
         lo = logit(np.quantile(draws, alpha, axis=1))
@@ -90,9 +95,9 @@ class TriageModel:
         One calibrator per member (fitted on its out-of-bag rows); empty means ``calibrator``.
     member_linears : list of LinearOffset or None
         The linear start of each member (empty: none).
-    year_sd : float
-        Between-year standard deviation of the improvement log-odds, estimated from the labelled
-        years; added to the interval (see ``interval``).
+    context_sd : float
+        Standard deviation of the log-odds effects shared by the cases of one year or one
+        country that the score misses; added to the interval (see ``interval``).
     calibrator : Calibrator
         Maps the booster's raw probability to the calibrated score.
     features : tuple of str
@@ -114,7 +119,7 @@ class TriageModel:
     member_calibrators: list[Calibrator] = field(default_factory=list)
     linear: LinearOffset | None = None
     member_linears: list[LinearOffset | None] = field(default_factory=list)
-    year_sd: float = 0.0
+    context_sd: float = 0.0
     level: float = 0.9
     version: str = "unsaved"
     sha256: str = ""
@@ -148,6 +153,7 @@ class TriageModel:
         if self.linear is not None:
             L = X.loc[:, list(self.linear.columns)].to_numpy(dtype=np.float64)
         score = self.calibrate_log_odds(self._raw(self.booster, self.linear, A, L))
+        draws: np.ndarray | None = None
         if self.members:
             draws = np.column_stack(
                 [
@@ -160,9 +166,7 @@ class TriageModel:
                     )
                 ]
             )
-            lower, upper = interval(score, draws, level=self.level, year_sd=self.year_sd)
-        else:
-            lower, upper = interval(score, None, level=self.level, year_sd=self.year_sd)
+        lower, upper = interval(score, draws, level=self.level, context_sd=self.context_sd)
         return pd.DataFrame({"score": score, "lower": lower, "upper": upper}, index=X.index)
 
     def _member_calibrators(self) -> list[Calibrator]:
@@ -232,7 +236,11 @@ class TriageModel:
         _write_json(out / "linear.json", None if self.linear is None else self.linear.to_dict())
         features_meta = dict(self.metrics.get("_features_meta", {}))
         features_meta.update(
-            {"features": list(self.features), "level": self.level, "year_sd": self.year_sd}
+            {
+                "features": list(self.features),
+                "level": self.level,
+                "context_sd": self.context_sd,
+            }
         )
         _write_json(out / "features.json", features_meta)
         self.sha256 = artifact_sha256(out)
@@ -301,7 +309,7 @@ def load_model(path: str | Path | None = None) -> TriageModel:
         calibrator=calibrator,
         features=features,
         level=float(meta.get("level", 0.9)),
-        year_sd=float(meta.get("year_sd", 0.0)),
+        context_sd=float(meta.get("context_sd", 0.0)),
         version=folder.name,
         sha256=artifact_sha256(folder),
         metrics=metrics,

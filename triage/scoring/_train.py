@@ -6,9 +6,12 @@ Protocol (all on the labelled cases, those with an outcome):
    are the *test* years; the years before them holding the next 20 % are *validation*; the rest
    is *training*.
 2. **Model selection.** Each configuration of a small grid (stumps to depth 3, strong L2,
-   monotone constraints) is scored by validation log loss after every boosting round, averaged
-   over two time-ordered origins (training → validation years; earlier training → the last
-   training years); the configuration and round count with the lowest loss win.
+   monotone constraints, with or without an additive start) is scored by validation log loss
+   after every boosting round, averaged over two time-ordered origins (training → validation
+   years; earlier training → the last training years); the configuration and round count with
+   the lowest loss win. The additive start is an L2 logistic regression on
+   ``triage.features.START_FEATURES`` (the features the paper ties to outcomes), its ``C``
+   chosen on the same origins; the trees see every feature.
 3. **Calibration.** Sigmoid, isotonic and identity (no change) are compared by 5-fold
    cross-validated Brier score on the validation predictions of the training-years model.
 4. **Test metrics.** The shipping procedure (step 6) is run on the training + validation years
@@ -17,12 +20,16 @@ Protocol (all on the labelled cases, those with an outcome):
    booster's configuration, refitted on training + validation) and, for simulated data, the
    generator's truth ``p_improve`` (the ceiling; never a feature).
 5. **Intervals.** ``logit(score) ± z·sd`` where the variance adds the bootstrap spread and the
-   between-year variance of the improvement log-odds (a case's year climate is unknown to the
-   score). The pipeline is bootstrapped ``n_bootstrap`` times (of training + validation
-   for the test metrics, of all labelled cases for the shipped model): each member is a booster
-   on a resample with its own calibrator fitted on the out-of-bag rows; the interval is the
-   central ``level`` range of their calibrated scores. Coverage on test = share of test cases
-   whose truth ``p_improve`` lies in ``[lower, upper]`` (simulated data only).
+   variance of the effects that cases of one year or one country share beyond the features
+   (a case's year climate and its country's own effect are unknown to the score). The pipeline
+   is bootstrapped ``n_bootstrap`` times (of training + validation for the test metrics, of all
+   labelled cases for the shipped model): each member is a booster on a resample, its additive
+   start refitted with a light penalty, with its own calibrator fitted on the out-of-bag rows.
+   The shared effects are estimated from pairs of out-of-fold residuals in the same year (and
+   different countries) or the same country (and different years), taking the upper 80 %
+   confidence bound (jackknife over countries). A case's own idiosyncratic chance cannot be
+   estimated from one outcome per case, so the interval cannot include it. Coverage on test =
+   share of test cases whose truth ``p_improve`` lies in ``[lower, upper]`` (simulated only).
 6. **Shipped model.** Refitted on all labelled cases with the chosen configuration; its
    calibrator is fitted on cross-fitted predictions (5 time-ordered folds); its bootstrap members
    resample all labelled cases.
@@ -41,7 +48,13 @@ import numpy as np
 import pandas as pd
 
 from triage.errors import TriageError
-from triage.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS, MONOTONE, build_features
+from triage.features import (
+    CATEGORICAL_FEATURES,
+    FEATURE_COLUMNS,
+    MONOTONE,
+    START_FEATURES,
+    build_features,
+)
 from triage.schema import IMPROVED_OUTCOMES, History
 from triage.scoring._calibration import Calibrator, CalibratorKind, fit_calibrator, sigmoid
 from triage.scoring._linear import LinearOffset, fit_linear
@@ -75,6 +88,9 @@ class TrainResult:
         Where the artifacts were written.
     summary : dict
         Everything written to ``metrics.json``.
+    held_out : DataFrame
+        The test-year cases as the evaluation model saw them: case_id, year, improved (0/1),
+        score, lower, upper and, for simulated data, truth (the generator's p_improve).
     """
 
     metrics: pd.DataFrame
@@ -83,6 +99,7 @@ class TrainResult:
     model: TriageModel
     out_dir: Path
     summary: dict[str, Any]
+    held_out: pd.DataFrame
 
 
 def labelled_cases(history: History) -> tuple[pd.DataFrame, np.ndarray]:
@@ -174,7 +191,6 @@ def _params(config: dict[str, Any], seed: int) -> dict[str, Any]:
 
 
 Unit = tuple[LinearOffset | None, Any]
-_NUMERIC: list[str] = [c for c in FEATURE_COLUMNS if c not in CATEGORICAL_FEATURES]
 
 
 def _lgb_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +202,7 @@ def _offset(X: pd.DataFrame, y: np.ndarray, params: dict[str, Any]) -> LinearOff
     C = params.get("_linear_C")
     if C is None:
         return None
-    return fit_linear(X, y, columns=_NUMERIC, C=float(C), seed=int(params["seed"]))
+    return fit_linear(X, y, columns=list(START_FEATURES), C=float(C), seed=int(params["seed"]))
 
 
 def _fit(X: pd.DataFrame, y: np.ndarray, params: dict[str, Any], rounds: int) -> Unit:
@@ -331,6 +347,28 @@ def _choose_c(
     return _LR_C[int(np.argmin(losses))]
 
 
+def _choose_start_c(
+    X: pd.DataFrame, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], seed: int
+) -> float:
+    """Pick the additive start's ``C`` by log loss averaged over the selection origins."""
+    losses = []
+    for C in _LR_C:
+        total, weight = 0.0, 0
+        for fit_mask, val_mask in folds:
+            start = fit_linear(
+                X[fit_mask], y[fit_mask], columns=list(START_FEATURES), C=C, seed=seed
+            )
+            p = sigmoid(start.log_odds(X[val_mask]))
+            total += score_metrics(p, y[val_mask])["log_loss"] * int(val_mask.sum())
+            weight += int(val_mask.sum())
+        losses.append(total / weight)
+    return _LR_C[int(np.argmin(losses))]
+
+
+#: Inverse penalty of the bootstrap members' additive start (see ``_bootstrap``).
+_MEMBER_C = 1.0
+
+
 def _bootstrap(
     X: pd.DataFrame,
     y: np.ndarray,
@@ -344,6 +382,11 @@ def _bootstrap(
     calibrator fitted on that sample's out-of-bag rows, so the spread includes calibration error."""
     rng = np.random.default_rng(seed)
     members, calibrators = [], []
+    if params.get("_linear_C") is not None:
+        # The point model's start is shrunk hard, and a shrunk fit varies little across
+        # resamples even where the data pin nothing down (rare violations, few countries).
+        # Members refit it with a light penalty, so their spread shows what the data cannot say.
+        params = {**params, "_linear_C": max(float(params["_linear_C"]), _MEMBER_C)}
     for i in range(n):
         idx = np.sort(rng.integers(0, len(y), len(y)))
         unit = _fit(X.iloc[idx], y[idx], {**params, "seed": seed + 1 + i}, rounds)
@@ -361,20 +404,179 @@ def _draws(members: list[Unit], calibrators: list[Calibrator], X: pd.DataFrame) 
     return np.column_stack([c(_raw_p(m, X)) for m, c in zip(members, calibrators, strict=True)])
 
 
-def _year_sd(dates: pd.Series, y: np.ndarray) -> float:
-    """Between-year sd of the improvement log-odds (method of moments, binomial noise removed)."""
-    years = pd.to_datetime(dates).dt.year.to_numpy()
-    rows = []
-    for year in np.unique(years):
-        m = years == year
-        n, k = int(m.sum()), float(y[m].sum())
-        if n >= 10:
-            r = (k + 0.5) / (n + 1.0)
-            rows.append((np.log(r / (1 - r)), 1.0 / (n * r * (1 - r))))
-    if len(rows) < 3:
+#: Probabilists' Gauss-Hermite nodes and weights for expectations over a normal shared effect.
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(24)
+_GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
+
+
+def _pair_sum(key: np.ndarray, values: np.ndarray, n_keys: int) -> np.ndarray:
+    """``Σ v_i v_j`` over pairs of distinct rows with the same ``key``: one row per key value,
+    one column per column of ``values``."""
+    v = values.reshape(len(key), -1)
+    total = np.stack(
+        [np.bincount(key, weights=v[:, k], minlength=n_keys) for k in range(v.shape[1])], axis=1
+    )
+    squares = np.stack(
+        [np.bincount(key, weights=v[:, k] ** 2, minlength=n_keys) for k in range(v.shape[1])],
+        axis=1,
+    )
+    return total**2 - squares
+
+
+def _shared_variance(
+    group: np.ndarray,
+    other: np.ndarray,
+    y: np.ndarray,
+    p: np.ndarray,
+    *,
+    first_order: bool = False,
+) -> float:
+    """Variance (log-odds²) of an effect shared by the cases of one ``group`` that ``p`` misses.
+
+    Two cases of one group with residuals ``r = y − p`` have ``E[r_i r_j] = Cov(q_i, q_j)``,
+    where ``q = sigmoid(b + u)`` is the true chance, ``u ~ N(0, τ²)`` the shared effect and ``b``
+    such that ``E[q] = p`` (the score is calibrated). ``τ`` is the value whose expected pair sum
+    ``Σ Cov(q_i, q_j)`` (Gauss-Hermite) equals the observed ``Σ r_i r_j`` over pairs of distinct
+    cases in the same group. Only pairs that differ in ``other`` count (for the year's climate,
+    cases of different countries; for the country, cases of different years), so neither effect
+    is counted in the other's estimate. A case alone in its group says nothing about shared
+    effects, and nothing here can see a case's own idiosyncratic chance: one outcome per case
+    cannot reveal it. When the observed sum is negative (no sign of a shared effect, by chance)
+    the first-order value ``Σ r_i r_j / Σ w_i w_j`` (``w = p(1 − p)``) is returned, below zero,
+    so that callers can bound the estimate rather than clip it; ``first_order=True`` always
+    returns that value (fast, for jackknife replicates).
+    """
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    r = np.asarray(y, dtype=float) - p
+    g = np.unique(np.asarray(group).astype(str), return_inverse=True)[1].ravel()
+    o = np.unique(np.asarray(other).astype(str), return_inverse=True)[1].ravel()
+    n_g = int(g.max()) + 1 if len(g) else 0
+    cells, both = np.unique(g * (int(o.max()) + 1 if len(o) else 1) + o, return_inverse=True)
+    both = both.ravel()
+    cell_group = cells // (int(o.max()) + 1 if len(o) else 1)
+
+    def per_group(values: np.ndarray) -> np.ndarray:
+        within_cell = _pair_sum(both, values, len(cells))
+        out = _pair_sum(g, values, n_g)
+        for k in range(out.shape[1]):
+            out[:, k] -= np.bincount(cell_group, weights=within_cell[:, k], minlength=n_g)
+        return out
+
+    n_pairs = per_group(np.ones(len(g)))[:, 0]
+    weight = np.where(n_pairs > 0, 1.0 / np.sqrt(np.maximum(n_pairs, 1.0)), 0.0)
+
+    def pairs(values: np.ndarray) -> np.ndarray:
+        return weight @ per_group(values)
+
+    observed = float(pairs(r)[0])
+    first_order_sum = float(pairs(p * (1 - p))[0])
+    if first_order_sum <= 0:
         return 0.0
-    lo, noise = np.array(rows).T
-    return float(np.sqrt(max(float(np.var(lo, ddof=1) - noise.mean()), 0.0)))
+    if observed <= 0 or first_order:
+        return observed / first_order_sum
+    base = float(pairs(p)[0])
+    logit_p = np.log(p / (1 - p))
+
+    def expected(tau: float) -> float:
+        # Probit matching: E sigmoid(b + u) = p when b = logit(p) · sqrt(1 + π τ² / 8).
+        b = logit_p * np.sqrt(1.0 + np.pi * tau**2 / 8.0)
+        q = 1.0 / (1.0 + np.exp(-(b[:, None] + tau * _GH_NODES[None, :])))
+        return float(pairs(q) @ _GH_WEIGHTS) - base
+
+    lo, hi = 0.0, 4.0
+    if expected(hi) < observed:
+        return hi**2
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if expected(mid) < observed:
+            lo = mid
+        else:
+            hi = mid
+    return ((lo + hi) / 2) ** 2
+
+
+#: One-sided level of the upper confidence bound taken for the shared-effect variance: with a
+#: few hundred outcomes its estimate is noisy, and an interval too narrow misleads more than one
+#: too wide. With thousands of outcomes the bound closes on the estimate.
+_CONTEXT_BOUND = 0.8
+
+
+def _country_held_out_scores(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    country: np.ndarray,
+    params: dict[str, Any],
+    rounds: int,
+    kind: CalibratorKind,
+) -> np.ndarray:
+    """The pipeline's scores for each country from a fit that never saw the country's cases.
+
+    Cross-fitted by country (5 folds): a score fitted on other cases of the same country (the
+    trees' country splits) absorbs part of the effect they share, and pairs of its residuals
+    would understate it. What the score knows of a country at a case's date, its point-in-time
+    record, stays in the features, as it does when a new case is scored.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    raw = np.full(len(y), float(np.mean(y)))
+    n_groups = len(np.unique(country))
+    if n_groups < 2:
+        return raw
+    for fit_idx, eval_idx in GroupKFold(n_splits=min(5, n_groups)).split(X, y, country):
+        if len(np.unique(y[fit_idx])) < 2:
+            continue
+        unit = _fit(X.iloc[fit_idx], y[fit_idx], params, rounds)
+        raw[eval_idx] = _raw_p(unit, X.iloc[eval_idx])
+    if kind == "identity" or len(np.unique(y)) < 2:
+        return raw
+    return fit_calibrator(raw, y, kind=kind)(raw)
+
+
+def _context_sd(cases: pd.DataFrame, y: np.ndarray, p_held: np.ndarray) -> dict[str, float]:
+    """Sd (log-odds) of the year and country effects that scores miss.
+
+    ``p_held`` are scores from fits that never saw the case's country
+    (``_country_held_out_scores``).
+
+    ``year`` and ``country`` are the moment estimates (``_shared_variance``, clipped at zero,
+    for the record); ``se`` is the jackknife (over countries) standard error of their summed
+    variance; ``context`` is the upper ``_CONTEXT_BOUND`` confidence bound of that summed
+    variance, as an sd: the sd the interval uses.
+    """
+    from statistics import NormalDist
+
+    year = pd.to_datetime(cases["sent_date"]).dt.year.to_numpy()
+    country = cases["country"].astype(str).to_numpy()
+    p_oof = np.asarray(p_held, dtype=float)
+
+    def both(keep: np.ndarray, first_order: bool = False) -> tuple[float, float]:
+        return (
+            _shared_variance(
+                year[keep], country[keep], y[keep], p_oof[keep], first_order=first_order
+            ),
+            _shared_variance(
+                country[keep], year[keep], y[keep], p_oof[keep], first_order=first_order
+            ),
+        )
+
+    everyone = np.ones(len(y), dtype=bool)
+    v_year, v_country = both(everyone)
+    # Jackknife replicates of the first-order estimate (no root finding), rescaled to the
+    # full estimate: the curvature changes the level of the estimate, hardly its noise.
+    linear = sum(both(everyone, first_order=True))
+    ratio = (v_year + v_country) / linear if linear > 0 and v_year + v_country > 0 else 1.0
+    uniq = np.unique(country)
+    reps = np.array([sum(both(country != c, first_order=True)) for c in uniq])
+    n = len(uniq)
+    se = float(np.sqrt((n - 1) / n * np.sum((reps - reps.mean()) ** 2))) * ratio if n > 1 else 0.0
+    bound = v_year + v_country + NormalDist().inv_cdf(_CONTEXT_BOUND) * (se if n > 1 else 0.0)
+    context = float(np.sqrt(max(bound, 0.0)))
+    return {
+        "year": float(np.sqrt(max(v_year, 0.0))),
+        "country": float(np.sqrt(max(v_country, 0.0))),
+        "se": se,
+        "context": context,
+    }
 
 
 def _scaled_rounds(rounds: int, n_fit: int, n_selected: int) -> int:
@@ -514,8 +716,9 @@ def train(
     # 2. model selection: log loss per boosting round, averaged over two time-ordered origins
     lr_c = _choose_c(Xtr, ytr, Xva, yva, seed)
     folds = _selection_folds(cases["sent_date"], tr, va)
+    start_c = _choose_start_c(X, y, folds, seed)
     best: tuple[float, dict[str, Any], int] | None = None
-    for config in _grid(int(tr.sum()), lr_c):
+    for config in _grid(int(tr.sum()), start_c):
         params = _params(config, seed)
         curve = np.zeros(_MAX_ROUNDS + 1)
         weight = 0
@@ -566,19 +769,41 @@ def train(
     eval_members, eval_cals = _bootstrap(
         X[trva], y[trva], params, eval_rounds, n_bootstrap, seed, kind
     )
-    eval_year_sd = _year_sd(cases["sent_date"][trva], y[trva])
+    eval_held = _country_held_out_scores(
+        X[trva], y[trva], cases["country"][trva].astype(str).to_numpy(), params, eval_rounds, kind
+    )
+    eval_context = _context_sd(cases[trva], y[trva], eval_held)
     lower, upper = interval(
-        p_model, _draws(eval_members, eval_cals, Xte), level=level, year_sd=eval_year_sd
+        p_model,
+        _draws(eval_members, eval_cals, Xte),
+        level=level,
+        context_sd=eval_context["context"],
     )
     coverage: dict[str, float] = {"nominal": level, "mean_width": float(np.mean(upper - lower))}
     if truth_p is not None:
         coverage["covered"] = float(np.mean((truth_p >= lower) & (truth_p <= upper)))
+    held_out = pd.DataFrame(
+        {
+            "case_id": cases["case_id"][te].astype(str).to_numpy(),
+            "year": pd.to_datetime(cases["sent_date"][te]).dt.year.to_numpy(),
+            "improved": yte,
+            "score": p_model,
+            "lower": lower,
+            "upper": upper,
+        }
+    )
+    if truth_p is not None:
+        held_out["truth"] = truth_p
     tick("evaluated on held-out years")
 
     # 6. the shipped model: all labelled cases, same procedure
     n_all = len(y)
     final_rounds = _scaled_rounds(rounds, n_all, n_tr)
     (linear, booster), calibrator = _fit_calibrated(X, y, params, final_rounds, kind)
+    held = _country_held_out_scores(
+        X, y, cases["country"].astype(str).to_numpy(), params, final_rounds, kind
+    )
+    context = _context_sd(cases, y, held)
     tick("final model fitted")
     members, member_cals = _bootstrap(X, y, params, final_rounds, n_bootstrap, seed + 1000, kind)
 
@@ -620,10 +845,18 @@ def train(
                 f"{level:.0%} intervals on the log-odds scale around the score; their variance "
                 f"adds the spread of {n_bootstrap} bootstrap replicates of the pipeline fitted "
                 "on training + validation years (booster on a resample, calibrator on its "
-                "out-of-bag rows) and the between-year variance of the improvement log-odds "
-                f"estimated from those years (sd {eval_year_sd:.3f})"
+                "out-of-bag rows; members refit the additive start with a light penalty) and "
+                "the variance of the effects that cases of one year or one country share beyond "
+                "the features, estimated from pairs of residuals of the pipeline cross-fitted by "
+                "country on those years "
+                f"(sd {eval_context['context']:.3f}: the upper {_CONTEXT_BOUND:.0%} confidence "
+                f"bound of that variance; moment estimates year {eval_context['year']:.3f}, "
+                f"country {eval_context['country']:.3f}, standard error of their variance "
+                f"{eval_context['se']:.3f})"
             ),
+            "context": eval_context,
         },
+        "context_sd": context,
         "training_data_sha256": _data_hash(cases, X, y),
         "seed": seed,
         "n_bootstrap": n_bootstrap,
@@ -639,7 +872,7 @@ def train(
         linear=linear,
         members=[b for _, b in members],
         member_linears=[lin for lin, _ in members],
-        year_sd=_year_sd(cases["sent_date"], y),
+        context_sd=context["context"],
         member_calibrators=member_cals,
         calibrator=calibrator,
         features=FEATURE_COLUMNS,
@@ -674,4 +907,5 @@ def train(
         model=model,
         out_dir=out,
         summary=summary,
+        held_out=held_out,
     )
