@@ -25,9 +25,9 @@ Protocol (all on the labelled cases, those with an outcome):
    is bootstrapped ``n_bootstrap`` times (of training + validation for the test metrics, of all
    labelled cases for the shipped model): each member is a booster on a resample, its additive
    start refitted with a light penalty, with its own calibrator fitted on the out-of-bag rows.
-   The shared effects are estimated from pairs of out-of-fold residuals in the same year (and
-   different countries) or the same country (and different years), taking the upper 80 %
-   confidence bound (jackknife over countries). A case's own idiosyncratic chance cannot be
+   The shared effects are estimated from pairs of residuals in the same year (and different
+   countries) or the same country (and different years), the residuals of the pipeline
+   cross-fitted by country, taking the upper 80 % confidence bound (jackknife over countries). A case's own idiosyncratic chance cannot be
    estimated from one outcome per case, so the interval cannot include it. Coverage on test =
    share of test cases whose truth ``p_improve`` lies in ``[lower, upper]`` (simulated only).
 6. **Shipped model.** Refitted on all labelled cases with the chosen configuration; its
