@@ -52,6 +52,8 @@ def test_interval_coverage_is_measured_on_the_held_out_years(default_trained) ->
     coverage = default_trained.summary["coverage"]
     assert coverage["covered"] == pytest.approx(float(inside.mean()), abs=1e-6)
     assert coverage["nominal"] == 0.9
+    # On the default seed the interval reaches its nominal level (README: other seeds vary).
+    assert coverage["covered"] >= coverage["nominal"] - 0.05
     assert ((held["lower"] <= held["score"]) & (held["score"] <= held["upper"])).all()
     context = coverage["context"]["context"]
     assert context > 0
