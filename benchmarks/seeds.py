@@ -20,16 +20,7 @@ def run_seed(seed: int) -> dict[str, float]:
     from triage.scoring import train
     from triage.synth import simulate
 
-    frames = simulate(seed=seed)
-    history = History(
-        communications=frames["communications"],
-        cases=frames["cases"],
-        outcomes=frames["outcomes"],
-        queue=frames["queue"],
-        truth=frames["truth"],
-        submissions=frames["submissions"],
-        simulated=True,
-    )
+    history = History.from_frames(simulate(seed=seed))
     with tempfile.TemporaryDirectory() as out:
         result = train(history, out_dir=out)
     test = result.summary["test"]

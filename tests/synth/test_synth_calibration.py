@@ -12,17 +12,6 @@ from triage.synth import SUPPLEMENT_FILES, calibration_report, read_supplements,
 from triage.synth._calibration import measure, targets
 
 
-def _history(frames: dict[str, pd.DataFrame]) -> History:
-    return History(
-        communications=frames["communications"],
-        cases=frames["cases"],
-        outcomes=frames["outcomes"],
-        queue=frames["queue"],
-        truth=frames["truth"],
-        submissions=frames["submissions"],
-    )
-
-
 def _explain(report_table: pd.DataFrame) -> str:
     bad = report_table.loc[~report_table["passed"], ["key", "paper", "generated", "rule"]]
     return "figures out of tolerance:\n" + bad.to_string(index=False)
@@ -48,7 +37,7 @@ def test_default_seed_passes_every_figure(history_dir: Path) -> None:
 def test_other_seeds_land_near_the_same_figures(seed: int) -> None:
     frames = simulate(seed=seed, supplements=True)
     report = calibration_report(
-        _history(frames), supplements={k: frames[k] for k in SUPPLEMENT_FILES}
+        History.from_frames(frames), supplements={k: frames[k] for k in SUPPLEMENT_FILES}
     )
     assert report.passed, _explain(report.table)
 

@@ -125,6 +125,23 @@ class History:
     submissions: pd.DataFrame | None = None
     simulated: bool = True
 
+    @classmethod
+    def from_frames(cls, tables: Mapping[str, pd.DataFrame | None]) -> History:
+        """Build a History from tables keyed by file name (``cases``, ``truth``, …).
+
+        ``communications``, ``cases`` and ``outcomes`` are required; a missing optional table
+        is ``None``. The history is simulated exactly when it has a truth table.
+        """
+        return cls(
+            communications=tables["communications"],  # type: ignore[arg-type]
+            cases=tables["cases"],  # type: ignore[arg-type]
+            outcomes=tables["outcomes"],  # type: ignore[arg-type]
+            queue=tables.get("queue"),
+            truth=tables.get("truth"),
+            submissions=tables.get("submissions"),
+            simulated=tables.get("truth") is not None,
+        )
+
 
 def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     try:
@@ -208,15 +225,7 @@ def read_history(directory: str | Path) -> History:
             raise InputFileError(f"{path}: required history file is missing.")
         else:
             tables[name] = None
-    return History(
-        communications=tables["communications"],  # type: ignore[arg-type]
-        cases=tables["cases"],  # type: ignore[arg-type]
-        outcomes=tables["outcomes"],  # type: ignore[arg-type]
-        queue=tables["queue"],
-        truth=tables["truth"],
-        submissions=tables["submissions"],
-        simulated=tables["truth"] is not None,
-    )
+    return History.from_frames(tables)
 
 
 def split_codes(value: object) -> tuple[str, ...]:

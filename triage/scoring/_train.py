@@ -451,9 +451,10 @@ def _shared_variance(
     g = np.unique(np.asarray(group).astype(str), return_inverse=True)[1].ravel()
     o = np.unique(np.asarray(other).astype(str), return_inverse=True)[1].ravel()
     n_g = int(g.max()) + 1 if len(g) else 0
-    cells, both = np.unique(g * (int(o.max()) + 1 if len(o) else 1) + o, return_inverse=True)
+    stride = int(o.max()) + 1 if len(o) else 1
+    cells, both = np.unique(g * stride + o, return_inverse=True)
     both = both.ravel()
-    cell_group = cells // (int(o.max()) + 1 if len(o) else 1)
+    cell_group = cells // stride
 
     def per_group(values: np.ndarray) -> np.ndarray:
         within_cell = _pair_sum(both, values, len(cells))
@@ -569,7 +570,7 @@ def _context_sd(cases: pd.DataFrame, y: np.ndarray, p_held: np.ndarray) -> dict[
     reps = np.array([sum(both(country != c, first_order=True)) for c in uniq])
     n = len(uniq)
     se = float(np.sqrt((n - 1) / n * np.sum((reps - reps.mean()) ** 2))) * ratio if n > 1 else 0.0
-    bound = v_year + v_country + NormalDist().inv_cdf(_CONTEXT_BOUND) * (se if n > 1 else 0.0)
+    bound = v_year + v_country + NormalDist().inv_cdf(_CONTEXT_BOUND) * se
     context = float(np.sqrt(max(bound, 0.0)))
     return {
         "year": float(np.sqrt(max(v_year, 0.0))),
