@@ -1,11 +1,20 @@
 """Probability calibrators that map the booster's raw probability to a calibrated one.
 
-Both are monotone and continuous, which the SHAP folding in ``triage.explain`` relies on:
+Every kind is *strictly* increasing and continuous. Strictness is what lets the calibrated score
+rank: a step function gives hundreds of queue cases one shared score, and the allocation would
+then decide among them by something other than the model. Continuity is what the SHAP folding in
+``triage.explain`` relies on.
 
-- ``sigmoid`` (Platt): ``σ(a · logit(p) + b)``, linear in the log-odds;
-- ``isotonic``: a non-decreasing step fit, interpolated linearly between its thresholds;
+- ``sigmoid`` (Platt): ``σ(a · logit(p) + b)`` with ``a > 0``, linear in the log-odds;
+- ``isotonic``: the pool-adjacent-violators fit, read as one knot per pooled block (the block's
+  mean log-odds, its rate) and interpolated linearly in the log-odds between the knots. Block
+  rates strictly increase, so the map does too; beyond the outer knots it continues with slope
+  one in the log-odds (the raw odds ratio is kept), so the tails do not flatten either;
 - ``identity``: the raw probability unchanged, when validation shows the booster (trained on
   log loss, often from a linear start) is already better calibrated than either fit.
+
+Models written before the strict isotonic map carry ``"interpolation": "steps"`` implicitly and
+keep their old behaviour (linear between the step thresholds) when loaded.
 """
 
 from __future__ import annotations
@@ -41,6 +50,9 @@ class Calibrator:
     b: float = 0.0
     x: tuple[float, ...] = field(default=())
     y: tuple[float, ...] = field(default=())
+    #: ``"knots"``: strictly increasing map through the block knots (see the module docstring);
+    #: ``"steps"``: the legacy reading, linear between the step thresholds (flat runs).
+    interpolation: Literal["knots", "steps"] = "knots"
 
     def __call__(self, p_raw: np.ndarray) -> np.ndarray:
         """Return calibrated probabilities for raw booster probabilities."""
@@ -49,7 +61,16 @@ class Calibrator:
             return p_raw.copy()
         if self.kind == "sigmoid":
             return sigmoid(self.a * logit(p_raw) + self.b)
-        return np.interp(p_raw, np.asarray(self.x), np.asarray(self.y))
+        if self.interpolation == "steps":
+            return np.interp(p_raw, np.asarray(self.x), np.asarray(self.y))
+        zx, zy = logit(np.asarray(self.x)), logit(np.asarray(self.y))
+        z = logit(p_raw)
+        inner = np.interp(z, zx, zy)
+        # Slope one in the log-odds beyond the outer knots keeps the map strictly increasing.
+        out = np.where(
+            z < zx[0], zy[0] + (z - zx[0]), np.where(z > zx[-1], zy[-1] + (z - zx[-1]), inner)
+        )
+        return sigmoid(out)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready parameters."""
@@ -57,7 +78,12 @@ class Calibrator:
             return {"kind": "identity"}
         if self.kind == "sigmoid":
             return {"kind": "sigmoid", "a": self.a, "b": self.b}
-        return {"kind": "isotonic", "x": list(self.x), "y": list(self.y)}
+        return {
+            "kind": "isotonic",
+            "interpolation": self.interpolation,
+            "x": list(self.x),
+            "y": list(self.y),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibrator:
@@ -66,7 +92,17 @@ class Calibrator:
             return cls("identity")
         if data["kind"] == "sigmoid":
             return cls("sigmoid", a=float(data["a"]), b=float(data["b"]))
-        return cls("isotonic", x=tuple(map(float, data["x"])), y=tuple(map(float, data["y"])))
+        interpolation = data.get("interpolation", "steps")
+        if interpolation not in ("knots", "steps"):
+            raise ValueError(
+                f"`interpolation` must be 'knots' or 'steps'. Got {interpolation!r} instead."
+            )
+        return cls(
+            "isotonic",
+            x=tuple(map(float, data["x"])),
+            y=tuple(map(float, data["y"])),
+            interpolation=interpolation,
+        )
 
 
 def _intercept_shift(z: np.ndarray, y: np.ndarray) -> float:
@@ -105,12 +141,34 @@ def fit_calibrator(p_raw: np.ndarray, y: np.ndarray, *, kind: CalibratorKind) ->
         # A calibrator must never reverse the ranking: when the held-out predictions carry no
         # positive signal, only shift the log-odds so the mean matches (slope fixed at 1).
         return Calibrator("sigmoid", a=1.0, b=_intercept_shift(z, y))
+    return _isotonic_knots(p_raw, y)
+
+
+def _isotonic_knots(p_raw: np.ndarray, y: np.ndarray) -> Calibrator:
+    """Pool adjacent violators, then one knot per pooled block: (mean log-odds, block rate).
+
+    Knots sit at the blocks' centres rather than their edges, so the map interpolates between
+    neighbouring rates instead of holding each rate flat across its block.
+    """
     from sklearn.isotonic import IsotonicRegression
 
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)
-    iso.fit(p_raw, y)
-    xs = np.asarray(iso.X_thresholds_, dtype=float)
-    ys = np.asarray(iso.y_thresholds_, dtype=float)
-    # Keep the calibrated probability strictly inside (0, 1) so log loss stays finite.
-    ys = np.clip(ys, 1e-3, 1 - 1e-3)
-    return Calibrator("isotonic", x=tuple(xs.tolist()), y=tuple(ys.tolist()))
+    z = logit(p_raw)
+    iso = IsotonicRegression(increasing=True, out_of_bounds="clip")
+    fitted = iso.fit_transform(z, y)
+    order = np.argsort(z, kind="stable")
+    zs, fs = z[order], fitted[order]
+    # A block is a run of equal fitted values; equal raw log-odds always share one.
+    starts = np.flatnonzero(np.concatenate([[True], np.diff(fs) != 0]))
+    centres = np.add.reduceat(zs, starts) / np.diff(np.concatenate([starts, [len(zs)]]))
+    rates = fs[starts]
+    # Rates of 0 or 1 would be infinite log-odds; keep them inside (0, 1) and strictly apart.
+    lo, hi = 1e-3, 1 - 1e-3
+    rates = np.clip(rates, lo, hi)
+    keep = np.concatenate([[True], np.diff(rates) > 0])
+    centres, rates = centres[keep], rates[keep]
+    return Calibrator(
+        "isotonic",
+        x=tuple(sigmoid(centres).tolist()),
+        y=tuple(rates.tolist()),
+        interpolation="knots",
+    )
