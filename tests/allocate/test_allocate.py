@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from triage.allocate import Policy, PolicyError, allocate, explain_selection
+from triage.allocate._problem import lottery_rank
 from triage.allocate._synthetic import random_candidates
 from triage.schema import UN_REGIONS
 
@@ -134,10 +135,11 @@ def test_row_order_and_determinism(seed: int, n: int, rnd) -> None:  # type: ign
     assert allocate(cands, policy).to_json() == first.to_json()
 
 
-def test_ties_broken_by_case_id() -> None:
+def test_ties_broken_by_a_recorded_seeded_lottery() -> None:
+    ids = [f"K{i:02d}" for i in range(10)]
     cands = pd.DataFrame(
         {
-            "case_id": [f"K{i:02d}" for i in range(10)][::-1],
+            "case_id": ids[::-1],
             "score": [0.5] * 10,
             "country": ["KEN"] * 10,
             "un_region": ["african"] * 10,
@@ -145,8 +147,42 @@ def test_ties_broken_by_case_id() -> None:
             "violations": ["detention"] * 10,
         }
     )
-    result = allocate(cands, Policy.from_toml("name='t'\ncapacity=3"))
-    assert result.selected == ("K00", "K01", "K02")
+    policy = Policy.from_toml("name='t'\ncapacity=3")
+    selections = set()
+    for seed in range(12):
+        result = allocate(cands, policy, seed=seed)
+        rank = lottery_rank(np.array(ids, dtype=object), seed=seed)
+        drawn = [ids[i] for i in np.argsort(rank)]
+        assert result.selected == tuple(sorted(drawn[:3]))
+        assert allocate(cands.iloc[::-1], policy, seed=seed).selected == result.selected
+        (tie,) = result.ties
+        assert tie.places == 3 and tie.score == 0.5
+        assert list(tie.draw_order) == drawn
+        assert tie.selected == result.selected
+        record = json.loads(result.to_json())["tie_lottery"]
+        assert record["seed"] == seed and record["ties"][0]["draw_order"] == drawn
+        selections.add(result.selected)
+    # A lottery, not the case_id order: different seeds give different places.
+    assert len(selections) > 3
+
+
+def test_lottery_rank_is_a_keyed_permutation() -> None:
+    ids = np.array([f"C{i}" for i in range(500)], dtype=object)
+    rank = lottery_rank(ids, seed=7)
+    assert sorted(rank.tolist()) == list(range(500))
+    # A case's place relative to another does not depend on who else is in the queue.
+    sub = lottery_rank(ids[::3], seed=7)
+    assert (np.argsort(sub) == np.argsort(rank[::3])).all()
+    assert not (lottery_rank(ids, seed=8) == rank).all()
+    with pytest.raises(ValueError, match="`seed` must be a non-negative integer"):
+        lottery_rank(ids, seed=-1)
+
+
+def test_no_split_tie_is_recorded_when_scores_differ() -> None:
+    cands = random_candidates(200, seed=3)
+    result = allocate(cands, Policy.from_toml("name='t'\ncapacity=50"))
+    assert cands["score"].nunique() == len(cands)
+    assert result.ties == ()
 
 
 def test_highs_and_cbc_agree() -> None:
@@ -431,7 +467,7 @@ def test_time_limit_reports_status_and_gap(monkeypatch: pytest.MonkeyPatch) -> N
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10_000), st.integers(4, 11), st.integers(1, 6), st.integers(1, 3))
-def test_ties_prefer_smaller_case_ids_among_all_optima(
+def test_ties_prefer_earlier_lottery_draws_among_all_optima(
     seed: int, n: int, capacity: int, levels: int
 ) -> None:
     from itertools import combinations
@@ -448,7 +484,9 @@ def test_ties_prefer_smaller_case_ids_among_all_optima(
     except PolicyError:
         return
     k = min(capacity, n)
-    ids = sorted(cands["case_id"])
+    # Preference among optima follows the seeded lottery's draw order (seed 0).
+    every = np.array(cands["case_id"], dtype=object)
+    ids = [str(c) for c in every[np.argsort(lottery_rank(every, seed=0))]]
     frame = cands.set_index("case_id").loc[ids]
     woman = (frame["gender"] == "woman").to_numpy()
     threats = frame["violations"].str.contains("threats").to_numpy()
@@ -461,14 +499,14 @@ def test_ties_prefer_smaller_case_ids_among_all_optima(
         if threats[sel].sum() > math.floor(0.5 * k + 1e-9):
             continue
         value = round(score[sel].sum(), 9)
-        # Higher value first; then the indicator vector in case_id order, 1 before 0.
+        # Higher value first; then the indicator vector in lottery order, 1 before 0.
         key = (value, [1 if i in subset else 0 for i in range(n)])
         if best_key is None or key > best_key:
             best, best_key = sel, key
     if best is None:
         assert result.status == "infeasible"
         return
-    assert result.selected == tuple(ids[i] for i in best)
+    assert result.selected == tuple(sorted(ids[i] for i in best))
     assert allocate(cands, policy, solver="cbc").selected == result.selected
 
 
@@ -487,5 +525,6 @@ def test_equal_scores_explain_as_single_exchanges() -> None:
     assert np.allclose(out["score_to_enter"], 0.25)
     assert (out["displaced_by"].str.count(";") == 0).all()
     assert set(out["displaced_by"]) <= set(result.selected)
-    # Ties go to the smaller case_ids: the very first case is always kept.
-    assert min(cands["case_id"]) in result.selected
+    # Ties go by the lottery: the case drawn first is always kept.
+    every = np.array(cands["case_id"], dtype=object)
+    assert every[np.argmin(lottery_rank(every, seed=0))] in result.selected

@@ -22,7 +22,7 @@ from triage.allocate._engine import (
 from triage.allocate._policy import Bound, Policy
 from triage.allocate._problem import Problem, build_problem
 
-__all__ = ["Allocation", "Relaxation", "allocate", "find_relaxation", "solve_problem"]
+__all__ = ["Allocation", "Relaxation", "TieDraw", "allocate", "find_relaxation", "solve_problem"]
 
 Status = Literal["optimal", "infeasible", "time_limit"]
 Solver = Literal["highs", "cbc", "highspy"]
@@ -43,6 +43,65 @@ def _records(frame: pd.DataFrame) -> list[Any]:
 def _clean(value: float) -> float:
     out = round(float(value), 9)
     return 0.0 if out == 0 else out
+
+
+@dataclass(frozen=True)
+class TieDraw:
+    """Candidates with exactly equal scores, split by the selection: the places went by lot.
+
+    Attributes
+    ----------
+    score : float
+        The score they share.
+    places : int
+        How many of them are selected.
+    draw_order : tuple of str
+        Every tied case_id in the order the seeded lottery draws them.
+    selected : tuple of str
+        The tied case_ids that are selected (sorted).
+    """
+
+    score: float
+    places: int
+    draw_order: tuple[str, ...]
+    selected: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready draw."""
+        return {
+            "score": self.score,
+            "places": self.places,
+            "draw_order": list(self.draw_order),
+            "selected": list(self.selected),
+        }
+
+
+def tie_draws(problem: Problem, x: np.ndarray) -> tuple[TieDraw, ...]:
+    """Return every group of exactly equal scores that the selection splits, by score, highest first."""
+    s = problem.scores
+    if problem.n < 2:
+        return ()
+    order = np.lexsort((problem.lottery, -s))
+    same_next = s[order][1:] == s[order][:-1]
+    if not same_next.any():
+        return ()
+    starts = np.flatnonzero(np.concatenate([[True], ~same_next]))
+    ends = np.concatenate([starts[1:], [len(order)]])
+    draws = []
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        group = order[a:b]
+        chosen = int(x[group].sum())
+        if len(group) < 2 or chosen in (0, len(group)):
+            continue
+        draws.append(
+            TieDraw(
+                score=float(s[group[0]]),
+                places=chosen,
+                draw_order=tuple(problem.case_ids[group].tolist()),
+                selected=tuple(sorted(problem.case_ids[group[x[group]]].tolist())),
+            )
+        )
+    return tuple(draws)
 
 
 @dataclass(frozen=True)
@@ -113,6 +172,11 @@ class Allocation:
         When infeasible, the smallest change of targets that makes the policy feasible.
     solver : str
         The solver that proved the integer optimum.
+    tie_seed : int
+        Seed of the lottery between exactly tied candidates.
+    ties : tuple of TieDraw
+        Every group of equal scores that the selection splits, with the lottery's draw order:
+        the places among them went to the earliest draws the targets allow.
     """
 
     status: Status
@@ -129,6 +193,8 @@ class Allocation:
     message: str = ""
     exploration: tuple[str, ...] = ()
     missing_must_include: tuple[str, ...] = ()
+    tie_seed: int = 0
+    ties: tuple[TieDraw, ...] = ()
     _problem: Problem | None = field(default=None, repr=False, compare=False)
     _x: np.ndarray | None = field(default=None, repr=False, compare=False)
     _lp: LPResult | None = field(default=None, repr=False, compare=False)
@@ -186,6 +252,10 @@ class Allocation:
             "relaxation": None if self.relaxation is None else self.relaxation.to_list(),
             "exploration": list(self.exploration),
             "missing_must_include": list(self.missing_must_include),
+            "tie_lottery": {
+                "seed": self.tie_seed,
+                "ties": [t.to_dict() for t in self.ties],
+            },
             "message": self.message,
         }
 
@@ -390,6 +460,7 @@ def _result(
             policy_sha256=policy.sha256,
             message=_explain_infeasible(problem, relaxation),
             missing_must_include=problem.missing_must_include,
+            tie_seed=problem.tie_seed,
             _problem=problem,
         )
     x = tie_break(problem, mip.x)
@@ -418,6 +489,8 @@ def _result(
         message=message,
         exploration=tuple(problem.case_ids[problem.exploration].tolist()),
         missing_must_include=problem.missing_must_include,
+        tie_seed=problem.tie_seed,
+        ties=tie_draws(problem, x),
         _problem=problem,
         _x=x,
         _lp=lp,
@@ -447,6 +520,7 @@ def allocate(
     *,
     solver: Solver = "highs",
     time_limit: float | None = None,
+    seed: int = 0,
 ) -> Allocation:
     """Select exactly K = min(capacity, N) cases maximising the sum of scores under ``policy``.
 
@@ -462,6 +536,9 @@ def allocate(
         on failure); "highspy" uses the in-memory LP and skips PuLP when the LP is integral.
     time_limit : float, optional
         Seconds for the integer program (default: the policy's ``solver.time_limit``).
+    seed : int, default 0
+        Seed of the lottery that settles exact ties: among candidates with equal scores, the
+        places the targets leave go to the earliest draws (``Allocation.ties`` records them).
 
     Returns
     -------
@@ -470,5 +547,5 @@ def allocate(
     """
     if solver not in ("highs", "cbc", "highspy"):
         raise ValueError(f"`solver` must be 'highs', 'cbc' or 'highspy'. Got {solver!r} instead.")
-    problem = build_problem(candidates, policy)
+    problem = build_problem(candidates, policy, seed=seed)
     return solve_problem(problem, policy, solver=solver, time_limit=time_limit)

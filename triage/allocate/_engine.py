@@ -406,10 +406,10 @@ class Engine:
 
 
 def tie_break(problem: Problem, x: np.ndarray) -> np.ndarray:
-    """Among candidates with equal score and identical constraint rows, select the smallest case_ids.
+    """Among candidates with equal score and identical constraint rows, select those drawn first.
 
-    Swapping two such candidates changes neither the objective nor any row, so this picks one
-    optimum deterministically, whatever the solver returned.
+    Swapping two such candidates changes neither the objective nor any row, so the places go by
+    the problem's seeded lottery (``Problem.lottery``), whatever the solver returned.
     """
     s = problem.scores
     order = np.lexsort((np.arange(problem.n), s))
@@ -429,8 +429,9 @@ def tie_break(problem: Problem, x: np.ndarray) -> np.ndarray:
         for j in group:
             key = csc.indices[csc.indptr[j] : csc.indptr[j + 1]].tobytes()
             by_pattern.setdefault(key, []).append(int(j))
+        rank = problem.lottery
         for cols in by_pattern.values():
-            cols.sort()
+            cols.sort(key=lambda c: rank[c])
             count = int(x[cols].sum())
             x[cols] = False
             x[cols[:count]] = True
@@ -446,12 +447,12 @@ def satisfies(problem: Problem, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -
 def canonical_ties(
     problem: Problem, x: np.ndarray, reduced: np.ndarray, *, gap_abs: float = 0.0
 ) -> np.ndarray:
-    """Among all optimal selections, return the one that prefers smaller case_ids, in order.
+    """Among all optimal selections, return the one that prefers the lottery's earlier draws, in order.
 
     Only candidates whose LP reduced cost is within the integrality gap can differ between
     optimal selections; every other candidate keeps its value. One LP checks whether anything
     else could be in an optimum (usually not: then nothing changes). Otherwise candidates are
-    taken in case_id order and each is kept in whenever some optimal selection, consistent with
+    taken in the order of the problem's seeded lottery (``Problem.lottery``) and each is kept in whenever some optimal selection, consistent with
     the earlier decisions, contains it. A candidate that cannot be added rules out every later
     candidate with the same score and the same rows, so most need no solve. The answer depends
     only on the program, not on the optimum the solver returned: HiGHS and CBC end up equal.
@@ -461,6 +462,7 @@ def canonical_ties(
     free = np.flatnonzero(np.abs(reduced) <= gap_abs + 1e-7)
     if len(free) < 2:
         return x
+    free = free[np.argsort(problem.lottery[free], kind="stable")]
     n = problem.n
     fixed_mask = np.ones(n, dtype=bool)
     fixed_mask[free] = False

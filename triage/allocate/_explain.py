@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from triage.allocate._allocation import Allocation
+from triage.allocate._allocation import Allocation, TieDraw
 from triage.allocate._engine import Engine, LPResult
 from triage.allocate._policy import Policy
 from triage.allocate._present import constraint_phrase
@@ -27,8 +27,37 @@ __all__ = ["explain_selection"]
 _TOL = 1e-9
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.3f}"
+def _fmt(x: float, other: float | None = None) -> str:
+    """A score as a percentage, with as many decimals as it takes to differ from ``other``.
+
+    A reason that sets a score against a bar must never print the two as equal when they are
+    not, nor call one "below" a bar it equals (the caller checks the second).
+    """
+    for decimals in range(1, 7):
+        text = f"{100 * x:.{decimals}f}%"
+        if other is None or other == x or text != f"{100 * other:.{decimals}f}%":
+            return text
+    return f"{100 * x:.6f}%"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _tie_sentence(tie: TieDraw, case_id: str, seed: int, *, selected: bool) -> str:
+    """Why a case in a split tie is in or out: the lottery's draw, in words."""
+    n = len(tie.draw_order)
+    pos = tie.draw_order.index(case_id) + 1
+    places = "place" if tie.places == 1 else "places"
+    head = (
+        f"tied with {n - 1} other case{'s' if n > 2 else ''} at {_fmt(tie.score)}; the "
+        f"{tie.places} {places} the targets leave among them were drawn by lot"
+    )
+    where = f"(seed {seed}; the draw order is recorded with the run)"
+    if selected:
+        return f"Selected: {head}, and it was drawn {_ordinal(pos)} of {n} {where}."
+    return f"Not selected: {head}, and it was drawn {_ordinal(pos)} of {n} {where}."
 
 
 def _phrase(row: Row, policy: Policy) -> str:
@@ -134,10 +163,13 @@ def explain_selection(
     explored = set(problem.exploration.tolist())
     n_draw = len(problem.exploration)
 
+    tie_of = {c: t for t in allocation.ties for c in t.draw_order}
+    seed = allocation.tie_seed
     selected_idx = np.flatnonzero(x)
     for j in selected_idx.tolist():
         s = problem.scores[j]
         rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+        cid = str(problem.case_ids[j])
         if j in explored:
             out_reason[j] = (
                 f"Selected at random for exploration ({n_draw} of {n} candidates, a "
@@ -145,6 +177,8 @@ def explain_selection(
             )
         elif j in forced:
             out_reason[j] = "Selected: a must-include case (follow-up of an unresolved case)."
+        elif cid in tie_of:
+            out_reason[j] = _tie_sentence(tie_of[cid], cid, seed, selected=True)
         else:
             helping = [
                 r for r in rows if r > 0 and problem.rows[r].kind == "min" and shadow[r] < -_TOL
@@ -152,11 +186,19 @@ def explain_selection(
             if s + _TOL < bar and helping:
                 words = " and ".join(_phrase(problem.rows[r], policy) for r in helping)
                 out_reason[j] = (
-                    f"Selected to meet {words}: its score {_fmt(s)} is below the general "
-                    f"entry bar of {_fmt(bar)}{_names(problem.rows[r] for r in helping)}."
+                    f"Selected to meet {words}: its score {_fmt(s, bar)} is below the general "
+                    f"entry bar of {_fmt(bar, s)}{_names(problem.rows[r] for r in helping)}."
+                )
+            elif s + _TOL < bar:
+                # Below the bar with no floor to credit: the optimum needs it for the targets
+                # taken together (no single floor's price says so).
+                out_reason[j] = (
+                    f"Selected: its score {_fmt(s, bar)} is below the general entry bar of "
+                    f"{_fmt(bar, s)}, but leaving it out would break the policy's targets "
+                    "taken together."
                 )
             else:
-                out_reason[j] = f"Selected on its score {_fmt(s)} (entry bar {_fmt(bar)})."
+                out_reason[j] = f"Selected on its score {_fmt(s, bar)} (entry bar {_fmt(bar, s)})."
 
     achieved = np.rint(mat @ x.astype(np.float64)).astype(np.int64)
     lo_rows, hi_rows = problem.bounds()
@@ -236,6 +278,7 @@ def explain_selection(
     for j in unselected.tolist():
         v, xj = results[int(j)]
         s = problem.scores[j]
+        cid = str(problem.case_ids[j])
         if not math.isfinite(v) or xj is None:
             out_reason[j] = (
                 "Not selected: no score could bring it in; including it would break the "
@@ -259,16 +302,26 @@ def explain_selection(
             and shadow[r] > _TOL
             and achieved[r] >= problem.rows[r].target
         ]
-        if full and s + _TOL >= bar:
+        at_bar = s + _TOL * max(1.0, abs(t)) >= t
+        if cid in tie_of and at_bar:
+            out_reason[j] = _tie_sentence(tie_of[cid], cid, seed, selected=False)
+        elif full and s + _TOL >= bar:
             words = " and ".join(_phrase(problem.rows[r], policy) for r in full)
             verb = "is" if len(full) == 1 else "are"
             out_reason[j] = (
-                f"Not selected: {words} {verb} full; it would need a score of {_fmt(t)} to "
+                f"Not selected: {words} {verb} full; it would need a score of {_fmt(t, s)} to "
                 f"enter{_names(problem.rows[r] for r in full)}."
+            )
+        elif at_bar:
+            # Entering at its own score would only tie the optimum (an exchange of equal
+            # totals); such ties go by the seeded lottery.
+            out_reason[j] = (
+                f"Not selected: at its score {_fmt(s)} it could only tie the selection's total, "
+                f"and the lottery between equal totals (seed {seed}) went the other way."
             )
         else:
             out_reason[j] = (
-                f"Not selected: its score {_fmt(s)} is below the {_fmt(t)} it needs to enter."
+                f"Not selected: its score {_fmt(s, t)} is below the {_fmt(t, s)} it needs to enter."
             )
     return _frame(problem, x, out_reason, to_enter, displaced)
 

@@ -19,7 +19,14 @@ from triage.allocate._policy import DIMENSIONS, Policy
 from triage.errors import InputFileError
 from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, countries
 
-__all__ = ["CANDIDATE_COLUMNS", "Problem", "Row", "build_problem", "prepare_candidates"]
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "Problem",
+    "Row",
+    "build_problem",
+    "lottery_rank",
+    "prepare_candidates",
+]
 
 #: Columns a candidate table must have; ``must_include`` (true/false) and ``received_date`` are
 #: read when present.
@@ -53,7 +60,10 @@ class Problem:
     forced: np.ndarray  # column indices forced in (must-include, exploration)
     exploration: np.ndarray  # column indices drawn for exploration
     missing_must_include: tuple[str, ...] = ()
+    #: Seed of the lottery that orders exactly tied candidates (see :func:`lottery_rank`).
+    tie_seed: int = 0
     _csc: sp.csc_matrix | None = field(default=None, repr=False)
+    _lottery: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -66,6 +76,13 @@ class Problem:
         if self._csc is None:
             self._csc = self.matrix.tocsc()
         return self._csc
+
+    @property
+    def lottery(self) -> np.ndarray:
+        """Each column's place in the tie lottery (0 is drawn first), cached."""
+        if self._lottery is None:
+            self._lottery = lottery_rank(self.case_ids, seed=self.tie_seed)
+        return self._lottery
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Return row lower and upper bounds (``-inf``/``inf`` where open)."""
@@ -276,7 +293,30 @@ def exploration_draw(case_ids: np.ndarray, *, share: float, seed: int, k: int) -
     return np.sort(order[: min(n_draw, len(case_ids))]).astype(np.int64)
 
 
-def build_problem(candidates: pd.DataFrame, policy: Policy, *, prepared: bool = False) -> Problem:
+def lottery_rank(case_ids: np.ndarray, *, seed: int) -> np.ndarray:
+    """Return each candidate's place in the seeded tie lottery: 0 is drawn first.
+
+    The order ranks a keyed hash of each case_id (the seed is the key), so a case's place does not
+    depend on row order, on the other candidates or on scores, and the same seed redraws the same
+    order. It is used only between candidates the program cannot tell apart (equal scores), never
+    as a preference between different scores.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"`seed` must be a non-negative integer. Got {seed!r} instead.")
+    ids = np.asarray(case_ids, dtype=object)
+    if len(ids) == 0:
+        return np.empty(0, dtype=np.int64)
+    key = hashlib.sha256(f"triage-tie-lottery:{int(seed)}".encode()).hexdigest()[:16]
+    hashes = pd.util.hash_array(ids, hash_key=key)
+    order = np.lexsort((ids.astype(str), hashes))
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[order] = np.arange(len(ids))
+    return rank
+
+
+def build_problem(
+    candidates: pd.DataFrame, policy: Policy, *, prepared: bool = False, seed: int = 0
+) -> Problem:
     """Build the named integer program for ``policy`` over validated candidates.
 
     Parameters
@@ -287,7 +327,10 @@ def build_problem(candidates: pd.DataFrame, policy: Policy, *, prepared: bool = 
         The balance policy.
     prepared : bool, default False
         Set when ``candidates`` already comes from :func:`prepare_candidates`.
+    seed : int, default 0
+        Seed of the lottery between exactly tied candidates (recorded with the result).
     """
+    lottery_rank(np.empty(0), seed=seed)  # validates the seed before any work
     cands = candidates if prepared else prepare_candidates(candidates)
     n = len(cands)
     k = min(policy.capacity, n)
@@ -379,4 +422,5 @@ def build_problem(candidates: pd.DataFrame, policy: Policy, *, prepared: bool = 
         forced=forced,
         exploration=explore,
         missing_must_include=tuple(missing),
+        tie_seed=int(seed),
     )
