@@ -3,7 +3,8 @@
 The only package that imports PuLP and highspy.
 """
 
-from triage.allocate._allocation import Allocation, Relaxation, allocate
+from triage.allocate._allocation import Allocation, Relaxation, TieDraw, allocate
+from triage.allocate._chances import SelectionChances, chance_words, selection_chances
 from triage.allocate._explain import explain_selection
 from triage.allocate._interactive import InteractiveAllocator, price_of_balance, tradeoff_curve
 from triage.allocate._policy import Bound, Pacing, Policy, PolicyError, load_policy
@@ -27,9 +28,12 @@ __all__ = [
     "PolicyError",
     "Relaxation",
     "RollingResult",
+    "SelectionChances",
+    "TieDraw",
     "achieved_vs_bands",
     "allocate",
     "backtest",
+    "chance_words",
     "constraint_phrase",
     "constraint_words",
     "explain_selection",
@@ -38,5 +42,6 @@ __all__ = [
     "price_of_balance",
     "price_table",
     "rolling_selection",
+    "selection_chances",
     "tradeoff_curve",
 ]

@@ -147,12 +147,33 @@ class TriageModel:
 
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
         """Score a feature frame: columns score, lower, upper (calibrated probabilities in [0, 1])."""
+        score, draws = self._score_and_members(X)
+        lower, upper = interval(score, draws, level=self.level, context_sd=self.context_sd)
+        return pd.DataFrame({"score": score, "lower": lower, "upper": upper}, index=X.index)
+
+    def member_scores(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated score of each case under each bootstrap member: an (n cases, n members) array.
+
+        Each member is the whole pipeline refitted on a resample of the labelled cases, so the
+        columns are plausible alternatives to the score; ``triage.allocate.selection_chances``
+        re-solves the allocation under each of them. Empty (n, 0) when the model has no members.
+        """
+        _, draws = self._score_and_members(X, point=False)
+        return np.empty((len(X), 0)) if draws is None else draws
+
+    def _score_and_members(
+        self, X: pd.DataFrame, *, point: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         A = self._matrix(X)
         # Every linear start uses the same columns: slice them once, not once per member.
         L: pd.DataFrame | np.ndarray = X
         if self.linear is not None:
             L = X.loc[:, list(self.linear.columns)].to_numpy(dtype=np.float64)
-        score = self.calibrate_log_odds(self._raw(self.booster, self.linear, A, L))
+        score = (
+            self.calibrate_log_odds(self._raw(self.booster, self.linear, A, L))
+            if point
+            else np.empty(0)
+        )
         draws: np.ndarray | None = None
         if self.members:
             draws = np.column_stack(
@@ -166,8 +187,7 @@ class TriageModel:
                     )
                 ]
             )
-        lower, upper = interval(score, draws, level=self.level, context_sd=self.context_sd)
-        return pd.DataFrame({"score": score, "lower": lower, "upper": upper}, index=X.index)
+        return score, draws
 
     def _member_calibrators(self) -> list[Calibrator]:
         if len(self.member_calibrators) == len(self.members):

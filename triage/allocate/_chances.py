@@ -1,0 +1,142 @@
+"""Chance of selection: how often the policy selects each case when the score is re-estimated.
+
+The model's bootstrap members are the whole scoring pipeline refitted on resamples of the
+labelled cases. Each gives a plausible alternative score for every candidate; re-solving the
+allocation under each one, on the same policy and the same tie lottery, shows which decisions
+hold whatever the model's estimation noise and which are borderline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from triage.allocate._allocation import solve_problem
+from triage.allocate._policy import Policy
+from triage.allocate._problem import build_problem, prepare_candidates
+
+__all__ = ["SelectionChances", "chance_words", "selection_chances"]
+
+
+@dataclass(frozen=True)
+class SelectionChances:
+    """How many of the model's replicates select each candidate.
+
+    Attributes
+    ----------
+    by_case : DataFrame
+        case_id, times_selected (int), n_replicates (int), p_selected (share of replicates
+        under which the policy selects the case, 0–1), chance (the same in words), sorted by
+        case_id. p_selected is NaN when the policy cannot be met (nothing is selected).
+    n_replicates : int
+        Number of alternative scores solved.
+    """
+
+    by_case: pd.DataFrame
+    n_replicates: int
+
+    @property
+    def overall(self) -> pd.Series:
+        """Headline counts: replicates, cases always selected, never selected, borderline."""
+        p = self.by_case["p_selected"]
+        return pd.Series(
+            {
+                "replicates": self.n_replicates,
+                "always": int((p == 1).sum()),
+                "never": int((p == 0).sum()),
+                "borderline": int(((p >= 0.25) & (p <= 0.75)).sum()),
+            }
+        )
+
+
+def chance_words(times: int, n: int) -> str:
+    """Say a chance of selection in words: "selected under 19 of 20 plausible models".
+
+    Parameters
+    ----------
+    times : int
+        Replicates under which the case is selected.
+    n : int
+        Replicates solved.
+    """
+    if n <= 0:
+        return "no chance of selection computed (the model has no replicates)"
+    if not 0 <= times <= n:
+        raise ValueError(f"`times` must be between 0 and {n}. Got {times} instead.")
+    models = f"{n} plausible model{'s' if n != 1 else ''}"
+    if times == n:
+        return f"selected under all {models}"
+    if times == 0:
+        return f"left out under all {models}"
+    text = f"selected under {times} of {models}"
+    return f"{text}: borderline" if 0.25 <= times / n <= 0.75 else text
+
+
+def selection_chances(
+    candidates: pd.DataFrame,
+    policy: Policy,
+    replicates: np.ndarray,
+    *,
+    seed: int = 0,
+) -> SelectionChances:
+    """Re-solve the allocation under each replicate score: case_id, p_selected and its words.
+
+    Parameters
+    ----------
+    candidates : DataFrame
+        As for :func:`triage.allocate.allocate` (its ``score`` column is not used here).
+    policy : Policy
+        The balance policy.
+    replicates : ndarray of shape (n candidates, n replicates)
+        Alternative scores, row ``i`` for ``candidates.iloc[i]`` (e.g.
+        ``TriageModel.member_scores``); each column is one plausible model. Probabilities in
+        [0, 1].
+    seed : int, default 0
+        The tie lottery's seed, as for the selection itself.
+
+    Returns
+    -------
+    SelectionChances
+    """
+    reps = np.asarray(replicates, dtype=np.float64)
+    if reps.ndim != 2 or reps.shape[0] != len(candidates):
+        raise ValueError(
+            "`replicates` must be a 2-D array with one row per candidate. Got shape "
+            f"{reps.shape} for {len(candidates)} candidates instead."
+        )
+    if not np.isfinite(reps).all() or (reps < 0).any() or (reps > 1).any():
+        raise ValueError(
+            "`replicates` must hold probabilities in [0, 1]. Got other values instead."
+        )
+    cands = prepare_candidates(candidates)
+    problem = build_problem(cands, policy, prepared=True, seed=seed)
+    # prepare_candidates sorts by case_id: line the replicate rows up with the program's columns.
+    position = pd.Series(np.arange(len(candidates)), index=candidates["case_id"].astype(str))
+    reps = reps[position.loc[problem.case_ids].to_numpy()]
+    n_rep = reps.shape[1]
+    counts = np.zeros(problem.n, dtype=np.int64)
+    feasible = True
+    for b in range(n_rep):
+        alt = replace(problem, scores=np.ascontiguousarray(reps[:, b]))
+        result = solve_problem(alt, policy, solver="highspy")
+        if not result.feasible or result._x is None:
+            feasible = False
+            break
+        counts += result._x.astype(np.int64)
+    p = counts / n_rep if n_rep and feasible else np.full(problem.n, np.nan)
+    words = [
+        chance_words(int(c), n_rep) if feasible else "no selection: the policy cannot be met"
+        for c in counts
+    ]
+    frame = pd.DataFrame(
+        {
+            "case_id": problem.case_ids.astype(object),
+            "times_selected": counts if feasible else np.zeros(problem.n, dtype=np.int64),
+            "n_replicates": np.full(problem.n, n_rep, dtype=np.int64),
+            "p_selected": p,
+            "chance": words,
+        }
+    )
+    return SelectionChances(by_case=frame, n_replicates=n_rep)
