@@ -63,6 +63,7 @@ def refresh() -> None:
     _scored_queue.clear()
     _selection.clear()
     _allocation.clear()
+    _replicates.clear()
     _engagement.clear()
 
 
@@ -224,18 +225,36 @@ def selection(policy: Any) -> Any:
     return _selection(db_url(), str(default_model_dir()), policy.to_toml())
 
 
+@st.cache_resource(show_spinner="Re-scoring under the model's replicates…")
+def _replicates(url: str, model_path: str) -> pd.DataFrame:
+    # One row per incoming case, one column per bootstrap replicate of the model.
+    from triage.features import build_features
+
+    hist = _history(url)
+    queue = _scored_queue(url, model_path)
+    features = build_features(queue.drop(columns=["score", "lower", "upper", "status"]), hist)
+    return pd.DataFrame(
+        _model(model_path).member_scores(features), index=queue["case_id"].to_numpy()
+    )
+
+
 @st.cache_resource(show_spinner="Explaining each decision…", max_entries=32)
 def _allocation(url: str, model_path: str, policy_toml: str) -> tuple[Any, pd.DataFrame]:
-    from triage.allocate import Policy, explain_selection
+    from triage.allocate import Policy, explain_selection, selection_chances
 
     cands = _candidates(_scored_queue(url, model_path))
     allocation = _selection(url, model_path, policy_toml)
-    return allocation, explain_selection(cands, Policy.from_toml(policy_toml), allocation)
+    policy = Policy.from_toml(policy_toml)
+    why = explain_selection(cands, policy, allocation)
+    reps = _replicates(url, model_path).loc[cands["case_id"]].to_numpy()
+    chances = selection_chances(cands, policy, reps).by_case
+    return allocation, why.merge(chances, on="case_id", how="left", validate="one_to_one")
 
 
 def selection_reasons(policy: Any) -> pd.DataFrame:
     """Each candidate's reason under ``policy`` (case_id, selected, reason, score_to_enter,
-    displaced_by): the precomputed table when it was made under this policy, else computed."""
+    displaced_by, p_selected, chance): the precomputed table when it was made under this policy,
+    else computed."""
     page = first_page()
     stored = page.selection_for(policy.sha256) if page is not None else None
     return stored if stored is not None else allocation(policy)[1]

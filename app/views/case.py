@@ -42,7 +42,7 @@ shown = redact(row, role, view="case").iloc[0]
 case = row.iloc[0]
 policy_path = _data.current_policy_path()
 policy = _data.load_policy(policy_path)
-allocation, why = _data.allocation(policy)
+why = _data.selection_reasons(policy)
 decision = why[why["case_id"] == case_id]
 
 country = countries().get(case["country"])
@@ -86,6 +86,14 @@ with decision_col:
         verdict = "✔ Selected" if bool(d["selected"]) else "✘ Not selected"
         st.markdown(f"**Policy {policy.name}: {verdict}**")
         st.markdown(str(d["reason"]))
+        if "p_selected" in d and pd.notna(d["p_selected"]):
+            st.metric(
+                "Chance of selection",
+                f"{d['p_selected']:.0%}",
+                help="Share of the model's plausible versions (bootstrap replicates, each refitted "
+                "on a resample of past outcomes) under which this policy selects the case.",
+            )
+            st.caption(str(d["chance"]).capitalize() + ".")
         if pd.notna(d["score_to_enter"]):
             word = "to stay selected" if bool(d["selected"]) else "to be selected"
             st.markdown(f"Score needed {word}: **{d['score_to_enter']:.1%}**")

@@ -12,8 +12,17 @@ from triage.registry import STATUSES
 from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, countries, label, split_codes
 
 PAGE_SIZE = 25
+#: Bands of the chance of selection (share of the model's replicates that select the case).
+CHANCES = {
+    "all": "All",
+    "always": "Selected under every plausible model",
+    "borderline": "Borderline (25–75%)",
+    "never": "Left out under every plausible model",
+}
 SORTS = {
     "score": "Score, highest first",
+    "p_selected": "Chance of selection, highest first",
+    "borderline": "Most borderline first (chance nearest 50%)",
     "score_to_enter": "Closest to the cut-off first",
     "received_date": "Received, oldest first",
     "country": "Country, A to Z",
@@ -59,7 +68,7 @@ with st.container(border=True):
     statuses = kept_multiselect(
         "Status", list(STATUSES), key="q_status", format_func=lambda s: STATUSES[s], container=c5
     )
-    s1, s2 = st.columns([2, 3])
+    s1, s2, s3 = st.columns([2, 2, 2])
     sort = kept_selectbox(
         "Sort by", list(SORTS), key="q_sort", format_func=SORTS.__getitem__, container=s1
     )
@@ -73,6 +82,13 @@ with st.container(border=True):
             "not_selected": "Not selected",
         }.__getitem__,
         container=s2,
+    )
+    chance_filter = kept_selectbox(
+        "Chance of selection",
+        list(CHANCES),
+        key="q_chance",
+        format_func=CHANCES.__getitem__,
+        container=s3,
     )
 
 mask = pd.Series(True, index=table.index)
@@ -89,9 +105,39 @@ if statuses:
     mask &= table["status"].isin(statuses)
 if decision != "all":
     mask &= table["selected"].fillna(False).astype(bool) == (decision == "selected")
+if chance_filter != "all" or sort in ("p_selected", "borderline"):
+    chance = table[["case_id"]].merge(
+        _data.selection_reasons(policy)[["case_id", "p_selected"]], on="case_id", how="left"
+    )["p_selected"]
+    table = table.assign(p_selected=chance.to_numpy())
+    p = table["p_selected"]
+    if chance_filter == "always":
+        mask &= p == 1
+    elif chance_filter == "never":
+        mask &= p == 0
+    elif chance_filter == "borderline":
+        mask &= (p >= 0.25) & (p <= 0.75)
 shown = table[mask]
-ascending = {"score": False, "score_to_enter": True, "received_date": True, "country": True}[sort]
-if sort == "score_to_enter":
+ascending = {
+    "score": False,
+    "p_selected": False,
+    "borderline": True,
+    "score_to_enter": True,
+    "received_date": True,
+    "country": True,
+}[sort]
+if sort == "borderline":
+    shown = shown.assign(_gap=(shown["p_selected"] - 0.5).abs()).sort_values(
+        ["_gap", "case_id"], kind="stable", na_position="last"
+    )
+elif sort == "p_selected":
+    shown = shown.sort_values(
+        ["p_selected", "score", "case_id"],
+        ascending=[False, False, True],
+        kind="stable",
+        na_position="last",
+    )
+elif sort == "score_to_enter":
     why = _data.selection_reasons(policy)[["case_id", "score_to_enter"]]
     shown = shown.merge(why, on="case_id", how="left")
     shown = shown.assign(_gap=(shown["score"] - shown["score_to_enter"]).abs()).sort_values(
@@ -121,6 +167,13 @@ COLUMNS = {
         "Score (%)", format="%.1f", help="Estimated probability of improvement within a year"
     ),
     "Interval": st.column_config.TextColumn("Interval (90%)", help="Uncertainty of the score"),
+    "Chance": st.column_config.NumberColumn(
+        "Chance of selection (%)",
+        format="%.0f",
+        help="Share of the model's plausible versions (bootstrap replicates, each refitted on a "
+        "resample of past outcomes) under which the current policy selects the case",
+    ),
+    "Chance in words": st.column_config.TextColumn("Chance in words", width="medium"),
     "Score to enter": st.column_config.NumberColumn(
         "Score to enter (%)",
         format="%.1f",
@@ -144,6 +197,12 @@ def _display(reasons: pd.Series | None, why: pd.DataFrame | None) -> pd.DataFram
             "Policy": view["selected"]
             .map({True: "✔ Selected", False: "✘ Not selected"})
             .fillna("– not a candidate"),
+            "Chance": explained["p_selected"].to_numpy() * 100
+            if explained is not None
+            else float("nan"),
+            "Chance in words": explained["chance"].fillna("").to_numpy()
+            if explained is not None
+            else "…",
             "Why": explained["reason"].fillna("").to_numpy() if explained is not None else "…",
             "Score to enter": explained["score_to_enter"].to_numpy() * 100
             if explained is not None

@@ -274,3 +274,52 @@ def test_db_edit_of_the_head_is_caught(three_records) -> None:
     with three_records.engine.begin() as conn:
         conn.execute(update(AuditHead).values(seq=3))
     assert not verify_chain(three_records).ok
+
+
+def test_run_records_the_tie_lottery_and_each_case_chance_of_selection(
+    registry, tmp_path: Path
+) -> None:
+    import numpy as np
+    from audit_fixtures import FakeScorer
+
+    from triage.allocate import Policy, allocate, selection_chances
+
+    class ReplicateScorer(FakeScorer):
+        """The fake score plus four replicates that shift it by fixed, case-specific amounts."""
+
+        def predict(self, cases: pd.DataFrame, history: Any, features: Any = None) -> pd.DataFrame:
+            return super().predict(cases, history)
+
+        def member_scores(self, features: pd.DataFrame) -> np.ndarray:
+            base = self.predict(self._cases, None)["score"].to_numpy()
+            shifts = np.linspace(-0.2, 0.2, 4)
+            return np.clip(
+                base[:, None] + shifts[None, :] * np.cos(np.arange(len(base)))[:, None], 0, 1
+            )
+
+    scorer = ReplicateScorer()
+    queue = registry.queue()
+    scorer._cases = queue  # the features frame is indexed like the queue
+    policy_path = tmp_path / "real.toml"
+    policy_path.write_text("name = 'r'\ncapacity = 20\n[share.gender]\nwoman = { min = 0.3 }\n")
+    result = run_selection(
+        registry=registry, policy_path=policy_path, user="ana", role="staff", scorer=scorer, seed=3
+    )
+    content = result.record.content
+    assert content["tie_lottery"] == {"seed": 3, "ties": []}
+    assert content["chance_of_selection"]["replicates"] == 4
+    stored = {r["case_id"]: r for r in content["reasons"]}
+    # Direct computation: the same candidates, policy, replicates and seed.
+    reps = scorer.member_scores(queue)
+    order = pd.Series(range(len(queue)), index=queue["case_id"].astype(str))
+    cands = result.candidates
+    direct = selection_chances(
+        cands, Policy.from_toml(policy_path.read_text()), reps[order.loc[cands["case_id"]]], seed=3
+    ).by_case
+    for row in direct.itertuples(index=False):
+        assert stored[row.case_id]["p_selected"] == pytest.approx(row.p_selected)
+        assert stored[row.case_id]["chance"] == row.chance
+    assert set(result.reasons.columns) >= {"p_selected", "chance"}
+    # The selection itself is the allocator's, with the recorded seed.
+    again = allocate(cands, Policy.from_toml(policy_path.read_text()), seed=3)
+    assert list(again.selected) == result.selected

@@ -66,6 +66,11 @@ def _page(key: str, policy_sha: str = "p" * 64) -> FirstPage:
                 "reason": ["Not selected: …", "Selected on its score 0.500."],
                 "score_to_enter": [0.3, float("nan")],
                 "displaced_by": ["Q1", ""],
+                "p_selected": [0.1, 0.95],
+                "chance": [
+                    "selected under 2 of 20 plausible models",
+                    "selected under 19 of 20 plausible models",
+                ],
             }
         ),
     )

@@ -278,3 +278,63 @@ def test_compare_with_adds_the_other_models_metrics(
         capsys,
     )
     assert code == 2 and "no metrics to compare with" in " ".join(err.split())
+
+
+def test_score_with_policy_gives_each_case_its_chance_of_selection(
+    trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from triage.allocate import Policy, selection_chances
+    from triage.features import build_features
+    from triage.schema import read_history
+    from triage.scoring import load_model
+
+    hist, model = trained
+    policy = tmp_path / "p.toml"
+    policy.write_text("name = 'p'\ncapacity = 15\n[share.gender]\nwoman = { min = 0.3 }\n")
+    out, reps, why = tmp_path / "s.csv", tmp_path / "r.csv", tmp_path / "why.csv"
+    common = ["--cases", str(hist / "queue.csv"), "--data", str(hist), "--model", str(model)]
+    code, _, _ = _run(["score", *common, "--out", str(out), "--policy", str(policy)], capsys)
+    assert code == 0
+    s = pd.read_csv(out)
+    assert list(s.columns) == ["case_id", "score", "lower", "upper", "p_selected", "chance"]
+    # Direct computation: the model's replicates re-solved under the policy.
+    history = read_history(hist)
+    queue = history.queue
+    fitted = load_model(model)
+    members = fitted.member_scores(build_features(queue, history))
+    assert members.shape == (len(queue), 3)
+    direct = selection_chances(
+        queue.assign(score=0.5), Policy.from_toml(policy.read_text()), members
+    ).by_case.set_index("case_id")
+    np.testing.assert_allclose(
+        s.set_index("case_id").loc[direct.index, "p_selected"], direct["p_selected"], atol=1e-6
+    )
+    # Three replicates: every chance is a whole number of thirds.
+    np.testing.assert_allclose(s["p_selected"] * 3, np.round(s["p_selected"] * 3), atol=1e-5)
+    # The replicate columns carry the same chance into `select --candidates --reasons`.
+    code, _, _ = _run(["score", *common, "--out", str(reps), "--replicates"], capsys)
+    assert code == 0
+    r = pd.read_csv(reps)
+    assert [c for c in r.columns if c.startswith("replicate_")] == [
+        f"replicate_{i}" for i in (1, 2, 3)
+    ]
+    cands = queue.loc[:, ["case_id", "country", "un_region", "gender", "violations"]].merge(r)
+    cands.to_csv(tmp_path / "cands.csv", index=False)
+    code, _, err = _run(
+        [
+            "select",
+            "--candidates",
+            str(tmp_path / "cands.csv"),
+            "--policy",
+            str(policy),
+            "--reasons",
+            str(why),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    w = pd.read_csv(why, keep_default_na=False).set_index("case_id")
+    np.testing.assert_allclose(
+        w.loc[direct.index, "p_selected"].astype(float), direct["p_selected"], atol=1e-6
+    )
+    assert (w.loc[direct.index, "chance"] == direct["chance"]).all()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from triage.audit._ledger import (
@@ -91,7 +92,8 @@ class RunRecord:
     selected : list of str
         Selected case ids, sorted.
     reasons : DataFrame
-        case_id, selected, reason: one row per candidate.
+        case_id, selected, reason: one row per candidate; with a model that has bootstrap
+        replicates also p_selected (0–1) and chance (the same in words).
     candidates : DataFrame
         The stored candidate table (no names), as re-read from its canonical CSV.
     record : LedgerRecord
@@ -280,6 +282,45 @@ def _reasons(
     return base.sort_values("case_id").reset_index(drop=True)
 
 
+def _chances(
+    candidates: pd.DataFrame,
+    scored: pd.DataFrame,
+    policy: Any,
+    replicates: np.ndarray | None,
+    allocation: Any,
+    seed: int,
+) -> pd.DataFrame | None:
+    """p_selected per candidate, or None without replicates or a feasible selection."""
+    if replicates is None or replicates.ndim != 2 or replicates.shape[1] == 0:
+        return None
+    if not getattr(allocation, "feasible", True) or not hasattr(policy, "shares"):
+        return None
+    from triage.allocate import selection_chances
+
+    # The replicate rows follow the scored queue; the stored candidates are re-read from CSV.
+    position = pd.Series(np.arange(len(scored)), index=scored["case_id"].astype(str))
+    rows = position.loc[candidates["case_id"].astype(str)].to_numpy()
+    return selection_chances(candidates, policy, replicates[rows], seed=seed).by_case
+
+
+def _tie_lottery(allocation: Any, seed: int) -> dict[str, Any]:
+    ties = getattr(allocation, "ties", ())
+    return {"seed": seed, "ties": [t.to_dict() for t in ties]}
+
+
+def _reason_entry(row: dict[Any, Any]) -> dict[str, Any]:
+    entry = {
+        "case_id": str(row["case_id"]),
+        "selected": bool(row["selected"]),
+        "reason": str(row["reason"]),
+    }
+    p = row.get("p_selected")
+    if p is not None and not pd.isna(p):
+        entry["p_selected"] = round(float(p), 6)
+        entry["chance"] = str(row["chance"])
+    return entry
+
+
 def run_selection(
     *,
     registry: Registry,
@@ -336,8 +377,8 @@ def run_selection(
         raise TriageError(
             "auditors may review runs but not run a selection; log in as staff or mandate_holder."
         )
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"`seed` must be an int. Got {seed!r} instead.")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"`seed` must be a non-negative int. Got {seed!r} instead.")
     report = on_progress or (lambda done, total, what: None)
     path = Path(policy_path)
     try:
@@ -365,7 +406,15 @@ def run_selection(
         scorer = load_model(model_dir)
     # The model never needs a name: give it the queue without them.
     public = queue.drop(columns=[c for c in queue.columns if c in SENSITIVE_COLUMNS])
-    scores = scorer.predict(public, history)
+    replicates: np.ndarray | None = None
+    if hasattr(scorer, "member_scores"):
+        from triage.features import build_features
+
+        features = build_features(public, history)
+        scores = _call_with_optional(scorer.predict, public, history, features=features)
+        replicates = np.asarray(scorer.member_scores(features))
+    else:
+        scores = scorer.predict(public, history)
     if "case_id" not in scores.columns or "score" not in scores.columns:
         raise TriageError("the model's predictions lack case_id or score columns.")
     merged = public.merge(
@@ -390,6 +439,11 @@ def run_selection(
     selected = sorted(str(c) for c in allocation.selected)
     explain = explainer or _default_explainer()
     reasons = _reasons(explain(candidates, policy, allocation), candidates, selected)
+    chances = _chances(candidates, merged, policy, replicates, allocation, seed)
+    if chances is not None:
+        reasons = reasons.merge(
+            chances.loc[:, ["case_id", "p_selected", "chance"]], on="case_id", how="left"
+        )
 
     report(3, 5, "recording the run")
     candidates_sha = put_blob(registry, data)
@@ -413,10 +467,16 @@ def run_selection(
         "solver": _solver_info(allocation, solver),
         "seed": seed,
         "selected": selected,
-        "reasons": [
-            {"case_id": r.case_id, "selected": bool(r.selected), "reason": str(r.reason)}
-            for r in reasons.itertuples(index=False)
-        ],
+        "reasons": [_reason_entry(r) for r in reasons.to_dict("records")],
+        "tie_lottery": _tie_lottery(allocation, seed),
+        "chance_of_selection": {
+            "replicates": 0 if chances is None else int(chances["n_replicates"].iloc[0]),
+            "definition": (
+                "share of the model's bootstrap replicates (the pipeline refitted on resamples "
+                "of the labelled cases) under which this policy, with the same tie lottery, "
+                "selects the case"
+            ),
+        },
         "simulated": bool(getattr(history, "simulated", False)),
     }
     record = append_record(

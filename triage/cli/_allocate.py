@@ -49,6 +49,8 @@ def _write_reasons(frame: pd.DataFrame, path: Path) -> None:
     for col in ("case_id", "reason", "displaced_by"):
         out[col] = out[col].map(_guard)
     out["selected"] = out["selected"].map({True: "true", False: "false"})
+    if "chance" in out.columns:
+        out["chance"] = out["chance"].map(_guard)
     try:
         out.to_csv(path, index=False, lineterminator="\n")
     except OSError as exc:
@@ -84,6 +86,13 @@ def _print_summary(allocation: Any) -> None:
             "" if price != price else f"{price:+.4f}",
         )
     console.print(table)
+    for tie in getattr(allocation, "ties", ()):
+        console.print(
+            f"{len(tie.draw_order)} candidates tie exactly at a score of {tie.score:.1%}; the "
+            f"{tie.places} place(s) among them were drawn by lot (seed {allocation.tie_seed}; "
+            "the draw order is in the --json output and the run record).",
+            highlight=False,
+        )
     forced = allocation.constraints["name"].str.startswith("must_include[").sum()
     if forced or allocation.exploration:
         console.print(
@@ -117,10 +126,18 @@ def select(
         Path | None,
         typer.Option(
             help="Write one row per candidate: case_id, selected, reason, score_to_enter "
-            "(exact), displaced_by."
+            "(exact), displaced_by and, when the model's replicate scores are known (registry "
+            "runs, or candidates scored with `triage score --replicates`), p_selected and chance."
         ),
     ] = None,
     solver: Annotated[str, typer.Option(help="highs (falls back to CBC) or cbc.")] = "highs",
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Seed of the lottery that settles exact ties between candidates' scores "
+            "(recorded with the run; replay reuses it)."
+        ),
+    ] = 0,
     user: Annotated[
         str | None, typer.Option(help="Who runs the selection (registry runs; logs in).")
     ] = None,
@@ -139,6 +156,8 @@ def select(
     """
     if solver not in ("highs", "cbc"):
         raise TriageError(f"--solver must be highs or cbc. Got {solver!r} instead.")
+    if seed < 0:
+        raise TriageError(f"--seed must be a non-negative integer. Got {seed} instead.")
     from triage.allocate import explain_selection, load_policy
 
     policy_path = _policy_path(policy)
@@ -152,8 +171,10 @@ def select(
         from triage.allocate._problem import prepare_candidates
 
         cands = prepare_candidates(frame, source=str(candidates))
-        allocation = allocate(cands, pol, solver=solver)  # type: ignore[arg-type]
-        precomputed = None
+        allocation = allocate(cands, pol, solver=solver, seed=seed)  # type: ignore[arg-type]
+        precomputed = (
+            _replicate_chances(frame, candidates, pol, seed) if reasons is not None else None
+        )
     else:
         from triage.audit import run_selection
         from triage.cli._audit import cli_session, open_registry
@@ -164,6 +185,7 @@ def select(
             policy_path=policy_path,
             user=session.user,
             role=session.role,
+            seed=seed,
         )
         allocation = record.allocation
         cands = getattr(record, "candidates", None)
@@ -185,10 +207,42 @@ def select(
             table = precomputed.loc[:, columns]
         else:
             table = explain_selection(cands, pol, allocation)
+        chance_cols = ["case_id", "p_selected", "chance"]
+        if precomputed is not None and all(c in precomputed.columns for c in chance_cols):
+            table = table.merge(precomputed.loc[:, chance_cols], on="case_id", how="left")
+        elif candidates is not None:
+            err_console.print(
+                "note: no p_selected column: the candidates carry no replicate scores "
+                "(score them with `triage score --replicates`).",
+                highlight=False,
+            )
         _write_reasons(table, reasons)
         err_console.print(f"wrote reasons for {len(cands)} candidates to {reasons}")
     if allocation.status == "infeasible":
         raise TriageError(allocation.message, exit_code=2)
+
+
+def _replicate_chances(
+    frame: pd.DataFrame, path: Path, policy: Any, seed: int
+) -> pd.DataFrame | None:
+    """p_selected from the candidates' replicate_1.. columns (``triage score --replicates``)."""
+    import numpy as np
+    import pandas as pd
+
+    cols = [c for c in frame.columns if c.startswith("replicate_")]
+    if not cols:
+        return None
+    values = frame.loc[:, cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+    if bad.any():
+        row, col = (int(v[0]) for v in np.nonzero(bad))
+        raise InputFileError(
+            f"{path}: line {row + 2}, column {cols[col]}: a replicate score must be a "
+            "probability in [0, 1]."
+        )
+    from triage.allocate import selection_chances
+
+    return selection_chances(frame, policy, values, seed=seed).by_case
 
 
 def _load_candidates(path: Path) -> pd.DataFrame:

@@ -178,24 +178,96 @@ def train(
 @app.command()
 def score(
     cases: CasesOption,
-    out: Annotated[Path, typer.Option("--out", help="CSV to write: case_id, score, lower, upper.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="CSV to write: case_id, score, lower, upper (+ p_selected, chance with --policy).",
+        ),
+    ],
     data: DataOption = None,
     model: ModelOption = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="Also give each case's chance of selection under this policy (TOML): the share "
+            "of the model's bootstrap replicates under which the policy selects it (p_selected).",
+        ),
+    ] = None,
+    replicates: Annotated[
+        bool,
+        typer.Option(
+            "--replicates",
+            help="Also write each bootstrap replicate's score (replicate_1, ...), so that "
+            "`triage select --candidates` can compute p_selected under any policy.",
+        ),
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the tie lottery (with --policy).")] = 0,
 ) -> None:
     """Score cases: calibrated probability of improvement within a year, with its interval."""
+    from triage.features import build_features
     from triage.scoring import load_model
 
     frame = _read_cases(cases)
     history = _history(data)
     fitted = load_model(model)
-    scored = _in_file(cases, fitted.predict, frame, history)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scored.to_csv(out, index=False, float_format="%.6f", lineterminator="\n")
+    pol = None
+    if policy is not None:
+        from triage.allocate import load_policy
+
+        pol = load_policy(policy)
+    features = _in_file(cases, build_features, frame, history)
+    scored = fitted.predict(frame, history, features=features)
+    members = fitted.member_scores(features) if (pol is not None or replicates) else None
+    if pol is not None and members is not None:
+        scored = scored.merge(
+            _chances(cases, frame, scored, pol, members, seed), on="case_id", how="left"
+        )
+    if replicates and members is not None:
+        for b in range(members.shape[1]):
+            scored[f"replicate_{b + 1}"] = members[:, b]
+    _write_scores(scored, out)
     console.print(
         f"scored {len(scored)} cases with model {fitted.version} ({fitted.sha256[:12]}) → {out}",
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _chances(
+    path: Path, frame: pd.DataFrame, scored: pd.DataFrame, policy: Any, members: Any, seed: int
+) -> pd.DataFrame:
+    """p_selected and its words for every scored case (``triage score --policy``)."""
+    from triage.allocate import CANDIDATE_COLUMNS, selection_chances
+    from triage.errors import InputFileError
+
+    missing = [c for c in CANDIDATE_COLUMNS if c != "score" and c not in frame.columns]
+    if missing:
+        raise InputFileError(
+            f"{path}: --policy needs the columns {', '.join(missing)} to place each case in "
+            "the policy's groups."
+        )
+    cands = frame.loc[:, [c for c in CANDIDATE_COLUMNS if c != "score"]].copy()
+    cands["case_id"] = cands["case_id"].astype(str)
+    cands = cands.merge(scored[["case_id", "score"]], on="case_id", how="left")
+    if members.shape[1] == 0:
+        raise InputFileError(
+            f"{path}: the model has no bootstrap replicates, so no chance of selection can be "
+            "computed; retrain it with `triage train`."
+        )
+    chances = _in_file(path, lambda: selection_chances(cands, policy, members, seed=seed)).by_case
+    return chances.loc[:, ["case_id", "p_selected", "chance"]]
+
+
+def _write_scores(scored: pd.DataFrame, out: Path) -> None:
+    from triage.errors import TriageError
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        scored.to_csv(out, index=False, float_format="%.6f", lineterminator="\n")
+    except OSError as exc:
+        raise TriageError(f"{out}: cannot write the scores ({exc}).") from exc
 
 
 @app.command()

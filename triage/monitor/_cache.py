@@ -43,14 +43,22 @@ __all__ = [
 ]
 
 #: Bumped whenever the stored layout or its meaning changes: older files then simply miss.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 #: Statuses of incoming cases a selection decides (the allocator's candidates).
 _CANDIDATE_STATUSES = ("eligible", "selected", "not_selected")
 
 _SCORE_COLUMNS = ("case_id", "score", "lower", "upper")
 _REASON_COLUMNS = ("case_id", "rank", "text")
-_SELECTION_COLUMNS = ("case_id", "selected", "reason", "score_to_enter", "displaced_by")
+_SELECTION_COLUMNS = (
+    "case_id",
+    "selected",
+    "reason",
+    "score_to_enter",
+    "displaced_by",
+    "p_selected",
+    "chance",
+)
 
 
 def first_page_path() -> Path:
@@ -123,7 +131,8 @@ class FirstPage:
         ``Policy.sha256`` of the policy ``selection`` was computed under.
     selection : DataFrame
         ``explain_selection`` of the candidates under that policy: case_id, selected, reason,
-        score_to_enter, displaced_by.
+        score_to_enter, displaced_by, and each case's chance of selection under the model's
+        bootstrap replicates (``selection_chances``): p_selected (0-1) and chance (in words).
     """
 
     key: str
@@ -191,7 +200,14 @@ def read_first_page(path: Path | None = None, *, key: str) -> FirstPage | None:
             reasons=reasons.astype({"case_id": "str", "rank": "int64", "text": "str"}),
             policy_sha256=str(data["policy_sha256"]),
             selection=selection.astype(
-                {"case_id": "str", "selected": bool, "reason": "str", "score_to_enter": float}
+                {
+                    "case_id": "str",
+                    "selected": bool,
+                    "reason": "str",
+                    "score_to_enter": float,
+                    "p_selected": float,
+                    "chance": "str",
+                }
             ).assign(displaced_by=selection["displaced_by"].fillna("").astype("str")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -211,8 +227,9 @@ def build_first_page(
     Scores every incoming case with the model in ``model_dir``, keeps the top three SHAP reasons
     of each, and explains the selection of the open candidates under the policy file.
     """
-    from triage.allocate import allocate, explain_selection, load_policy
+    from triage.allocate import allocate, explain_selection, load_policy, selection_chances
     from triage.explain import explain, reasons
+    from triage.features import build_features
     from triage.scoring import load_model
 
     def step(done: int, what: str) -> None:
@@ -225,7 +242,9 @@ def build_first_page(
     queue = history.queue if history.queue is not None else submissions.iloc[:0]
     step(1, "scoring the queue")
     model = load_model(model_dir)
-    scores = model.predict(queue, history).loc[:, list(_SCORE_COLUMNS)]
+    features = build_features(queue, history)
+    scores = model.predict(queue, history, features=features).loc[:, list(_SCORE_COLUMNS)]
+    replicates = pd.DataFrame(model.member_scores(features), index=scores["case_id"].to_numpy())
     step(2, "explaining the scores")
     top = reasons(explain(model, queue, history), top=3).loc[:, list(_REASON_COLUMNS)]
     step(3, "selecting under the policy")
@@ -235,6 +254,11 @@ def build_first_page(
     scored["status"] = scored["case_id"].map(status)
     candidates = scored[scored["status"].isin(_CANDIDATE_STATUSES)].reset_index(drop=True)
     selection = explain_selection(candidates, policy, allocate(candidates, policy))
+    step(4, "chance of selection under the model's replicates")
+    chances = selection_chances(
+        candidates, policy, replicates.loc[candidates["case_id"]].to_numpy()
+    ).by_case
+    selection = selection.merge(chances, on="case_id", how="left", validate="one_to_one")
     step(5, "done")
     return FirstPage(
         key=key,
