@@ -19,17 +19,22 @@ Protocol (all on the labelled cases, those with an outcome):
    (training + validation), an L2 logistic regression (its ``C`` chosen on validation like the
    booster's configuration, refitted on training + validation) and, for simulated data, the
    generator's truth ``p_improve`` (the ceiling; never a feature).
-5. **Intervals.** ``logit(score) ± z·sd`` where the variance adds the bootstrap spread and the
-   variance of the effects that cases of one year or one country share beyond the features
-   (a case's year climate and its country's own effect are unknown to the score). The pipeline
-   is bootstrapped ``n_bootstrap`` times (of training + validation for the test metrics, of all
-   labelled cases for the shipped model): each member is a booster on a resample, its additive
-   start refitted with a light penalty, with its own calibrator fitted on the out-of-bag rows.
-   The shared effects are estimated from pairs of residuals in the same year (and different
-   countries) or the same country (and different years), the residuals of the pipeline
-   cross-fitted by country, taking the upper 80 % confidence bound (jackknife over countries). A case's own idiosyncratic chance cannot be
-   estimated from one outcome per case, so the interval cannot include it. Coverage on test =
-   share of test cases whose truth ``p_improve`` lies in ``[lower, upper]`` (simulated only).
+5. **Intervals.** The range of the case's chance of improvement at the nominal level, read as
+   ``sigmoid(b + s·Z)`` with ``b`` such that its mean is the score (``interval``); ``s²`` adds
+   the bootstrap spread and the variance of the effects the score misses that cases share: the
+   year's climate (one variance; a new year's climate is unknown) and the country's own effect
+   as far as its improvement rate (a feature) did not yet carry it, ``σ² · k / (k + n)`` with
+   ``n`` of the country's outcomes known at the case's date and ``k = SHRINK["improve"]``. The
+   pipeline is bootstrapped ``n_bootstrap`` times (of training + validation for the test metrics,
+   of all labelled cases for the shipped model): each member is a booster on a resample, its
+   additive start refitted with a light penalty, with its own calibrator fitted on the
+   out-of-bag rows. The shared effects are estimated from pairs of residuals in the same year
+   (and different countries) or the same country (and different years), the residuals of the
+   pipeline cross-fitted by country (moment estimates). A case's own idiosyncratic chance cannot
+   be estimated from one outcome per case, nor can how the score misweights a kind of case
+   beyond the bootstrap spread, so the interval under-covers its nominal level. Coverage on
+   test = share of test cases whose truth ``p_improve`` lies in ``[lower, upper]``; for a
+   simulated history with a queue, the same on the queue scored by the shipped model.
 6. **Shipped model.** Refitted on all labelled cases with the chosen configuration; its
    calibrator is fitted on cross-fitted predictions (5 time-ordered folds); its bootstrap members
    resample all labelled cases.
