@@ -155,3 +155,30 @@ def test_pair_shape_is_a_weighted_mean_of_the_later_case() -> None:
     assert _pair_shape(group[order], other[order], p[order], f[order]) == pytest.approx(shape)
     # No pair (every case alone in its group): nothing to average, the shape is 1.
     assert _pair_shape(np.arange(200), other, p, f) == 1.0
+
+
+def test_context_bound_holds_the_estimates_and_is_deterministic() -> None:
+    """A known country effect is found; the bound used by the interval is never below it."""
+    from triage.scoring._train import _context_sd
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    country = rng.integers(0, 60, n)
+    year = rng.integers(2004, 2016, n)
+    base = rng.normal(-1.2, 0.6, n)
+    u = rng.normal(0.0, 0.8, 60)[country]
+    y = (rng.random(n) < 1 / (1 + np.exp(-(base + u)))).astype(int)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(40)
+    p = (1 / (1 + np.exp(-(base[:, None] + 0.8 * nodes[None, :])))) @ (weights / weights.sum())
+    cases = pd.DataFrame(
+        {"sent_date": pd.to_datetime([f"{v}-06-01" for v in year]), "country": country.astype(str)}
+    )
+    n_known = np.zeros(n)  # the score never learns the country: its whole effect is missed
+    ctx = _context_sd(cases, y, p, n_known)
+    assert ctx["country_estimate"] ** 2 == pytest.approx(0.64, abs=0.25)
+    assert ctx["country"] >= ctx["country_estimate"] and ctx["year"] >= ctx["year_estimate"]
+    assert ctx["country_shape"] == pytest.approx(1.0)
+    order = rng.permutation(n)
+    again = _context_sd(cases.iloc[order].reset_index(drop=True), y[order], p[order], n_known)
+    for key in ("year", "country", "se"):
+        assert again[key] == pytest.approx(ctx[key], rel=1e-9, abs=1e-12)

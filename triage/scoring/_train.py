@@ -30,7 +30,8 @@ Protocol (all on the labelled cases, those with an outcome):
    additive start refitted with a light penalty, with its own calibrator fitted on the
    out-of-bag rows. The shared effects are estimated from pairs of residuals in the same year
    (and different countries) or the same country (and different years), the residuals of the
-   pipeline cross-fitted by country (moment estimates). A case's own idiosyncratic chance cannot
+   pipeline cross-fitted by country, scaled to the upper 80 % confidence bound of their summed
+   variance (jackknife over countries). A case's own idiosyncratic chance cannot
    be estimated from one outcome per case, nor can how the score misweights a kind of case
    beyond the bootstrap spread, so the interval under-covers its nominal level. Coverage on
    test = share of test cases whose truth ``p_improve`` lies in ``[lower, upper]``; for a
@@ -572,6 +573,14 @@ def _pair_shape(group: np.ndarray, other: np.ndarray, p: np.ndarray, f: np.ndarr
     return num / den if den > 0 else 1.0
 
 
+#: One-sided level of the upper confidence bound taken for the shared-effect variance: with a
+#: few hundred outcomes its estimate is noisy (on some histories it comes out near zero by
+#: chance), and an interval too narrow misleads more than one too wide. Over simulated seeds the
+#: bound bought more coverage per unit of width than the moment estimate (``benchmarks.seeds``):
+#: it widens where the estimate is unsure. With thousands of outcomes it closes on the estimate.
+_CONTEXT_BOUND = 0.8
+
+
 def _context_sd(
     cases: pd.DataFrame, y: np.ndarray, p_held: np.ndarray, n_known: np.ndarray
 ) -> dict[str, float]:
@@ -581,27 +590,63 @@ def _context_sd(
     (``_country_held_out_scores``); ``n_known`` the outcomes of the case's country known before
     its date (``known_country_outcomes``).
 
-    ``year``: moment estimate (``_shared_variance`` over pairs of one year and different
-    countries, clipped at zero). The country's effect is partly carried by its improvement rate,
-    a feature shrunk toward the global rate with ``k = SHRINK["improve"]`` pseudo-counts, so the
-    part a score misses is taken to fall as ``σ² · k / (k + n)`` with ``n`` outcomes known. Two
-    cases of one country share the miss of the later one (it knew more), so pairs estimate
-    ``σ²`` times the pair mean of ``k / (k + max n)`` (``_pair_shape``); ``country`` is ``σ``:
-    the sd for a country with no known outcome. ``country_pairs`` is the pair estimate itself
-    (the variance averaged over the pairs' known outcomes, as an sd).
+    Moment estimates (``_shared_variance``): the year's climate from pairs of one year and
+    different countries; the country's effect from pairs of one country and different years.
+    The country's effect is partly carried by its improvement rate, a feature shrunk toward the
+    global rate with ``k = SHRINK["improve"]`` pseudo-counts, so the part a score misses is
+    taken to fall as ``σ² · k / (k + n)`` with ``n`` outcomes known. Two cases of one country
+    share the miss of the later one (it knew more), so the pairs estimate ``σ²`` times the pair
+    mean of ``k / (k + max n)`` (``_pair_shape``).
+
+    Both variances are then scaled up together to the upper ``_CONTEXT_BOUND`` confidence bound
+    of their sum (jackknife over countries; all to the country when both estimates are zero).
+    Returns ``year`` and ``country`` (the sds used; ``country`` for a country with no known
+    outcome), ``country_k``, the moment estimates ``year_estimate`` and ``country_estimate``
+    (same scales), ``se`` (the jackknife standard error of the summed variance) and
+    ``country_shape``.
     """
+    from statistics import NormalDist
+
     year = pd.to_datetime(cases["sent_date"]).dt.year.to_numpy()
     country = cases["country"].astype(str).to_numpy()
     p_oof = np.asarray(p_held, dtype=float)
-    v_year = max(_shared_variance(year, country, y, p_oof), 0.0)
-    v_pairs = max(_shared_variance(country, year, y, p_oof), 0.0)
+
+    def both(keep: np.ndarray, first_order: bool = False) -> tuple[float, float]:
+        return (
+            _shared_variance(
+                year[keep], country[keep], y[keep], p_oof[keep], first_order=first_order
+            ),
+            _shared_variance(
+                country[keep], year[keep], y[keep], p_oof[keep], first_order=first_order
+            ),
+        )
+
+    everyone = np.ones(len(y), dtype=bool)
+    v_year, v_pairs = both(everyone)
+    # Jackknife replicates of the first-order estimate (no root finding), rescaled to the
+    # full estimate: the curvature changes the level of the estimate, hardly its noise.
+    linear = sum(both(everyone, first_order=True))
+    ratio = (v_year + v_pairs) / linear if linear > 0 and v_year + v_pairs > 0 else 1.0
+    uniq = np.unique(country)
+    reps = np.array([sum(both(country != c, first_order=True)) for c in uniq])
+    n = len(uniq)
+    se = float(np.sqrt((n - 1) / n * np.sum((reps - reps.mean()) ** 2))) * ratio if n > 1 else 0.0
+    bound = max(v_year + v_pairs + NormalDist().inv_cdf(_CONTEXT_BOUND) * se, 0.0)
+    v_year, v_pairs = max(v_year, 0.0), max(v_pairs, 0.0)
+    if v_year + v_pairs > 0:
+        scale = bound / (v_year + v_pairs)
+        b_year, b_pairs = v_year * scale, v_pairs * scale
+    else:
+        b_year, b_pairs = 0.0, bound
     k = float(SHRINK["improve"])
     shape = _pair_shape(country, year, p_oof, k / (k + np.asarray(n_known, dtype=float)))
     return {
-        "year": float(np.sqrt(v_year)),
-        "country": float(np.sqrt(v_pairs / shape)) if shape > 0 else 0.0,
+        "year": float(np.sqrt(b_year)),
+        "country": float(np.sqrt(b_pairs / shape)) if shape > 0 else 0.0,
         "country_k": k,
-        "country_pairs": float(np.sqrt(v_pairs)),
+        "year_estimate": float(np.sqrt(v_year)),
+        "country_estimate": float(np.sqrt(v_pairs / shape)) if shape > 0 else 0.0,
+        "se": se,
         "country_shape": float(shape),
     }
 
@@ -930,7 +975,11 @@ def train(
                 f"{eval_context['country']:.3f} with no outcome of the country known, variance "
                 f"shrinking as {eval_context['country_k']:g} / ({eval_context['country_k']:g} + "
                 "n) with n of its outcomes known at the case's date), both estimated from pairs "
-                "of residuals of the pipeline cross-fitted by country on those years"
+                "of residuals of the pipeline cross-fitted by country on those years and scaled "
+                f"to the upper {_CONTEXT_BOUND:.0%} confidence bound of their summed variance "
+                f"(moment estimates: year {eval_context['year_estimate']:.3f}, country "
+                f"{eval_context['country_estimate']:.3f}; standard error of the summed variance "
+                f"{eval_context['se']:.3f})"
             ),
             "context": eval_context,
         },
