@@ -24,7 +24,7 @@ HYP = settings(max_examples=40, deadline=None)
 
 def _bare(year_sd: float, country_sd: float, k: float) -> TriageModel:
     return TriageModel(
-        booster=None,
+        booster=None,  # type: ignore[arg-type]
         members=[],
         calibrator=None,  # type: ignore[arg-type]
         features=(),
@@ -122,6 +122,7 @@ def toy() -> History:
 def test_known_country_outcomes_counts_earlier_outcomes_only(toy: History) -> None:
     from triage.features._build import OUTCOME_LAG_DAYS
 
+    assert toy.queue is not None
     rows = pd.concat([toy.cases.sample(60, random_state=1), toy.queue.head(20)], ignore_index=True)
     counted = known_country_outcomes(rows, toy)
     labelled = toy.outcomes.dropna(subset=["outcome"]).merge(
