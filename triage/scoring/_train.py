@@ -30,10 +30,11 @@ Protocol (all on the labelled cases, those with an outcome):
    additive start refitted with a light penalty, with its own calibrator fitted on the
    out-of-bag rows. The shared effects are estimated from pairs of residuals in the same year
    (and different countries) or the same country (and different years), the residuals of the
-   pipeline cross-fitted by country, scaled to the upper 80 % confidence bound of their summed
-   variance (jackknife over countries). A case's own idiosyncratic chance cannot
-   be estimated from one outcome per case, nor can how the score misweights a kind of case
-   beyond the bootstrap spread, so the interval under-covers its nominal level. Coverage on
+   pipeline cross-fitted by year or by country respectively, scaled to the upper 80 %
+   confidence bound of their summed variance (jackknife over countries). A case's own
+   idiosyncratic chance cannot be estimated from one outcome per case, nor can how the score
+   misweights a kind of case beyond the bootstrap spread, so the interval under-covers its
+   nominal level. Coverage on
    test = share of test cases whose truth ``p_improve`` lies in ``[lower, upper]``; for a
    simulated history with a queue, the same on the queue scored by the shipped model.
 6. **Shipped model.** Refitted on all labelled cases with the chosen configuration; its
@@ -517,18 +518,21 @@ def _shared_variance(
 def _country_held_out_scores(
     X: pd.DataFrame,
     y: np.ndarray,
-    country: np.ndarray,
+    groups: np.ndarray,
     params: dict[str, Any],
     rounds: int,
     kind: CalibratorKind,
 ) -> np.ndarray:
-    """The pipeline's scores for each country from a fit that never saw the country's cases.
+    """The pipeline's scores for each group from a fit that never saw the group's cases.
 
-    Cross-fitted by country (5 folds): a score fitted on other cases of the same country (the
-    trees' country splits) absorbs part of the effect they share, and pairs of its residuals
-    would understate it. What the score knows of a country at a case's date, its point-in-time
-    record, stays in the features, as it does when a new case is scored.
+    ``groups``: the cases' countries (or years). Cross-fitted by group (5 folds): a score fitted
+    on other cases of the same country (the trees' country splits) absorbs part of the effect
+    they share, and pairs of its residuals would understate it. What the score knows of a
+    country at a case's date, its point-in-time record, stays in the features, as it does when a
+    new case is scored. Likewise for a year: features that drift over time let a score fitted
+    on the same year's other cases absorb part of its climate, which a new year's cases cannot.
     """
+    country = groups
     from sklearn.model_selection import GroupKFold
 
     raw = np.full(len(y), float(np.mean(y)))
@@ -582,16 +586,22 @@ _CONTEXT_BOUND = 0.8
 
 
 def _context_sd(
-    cases: pd.DataFrame, y: np.ndarray, p_held: np.ndarray, n_known: np.ndarray
+    cases: pd.DataFrame,
+    y: np.ndarray,
+    p_held: np.ndarray,
+    n_known: np.ndarray,
+    p_year: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Sd (log-odds) of the year and country effects that scores miss, the country's per case.
 
-    ``p_held`` are scores from fits that never saw the case's country
-    (``_country_held_out_scores``); ``n_known`` the outcomes of the case's country known before
-    its date (``known_country_outcomes``).
+    ``p_held`` are scores from fits that never saw the case's country, ``p_year`` (default
+    ``p_held``) from fits that never saw the case's year (``_country_held_out_scores``);
+    ``n_known`` the outcomes of the case's country known before its date
+    (``known_country_outcomes``).
 
     Moment estimates (``_shared_variance``): the year's climate from pairs of one year and
-    different countries; the country's effect from pairs of one country and different years.
+    different countries (residuals of ``p_year``); the country's effect from pairs of one
+    country and different years (residuals of ``p_held``).
     The country's effect is partly carried by its improvement rate, a feature shrunk toward the
     global rate with ``k = SHRINK["improve"]`` pseudo-counts, so the part a score misses is
     taken to fall as ``σ² · k / (k + n)`` with ``n`` outcomes known. Two cases of one country
@@ -610,11 +620,12 @@ def _context_sd(
     year = pd.to_datetime(cases["sent_date"]).dt.year.to_numpy()
     country = cases["country"].astype(str).to_numpy()
     p_oof = np.asarray(p_held, dtype=float)
+    p_yr = p_oof if p_year is None else np.asarray(p_year, dtype=float)
 
     def both(keep: np.ndarray, first_order: bool = False) -> tuple[float, float]:
         return (
             _shared_variance(
-                year[keep], country[keep], y[keep], p_oof[keep], first_order=first_order
+                year[keep], country[keep], y[keep], p_yr[keep], first_order=first_order
             ),
             _shared_variance(
                 country[keep], year[keep], y[keep], p_oof[keep], first_order=first_order
@@ -891,8 +902,12 @@ def train(
     eval_held = _country_held_out_scores(
         X[trva], y[trva], cases["country"][trva].astype(str).to_numpy(), params, eval_rounds, kind
     )
+    year_all = pd.to_datetime(cases["sent_date"]).dt.year.astype(str).to_numpy()
+    eval_held_year = _country_held_out_scores(
+        X[trva], y[trva], year_all[trva], params, eval_rounds, kind
+    )
     n_known = known_country_outcomes(cases, history)
-    eval_context = _context_sd(cases[trva], y[trva], eval_held, n_known[trva])
+    eval_context = _context_sd(cases[trva], y[trva], eval_held, n_known[trva], eval_held_year)
     eval_draws = _draws(eval_members, eval_cals, Xte)
     held_sd = interval_sd(
         eval_draws,
@@ -926,7 +941,8 @@ def train(
     held = _country_held_out_scores(
         X, y, cases["country"].astype(str).to_numpy(), params, final_rounds, kind
     )
-    context = _context_sd(cases, y, held, n_known)
+    held_year = _country_held_out_scores(X, y, year_all, params, final_rounds, kind)
+    context = _context_sd(cases, y, held, n_known, held_year)
     tick("final model fitted")
     members, member_cals = _bootstrap(X, y, params, final_rounds, n_bootstrap, seed + 1000, kind)
 
@@ -975,7 +991,8 @@ def train(
                 f"{eval_context['country']:.3f} with no outcome of the country known, variance "
                 f"shrinking as {eval_context['country_k']:g} / ({eval_context['country_k']:g} + "
                 "n) with n of its outcomes known at the case's date), both estimated from pairs "
-                "of residuals of the pipeline cross-fitted by country on those years and scaled "
+                "of residuals of the pipeline cross-fitted by year or by country on those years "
+                "and scaled "
                 f"to the upper {_CONTEXT_BOUND:.0%} confidence bound of their summed variance "
                 f"(moment estimates: year {eval_context['year_estimate']:.3f}, country "
                 f"{eval_context['country_estimate']:.3f}; standard error of the summed variance "
