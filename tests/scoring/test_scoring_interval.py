@@ -183,3 +183,24 @@ def test_context_bound_holds_the_estimates_and_is_deterministic() -> None:
     again = _context_sd(cases.iloc[order].reset_index(drop=True), y[order], p[order], n_known)
     for key in ("year", "country", "se"):
         assert again[key] == pytest.approx(ctx[key], rel=1e-9, abs=1e-12)
+
+
+def test_card_includes_the_seeds_table_with_its_command() -> None:
+    import json
+    from pathlib import Path
+
+    from triage.scoring._card import seeds_markdown
+
+    path = Path(__file__).resolve().parents[2] / "models" / "seeds.json"
+    table = json.loads(path.read_text(encoding="utf-8"))
+    text = seeds_markdown(table)
+    assert table["command"] in text
+    assert len(table["seeds"]) >= 10
+    for row in table["seeds"]:
+        assert f"| {row['seed']} | {row['queue_coverage']:.3f} | {row['queue_width']:.3f} " in text
+    # The mean row is the mean of the seeds' rows (the table is not edited by hand).
+    for key in ("queue_coverage", "queue_width", "coverage", "width"):
+        mean = float(np.mean([r[key] for r in table["seeds"]]))
+        assert table["mean"][key] == pytest.approx(mean, abs=1e-3)
+    assert "ships the 90% level" in text
+    assert seeds_markdown(None) == ""
