@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["metrics_markdown", "reliability_svg", "write_model_card"]
+__all__ = ["metrics_markdown", "reliability_svg", "seeds_markdown", "write_model_card"]
 
 
 def reliability_svg(table: pd.DataFrame, *, size: int = 360) -> str:
@@ -112,8 +112,85 @@ def _comparison_markdown(comparison: dict[str, Any] | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_model_card(out: Path, summary: dict[str, Any], metrics: pd.DataFrame) -> None:
-    """Write ``MODEL_CARD.md`` from the training summary."""
+def seeds_markdown(table: dict[str, Any] | None) -> str:
+    """The interval over unseen seeds (``python -m benchmarks.seeds ... --write``) as Markdown."""
+    if not table:
+        return ""
+    lines = [
+        "",
+        "**The interval on unseen seeds.** The same training on the simulated histories of "
+        f"{len(table['seeds'])} other seeds (`{table['command']}`): coverage of the truth and "
+        f"mean width of the {table['level']:.0%} interval on the queue (scored by the model "
+        "trained on all the seed's outcomes) and on the held-out test years (model trained on "
+        "the earlier years); ECE of the score against the truth (10 bins).",
+        "",
+        "| seed | queue coverage | queue width | held-out coverage | held-out width "
+        "| ECE queue | ECE held-out |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = [*table["seeds"], {"seed": "mean", **table["mean"]}]
+    for r in rows:
+        lines.append(
+            f"| {r['seed']} | {r['queue_coverage']:.3f} | {r['queue_width']:.3f} "
+            f"| {r['coverage']:.3f} | {r['width']:.3f} | {r['queue_ece_truth']:.3f} "
+            f"| {r['ece_truth']:.3f} |"
+        )
+    lines += [
+        "",
+        "Trade-off: the same per-case sds read at other nominal levels (means over those seeds).",
+        "",
+        "| nominal level | queue coverage | queue width | held-out coverage | held-out width |",
+        "|---|---|---|---|---|",
+    ]
+    for p in table["curve"]:
+        lines.append(
+            f"| {p['level']:.0%} | {p['queue_coverage']:.3f} | {p['queue_width']:.3f} "
+            f"| {p['held_out_coverage']:.3f} | {p['held_out_width']:.3f} |"
+        )
+    narrow = [p for p in table["curve"] if p["queue_width"] <= 0.40]
+    covers = [p for p in table["curve"] if p["queue_coverage"] >= 0.80]
+    reach = [p for p in narrow if p["queue_coverage"] >= 0.80]
+    parts = [
+        "",
+        f"The model ships the {table['level']:.0%} level (the level the app shows): coverage of "
+        "the truth comes first, since a band too narrow misleads more than one too wide.",
+    ]
+    if reach:
+        parts.append(
+            f"On these seeds the {reach[-1]['level']:.0%} reading reaches both a queue coverage "
+            "of at least 80% and a mean queue width of at most 0.40."
+        )
+    else:
+        if narrow:
+            parts.append(
+                f"On these seeds no level reaches both a queue coverage of at least 80% and a "
+                f"mean queue width of at most 0.40: the widest reading within 0.40 "
+                f"({narrow[-1]['level']:.0%}) covers {narrow[-1]['queue_coverage']:.1%}"
+            )
+        if covers:
+            parts.append(
+                f"{';' if narrow else ''} the first reading covering 80% "
+                f"({covers[0]['level']:.0%}) is {covers[0]['queue_width']:.3f} wide."
+            )
+    parts.append(
+        "The score itself does not depend on the interval: its ECE is the same at every level."
+    )
+    lines += ["", " ".join(parts[1:]).replace(" ;", ";")]
+    return "\n".join(lines) + "\n"
+
+
+def write_model_card(
+    out: Path,
+    summary: dict[str, Any],
+    metrics: pd.DataFrame,
+    *,
+    seeds: dict[str, Any] | None = None,
+) -> None:
+    """Write ``MODEL_CARD.md`` from the training summary.
+
+    ``seeds``: the interval table over unseen seeds (``models/seeds.json``, written by
+    ``python -m benchmarks.seeds FIRST LAST --write models/seeds.json``), included as is.
+    """
     split = summary["split"]
     cov = summary["coverage"]
     covered = cov.get("covered")
@@ -123,6 +200,12 @@ def write_model_card(out: Path, summary: dict[str, Any], metrics: pd.DataFrame) 
         if covered is not None
         else f"Not measurable without a truth table (nominal {cov['nominal']:.0%})."
     )
+    queue = cov.get("queue")
+    if queue:
+        cov_line += (
+            f" On the queue ({int(queue['n'])} cases, model trained on all outcomes): "
+            f"{queue['covered']:.1%} covered, mean width {queue['mean_width']:.3f}."
+        )
     gap = summary.get("auc_gap_to_truth")
     gap_line = f"AUC gap to the truth: {gap:.3f}." if gap is not None else ""
     comparison = _comparison_markdown(summary.get("comparison"))
@@ -178,16 +261,30 @@ dated before each case is used. The generator's truth is never a feature.
 {verdict} {gap_line} ECE uses 10 equal-width bins; the reliability table is in `metrics.json`, the diagram
 in `reliability.svg`.
 
+**What the interval promises.** For a case, the range in which its chance of improvement
+lies (the probability a model that knew the year's climate, the country's own effect and the
+exact weights of the features would give), at the nominal level, as far as the data can
+estimate what the score misses: the score's estimation error (bootstrap), the year's climate
+(a new year's is unknown; it moves all cases of the year together) and the country's own
+effect, which shrinks as more of the country's outcomes were known when the case came in
+(a country with many known outcomes gets a narrower band). The two shared effects enter at the
+upper 80% confidence bound of their estimated variance, so a history that reveals little gets a
+wider band. The chance is read as log-odds normal with mean equal to the score, so below 50 %
+the band leans toward zero. It does not include how the score misweights a kind of case (e.g. a
+rare violation) beyond what the bootstrap shows: with one outcome per case that cannot be told
+apart from luck, so the interval under-covers its nominal level; read the 90% band as covering
+about four cases in five, less on some histories (measured below).
+
 **Interval coverage.** {cov_line} Definition: {cov["definition"]}.
-{comparison}
+{seeds_markdown(seeds)}{comparison}
 ## Limits
 - Trained on simulated data calibrated to the figures of *Chasing Shadows* (Spannagel 2018).
 - The labelled impact sample is small; country-level effects are shrunk toward the global rate
   and individual scores carry wide intervals. The interval adds estimation variance (bootstrap)
   and the year and country effects the score misses, as far as pairs of outcomes sharing a year
   or a country reveal them. What is particular to one case cannot be estimated from one outcome
-  per case, and misfit of the score within a year and country is not in the interval either:
-  on few outcomes the interval can under-cover, and the coverage above says by how much.
+  per case, and misfit of the score for a kind of case is not in the interval either: the
+  interval under-covers its nominal level, and the coverage above says by how much.
 - Selection bias: outcomes exist only for cases taken up; cases unlike past ones are
   extrapolations.
 - Names of defenders and submitters are never features and never appear in explanations.

@@ -35,7 +35,16 @@ if TYPE_CHECKING:
 
     from triage.schema import History
 
-__all__ = ["ARTIFACT_FILES", "TriageModel", "interval", "load_model", "what_if"]
+__all__ = [
+    "ARTIFACT_FILES",
+    "TriageModel",
+    "interval",
+    "interval_bounds",
+    "interval_sd",
+    "known_country_outcomes",
+    "load_model",
+    "what_if",
+]
 
 #: Files whose bytes define the model (hashed into ``TriageModel.sha256``).
 ARTIFACT_FILES = (
@@ -52,31 +61,87 @@ def interval(
     draws: np.ndarray | None,
     *,
     level: float,
-    context_sd: float,
+    context_sd: float | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``level`` interval around each score, on the log-odds scale, from two sources.
+    """The ``level`` interval of each case's chance, on the log-odds scale, from two sources.
 
     - estimation: the spread of the bootstrap members' scores (``draws``, one column per member),
       read as a normal standard deviation ``(logit q_hi − logit q_lo) / (2 z)``;
-    - context: ``context_sd``, how much the log-odds of cases sharing a year or a country move
-      together beyond what the features say (a case's year climate and its country's own
-      effect are unknown to the score; estimated at training time, see ``triage.scoring``).
+    - context: ``context_sd`` (one value, or one per case), how much the case's log-odds may
+      move with effects the score misses: its year's climate and what its country's record
+      does not yet show (see ``TriageModel.context_sd_of``).
 
-    They add in variance; the interval is ``logit(score) ± z · sd``, so it always holds the
-    score.
+    They add in variance ``s²``. The chance is read as ``sigmoid(b + s·Z)``, ``Z`` standard
+    normal, with ``b`` set so that its mean is the (calibrated) score: ``b = logit(score) ·
+    sqrt(1 + π s² / 8)`` (probit matching). The interval is its central ``level`` range,
+    ``sigmoid(b ± z·s)``: below 50 % the chance is skewed toward zero, so the band sits lower on
+    the log-odds scale than one centred on the score, and is narrower in probability. It is
+    widened to hold the score when it would not (scores near 0 or 1 with a large ``s``).
     """
+    p = np.asarray(score, dtype=float)
+    sd = interval_sd(draws, n=len(p), level=level, context_sd=context_sd)
+    return interval_bounds(p, sd, level=level)
+
+
+def _z(level: float) -> float:
     from statistics import NormalDist
 
-    z = NormalDist().inv_cdf(0.5 + level / 2.0)
-    centre = logit(np.asarray(score, dtype=float))
-    var = np.full(len(centre), float(context_sd) ** 2)
+    return NormalDist().inv_cdf(0.5 + level / 2.0)
+
+
+def interval_sd(
+    draws: np.ndarray | None, *, n: int, level: float, context_sd: float | np.ndarray
+) -> np.ndarray:
+    """Each case's total log-odds sd: bootstrap spread (read at ``level``) and context, in variance."""
+    var = np.broadcast_to(np.asarray(context_sd, dtype=float) ** 2, (n,)).copy()
     if draws is not None and draws.shape[1] > 1:
         alpha = (1.0 - level) / 2.0
         lo = logit(np.quantile(draws, alpha, axis=1))
         hi = logit(np.quantile(draws, 1.0 - alpha, axis=1))
-        var = var + ((hi - lo) / (2.0 * z)) ** 2
-    half = z * np.sqrt(var)
-    return sigmoid(centre - half), sigmoid(centre + half)
+        var = var + ((hi - lo) / (2.0 * _z(level))) ** 2
+    return np.sqrt(var)
+
+
+def interval_bounds(
+    score: np.ndarray, sd: np.ndarray, *, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``sigmoid(b ± z·sd)`` with ``b = logit(score) · sqrt(1 + π sd² / 8)``, widened to hold the score."""
+    p = np.asarray(score, dtype=float)
+    sd = np.asarray(sd, dtype=float)
+    middle = logit(p) * np.sqrt(1.0 + np.pi * sd**2 / 8.0)
+    half = _z(level) * sd
+    lower = np.where(half > 0, np.minimum(sigmoid(middle - half), p), p)
+    upper = np.where(half > 0, np.maximum(sigmoid(middle + half), p), p)
+    return lower, upper
+
+
+def known_country_outcomes(cases: pd.DataFrame, history: History) -> np.ndarray:
+    """For each case, how many outcomes of its country were known before the case's date.
+
+    Counted as ``country_improve_rate`` counts them (``triage.features``): an outcome is known
+    ``OUTCOME_LAG_DAYS`` after its case was sent; only earlier outcomes count. Cases of a
+    country with no recorded outcome (or without a country) get 0.
+    """
+    from triage.features._build import OUTCOME_LAG_DAYS, case_dates
+    from triage.features._pit import PointInTime, day_numbers
+
+    labelled = history.outcomes.merge(
+        history.cases[["case_id", "country", "sent_date"]], on="case_id", how="inner"
+    )
+    labelled = labelled[labelled["outcome"].notna().to_numpy()]
+
+    def norm(values: pd.Series) -> pd.Series:
+        return values.astype("string").str.strip().str.upper()
+
+    known = norm(labelled["country"])
+    asked = norm(cases["country"])
+    codes = {c: i for i, c in enumerate(sorted(set(known.dropna()) | set(asked.dropna())))}
+    key = known.map(codes).fillna(-1).to_numpy(dtype=np.int64)
+    when = day_numbers(labelled["sent_date"]) + OUTCOME_LAG_DAYS
+    counts = PointInTime(key, when, np.ones(len(when))).before(
+        asked.map(codes).fillna(-1).to_numpy(dtype=np.int64), day_numbers(case_dates(cases))
+    )
+    return counts[:, 0]
 
 
 @dataclass
@@ -96,8 +161,16 @@ class TriageModel:
     member_linears : list of LinearOffset or None
         The linear start of each member (empty: none).
     context_sd : float
-        Standard deviation of the log-odds effects shared by the cases of one year or one
-        country that the score misses; added to the interval (see ``interval``).
+        A flat log-odds sd added to every case's interval (models trained before the per-case
+        terms below; 0 for newer ones).
+    year_sd : float
+        Sd of the year's climate the score misses (shared by all cases of a year).
+    country_sd : float
+        Sd of the country effect the score misses for a country with no known outcome; with
+        ``n`` of its outcomes known the variance is ``country_sd² · country_k / (country_k + n)``
+        (see ``context_sd_of``).
+    country_k : float
+        Pseudo-count of that shrinkage (the country improvement rate's, ``SHRINK["improve"]``).
     calibrator : Calibrator
         Maps the booster's raw probability to the calibrated score.
     features : tuple of str
@@ -120,6 +193,9 @@ class TriageModel:
     linear: LinearOffset | None = None
     member_linears: list[LinearOffset | None] = field(default_factory=list)
     context_sd: float = 0.0
+    year_sd: float = 0.0
+    country_sd: float = 0.0
+    country_k: float = 20.0
     level: float = 0.9
     version: str = "unsaved"
     sha256: str = ""
@@ -145,11 +221,40 @@ class TriageModel:
         """Map raw log-odds to calibrated probability."""
         return self.calibrator(sigmoid(np.asarray(raw, dtype=float)))
 
-    def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Score a feature frame: columns score, lower, upper (calibrated probabilities in [0, 1])."""
-        score, draws = self._score_and_members(X)
-        lower, upper = interval(score, draws, level=self.level, context_sd=self.context_sd)
+    def context_sd_of(self, n_known: np.ndarray) -> np.ndarray:
+        """Per-case log-odds sd of the effects the score misses (the interval's context term).
+
+        ``n_known``: outcomes of the case's country known before its date
+        (``known_country_outcomes``). The year's climate adds ``year_sd²``; the country's own
+        effect adds ``country_sd² · k / (k + n)``: the more of its outcomes were known, the
+        more of it the country's improvement rate (a feature) already carries.
+        """
+        n = np.clip(np.asarray(n_known, dtype=float), 0.0, None)
+        k = max(float(self.country_k), 1e-9)
+        var = self.context_sd**2 + self.year_sd**2 + self.country_sd**2 * k / (k + n)
+        return np.sqrt(var)
+
+    def predict_features(
+        self, X: pd.DataFrame, *, n_known: np.ndarray | None = None
+    ) -> pd.DataFrame:
+        """Score a feature frame: columns score, lower, upper (calibrated probabilities in [0, 1]).
+
+        ``n_known`` (one per row): outcomes of the case's country known before its date
+        (``known_country_outcomes``); without it every case gets the widest country term
+        (none known).
+        """
+        score, sd = self.score_sd(X, n_known=n_known)
+        lower, upper = interval_bounds(score, sd, level=self.level)
         return pd.DataFrame({"score": score, "lower": lower, "upper": upper}, index=X.index)
+
+    def score_sd(
+        self, X: pd.DataFrame, *, n_known: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The score and the interval's total log-odds sd of each row (see ``interval``)."""
+        score, draws = self._score_and_members(X)
+        n = np.zeros(len(X)) if n_known is None else np.asarray(n_known, dtype=float)
+        sd = interval_sd(draws, n=len(score), level=self.level, context_sd=self.context_sd_of(n))
+        return score, sd
 
     def member_scores(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated score of each case under each bootstrap member: an (n cases, n members) array.
@@ -225,7 +330,7 @@ class TriageModel:
         from triage.features import build_features
 
         X = build_features(cases, history) if features is None else features
-        out = self.predict_features(X)
+        out = self.predict_features(X, n_known=known_country_outcomes(cases, history))
         out.insert(0, "case_id", cases["case_id"].astype(str).to_numpy())
         return out.reset_index(drop=True)
 
@@ -260,6 +365,9 @@ class TriageModel:
                 "features": list(self.features),
                 "level": self.level,
                 "context_sd": self.context_sd,
+                "year_sd": self.year_sd,
+                "country_sd": self.country_sd,
+                "country_k": self.country_k,
             }
         )
         _write_json(out / "features.json", features_meta)
@@ -330,6 +438,9 @@ def load_model(path: str | Path | None = None) -> TriageModel:
         features=features,
         level=float(meta.get("level", 0.9)),
         context_sd=float(meta.get("context_sd", 0.0)),
+        year_sd=float(meta.get("year_sd", 0.0)),
+        country_sd=float(meta.get("country_sd", 0.0)),
+        country_k=float(meta.get("country_k", 20.0)),
         version=folder.name,
         sha256=artifact_sha256(folder),
         metrics=metrics,

@@ -19,17 +19,24 @@ Protocol (all on the labelled cases, those with an outcome):
    (training + validation), an L2 logistic regression (its ``C`` chosen on validation like the
    booster's configuration, refitted on training + validation) and, for simulated data, the
    generator's truth ``p_improve`` (the ceiling; never a feature).
-5. **Intervals.** ``logit(score) ± z·sd`` where the variance adds the bootstrap spread and the
-   variance of the effects that cases of one year or one country share beyond the features
-   (a case's year climate and its country's own effect are unknown to the score). The pipeline
-   is bootstrapped ``n_bootstrap`` times (of training + validation for the test metrics, of all
-   labelled cases for the shipped model): each member is a booster on a resample, its additive
-   start refitted with a light penalty, with its own calibrator fitted on the out-of-bag rows.
-   The shared effects are estimated from pairs of residuals in the same year (and different
-   countries) or the same country (and different years), the residuals of the pipeline
-   cross-fitted by country, taking the upper 80 % confidence bound (jackknife over countries). A case's own idiosyncratic chance cannot be
-   estimated from one outcome per case, so the interval cannot include it. Coverage on test =
-   share of test cases whose truth ``p_improve`` lies in ``[lower, upper]`` (simulated only).
+5. **Intervals.** The range of the case's chance of improvement at the nominal level, read as
+   ``sigmoid(b + s·Z)`` with ``b`` such that its mean is the score (``interval``); ``s²`` adds
+   the bootstrap spread and the variance of the effects the score misses that cases share: the
+   year's climate (one variance; a new year's climate is unknown) and the country's own effect
+   as far as its improvement rate (a feature) did not yet carry it, ``σ² · k / (k + n)`` with
+   ``n`` of the country's outcomes known at the case's date and ``k = SHRINK["improve"]``. The
+   pipeline is bootstrapped ``n_bootstrap`` times (of training + validation for the test metrics,
+   of all labelled cases for the shipped model): each member is a booster on a resample, its
+   additive start refitted with a light penalty, with its own calibrator fitted on the
+   out-of-bag rows. The shared effects are estimated from pairs of residuals in the same year
+   (and different countries) or the same country (and different years), the residuals of the
+   pipeline cross-fitted by year or by country respectively, scaled to the upper 80 %
+   confidence bound of their summed variance (jackknife over countries). A case's own
+   idiosyncratic chance cannot be estimated from one outcome per case, nor can how the score
+   misweights a kind of case beyond the bootstrap spread, so the interval under-covers its
+   nominal level. Coverage on
+   test = share of test cases whose truth ``p_improve`` lies in ``[lower, upper]``; for a
+   simulated history with a queue, the same on the queue scored by the shipped model.
 6. **Shipped model.** Refitted on all labelled cases with the chosen configuration; its
    calibrator is fitted on cross-fitted predictions (5 time-ordered folds); its bootstrap members
    resample all labelled cases.
@@ -55,11 +62,18 @@ from triage.features import (
     START_FEATURES,
     build_features,
 )
+from triage.features._build import SHRINK
 from triage.schema import IMPROVED_OUTCOMES, History
 from triage.scoring._calibration import Calibrator, CalibratorKind, fit_calibrator, sigmoid
 from triage.scoring._linear import LinearOffset, fit_linear
 from triage.scoring._metrics import reliability_table, score_metrics
-from triage.scoring._model import TriageModel, _write_json, interval
+from triage.scoring._model import (
+    TriageModel,
+    _write_json,
+    interval_bounds,
+    interval_sd,
+    known_country_outcomes,
+)
 
 __all__ = ["TrainResult", "labelled_cases", "time_split", "train"]
 
@@ -90,7 +104,11 @@ class TrainResult:
         Everything written to ``metrics.json``.
     held_out : DataFrame
         The test-year cases as the evaluation model saw them: case_id, year, improved (0/1),
-        score, lower, upper and, for simulated data, truth (the generator's p_improve).
+        score, lower, upper, sd (the interval's total log-odds sd) and, for simulated data,
+        truth (the generator's p_improve).
+    queue : DataFrame or None
+        For a simulated history with a queue, the queue scored by the shipped model: case_id,
+        score, lower, upper, sd, n_known (outcomes of its country known) and truth; else None.
     """
 
     metrics: pd.DataFrame
@@ -100,6 +118,7 @@ class TrainResult:
     out_dir: Path
     summary: dict[str, Any]
     held_out: pd.DataFrame
+    queue: pd.DataFrame | None = None
 
 
 def labelled_cases(history: History) -> tuple[pd.DataFrame, np.ndarray]:
@@ -496,27 +515,24 @@ def _shared_variance(
     return ((lo + hi) / 2) ** 2
 
 
-#: One-sided level of the upper confidence bound taken for the shared-effect variance: with a
-#: few hundred outcomes its estimate is noisy, and an interval too narrow misleads more than one
-#: too wide. With thousands of outcomes the bound closes on the estimate.
-_CONTEXT_BOUND = 0.8
-
-
 def _country_held_out_scores(
     X: pd.DataFrame,
     y: np.ndarray,
-    country: np.ndarray,
+    groups: np.ndarray,
     params: dict[str, Any],
     rounds: int,
     kind: CalibratorKind,
 ) -> np.ndarray:
-    """The pipeline's scores for each country from a fit that never saw the country's cases.
+    """The pipeline's scores for each group from a fit that never saw the group's cases.
 
-    Cross-fitted by country (5 folds): a score fitted on other cases of the same country (the
-    trees' country splits) absorbs part of the effect they share, and pairs of its residuals
-    would understate it. What the score knows of a country at a case's date, its point-in-time
-    record, stays in the features, as it does when a new case is scored.
+    ``groups``: the cases' countries (or years). Cross-fitted by group (5 folds): a score fitted
+    on other cases of the same country (the trees' country splits) absorbs part of the effect
+    they share, and pairs of its residuals would understate it. What the score knows of a
+    country at a case's date, its point-in-time record, stays in the features, as it does when a
+    new case is scored. Likewise for a year: features that drift over time let a score fitted
+    on the same year's other cases absorb part of its climate, which a new year's cases cannot.
     """
+    country = groups
     from sklearn.model_selection import GroupKFold
 
     raw = np.full(len(y), float(np.mean(y)))
@@ -533,27 +549,83 @@ def _country_held_out_scores(
     return fit_calibrator(raw, y, kind=kind)(raw)
 
 
-def _context_sd(cases: pd.DataFrame, y: np.ndarray, p_held: np.ndarray) -> dict[str, float]:
-    """Sd (log-odds) of the year and country effects that scores miss.
+def _pair_shape(group: np.ndarray, other: np.ndarray, p: np.ndarray, f: np.ndarray) -> float:
+    """Mean of ``min(f_i, f_j)`` over the pairs ``_shared_variance`` uses, with its weights.
 
-    ``p_held`` are scores from fits that never saw the case's country
-    (``_country_held_out_scores``).
+    Pairs of distinct cases in one ``group`` that differ in ``other``, each weighted by
+    ``w_i w_j`` (``w = p(1 − p)``) and ``1 / sqrt(pairs in the group)``: the first-order weights
+    of the pair estimator. ``1.0`` when there is no pair.
+    """
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    w = p * (1 - p)
+    g = np.unique(np.asarray(group).astype(str), return_inverse=True)[1].ravel()
+    o = np.unique(np.asarray(other).astype(str), return_inverse=True)[1].ravel()
+    f = np.asarray(f, dtype=float)
+    num = den = 0.0
+    order = np.argsort(g, kind="stable")
+    bounds = np.flatnonzero(np.diff(g[order])) + 1
+    for rows in np.split(order, bounds):
+        if len(rows) < 2:
+            continue
+        apart = o[rows][:, None] != o[rows][None, :]
+        n_pairs = int(apart.sum())
+        if n_pairs == 0:
+            continue
+        ww = np.outer(w[rows], w[rows]) * apart / np.sqrt(n_pairs)
+        num += float((ww * np.minimum.outer(f[rows], f[rows])).sum())
+        den += float(ww.sum())
+    return num / den if den > 0 else 1.0
 
-    ``year`` and ``country`` are the moment estimates (``_shared_variance``, clipped at zero,
-    for the record); ``se`` is the jackknife (over countries) standard error of their summed
-    variance; ``context`` is the upper ``_CONTEXT_BOUND`` confidence bound of that summed
-    variance, as an sd: the sd the interval uses.
+
+#: One-sided level of the upper confidence bound taken for the shared-effect variance: with a
+#: few hundred outcomes its estimate is noisy (on some histories it comes out near zero by
+#: chance), and an interval too narrow misleads more than one too wide. Over simulated seeds the
+#: bound bought more coverage per unit of width than the moment estimate (``benchmarks.seeds``):
+#: it widens where the estimate is unsure. With thousands of outcomes it closes on the estimate.
+_CONTEXT_BOUND = 0.8
+
+
+def _context_sd(
+    cases: pd.DataFrame,
+    y: np.ndarray,
+    p_held: np.ndarray,
+    n_known: np.ndarray,
+    p_year: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Sd (log-odds) of the year and country effects that scores miss, the country's per case.
+
+    ``p_held`` are scores from fits that never saw the case's country, ``p_year`` (default
+    ``p_held``) from fits that never saw the case's year (``_country_held_out_scores``);
+    ``n_known`` the outcomes of the case's country known before its date
+    (``known_country_outcomes``).
+
+    Moment estimates (``_shared_variance``): the year's climate from pairs of one year and
+    different countries (residuals of ``p_year``); the country's effect from pairs of one
+    country and different years (residuals of ``p_held``).
+    The country's effect is partly carried by its improvement rate, a feature shrunk toward the
+    global rate with ``k = SHRINK["improve"]`` pseudo-counts, so the part a score misses is
+    taken to fall as ``σ² · k / (k + n)`` with ``n`` outcomes known. Two cases of one country
+    share the miss of the later one (it knew more), so the pairs estimate ``σ²`` times the pair
+    mean of ``k / (k + max n)`` (``_pair_shape``).
+
+    Both variances are then scaled up together to the upper ``_CONTEXT_BOUND`` confidence bound
+    of their sum (jackknife over countries; all to the country when both estimates are zero).
+    Returns ``year`` and ``country`` (the sds used; ``country`` for a country with no known
+    outcome), ``country_k``, the moment estimates ``year_estimate`` and ``country_estimate``
+    (same scales), ``se`` (the jackknife standard error of the summed variance) and
+    ``country_shape``.
     """
     from statistics import NormalDist
 
     year = pd.to_datetime(cases["sent_date"]).dt.year.to_numpy()
     country = cases["country"].astype(str).to_numpy()
     p_oof = np.asarray(p_held, dtype=float)
+    p_yr = p_oof if p_year is None else np.asarray(p_year, dtype=float)
 
     def both(keep: np.ndarray, first_order: bool = False) -> tuple[float, float]:
         return (
             _shared_variance(
-                year[keep], country[keep], y[keep], p_oof[keep], first_order=first_order
+                year[keep], country[keep], y[keep], p_yr[keep], first_order=first_order
             ),
             _shared_variance(
                 country[keep], year[keep], y[keep], p_oof[keep], first_order=first_order
@@ -561,23 +633,80 @@ def _context_sd(cases: pd.DataFrame, y: np.ndarray, p_held: np.ndarray) -> dict[
         )
 
     everyone = np.ones(len(y), dtype=bool)
-    v_year, v_country = both(everyone)
+    v_year, v_pairs = both(everyone)
     # Jackknife replicates of the first-order estimate (no root finding), rescaled to the
     # full estimate: the curvature changes the level of the estimate, hardly its noise.
     linear = sum(both(everyone, first_order=True))
-    ratio = (v_year + v_country) / linear if linear > 0 and v_year + v_country > 0 else 1.0
+    ratio = (v_year + v_pairs) / linear if linear > 0 and v_year + v_pairs > 0 else 1.0
     uniq = np.unique(country)
     reps = np.array([sum(both(country != c, first_order=True)) for c in uniq])
     n = len(uniq)
     se = float(np.sqrt((n - 1) / n * np.sum((reps - reps.mean()) ** 2))) * ratio if n > 1 else 0.0
-    bound = v_year + v_country + NormalDist().inv_cdf(_CONTEXT_BOUND) * se
-    context = float(np.sqrt(max(bound, 0.0)))
+    bound = max(v_year + v_pairs + NormalDist().inv_cdf(_CONTEXT_BOUND) * se, 0.0)
+    v_year, v_pairs = max(v_year, 0.0), max(v_pairs, 0.0)
+    if v_year + v_pairs > 0:
+        scale = bound / (v_year + v_pairs)
+        b_year, b_pairs = v_year * scale, v_pairs * scale
+    else:
+        b_year, b_pairs = 0.0, bound
+    k = float(SHRINK["improve"])
+    shape = _pair_shape(country, year, p_oof, k / (k + np.asarray(n_known, dtype=float)))
     return {
-        "year": float(np.sqrt(max(v_year, 0.0))),
-        "country": float(np.sqrt(max(v_country, 0.0))),
+        "year": float(np.sqrt(b_year)),
+        "country": float(np.sqrt(b_pairs / shape)) if shape > 0 else 0.0,
+        "country_k": k,
+        "year_estimate": float(np.sqrt(v_year)),
+        "country_estimate": float(np.sqrt(v_pairs / shape)) if shape > 0 else 0.0,
         "se": se,
-        "context": context,
+        "country_shape": float(shape),
     }
+
+
+def _context_of(context: dict[str, float], n_known: np.ndarray) -> np.ndarray:
+    """Per-case context sd from ``_context_sd``'s estimates (``TriageModel.context_sd_of``)."""
+    k = context["country_k"]
+    n = np.clip(np.asarray(n_known, dtype=float), 0.0, None)
+    return np.sqrt(context["year"] ** 2 + context["country"] ** 2 * k / (k + n))
+
+
+def _seeds_table(out: Path) -> dict[str, Any] | None:
+    """``models/seeds.json`` for a model trained into ``models/`` (its card shows it), else None.
+
+    The table describes the training procedure on other seeds
+    (``python -m benchmarks.seeds FIRST LAST --write models/seeds.json``).
+    """
+    from triage.config import models_dir
+
+    path = models_dir() / "seeds.json"
+    if out.resolve().parent != models_dir().resolve() or not path.is_file():
+        return None
+    table: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return table
+
+
+def _queue_coverage(history: History, model: TriageModel, level: float) -> pd.DataFrame | None:
+    """The queue scored by ``model`` next to the generator's truth (simulated histories only)."""
+    if history.queue is None or history.truth is None or len(history.queue) == 0:
+        return None
+    queue = history.queue
+    truth_map = history.truth.drop_duplicates("case_id").set_index("case_id")["p_improve"]
+    truth = queue["case_id"].astype(str).map(truth_map).to_numpy(dtype=float)
+    if np.isnan(truth).any():
+        return None
+    n_known = known_country_outcomes(queue, history)
+    score, sd = model.score_sd(build_features(queue, history), n_known=n_known)
+    lower, upper = interval_bounds(score, sd, level=level)
+    return pd.DataFrame(
+        {
+            "case_id": queue["case_id"].astype(str).to_numpy(),
+            "score": score,
+            "lower": lower,
+            "upper": upper,
+            "sd": sd,
+            "n_known": n_known,
+            "truth": truth,
+        }
+    )
 
 
 def _scaled_rounds(rounds: int, n_fit: int, n_selected: int) -> int:
@@ -773,13 +902,20 @@ def train(
     eval_held = _country_held_out_scores(
         X[trva], y[trva], cases["country"][trva].astype(str).to_numpy(), params, eval_rounds, kind
     )
-    eval_context = _context_sd(cases[trva], y[trva], eval_held)
-    lower, upper = interval(
-        p_model,
-        _draws(eval_members, eval_cals, Xte),
-        level=level,
-        context_sd=eval_context["context"],
+    year_all = pd.to_datetime(cases["sent_date"]).dt.year.astype(str).to_numpy()
+    eval_held_year = _country_held_out_scores(
+        X[trva], y[trva], year_all[trva], params, eval_rounds, kind
     )
+    n_known = known_country_outcomes(cases, history)
+    eval_context = _context_sd(cases[trva], y[trva], eval_held, n_known[trva], eval_held_year)
+    eval_draws = _draws(eval_members, eval_cals, Xte)
+    held_sd = interval_sd(
+        eval_draws,
+        n=len(p_model),
+        level=level,
+        context_sd=_context_of(eval_context, n_known[te]),
+    )
+    lower, upper = interval_bounds(p_model, held_sd, level=level)
     coverage: dict[str, float] = {"nominal": level, "mean_width": float(np.mean(upper - lower))}
     if truth_p is not None:
         coverage["covered"] = float(np.mean((truth_p >= lower) & (truth_p <= upper)))
@@ -791,6 +927,7 @@ def train(
             "score": p_model,
             "lower": lower,
             "upper": upper,
+            "sd": held_sd,
         }
     )
     if truth_p is not None:
@@ -804,7 +941,8 @@ def train(
     held = _country_held_out_scores(
         X, y, cases["country"].astype(str).to_numpy(), params, final_rounds, kind
     )
-    context = _context_sd(cases, y, held)
+    held_year = _country_held_out_scores(X, y, year_all, params, final_rounds, kind)
+    context = _context_sd(cases, y, held, n_known, held_year)
     tick("final model fitted")
     members, member_cals = _bootstrap(X, y, params, final_rounds, n_bootstrap, seed + 1000, kind)
 
@@ -843,16 +981,21 @@ def train(
             **coverage,
             "definition": (
                 "share of test-year cases whose generator truth p_improve lies in [lower, upper]; "
-                f"{level:.0%} intervals on the log-odds scale around the score; their variance "
-                f"adds the spread of {n_bootstrap} bootstrap replicates of the pipeline fitted "
-                "on training + validation years (booster on a resample, calibrator on its "
-                "out-of-bag rows; members refit the additive start with a light penalty) and "
-                "the variance of the effects that cases of one year or one country share beyond "
-                "the features, estimated from pairs of residuals of the pipeline cross-fitted by "
-                "country on those years "
-                f"(sd {eval_context['context']:.3f}: the upper {_CONTEXT_BOUND:.0%} confidence "
-                f"bound of that variance; moment estimates year {eval_context['year']:.3f}, "
-                f"country {eval_context['country']:.3f}, standard error of their variance "
+                f"{level:.0%} intervals of the case's chance read as log-odds normal with mean "
+                "equal to the score; their variance adds the spread of "
+                f"{n_bootstrap} bootstrap replicates of the pipeline fitted on training + "
+                "validation years (booster on a resample, calibrator on its out-of-bag rows; "
+                "members refit the additive start with a light penalty), the year's climate "
+                f"(sd {eval_context['year']:.3f}) and the country's own effect as far as its "
+                "improvement rate did not yet carry it (sd "
+                f"{eval_context['country']:.3f} with no outcome of the country known, variance "
+                f"shrinking as {eval_context['country_k']:g} / ({eval_context['country_k']:g} + "
+                "n) with n of its outcomes known at the case's date), both estimated from pairs "
+                "of residuals of the pipeline cross-fitted by year or by country on those years "
+                "and scaled "
+                f"to the upper {_CONTEXT_BOUND:.0%} confidence bound of their summed variance "
+                f"(moment estimates: year {eval_context['year_estimate']:.3f}, country "
+                f"{eval_context['country_estimate']:.3f}; standard error of the summed variance "
                 f"{eval_context['se']:.3f})"
             ),
             "context": eval_context,
@@ -873,7 +1016,9 @@ def train(
         linear=linear,
         members=[b for _, b in members],
         member_linears=[lin for lin, _ in members],
-        context_sd=context["context"],
+        year_sd=context["year"],
+        country_sd=context["country"],
+        country_k=context["country_k"],
         member_calibrators=member_cals,
         calibrator=calibrator,
         features=FEATURE_COLUMNS,
@@ -892,6 +1037,17 @@ def train(
             }
         },
     )
+    queue = _queue_coverage(history, model, level)
+    if queue is not None:
+        queue_cov = {
+            "n": float(len(queue)),
+            "covered": float(
+                np.mean((queue["truth"] >= queue["lower"]) & (queue["truth"] <= queue["upper"]))
+            ),
+            "mean_width": float(np.mean(queue["upper"] - queue["lower"])),
+        }
+        coverage.update({f"queue_{k}": v for k, v in queue_cov.items()})
+        summary["coverage"]["queue"] = _round(queue_cov)
     model.save(out)
     model.metrics = summary
     summary["model_sha256"] = model.sha256
@@ -899,7 +1055,7 @@ def train(
     from triage.scoring._card import reliability_svg, write_model_card
 
     (out / "reliability.svg").write_text(reliability_svg(reliability), encoding="utf-8")
-    write_model_card(out, summary, metrics)
+    write_model_card(out, summary, metrics, seeds=_seeds_table(out))
     tick("artifacts written")
     return TrainResult(
         metrics=metrics,
@@ -909,4 +1065,5 @@ def train(
         out_dir=out,
         summary=summary,
         held_out=held_out,
+        queue=queue,
     )
