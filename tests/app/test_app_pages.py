@@ -152,6 +152,22 @@ def test_queue_reload_keeps_the_filters_from_the_url(app_env: AppEnv) -> None:
     assert list(table["Country"]) == sorted(table["Country"])
 
 
+def test_queue_shows_and_sorts_by_the_chance_of_selection(app_env: AppEnv) -> None:
+    at = open_page("queue", params={"q_sort": "p_selected"})
+    table = at.dataframe(key="q_table").value
+    chance = table["Chance"]
+    assert chance.notna().all() and ((chance >= 0) & (chance <= 100)).all()
+    assert list(chance) == sorted(chance, reverse=True)
+    assert all(w.startswith(("selected under", "left out under")) for w in table["Chance in words"])
+    # Selected under every replicate: the word and the number agree.
+    for number, words in zip(chance, table["Chance in words"], strict=True):
+        assert (number == 100) == words.startswith("selected under all")
+    at.selectbox(key="q_chance").set_value("borderline").run()
+    borderline = at.dataframe(key="q_table").value["Chance"]
+    assert ((borderline >= 25) & (borderline <= 75)).all()
+    assert at.query_params["q_chance"] == "borderline"
+
+
 def test_queue_open_case_button_opens_the_case_page(app_env: AppEnv) -> None:
     at = open_page("queue")
     second = at.dataframe(key="q_table").value.iloc[1]["Case"]
@@ -186,6 +202,16 @@ def test_case_page_shows_score_reasons_what_if_and_record(app_env: AppEnv) -> No
     # Country reply record and the policy decision are stated.
     assert "Response rate" in at.table[1].value.index
     assert "Policy test" in shown
+    # The chance of selection, as a number and in words that agree with it.
+    chance = next(m for m in at.metric if m.label == "Chance of selection")
+    words = next(c.value for c in at.caption if "plausible model" in c.value)
+    import re
+
+    found = re.search(r"under (all )?(\d+)(?: of (\d+))? plausible", words)
+    assert found is not None, words
+    n = int(found.group(3) or found.group(2))
+    times = int(found.group(2)) if found.group(3) else (n if words.startswith("Selected") else 0)
+    assert chance.value == f"{times / n:.0%}"
 
 
 def test_case_page_names_follow_the_role(app_env: AppEnv) -> None:
