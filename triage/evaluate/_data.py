@@ -45,7 +45,7 @@ class Prepared:
         submission_id, the letter is the planned one), plus ``year`` (received), ``taken``
         (it became a case) and ``truth`` (its chance of improvement had it been taken up).
     seed : int
-        The seed of the simulated history (also seeds the evaluation's own random steps).
+        The seed of the simulated history (a label: 0 for a folder read from disk).
     """
 
     history: History
@@ -86,7 +86,7 @@ def prepare(
     counterfactual : mapping
         ``submission_plans`` and ``submission_truth`` (``triage.synth.read_counterfactual``).
     seed : int, default 0
-        Recorded with the result; seeds the evaluation's random steps.
+        The history's seed, recorded with the result (a label only).
 
     Raises
     ------
