@@ -47,6 +47,7 @@ def _print_table(result: Evaluation, level: float) -> None:
 
     several = len(result.seeds) > 1
     years = result.to_dict(level)["years"]
+    equal = result.years.groupby("year", sort=True)["triage_equal"].mean()
     title = "expected improvements per received year" + (
         f" (mean over {len(result.seeds)} seeds)" if several else ""
     )
@@ -58,6 +59,7 @@ def _print_table(result: Evaluation, level: float) -> None:
         Column("random", justify="right"),
         Column("oracle", justify="right"),
         Column("gain vs mandate", justify="right"),
+        Column("triage at mandate's balance", justify="right"),
         title=title,
     )
     for row in years:
@@ -70,6 +72,7 @@ def _print_table(result: Evaluation, level: float) -> None:
             f"{row['random']:.1f}",
             f"{row['oracle']:.1f}",
             f"{gain:+.1f}%",
+            f"{equal[row['year']]:.1f}",
         )
     total = result.total
     table.add_row(
@@ -80,27 +83,33 @@ def _print_table(result: Evaluation, level: float) -> None:
         f"{total['random']:.1f}",
         f"{total['oracle']:.1f}",
         f"{result.gain_pct:+.1f}%",
+        f"{result.by_seed['triage_equal'].mean():.1f}",
         style="bold",
     )
     console.print(table)
     summ = result.summary(level).set_index("figure")
-    gain_line = f"triage vs the mandate's choices: {result.gain_pct:+.1f}% expected improvements"
+    gain_line = (
+        f"triage vs the mandate's choices: {result.gain_pct:+.1f}% expected improvements under "
+        f"the policy, {result.gain_equal_pct:+.1f}% at equal balance (as many cases of each "
+        "region, gender and violation as the mandate took)"
+    )
     share_line = (
         f"share of the oracle's gain over random that triage captures: {result.oracle_share:.0%}"
     )
     if several:
-        g, s = summ.loc["gain_pct"], summ.loc["oracle_share"]
+        g, e, s = summ.loc["gain_pct"], summ.loc["gain_equal_pct"], summ.loc["oracle_share"]
         gain_line += (
-            f" (mean of {len(result.seeds)} seeds; {level:.0%} t-interval of the mean "
-            f"{g['lower']:+.1f}% to {g['upper']:+.1f}%; seeds range {g['min']:+.1f}% to "
-            f"{g['max']:+.1f}%)"
+            f"; means of {len(result.seeds)} seeds, {level:.0%} t-intervals of the mean "
+            f"{g['lower']:+.1f}% to {g['upper']:+.1f}% and {e['lower']:+.1f}% to "
+            f"{e['upper']:+.1f}%; seeds range {g['min']:+.1f}% to {g['max']:+.1f}% and "
+            f"{e['min']:+.1f}% to {e['max']:+.1f}%"
         )
         share_line += (
             f" ({level:.0%} t-interval {s['lower']:.0%} to {s['upper']:.0%}; seeds range "
             f"{s['min']:.0%} to {s['max']:.0%})"
         )
-    console.print(gain_line, highlight=False)
-    console.print(share_line, highlight=False)
+    console.print(gain_line, highlight=False, soft_wrap=True)
+    console.print(share_line, highlight=False, soft_wrap=True)
     console.print(
         f"Policy {result.policy!r} for triage, random ({result.n_random} draws) and oracle, with "
         "each year's capacity set to the number the mandate took up; the mandate's own choices "

@@ -22,6 +22,7 @@ ProgressCallback = Callable[[int, int, str], None]
 Backend = Literal["loky", "threading", "multiprocessing", "dask", "ray"]
 BACKENDS: tuple[str, ...] = ("loky", "threading", "multiprocessing", "dask", "ray")
 ARMS = ("mandate", "triage", "random", "oracle")
+_FIGURES = (*ARMS, "triage_equal", "gain_pct", "gain_equal_pct", "oracle_share")
 #: Fewest outcomes a refit may learn from (``triage.scoring.fit_model`` needs 40).
 _MIN_FIT = 40
 
@@ -35,10 +36,12 @@ class Evaluation:
     years : DataFrame
         One row per seed and year: seed, year, capacity (cases the mandate took up that year,
         which every arm selects), candidates (eligible submissions), n_train (outcomes observed
-        before the year, the refit's labels), mandate, triage, random, oracle, relaxed
+        before the year, the refit's labels), mandate, triage, random, oracle, triage_equal
+        (triage held to the mandate's own numbers per region, gender and violation), relaxed
         (constraints of the year's policy relaxed to make it feasible, for every arm alike).
     by_seed : DataFrame
-        One row per seed: the four sums over its years, gain_pct and oracle_share.
+        One row per seed: the sums over its years, first_year, last_year, gain_pct,
+        gain_equal_pct and oracle_share.
     policy : str
         The policy's name.
     n_random : int
@@ -66,6 +69,11 @@ class Evaluation:
         return float(self.by_seed["gain_pct"].mean())
 
     @property
+    def gain_equal_pct(self) -> float:
+        """Triage's gain over the mandate at the mandate's own balance, % (mean over seeds)."""
+        return float(self.by_seed["gain_equal_pct"].mean())
+
+    @property
     def oracle_share(self) -> float:
         """Share of the oracle's gain over random that triage captures (mean over seeds)."""
         return float(self.by_seed["oracle_share"].mean())
@@ -73,7 +81,8 @@ class Evaluation:
     def summary(self, level: float = 0.9) -> pd.DataFrame:
         """Mean over seeds with a ``level`` t-interval for the mean, and the range.
 
-        Rows: mandate, triage, random, oracle, gain_pct, oracle_share; columns figure, mean,
+        Rows: mandate, triage, random, oracle, triage_equal, gain_pct, gain_equal_pct,
+        oracle_share; columns figure, mean,
         lower, upper, min, max, n_seeds. With one seed the interval is NaN.
         """
         from scipy import stats
@@ -82,7 +91,7 @@ class Evaluation:
             raise ValueError(f"`level` must be in (0, 1). Got {level} instead.")
         rows = []
         n = len(self.by_seed)
-        for fig in (*ARMS, "gain_pct", "oracle_share"):
+        for fig in _FIGURES:
             v = self.by_seed[fig].to_numpy(dtype=float)
             mean = float(v.mean())
             if n > 1:
@@ -99,8 +108,9 @@ class Evaluation:
         """The ``triage evaluate --json`` object.
 
         ``years`` and ``total`` hold year, capacity and the four arms (means over seeds when
-        there are several); ``gain_pct``, ``oracle_share``, ``interval`` (t-interval of the mean
-        over seeds), ``seeds`` (per-seed totals) and ``relaxed`` add the rest.
+        there are several, over the seeds that evaluated the year); ``gain_pct``,
+        ``gain_equal_balance_pct``, ``oracle_share``, ``interval`` (t-interval of the mean over
+        seeds), ``seeds`` (per-seed totals) and ``relaxed`` add the rest.
         """
         per_year = self.years.groupby("year", sort=True)[["capacity", *ARMS]].mean().reset_index()
         years = [
@@ -116,14 +126,16 @@ class Evaluation:
             "years": years,
             "total": {arm: round(v, 6) for arm, v in self.total.items()},
             "gain_pct": round(self.gain_pct, 4),
+            "gain_equal_balance_pct": round(self.gain_equal_pct, 4),
             "oracle_share": round(self.oracle_share, 6),
             "policy": self.policy,
             "seeds": [
                 {
                     "seed": int(r["seed"]),
                     "years": [int(r["first_year"]), int(r["last_year"])],
-                    **{arm: round(float(r[arm]), 6) for arm in ARMS},
+                    **{arm: round(float(r[arm]), 6) for arm in (*ARMS, "triage_equal")},
                     "gain_pct": round(float(r["gain_pct"]), 4),
+                    "gain_equal_balance_pct": round(float(r["gain_equal_pct"]), 4),
                     "oracle_share": round(float(r["oracle_share"]), 6),
                 }
                 for r in self.by_seed.to_dict("records")
@@ -133,7 +145,7 @@ class Evaluation:
                 "kind": "t-interval of the mean over seeds",
                 **{
                     fig: [_finite(summ.loc[fig, "lower"]), _finite(summ.loc[fig, "upper"])]
-                    for fig in ("gain_pct", "oracle_share")
+                    for fig in ("gain_pct", "gain_equal_pct", "oracle_share")
                 },
             },
             "relaxed": [
@@ -155,10 +167,13 @@ def _finite(value: Any) -> float | None:
 
 def _by_seed(years: pd.DataFrame) -> pd.DataFrame:
     g = years.groupby("seed", sort=True)
-    out = g[list(ARMS)].sum().reset_index()
+    arms = [*ARMS, *(["triage_equal"] if "triage_equal" in years.columns else [])]
+    out = g[arms].sum().reset_index()
     out["first_year"] = g["year"].min().to_numpy()
     out["last_year"] = g["year"].max().to_numpy()
     out["gain_pct"] = 100.0 * (out["triage"] - out["mandate"]) / out["mandate"]
+    if "triage_equal" in out.columns:
+        out["gain_equal_pct"] = 100.0 * (out["triage_equal"] - out["mandate"]) / out["mandate"]
     spread = out["oracle"] - out["random"]
     out["oracle_share"] = np.where(
         spread > 0, (out["triage"] - out["random"]) / spread.where(spread > 0, 1.0), np.nan

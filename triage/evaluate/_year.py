@@ -55,6 +55,28 @@ def _year_policy(pool: pd.DataFrame, policy: Policy, k: int) -> tuple[Policy, li
     return relaxed, names
 
 
+def _mandate_balance(pool: pd.DataFrame, taken: np.ndarray, k: int) -> Policy:
+    """A policy that holds a selection of ``k`` to the mandate's own balance that year.
+
+    Exactly as many cases of each UN regional group, gender and violation as the mandate took
+    up (its own selection meets it, so it is always feasible); no other limit.
+    """
+    from triage.allocate._policy import DIMENSIONS
+    from triage.schema import codes_to_frame
+
+    pol = Policy(name="mandate's balance", capacity=k)
+    chosen = pool[taken]
+    for dim, vocab in DIMENSIONS.items():
+        if dim == "violations":
+            counts = codes_to_frame(chosen["violations"], vocab).sum(axis=0)
+        else:
+            counts = chosen[dim].value_counts()
+        for code in vocab:
+            share = int(counts.get(code, 0)) / k
+            pol = pol.with_bound(dim, code, min=share, max=share)
+    return pol
+
+
 def evaluate_year(
     prepared: Prepared, year: int, policy: Policy, *, n_random: int = 5
 ) -> dict[str, Any]:
@@ -64,8 +86,10 @@ def evaluate_year(
     -------
     dict
         seed, year, capacity, candidates, n_train (outcomes observed before the year), mandate,
-        triage, random, oracle (sums of the counterfactual truth) and relaxed (the constraint
-        names the year's policy had to relax, ``;``-separated, blank when none).
+        triage, random, oracle (sums of the counterfactual truth), triage_equal (triage's
+        selection held to the mandate's own numbers of each region, gender and violation) and
+        relaxed (the constraint names the year's policy had to relax, ``;``-separated, blank
+        when none).
     """
     start = pd.Timestamp(year=year, month=1, day=1)
     pool = prepared.pool[prepared.pool["year"] == year].reset_index(drop=True)
@@ -83,7 +107,11 @@ def evaluate_year(
         "mandate": float(truth[taken].sum()),
     }
     if k == 0:
-        return {**row, "triage": 0.0, "random": 0.0, "oracle": 0.0, "relaxed": ""}
+        return {
+            **row,
+            **{arm: 0.0 for arm in ("triage", "random", "oracle", "triage_equal")},
+            "relaxed": "",
+        }
     # The evaluation's own random steps use fixed seeds: a folder and the same history
     # simulated in memory give the same figures.
     model = fit_model(known, seed=0)
@@ -92,6 +120,7 @@ def evaluate_year(
     pol, relaxed = _year_policy(pool, policy, k)
     triage_sel = _chosen(pool, _select(pool, score, pol))
     oracle_sel = _chosen(pool, _select(pool, truth, pol))
+    equal_sel = _chosen(pool, _select(pool, score, _mandate_balance(pool, taken, k)))
     draws = []
     for i in range(n_random):
         rng = np.random.default_rng([int(year), i, 7])
@@ -101,5 +130,6 @@ def evaluate_year(
         "triage": float(truth[triage_sel].sum()),
         "random": float(np.mean(draws)),
         "oracle": float(truth[oracle_sel].sum()),
+        "triage_equal": float(truth[equal_sel].sum()),
         "relaxed": ";".join(relaxed),
     }
