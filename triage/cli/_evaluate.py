@@ -59,7 +59,7 @@ def _print_table(result: Evaluation, level: float) -> None:
         Column("random", justify="right"),
         Column("oracle", justify="right"),
         Column("gain vs mandate", justify="right"),
-        Column("triage at mandate's balance", justify="right"),
+        Column("triage, equal balance", justify="right"),
         title=title,
     )
     for row in years:

@@ -949,7 +949,7 @@ def fit_model(history: History, *, seed: int = 0) -> TriageModel:
     (two time-ordered origins) and choose the calibrator; the chosen model is refitted on all
     of them with its rounds scaled, its calibrator fitted on time-ordered cross-fitted
     predictions. Nothing is written; the model has no bootstrap members and no context
-    spread, so its ``lower`` and ``upper`` equal its score.
+    spread, so its ``lower`` and ``upper`` equal its score (up to rounding).
 
     Parameters
     ----------
