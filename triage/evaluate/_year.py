@@ -61,12 +61,12 @@ def _mandate_balance(pool: pd.DataFrame, taken: np.ndarray, k: int) -> Policy:
     Exactly as many cases of each UN regional group, gender and violation as the mandate took
     up (its own selection meets it, so it is always feasible); no other limit.
     """
-    from triage.allocate._policy import DIMENSIONS
-    from triage.schema import codes_to_frame
+    from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, codes_to_frame
 
     pol = Policy(name="mandate's balance", capacity=k)
     chosen = pool[taken]
-    for dim, vocab in DIMENSIONS.items():
+    dimensions = {"un_region": UN_REGIONS, "gender": GENDERS, "violations": VIOLATIONS}
+    for dim, vocab in dimensions.items():
         if dim == "violations":
             counts = codes_to_frame(chosen["violations"], vocab).sum(axis=0)
         else:
