@@ -147,7 +147,8 @@ def read_counterfactual(folder: str | Path) -> dict[str, pd.DataFrame]:
         if not path.is_file():
             raise InputFileError(
                 f"{path}: no such file; `triage evaluate` needs the counterfactual files that "
-                "`triage generate` writes (simulated histories only)."
+                "`triage generate` writes (simulated histories only; regenerate older folders with "
+                "`triage generate --out DIR`)."
             )
         try:
             raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
