@@ -920,8 +920,16 @@ def _select(
     va: np.ndarray,
     seed: int,
 ) -> tuple[dict[str, Any], int]:
-    """The configuration and round count of ``train``'s step 2, selected on ``tr`` → ``va``."""
-    folds = _selection_folds(dates, tr, va)
+    """The configuration and round count of ``train``'s step 2, selected on ``tr`` → ``va``.
+
+    With few outcomes the earlier origin can hold one class only; it is then left out (the
+    first origin, ``tr`` → ``va``, is checked by the caller).
+    """
+    folds = [
+        (f, v)
+        for f, v in _selection_folds(dates, tr, va)
+        if len(np.unique(y[f])) == 2 and len(np.unique(y[v])) == 2
+    ]
     start_c = _choose_start_c(X, y, folds, seed)
     best: tuple[float, dict[str, Any], int] | None = None
     for config in _grid(int(tr.sum()), start_c):
@@ -986,6 +994,12 @@ def fit_model(history: History, *, seed: int = 0) -> TriageModel:
             raise TriageError(
                 f"the {name} years have no case of one class (improved / not improved); "
                 "the time split needs both in every part."
+            )
+    for block in np.array_split(np.arange(len(y)), 5):
+        if len(np.unique(np.delete(y, block))) < 2:
+            raise TriageError(
+                f"only {int(y.sum())} of the {len(y)} labelled cases improved, all in one period; "
+                "the time-ordered calibration folds need both classes."
             )
     config, rounds = _select(X, y, cases["sent_date"], fit_part, val_part, int(seed))
     params = _params(config, int(seed))
