@@ -283,3 +283,14 @@ def test_summary_gives_a_t_interval_over_seeds() -> None:
     assert out["gain_equal_balance_pct"] == pytest.approx(10.0)
     assert [s["seed"] for s in out["seeds"]] == [1, 2, 3, 4]
     assert out["years"][0]["triage"] == pytest.approx(127.5)
+
+
+def test_a_refit_that_cannot_learn_names_the_seed_and_year(
+    small: list[Prepared], policy: Policy
+) -> None:
+    from dataclasses import replace
+
+    history = small[0].history
+    flat = replace(history, outcomes=history.outcomes.assign(outcome="same"))
+    with pytest.raises(TriageError, match=r"seed 7, 2016: the refit on \d+ outcomes failed"):
+        evaluate_year(Prepared(flat, small[0].pool, 7), 2016, policy, n_random=1)

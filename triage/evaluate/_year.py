@@ -114,7 +114,13 @@ def evaluate_year(
         }
     # The evaluation's own random steps use fixed seeds: a folder and the same history
     # simulated in memory give the same figures.
-    model = fit_model(known, seed=0)
+    try:
+        model = fit_model(known, seed=0)
+    except TriageError as exc:
+        raise TriageError(
+            f"seed {prepared.seed}, {year}: the refit on {n_train} outcomes failed: "
+            f"{exc.message} Choose a later --from-year."
+        ) from exc
     cases = pool.loc[:, [c for c in pool.columns if c not in ("year", "taken", "truth")]]
     score = model.predict(cases, known)["score"].to_numpy(dtype=float)
     pol, relaxed = _year_policy(pool, policy, k)
