@@ -157,6 +157,7 @@ def test_backtest_on_the_simulated_history(
         capsys,
     )
     assert code == 0 and "gain" in out
+    assert "IN-SAMPLE" in out and "triage evaluate" in out
     groups = pd.read_csv(out_csv)
     assert {"year", "dimension", "group", "mandate_share", "policy_share"} <= set(groups.columns)
     # The policy's floors hold in every year it could be met.

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from triage.cli._app import main
 from triage.schema import HISTORY_FILES, read_history
-from triage.synth import SUPPLEMENT_FILES, generate, simulate
+from triage.synth import COUNTERFACTUAL_FILES, SUPPLEMENT_FILES, generate, simulate
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -174,7 +174,9 @@ def test_progress_reports_one_monotonic_bar(tmp_path: Path) -> None:
     assert [d for d, _, _ in calls] == list(range(1, len(calls) + 1))
     assert calls[-1][0] == calls[-1][1]
     written = {w for _, _, w in calls if w.startswith("wrote ")}
-    assert written == {f"wrote {n}.csv" for n in (*HISTORY_FILES, *SUPPLEMENT_FILES)}
+    assert written == {
+        f"wrote {n}.csv" for n in (*HISTORY_FILES, *SUPPLEMENT_FILES, *COUNTERFACTUAL_FILES)
+    }
 
 
 def test_cli_calibration_on_a_broken_file_is_one_clear_line(

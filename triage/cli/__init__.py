@@ -4,6 +4,7 @@ from triage.cli import (  # noqa: F401  (each module registers its commands on `
     _allocate,
     _audit,
     _demo,
+    _evaluate,
     _followup,
     _registry,
     _scoring,

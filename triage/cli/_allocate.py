@@ -413,6 +413,8 @@ def backtest_cmd(
 
     Both sides are valued with the same scores (expected improvements), and the policy selects
     as many cases each year as the mandate took, among the same eligible submissions.
+    In-sample (the output says so): for an out-of-sample comparison valued by the simulation's
+    truth, use ``triage evaluate``.
     """
     import pandas as pd
 
@@ -466,6 +468,14 @@ def backtest_cmd(
         f"total: mandate {o['mandate_objective']:.2f}, policy {o['policy_objective']:.2f}, "
         f"gain {o['gain']:+.2f} expected improvements over {o['years']} years",
         highlight=False,
+    )
+    console.print(
+        "IN-SAMPLE: both sides are valued with the model's own scores, from a model trained on "
+        "outcomes of these same years; this is no evidence that triage chooses better. For "
+        "that, see `triage evaluate` (yearly refits on earlier outcomes only, valued by the "
+        "simulation's truth).",
+        highlight=False,
+        soft_wrap=True,
     )
     if out is not None:
         result.by_group.to_csv(out, index=False, lineterminator="\n")

@@ -3,7 +3,7 @@
 from triage.scoring._calibration import Calibrator
 from triage.scoring._metrics import ece, reliability_table, score_metrics
 from triage.scoring._model import TriageModel, artifact_sha256, load_model, what_if
-from triage.scoring._train import TrainResult, labelled_cases, time_split, train
+from triage.scoring._train import TrainResult, fit_model, labelled_cases, time_split, train
 
 __all__ = [
     "Calibrator",
@@ -11,6 +11,7 @@ __all__ = [
     "TriageModel",
     "artifact_sha256",
     "ece",
+    "fit_model",
     "labelled_cases",
     "load_model",
     "reliability_table",

@@ -75,7 +75,7 @@ from triage.scoring._model import (
     known_country_outcomes,
 )
 
-__all__ = ["TrainResult", "labelled_cases", "time_split", "train"]
+__all__ = ["TrainResult", "fit_model", "labelled_cases", "time_split", "train"]
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -1066,4 +1066,116 @@ def train(
         summary=summary,
         held_out=held_out,
         queue=queue,
+    )
+
+
+def _select(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    dates: pd.Series,
+    tr: np.ndarray,
+    va: np.ndarray,
+    seed: int,
+) -> tuple[dict[str, Any], int]:
+    """The configuration and round count of ``train``'s step 2, selected on ``tr`` → ``va``.
+
+    With few outcomes the earlier origin can hold one class only; it is then left out (the
+    first origin, ``tr`` → ``va``, is checked by the caller).
+    """
+    folds = [
+        (f, v)
+        for f, v in _selection_folds(dates, tr, va)
+        if len(np.unique(y[f])) == 2 and len(np.unique(y[v])) == 2
+    ]
+    start_c = _choose_start_c(X, y, folds, seed)
+    best: tuple[float, dict[str, Any], int] | None = None
+    for config in _grid(int(tr.sum()), start_c):
+        params = _params(config, seed)
+        curve = np.zeros(_MAX_ROUNDS + 1)
+        weight = 0
+        for fit_mask, val_mask in folds:
+            losses = _loss_curve(X[fit_mask], y[fit_mask], X[val_mask], y[val_mask], params)
+            curve += losses * int(val_mask.sum())
+            weight += int(val_mask.sum())
+        curve /= weight
+        r = int(np.argmin(curve))
+        if best is None or curve[r] < best[0] - 1e-12:
+            best = (float(curve[r]), config, r)
+    assert best is not None
+    return best[1], best[2]
+
+
+def fit_model(history: History, *, seed: int = 0) -> TriageModel:
+    """Fit the point model on every labelled case of ``history``: no test split, no intervals.
+
+    The lean version of ``train`` for repeated refits (``triage evaluate`` refits once per
+    year on the outcomes observed before it). The same steps on all labelled cases: the most
+    recent years holding 20 % of them validate the configuration grid and the additive start
+    (two time-ordered origins) and choose the calibrator; the chosen model is refitted on all
+    of them with its rounds scaled, its calibrator fitted on time-ordered cross-fitted
+    predictions. Nothing is written; the model has no bootstrap members and no context
+    spread, so its ``lower`` and ``upper`` equal its score (up to rounding).
+
+    Parameters
+    ----------
+    history : History
+        The labelled cases are those with an outcome in ``history.outcomes``; features use only
+        what ``history`` holds (pass a history cut at the decision date). The generator's truth
+        is never read.
+    seed : int, default 0
+        Seed of every random step.
+
+    Returns
+    -------
+    TriageModel
+        ``version`` is ``"unsaved"``; ``metrics`` holds the fit's ``n_labelled``,
+        ``last_sent_date``, ``config``, ``rounds`` and ``calibration``.
+
+    Raises
+    ------
+    TriageError
+        If there are too few labelled cases, or the training or validation years lack a class.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"`seed` must be a non-negative integer. Got {seed!r} instead.")
+    cases, y = labelled_cases(history)
+    if len(cases) < _MIN_TRAIN:
+        raise TriageError(
+            f"only {len(cases)} cases have a recorded outcome; fitting needs at least {_MIN_TRAIN}."
+        )
+    X = build_features(cases, history)
+    tr, va, te = time_split(cases["sent_date"])
+    fit_part, val_part = tr | va, te
+    for name, mask in (("training", fit_part), ("validation", val_part)):
+        if mask.sum() == 0 or len(np.unique(y[mask])) < 2:
+            raise TriageError(
+                f"the {name} years have no case of one class (improved / not improved); "
+                "the time split needs both in every part."
+            )
+    for block in np.array_split(np.arange(len(y)), 5):
+        if len(np.unique(np.delete(y, block))) < 2:
+            raise TriageError(
+                f"only {int(y.sum())} of the {len(y)} labelled cases improved, all in one period; "
+                "the time-ordered calibration folds need both classes."
+            )
+    config, rounds = _select(X, y, cases["sent_date"], fit_part, val_part, int(seed))
+    params = _params(config, int(seed))
+    p_val = _raw_p(_fit(X[fit_part], y[fit_part], params, rounds), X[val_part])
+    kind, _ = _choose_calibrator(p_val, y[val_part], int(seed))
+    final_rounds = _scaled_rounds(rounds, len(y), int(fit_part.sum()))
+    (linear, booster), calibrator = _fit_calibrated(X, y, params, final_rounds, kind)
+    return TriageModel(
+        booster=booster,
+        linear=linear,
+        members=[],
+        calibrator=calibrator,
+        features=FEATURE_COLUMNS,
+        metrics={
+            "n_labelled": len(y),
+            "last_sent_date": str(pd.to_datetime(cases["sent_date"]).max().date()),
+            "config": {k: v for k, v in config.items() if not k.startswith("_")},
+            "linear_start_C": config.get("_linear_C"),
+            "rounds": final_rounds,
+            "calibration": kind,
+        },
     )

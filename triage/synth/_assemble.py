@@ -245,25 +245,50 @@ def _improve_linear(
 
 
 def assemble(
-    run: _Run, *, outcomes: Literal["sample", "all"], scale: float, supplements: bool = False
+    run: _Run,
+    *,
+    outcomes: Literal["sample", "all"],
+    scale: float,
+    supplements: bool = False,
+    counterfactual: bool = False,
 ) -> dict[str, pd.DataFrame]:
-    """Turn the month loop's arrays into the typed six tables (and the supplementary four)."""
+    """Turn the month loop's arrays into the typed six tables (and the supplementary four, and
+    the two counterfactual ones)."""
+    from triage.synth._counterfactual import COUNTERFACTUAL_FILES, typed_counterfactual
     from triage.synth._supplements import SUPPLEMENT_FILES, typed_supplement
 
-    text = to_text(run, outcomes=outcomes, scale=scale, supplements=supplements)
-    return {
-        name: typed_supplement(name, frame) if name in SUPPLEMENT_FILES else typed(frame)
-        for name, frame in text.items()
-    }
+    text = to_text(
+        run,
+        outcomes=outcomes,
+        scale=scale,
+        supplements=supplements,
+        counterfactual=counterfactual,
+    )
+    out = {}
+    for name, frame in text.items():
+        if name in SUPPLEMENT_FILES:
+            out[name] = typed_supplement(name, frame)
+        elif name in COUNTERFACTUAL_FILES:
+            out[name] = typed_counterfactual(name, frame)
+        else:
+            out[name] = typed(frame)
+    return out
 
 
 def to_text(
-    run: _Run, *, outcomes: Literal["sample", "all"], scale: float, supplements: bool = False
+    run: _Run,
+    *,
+    outcomes: Literal["sample", "all"],
+    scale: float,
+    supplements: bool = False,
+    counterfactual: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Build the six tables as text, exactly as written to CSV (and the supplementary four).
 
     With ``supplements=True`` the result also holds ``sample_frame``, ``communication_topics``,
     ``reply_content`` and ``protester_descriptions`` (see ``triage.synth._supplements``), drawn from their own stream.
+    With ``counterfactual=True`` it also holds ``submission_plans`` and ``submission_truth``
+    (see ``triage.synth._counterfactual``), drawn from another stream of their own.
     """
     rng = run.rng
     cal = run.cal
@@ -610,9 +635,10 @@ def to_text(
     s_iso = countries[run.person_country]
     s_case = np.full(n_people, None, dtype=object)
     s_case[taken] = case_id
+    s_id = np.array([f"S-{i + 1:06d}" for i in s_rank], dtype=object)
     submissions = pd.DataFrame(
         {
-            "submission_id": np.array([f"S-{i + 1:06d}" for i in s_rank], dtype=object),
+            "submission_id": s_id,
             "received_date": _dates(s_recv),
             "individual_id": np.array([f"I-{i + 1:06d}" for i in p.individual], dtype=object),
             "country": s_iso,
@@ -715,6 +741,36 @@ def to_text(
             letter_reply=reply_class[:n_letters],
             protester=p.protester[taken],
             areas=c_area,
+        )
+    if counterfactual:
+        from triage.synth._counterfactual import counterfactual_tables
+
+        def truth_of(
+            rows: np.ndarray, n_mandates: np.ndarray, delay: np.ndarray, sent_year: np.ndarray
+        ) -> np.ndarray:
+            # The truth's model for a submission taken up with this letter (see ``p_improve``).
+            lin_s = _improve_linear(
+                p.viol[rows],
+                p.repeat[rows],
+                n_mandates,
+                delay,
+                country_eff[run.person_country[rows]],
+                sent_year,
+                np.zeros(len(rows)),
+            )
+            return _marginal_improve(b0 + lin_s)
+
+        tables |= counterfactual_tables(
+            seed=run.seed,
+            submission_id=s_id,
+            received=s_recv,
+            eligible=run.person_eligible,
+            taken=taken,
+            case_truth=p_improve,
+            case_type=l_type[c_letter],
+            case_mandates=l_mand[c_letter],
+            case_incident=l_incident[c_letter],
+            truth_of=truth_of,
         )
     return tables
 

@@ -25,8 +25,9 @@ def generate(
 
     Also writes the supplementary ``sample_frame.csv``, ``communication_topics.csv``,
     ``reply_content.csv`` and ``protester_descriptions.csv`` (figures of the paper the six files cannot carry; see
-    ``triage.synth.read_supplements``). They come from their own random stream, so the six
-    files are the same as without them.
+    ``triage.synth.read_supplements``) and the counterfactual ``submission_plans.csv`` and
+    ``submission_truth.csv`` (see ``triage.synth.read_counterfactual``; never features). They
+    come from their own random streams, so the six files are the same as without them.
 
     Parameters
     ----------
@@ -52,6 +53,7 @@ def generate(
         If the folder cannot be created or written.
     """
     from triage.synth._assemble import to_text
+    from triage.synth._counterfactual import COUNTERFACTUAL_FILES
     from triage.synth._supplements import SUPPLEMENT_FILES
 
     _check(seed, outcomes, scale)
@@ -60,7 +62,7 @@ def generate(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TriageError(f"{out}: cannot create the output folder ({exc.strerror}).") from exc
-    columns = {**HISTORY_FILES, **SUPPLEMENT_FILES}
+    columns = {**HISTORY_FILES, **SUPPLEMENT_FILES, **COUNTERFACTUAL_FILES}
     # One bar: the simulated months, assembling the tables, then writing each file.
     steps = {"months": 0}
 
@@ -72,7 +74,9 @@ def generate(
     run = _run(int(seed), float(scale), months)
     n_months = steps["months"]
     total = n_months + 1 + len(columns)
-    tables = to_text(run, outcomes=outcomes, scale=float(scale), supplements=True)
+    tables = to_text(
+        run, outcomes=outcomes, scale=float(scale), supplements=True, counterfactual=True
+    )
     if on_progress is not None:
         on_progress(n_months + 1, total, "assembled tables")
     for i, (name, frame) in enumerate(tables.items()):

@@ -539,6 +539,7 @@ def simulate(
     scale: float = 1.0,
     on_progress: ProgressCallback | None = None,
     supplements: bool = False,
+    counterfactual: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Simulate the history and the queue; return the six tables in memory.
 
@@ -558,6 +559,10 @@ def simulate(
         Also return ``sample_frame``, ``communication_topics``, ``reply_content`` and
         ``protester_descriptions`` (the supplementary files, typed as ``read_supplements`` types them); the six tables are
         the same either way.
+    counterfactual : bool
+        Also return ``submission_plans`` and ``submission_truth`` (every eligible submission's
+        planned letter and its chance of improvement had it been taken up; see
+        ``triage.synth.read_counterfactual``); the other tables are the same either way.
 
     Returns
     -------
@@ -573,6 +578,7 @@ def simulate(
         outcomes=outcomes,
         scale=float(scale),
         supplements=bool(supplements),
+        counterfactual=bool(counterfactual),
     )
 
 
