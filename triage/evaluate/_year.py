@@ -30,6 +30,8 @@ def _select(pool: pd.DataFrame, scores: np.ndarray, policy: Policy) -> Allocatio
 
 
 def _chosen(pool: pd.DataFrame, allocation: Allocation) -> np.ndarray:
+    if not allocation.feasible:  # pragma: no cover - every arm runs a feasible policy
+        raise TriageError(f"{allocation.policy_name}: {allocation.message}")
     return pool["case_id"].isin(list(allocation.selected)).to_numpy()
 
 

@@ -1079,14 +1079,11 @@ def _select(
 ) -> tuple[dict[str, Any], int]:
     """The configuration and round count of ``train``'s step 2, selected on ``tr`` → ``va``.
 
-    With few outcomes the earlier origin can hold one class only; it is then left out (the
-    first origin, ``tr`` → ``va``, is checked by the caller).
+    With few outcomes the earlier origin's fitting years can hold one class only, which no
+    model can be fitted on; that origin is then left out (the first origin, ``tr`` → ``va``,
+    is checked by the caller).
     """
-    folds = [
-        (f, v)
-        for f, v in _selection_folds(dates, tr, va)
-        if len(np.unique(y[f])) == 2 and len(np.unique(y[v])) == 2
-    ]
+    folds = [(f, v) for f, v in _selection_folds(dates, tr, va) if len(np.unique(y[f])) == 2]
     start_c = _choose_start_c(X, y, folds, seed)
     best: tuple[float, dict[str, Any], int] | None = None
     for config in _grid(int(tr.sum()), start_c):
