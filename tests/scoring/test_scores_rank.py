@@ -34,5 +34,12 @@ def test_models_trained_on_other_seeds_rank_their_queues(
     folder = tmp_path_factory.mktemp(f"h{seed}")
     generate(folder, seed=seed)
     history = read_history(folder)
-    result = train(history, out_dir=tmp_path_factory.mktemp(f"m{seed}"), n_bootstrap=2, seed=seed)
-    assert _largest_tie_share(result.model, history) <= 0.01
+    out = tmp_path_factory.mktemp(f"m{seed}")
+    result = train(history, out_dir=out, n_bootstrap=2, seed=seed)
+    share = _largest_tie_share(result.model, history)
+    assert share <= 0.01
+    # The model card states the same measurement.
+    ranking = result.summary["ranking"]
+    assert ranking["queue_n"] == len(history.queue)
+    assert ranking["largest_tie_share"] == pytest.approx(share, abs=1e-6)
+    assert f"{ranking['distinct_scores']:,} distinct scores" in (out / "MODEL_CARD.md").read_text()

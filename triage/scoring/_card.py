@@ -179,6 +179,17 @@ def seeds_markdown(table: dict[str, Any] | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ranking_sentence(ranking: dict[str, Any] | None) -> str:
+    if not ranking:
+        return "no queue was available to measure it on."
+    return (
+        f"on the queue of {ranking['queue_n']:,} cases it gives {ranking['distinct_scores']:,} "
+        f"distinct scores, and the largest group sharing one score holds "
+        f"{ranking['largest_tie']} case(s) ({ranking['largest_tie_share']:.2%}). Exact ties that "
+        "remain are settled by the allocation's seeded lottery, recorded with each run."
+    )
+
+
 def write_model_card(
     out: Path,
     summary: dict[str, Any],
@@ -246,7 +257,10 @@ raise it; a better earlier improvement rate of the country never lowers it. Cali
 **{summary["calibration"]["kind"]}**, chosen by cross-validated Brier score on validation
 ({summary["calibration"]["cv_brier"]}; identity means the raw probability is kept). The shipped
 model is refitted on all labelled cases; a sigmoid or isotonic calibrator is fitted on its
-cross-fitted predictions (5 time-ordered folds). The baseline logistic
+cross-fitted predictions (5 time-ordered folds). Every calibrator is strictly increasing
+(Platt with a positive slope; isotonic read as one knot per pooled block at the block's centre,
+interpolated in the log-odds, with slope-one tails), so the calibrated score keeps the booster's
+order and ranks: {_ranking_sentence(summary.get("ranking"))} The baseline logistic
 regression's C ({summary.get("logistic_regression_C")}) is chosen on the same validation years.
 
 Features: the case (violations, issue areas, gender, protester, UN regional group, country,

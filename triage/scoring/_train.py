@@ -684,6 +684,18 @@ def _seeds_table(out: Path) -> dict[str, Any] | None:
     return table
 
 
+def _ranking(scores: np.ndarray) -> dict[str, Any]:
+    """How well the calibrated score ranks a queue: distinct values and the largest exact tie."""
+    _, counts = np.unique(scores, return_counts=True)
+    largest = int(counts.max()) if len(counts) else 0
+    return {
+        "queue_n": len(scores),
+        "distinct_scores": len(counts),
+        "largest_tie": largest,
+        "largest_tie_share": round(largest / max(len(scores), 1), 6),
+    }
+
+
 def _queue_coverage(history: History, model: TriageModel, level: float) -> pd.DataFrame | None:
     """The queue scored by ``model`` next to the generator's truth (simulated histories only)."""
     if history.queue is None or history.truth is None or len(history.queue) == 0:
@@ -1048,6 +1060,13 @@ def train(
         }
         coverage.update({f"queue_{k}": v for k, v in queue_cov.items()})
         summary["coverage"]["queue"] = _round(queue_cov)
+    if history.queue is not None and len(history.queue):
+        queue_scores = (
+            queue["score"]
+            if queue is not None
+            else pd.Series(model.predict_features(build_features(history.queue, history))["score"])
+        )
+        summary["ranking"] = _ranking(np.asarray(queue_scores, dtype=float))
     model.save(out)
     model.metrics = summary
     summary["model_sha256"] = model.sha256
