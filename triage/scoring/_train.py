@@ -857,23 +857,7 @@ def train(
 
     # 2. model selection: log loss per boosting round, averaged over two time-ordered origins
     lr_c = _choose_c(Xtr, ytr, Xva, yva, seed)
-    folds = _selection_folds(cases["sent_date"], tr, va)
-    start_c = _choose_start_c(X, y, folds, seed)
-    best: tuple[float, dict[str, Any], int] | None = None
-    for config in _grid(int(tr.sum()), start_c):
-        params = _params(config, seed)
-        curve = np.zeros(_MAX_ROUNDS + 1)
-        weight = 0
-        for fit_mask, val_mask in folds:
-            losses = _loss_curve(X[fit_mask], y[fit_mask], X[val_mask], y[val_mask], params)
-            curve += losses * int(val_mask.sum())
-            weight += int(val_mask.sum())
-        curve /= weight
-        r = int(np.argmin(curve))
-        if best is None or curve[r] < best[0] - 1e-12:
-            best = (float(curve[r]), config, r)
-    assert best is not None
-    _, config, rounds = best
+    config, rounds = _select(X, y, cases["sent_date"], tr, va, seed)
     params = _params(config, seed)
     tick("model selected")
 
