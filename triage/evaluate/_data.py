@@ -9,27 +9,15 @@ import numpy as np
 import pandas as pd
 
 from triage.errors import TriageError
-from triage.schema import History
+from triage.schema import QUEUE_COLUMNS, SENSITIVE_COLUMNS, History
 
 __all__ = ["Prepared", "known_at", "observed_dates", "prepare"]
 
 #: An outcome is observed one year after its case's ``sent_date`` (the history contract).
 OUTCOME_LAG = pd.Timedelta(days=365)
 
-_POOL_COLUMNS = (
-    "case_id",
-    "received_date",
-    "individual_id",
-    "country",
-    "un_region",
-    "gender",
-    "violations",
-    "issue_areas",
-    "protester",
-    "type",
-    "n_mandates",
-    "last_incident_date",
-)
+#: The queue's columns without the sensitive ones: what a submission pool is scored on.
+_POOL_COLUMNS = tuple(c for c in QUEUE_COLUMNS if c not in SENSITIVE_COLUMNS)
 
 
 @dataclass(frozen=True)
