@@ -105,16 +105,17 @@ def calibration_command(
     supplements = read_supplements(folder)
     report = calibration_report(history, supplements=supplements)
     table = Table(title=f"Calibration of {folder} against the paper")
-    for col in ("group", "figure", "paper", "generated", "tolerance", ""):
-        table.add_column(
-            col, justify="right" if col in ("paper", "generated", "tolerance") else "left"
-        )
+    numeric = ("paper", "expected (seeds 1-30)", "generated", "tolerance")
+    for col in ("group", "figure", "page", *numeric, ""):
+        table.add_column(col, justify="right" if col in numeric else "left")
     for row in report.table.itertuples(index=False):
         mark = "[green]pass[/]" if row.passed else "[bold red]FAIL[/]"
         table.add_row(
             str(row.group),
             str(row.figure),
+            str(row.source).split(":", 1)[0],
             _fmt(row.paper),
+            _fmt(row.expected),
             _fmt(row.generated),
             str(row.rule),
             mark,

@@ -38,6 +38,11 @@ _SEKAGGYA: Final = ("2008-05-01", "2014-05-31", 73)
 _FORST: Final = ("2014-06-01", "2016-11-30", 30)
 _POSITIVE: Final = ("SAU", "KEN", "UGA", "NER", "PAK", "MNG", "AZE")
 _NEGATIVE: Final = ("MEX", "HND", "ECU", "PER", "GRC", "IND", "ARG")
+#: The years the paper names as good, one-third improved (p. 20, Figure 7).
+_GOOD_YEARS: Final = (2005, 2009, 2010, 2012, 2015)
+#: The countries p. 21 names as staying the same or getting worse more often than improving
+#: (Greece, India and Argentina are named in the next paragraph's comparison of regime types).
+_NEGATIVE_NAMED: Final = ("MEX", "HND", "ECU", "PER")
 _DAYS_PER_MONTH: Final = 365.25 / 12
 
 
@@ -50,7 +55,8 @@ class CalibrationReport:
     table : pandas.DataFrame
         One row per figure: ``group``, ``figure``, ``paper``, ``generated``, ``tolerance``,
         ``rule`` (how ``paper`` and ``tolerance`` are applied, in words), ``passed``,
-        ``source`` (page and sentence of the paper) and ``key``.
+        ``source`` (page and sentence of the paper), ``key`` and ``expected`` (the figure's
+        mean over seeds 1-30, the simulation's expected value; NaN when not recorded).
     """
 
     table: pd.DataFrame
@@ -73,7 +79,7 @@ def _read_targets(path: Path) -> tuple[dict[str, str], ...]:
 
 
 def targets(path: str | Path | None = None) -> pd.DataFrame:
-    """Read the calibration targets: key, group, figure, paper, rule, tolerance, source, why.
+    """Read the calibration targets: key, group, figure, paper, rule, tolerance, source, why, expected.
 
     Parameters
     ----------
@@ -84,6 +90,9 @@ def targets(path: str | Path | None = None) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows))
     frame["paper"] = frame["paper"].astype(float)
     frame["tolerance"] = frame["tolerance"].astype(float)
+    if "expected" not in frame:
+        frame["expected"] = np.nan
+    frame["expected"] = pd.to_numeric(frame["expected"], errors="coerce")
     bad = sorted(set(frame["rule"]) - set(_RULES))
     if bad:
         raise ValueError(f"`rule` must be one of {_RULES}. Got {bad} instead.")
@@ -298,10 +307,32 @@ def measure(
     s_year = _year(sample["sent_date"])
     out["worse_2005"] = _share(worse, s_year == 2005)
     out["worse_2013"] = _share(worse, s_year == 2013)
-    out["improved_good_years"] = _share(better, s_year.isin((2005, 2009, 2010, 2012, 2015)))
+    out["improved_good_years"] = _share(better, s_year.isin(_GOOD_YEARS))
     out["improved_good_years_vs_2013"] = out["improved_good_years"] - _share(better, s_year == 2013)
     out["named_countries_gap"] = _share(better, sample["country"].isin(_POSITIVE)) - _share(
         better, sample["country"].isin(_NEGATIVE)
+    )
+    # Statements about time (Figure 7), subgroups and named countries, one figure each.
+    by_year = {int(y): _share(better, s_year == y) for y in sorted(s_year.dropna().unique())}
+    for y in _GOOD_YEARS:
+        out[f"improved_{y}"] = by_year.get(y, float("nan"))
+    # "the low point in 2013": 2013 against the other sample years pooled; "after the low
+    # point ... again increased considerably": 2014-2015 pooled against 2013. (That 2013 is
+    # the lowest single year and that 2014 and 2015 each rise holds in expectation, see
+    # ``triage.synth._expectation``; one seed's single years rest on about 35 cases.)
+    in_years = s_year.between(2004, 2015)
+    out["improved_2013_low_point"] = by_year.get(2013, float("nan")) - _share(
+        better, in_years & (s_year != 2013)
+    )
+    out["improved_rises_after_2013"] = _share(better, s_year.isin((2014, 2015))) - by_year.get(
+        2013, float("nan")
+    )
+    out["improved_detention_gap"] = out["improved_detention"] - out["improved_no_detention"]
+    out["improved_conviction_gap"] = out["improved_convicted"] - out["improved_not_convicted"]
+    out["improved_alone_gap"] = out["improved_alone"] - out["improved_joint"]
+    negative = sample["country"].isin(_NEGATIVE_NAMED)
+    out["named_negative_improved_minus_same_or_worse"] = _share(better, negative) - _share(
+        o.isin(("same", "somewhat_worse", "much_worse")), negative
     )
     survey = sample.loc[sample["assessment"] == "survey", "survey_impact"]
     answered = survey.notna()
@@ -411,8 +442,8 @@ def calibration_report(
     Returns
     -------
     CalibrationReport
-        ``.table`` (group, figure, paper, generated, tolerance, rule, passed, source, key) and
-        ``.passed``. A figure whose measurement is undefined (for example no case of a kind in
+        ``.table`` (group, figure, paper, generated, tolerance, rule, passed, source, key,
+        expected) and ``.passed``. A figure whose measurement is undefined (for example no case of a kind in
         the sample) fails.
     """
     spec = targets(targets_path)
@@ -437,6 +468,7 @@ def calibration_report(
                 "passed": ok,
                 "source": t["source"],
                 "key": key,
+                "expected": float(t["expected"]),
             }
         )
     from triage.synth._contracts import check

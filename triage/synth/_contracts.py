@@ -21,6 +21,7 @@ class CalibrationFrame(pa.DataFrameModel):
     passed: Series[bool]
     source: Series[str] = pa.Field(str_startswith="p. ")
     key: Series[str] = pa.Field(unique=True)
+    expected: Series[float] = pa.Field(nullable=True)
 
     class Config:
         strict = True
