@@ -53,8 +53,11 @@ def test_interval_coverage_is_measured_on_the_held_out_years(default_trained) ->
     assert coverage["covered"] == pytest.approx(float(inside.mean()), abs=1e-6)
     assert coverage["mean_width"] == pytest.approx(float((held["upper"] - held["lower"]).mean()))
     assert coverage["nominal"] == 0.9
-    # On the default seed the interval reaches its nominal level (the card: other seeds vary).
-    assert coverage["covered"] >= coverage["nominal"] - 0.05
+    # The card promises about four cases in five (not the nominal 90%: what is particular to a
+    # case cannot be estimated from one outcome each); on the default seed's test years the
+    # coverage must reach that, less two binomial standard errors for the number of cases.
+    n = len(held)
+    assert coverage["covered"] >= 0.8 - 2 * np.sqrt(0.8 * 0.2 / n)
     assert ((held["lower"] <= held["score"]) & (held["score"] <= held["upper"])).all()
     # The bounds are the rows' score and sd read at the nominal level.
     lo, hi = interval_bounds(held["score"].to_numpy(), held["sd"].to_numpy(), level=0.9)
