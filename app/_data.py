@@ -65,6 +65,7 @@ def refresh() -> None:
     _allocation.clear()
     _replicates.clear()
     _engagement.clear()
+    _decisions_index.clear()
 
 
 def is_simulated() -> bool:
@@ -439,34 +440,63 @@ def save_policy(policy: Any, *, name: str, parent: Any, user: str) -> Path:
 # -- runs and overrides ----------------------------------------------------------------------
 
 
-def latest_run_for(case_id: str) -> str | None:
-    """The most recent recorded run in which ``case_id`` was a candidate, if any."""
+@st.cache_resource(show_spinner=False)
+def _decisions_index(url: str) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]]]:
+    # Read the ledger once (refresh() forgets it after a write): the latest run holding each
+    # case, and every override of each case in chain order.
     from triage.audit import read_records
 
-    for record in reversed(read_records(registry(), kind="run")):
-        if any(r["case_id"] == case_id for r in record.content.get("reasons", [])):
-            return str(record.record_id)
-    return None
+    latest: dict[str, str] = {}
+    for record in read_records(_registry(url), kind="run"):
+        for r in record.content.get("reasons", []):
+            latest[str(r["case_id"])] = str(record.record_id)
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for o in read_records(_registry(url), kind="override"):
+        by_case.setdefault(str(o.content.get("case_id")), []).append(
+            {
+                "id": str(o.record_id),
+                "time": str(o.created_at),
+                "user": str(o.user),
+                "role": str(o.role),
+                "run_id": str(o.content.get("run_id")),
+                "action": str(o.content.get("action")),
+                "reason": str(o.content.get("reason", "")),
+            }
+        )
+    return latest, by_case
+
+
+def latest_run_for(case_id: str) -> str | None:
+    """The most recent recorded run in which ``case_id`` was a candidate, if any."""
+    return _decisions_index(db_url())[0].get(case_id)
+
+
+def effective_overrides() -> dict[str, dict[str, Any]]:
+    """The override in force for each case: the latest one recorded against the latest run
+    holding the case (a later run decides afresh). Keys: id, time, user, role, run_id, action,
+    reason."""
+    latest, by_case = _decisions_index(db_url())
+    out = {}
+    for case_id, items in by_case.items():
+        current = [o for o in items if o["run_id"] == latest.get(case_id)]
+        if current:
+            out[case_id] = current[-1]
+    return out
 
 
 def overrides(case_id: str) -> pd.DataFrame:
     """Every override recorded for a case: Override, Time (UTC), User, Role, Run, Action, Reason."""
-    from triage.audit import read_records
-
     rows = [
         {
-            "Override": o.record_id,
-            "Time (UTC)": o.created_at,
-            "User": o.user,
-            "Role": o.role,
-            "Run": o.content["run_id"],
-            "Action": {"select": "Take up", "drop": "Do not take up"}.get(
-                o.content["action"], o.content["action"]
-            ),
-            "Reason": o.content["reason"],
+            "Override": o["id"],
+            "Time (UTC)": o["time"][:19].replace("T", " "),
+            "User": o["user"],
+            "Role": o["role"],
+            "Run": o["run_id"],
+            "Action": {"select": "Take up", "drop": "Do not take up"}.get(o["action"], o["action"]),
+            "Reason": o["reason"],
         }
-        for o in read_records(registry(), kind="override")
-        if o.content.get("case_id") == case_id
+        for o in _decisions_index(db_url())[1].get(case_id, [])
     ]
     return pd.DataFrame(
         rows, columns=["Override", "Time (UTC)", "User", "Role", "Run", "Action", "Reason"]
