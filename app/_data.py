@@ -60,11 +60,22 @@ def refresh() -> None:
     """Forget cached registry reads after a write (an override, a run, a new policy)."""
     _first_page.clear()
     _history.clear()
+    _scores.clear()
     _scored_queue.clear()
     _selection.clear()
     _allocation.clear()
     _replicates.clear()
     _engagement.clear()
+    _decisions_index.clear()
+
+
+def after_run() -> None:
+    """Forget what a recorded selection run changed, and only that: the statuses and the
+    ledger. The queue's scores, the candidates (selected and not selected cases stay
+    candidates) and the policy's allocation are unchanged, so they are kept: the pages show
+    the run at once instead of re-scoring and re-explaining the queue."""
+    _first_page.clear()
+    _scored_queue.clear()
     _decisions_index.clear()
 
 
@@ -175,7 +186,9 @@ def _statuses(url: str, model_path: str) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner="Scoring the queue…")
-def _scored_queue(url: str, model_path: str) -> pd.DataFrame:
+def _scores(url: str, model_path: str) -> pd.DataFrame:
+    # The incoming queue and its scores, without statuses: a recorded run changes statuses
+    # only, so it keeps these (after_run) instead of re-scoring the queue.
     page, submissions = _first_page(url, model_path)
     if page is not None:
         # The key matched: the submissions are exactly those the stored scores were computed
@@ -187,7 +200,12 @@ def _scored_queue(url: str, model_path: str) -> pd.DataFrame:
         hist = _history(url)
         queue = hist.queue if hist.queue is not None else _registry(url).queue()
         scores = _model(model_path).predict(queue, hist)
-    out = queue.merge(scores, on="case_id", how="left", validate="one_to_one")
+    return queue.merge(scores, on="case_id", how="left", validate="one_to_one")
+
+
+@st.cache_resource(show_spinner=False)
+def _scored_queue(url: str, model_path: str) -> pd.DataFrame:
+    out = _scores(url, model_path)
     return out.merge(_statuses(url, model_path), on="case_id", how="left", validate="one_to_one")
 
 
@@ -523,7 +541,7 @@ def record_override(case_id: str, action: str, reason: str, *, user: str, role: 
         user=user,
         role=role,
     )
-    refresh()
+    after_run()  # statuses and the ledger changed; scores and candidates did not
     return str(record.record_id)
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "changed_cases",
     "compare_policies",
     "decision_words",
+    "group_explanation",
     "partition_relaxation",
     "plain_price_table",
     "relaxation_changes",
@@ -393,3 +394,65 @@ def changed_cases(
     return pd.DataFrame(
         out, columns=["case_id", "Change", "Country", "Region", "Gender", "Score", "Reason"]
     )
+
+
+def group_explanation(
+    candidates: pd.DataFrame, allocation: Allocation, policy: Policy, dimension: str, code: str
+) -> str:
+    """Why a group got the cases it got, in words for the public (no names, no internal terms).
+
+    States the group's candidates and selected cases, its scores against everyone's, and
+    whether a band of the policy raised or capped it.
+    """
+    from triage.schema import split_codes
+
+    if dimension not in DIMENSIONS:
+        raise ValueError(
+            f"`dimension` must be one of {sorted(DIMENSIONS)}. Got {dimension!r} instead."
+        )
+    if dimension == "violations":
+        member = candidates[dimension].map(lambda v: code in split_codes(v))
+    else:
+        member = candidates[dimension] == code
+    group = candidates[member.to_numpy(dtype=bool)]
+    chosen = set(allocation.selected)
+    n, k = len(group), int(group["case_id"].astype(str).isin(chosen).sum())
+    total, taken = len(candidates), len(chosen)
+    name = _group(code)
+    if n == 0:
+        return f"{name}: no case from this group awaited a decision, so none could be taken up."
+    parts = [
+        f"{name}: {k} of the {n} cases awaiting a decision were taken up "
+        f"({k / n:.0%}), against {taken} of {total} overall ({taken / max(total, 1):.0%})."
+    ]
+    med_g = float(group["score"].median())
+    med_all = float(candidates["score"].median())
+    if med_g < med_all - 0.005:
+        parts.append(
+            f"Cases are taken up by their estimated chance that the defender's situation "
+            f"improves within a year; this group's cases have a lower chance (median {med_g:.0%} "
+            f"against {med_all:.0%} for all cases), mostly because of the states' record of "
+            "replying and of improvement in earlier cases."
+        )
+    elif med_g > med_all + 0.005:
+        parts.append(
+            f"This group's cases have a higher estimated chance of improvement than the others "
+            f"(median {med_g:.0%} against {med_all:.0%})."
+        )
+    band = policy.shares.get(dimension, {}).get(code)
+    share = k / max(taken, 1)
+    if band is not None and band.min is not None and share <= band.min + 0.005:
+        parts.append(
+            f"The policy guarantees this group at least {band.min:.0%} of the cases taken up; "
+            f"it received {share:.0%}."
+        )
+    elif band is not None and band.max is not None and share >= band.max - 0.005:
+        parts.append(
+            f"The policy caps this group at {band.max:.0%} of the cases taken up, so that "
+            "other groups are represented; it received that share."
+        )
+    elif band is not None:
+        parts.append(f"Its share ({share:.0%}) lies within the policy's band for it.")
+    else:
+        parts.append("The policy sets no band for this group.")
+    return " ".join(parts)
