@@ -429,6 +429,48 @@ def tradeoff(policy: Any, dim: str, code: str, side: str) -> pd.DataFrame:
     return _tradeoff(db_url(), str(default_model_dir()), policy.to_toml(), dim, code, side)
 
 
+_LATER: dict[tuple[Any, ...], Any] = {}
+_LATER_LIMIT = 64
+
+
+def _later(key: tuple[Any, ...], fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` computed on a worker thread: its result once done, else None (started).
+
+    ``fn`` is a cached loader, so the result also lands in its cache. One worker: the solver
+    work of pricing and trade-off curves never runs twice at once on a small machine.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = _LATER.get(("pool",))
+    if pool is None:
+        pool = _LATER[("pool",)] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="later")
+    future = _LATER.get(key)
+    if future is None:
+        while len(_LATER) > _LATER_LIMIT:
+            oldest = next(k for k in _LATER if k != ("pool",))
+            _LATER.pop(oldest)
+        future = _LATER[key] = pool.submit(fn, *args)
+    if not future.done():
+        return None
+    try:
+        return future.result()
+    except Exception:
+        _LATER.pop(key, None)
+        raise
+
+
+def prices_later(policy: Any) -> pd.DataFrame | None:
+    """``prices(policy)`` when computed; otherwise start computing it and return None."""
+    args = (db_url(), str(default_model_dir()), policy.to_toml())
+    return _later(("prices", *args), _prices, *args)
+
+
+def tradeoff_later(policy: Any, dim: str, code: str, side: str) -> pd.DataFrame | None:
+    """``tradeoff(...)`` when computed; otherwise start computing it and return None."""
+    args = (db_url(), str(default_model_dir()), policy.to_toml(), dim, code, side)
+    return _later(("tradeoff", *args), _tradeoff, *args)
+
+
 def save_policy(policy: Any, *, name: str, parent: Any, user: str) -> Path:
     """Write ``policy`` under a new name to ``var/policies/`` and return the file (never overwrites)."""
     import datetime as dt

@@ -272,40 +272,51 @@ with right:
                 },
             )
 
-        prices = _data.prices(policy)
-        everything = prices[prices["name"] == "all targets"]
-        total = float(everything["cost"].iloc[0]) if len(everything) else None
-        price_slot.metric(
-            "What all targets cost",
-            "–" if total is None else f"{max(total, 0.0):.2f}",
-            help="Defenders' situations expected to improve that selecting by score alone "
-            "would add: what balancing the selection costs",
-        )
-        st.markdown(
-            "**What each target costs**, in defenders' situations expected to improve within a "
-            "year: how many more the selection would achieve without the target. A target that "
-            "holds the selection back is at its limit; the last column is what asking it for "
-            "one more case would cost."
-        )
-        st.dataframe(
-            plain_price_table(prices, policy),
-            hide_index=True,
-            key="t_prices",
-            width="stretch",
-            column_config={
-                "Target": st.column_config.TextColumn("Target", width="medium"),
-                "Cost": st.column_config.NumberColumn(
-                    "Cost", format="%.2f", help="Situations expected to improve that it gives up"
-                ),
-                "What it means": st.column_config.TextColumn("What it means", width="large"),
-            },
-        )
+        # Pricing re-solves without each target and the trade-off curve re-solves at several
+        # bounds: both run on a worker thread, so the new selection shows at once and they
+        # fill in after (a "working" line says so meanwhile).
+        prices = _data.prices_later(policy)
+        if prices is None:
+            price_slot.metric("What all targets cost", "…", help="Being computed")
+        else:
+            everything = prices[prices["name"] == "all targets"]
+            total = float(everything["cost"].iloc[0]) if len(everything) else None
+            price_slot.metric(
+                "What all targets cost",
+                "–" if total is None else f"{max(total, 0.0):.2f}",
+                help="Defenders' situations expected to improve that selecting by score alone "
+                "would add: what balancing the selection costs",
+            )
+            st.markdown(
+                "**What each target costs**, in defenders' situations expected to improve "
+                "within a year: how many more the selection would achieve without the target. "
+                "A target at its limit says what asking it for one more case would cost."
+            )
+            st.dataframe(
+                plain_price_table(prices, policy),
+                hide_index=True,
+                key="t_prices",
+                width="stretch",
+                column_config={
+                    "Target": st.column_config.TextColumn("Target", width="medium"),
+                    "Cost": st.column_config.NumberColumn(
+                        "Cost",
+                        format="%.2f",
+                        help="Situations expected to improve that it gives up",
+                    ),
+                    "What it means": st.column_config.TextColumn("What it means", width="large"),
+                },
+            )
 
+    curve = None
     if moved_key:
         dim, code = moved_key.groups()
         bound = policy.shares.get(dim, {}).get(code, Bound())
         side = "min" if bound.min is not None or bound.max is None else "max"
-        curve = _data.tradeoff(policy, dim, code, side)
+        curve = _data.tradeoff_later(policy, dim, code, side)
+    if moved_key and curve is None:
+        st.caption("Tracing the trade-off of the target being moved…")
+    elif moved_key and curve is not None:
         now = (bound.min if side == "min" else bound.max) or 0.0
         verb = "Minimum" if side == "min" else "Maximum"
         st.altair_chart(
@@ -343,6 +354,19 @@ with right:
         )
     else:
         st.caption("Move a band to see its trade-off curve.")
+    if prices is None or (moved_key and curve is None):
+
+        @st.fragment(run_every=0.4)
+        def _working() -> None:
+            # Polls the worker; when both are done, one full rerun draws them.
+            done = _data.prices_later(policy) is not None
+            if moved_key:
+                done = done and _data.tradeoff_later(policy, dim, code, side) is not None
+            if done:
+                st.rerun()
+            st.caption(":material/hourglass_top: Working: pricing each target…")
+
+        _working()
 
     st.subheader("Save as a new policy version")
     diff = list(
