@@ -147,9 +147,11 @@ def open_page(browser: Any, url: str, *, outside: list[str] | None = None) -> tu
     if outside is not None:
         page.on(
             "request",
-            lambda req: outside.append(req.url)
-            if not req.url.startswith((origin, "data:", "blob:"))
-            else None,
+            lambda req: (
+                outside.append(req.url)
+                if not req.url.startswith((origin, "data:", "blob:"))
+                else None
+            ),
         )
     t = time.perf_counter()
     page.goto(url)
@@ -181,5 +183,5 @@ def timed(page: Any, action: Callable[[], Any], timeout: float = 120.0) -> float
 
 def slider_thumb(page: Any, label: str, index: int = 0) -> Any:
     """The visible thumb of the slider labelled ``label`` (index 0: the lower end)."""
-    slider = page.get_by_test_id("stSlider").filter(has_text=label).first
+    slider = page.get_by_test_id("stSlider").filter(has=page.get_by_text(label, exact=True)).first
     return slider.get_by_role("slider").nth(index)
