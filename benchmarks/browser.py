@@ -182,6 +182,7 @@ def timed(page: Any, action: Callable[[], Any], timeout: float = 120.0) -> float
 
 
 def slider_thumb(page: Any, label: str, index: int = 0) -> Any:
-    """The visible thumb of the slider labelled ``label`` (index 0: the lower end)."""
+    """The range input of the slider labelled ``label`` (index 0: the lower end); ``focus()``
+    it to move it with the keyboard, read its ``value`` attribute."""
     slider = page.get_by_test_id("stSlider").filter(has=page.get_by_text(label, exact=True)).first
-    return slider.get_by_role("slider").nth(index)
+    return slider.locator("input[type=range]").nth(index)

@@ -182,15 +182,8 @@ st.session_state["_keep_t"] = {
 
 moved_key = re.fullmatch(r"t_band__(\w+?)__(\w+)", st.session_state.get("_t_last_moved") or "")
 impossible = partition_relaxation(shares, moved_key.groups() if moved_key else None)
+notice = right.container()  # filled once the solve says whether one change is enough
 if impossible:
-    with right:
-        st.warning(
-            "**These targets cannot all hold:** every case belongs to exactly one group, so the "
-            "floors of one dimension cannot add up to more than 100% (nor its ceilings to less).",
-            icon=":material/rule:",
-        )
-        _offer(impossible, key="t_fix_partition")
-        st.caption("Below: the selection as it would be with this change applied.")
     shares = _preview(impossible, shares)
 
 try:
@@ -214,12 +207,23 @@ with right:
             st.warning(f"No selection: {getattr(exc, 'message', str(exc))}")
     if allocation is None:
         st.stop()
+    if impossible:
+        with notice:
+            st.warning(
+                "**These targets cannot all hold:** every case belongs to exactly one group, so "
+                "the floors of one dimension cannot add up to more than 100% (nor its ceilings "
+                "to less).",
+                icon=":material/rule:",
+            )
+            if allocation.feasible:
+                _offer(impossible, key="t_fix_partition")
+                st.caption("Below: the selection as it would be with this change applied.")
     if not allocation.feasible:
         st.warning(
             "**No selection meets all these targets** with these candidates.",
             icon=":material/rule:",
         )
-        fixes = relaxation_changes(allocation, policy)
+        fixes = impossible + relaxation_changes(allocation, policy)
         if fixes:
             _offer(fixes, key="t_fix_relax")
         else:
