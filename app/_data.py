@@ -61,6 +61,7 @@ def refresh() -> None:
     _first_page.clear()
     _history.clear()
     _scores.clear()
+    _CASE_VIEWS.clear()
     _scored_queue.clear()
     _selection.clear()
     _allocation.clear()
@@ -296,8 +297,39 @@ def _explanations(url: str, model_path: str, case_ids: tuple[str, ...]) -> pd.Da
 
 
 def explanations(case_ids: list[str]) -> pd.DataFrame:
-    """SHAP contributions (probability points) of the given cases only: SHAP costs per row."""
+    """SHAP contributions (probability points) of the given cases only: SHAP costs per row,
+    so the whole queue's are read from the warm-up's table once it is ready."""
+    ready = _CASE_VIEWS.get(("explain", db_url(), str(default_model_dir())))
+    if ready is not None:
+        return ready[ready["case_id"].isin(case_ids)].reset_index(drop=True)
     return _explanations(db_url(), str(default_model_dir()), tuple(sorted(case_ids)))
+
+
+#: The whole queue's SHAP table and what-if scores, computed once by the warm-up thread so the
+#: Case page reads a new case instead of computing it (scores do not change with a run).
+_CASE_VIEWS: dict[tuple[str, ...], pd.DataFrame] = {}
+WHAT_IF_MANDATES = tuple(range(1, 9))
+
+
+def _precompute_case_views(url: str, model_path: str) -> None:
+    from triage.explain import explain
+
+    queue = _scored_queue(url, model_path)
+    model, hist = _model(model_path), _history(url)
+    if ("explain", url, model_path) not in _CASE_VIEWS:
+        _CASE_VIEWS[("explain", url, model_path)] = explain(model, queue, hist)
+    if ("what_if", url, model_path) not in _CASE_VIEWS:
+        rows = queue.drop(columns=["score", "lower", "upper", "status"])
+        frames = []
+        for n in WHAT_IF_MANDATES:
+            copy = rows.copy()
+            copy["case_id"] = [f"{c}#{n}" for c in rows["case_id"]]
+            copy["n_mandates"] = pd.array([n] * len(rows), dtype="Int64")
+            frames.append(copy)
+        scored = model.predict(pd.concat(frames, ignore_index=True), hist)
+        parts = scored["case_id"].str.rsplit("#", n=1, expand=True)
+        scored = scored.assign(case_id=parts[0], n_mandates=parts[1].astype(int))
+        _CASE_VIEWS[("what_if", url, model_path)] = scored
 
 
 def reasons(case_ids: list[str], top: int = 3) -> pd.DataFrame:
@@ -333,6 +365,16 @@ def _what_if(url: str, model_path: str, case_id: str, n_mandates: tuple[int, ...
 
 def what_if(case_id: str, n_mandates: tuple[int, ...]) -> pd.DataFrame:
     """The case's score if sent with each number of mandates: n_mandates, score, lower, upper."""
+    ready = _CASE_VIEWS.get(("what_if", db_url(), str(default_model_dir())))
+    if ready is not None and set(n_mandates) <= set(WHAT_IF_MANDATES):
+        found = ready[(ready["case_id"] == case_id) & ready["n_mandates"].isin(n_mandates)]
+        if len(found) == len(n_mandates):
+            cols = [
+                "case_id",
+                "n_mandates",
+                *[c for c in found.columns if c not in ("case_id", "n_mandates")],
+            ]
+            return found.sort_values("n_mandates")[cols].reset_index(drop=True)
     return _what_if(db_url(), str(default_model_dir()), case_id, n_mandates)
 
 
@@ -600,6 +642,7 @@ def _warm(url: str, model_path: str, policy_toml: str | None) -> None:
         _engagement(url)
         if policy_toml is not None:
             _allocation(url, model_path, policy_toml)
+        _precompute_case_views(url, model_path)
     except Exception:
         return
 
