@@ -7,8 +7,9 @@ import json
 import _data
 import pandas as pd
 import streamlit as st
-from _ui import kept_selectbox, simulated_banner
+from _ui import current_role, kept_selectbox, simulated_banner
 
+from triage.allocate import split_reason
 from triage.audit import get_record, list_runs, override_summary, replay, verify_chain
 from triage.errors import TriageError
 from triage.schema import label
@@ -115,9 +116,19 @@ with c2:
 
 st.subheader(f"Selection of {run_id}")
 reasons = pd.DataFrame(content.get("reasons", []), columns=["case_id", "selected", "reason"])
+# Words for everyone; the exact constraint names in a column of their own, for auditors.
+split = [split_reason(r) for r in reasons["reason"]]
+reasons = reasons.assign(reason=[w for w, _ in split])
+if current_role() == "auditor":
+    reasons = reasons.assign(constraints=[n for _, n in split])
 st.dataframe(
     reasons.rename(
-        columns={"case_id": "Case", "selected": "Selected", "reason": "Reason"}
+        columns={
+            "case_id": "Case",
+            "selected": "Selected",
+            "reason": "Reason",
+            "constraints": "Constraints (exact names)",
+        }
     ).sort_values(["Selected", "Case"], ascending=[False, True]),
     hide_index=True,
     key="audit_selection",

@@ -243,8 +243,12 @@ with left:
                 {
                     "Case": earlier["case_id"],
                     "Sent": earlier["sent_date"].dt.date,
-                    "Type": earlier["type"].map(lambda t: COMM_TYPES.get(t, t)),
-                    "Mandates": earlier["n_mandates"],
+                    "Type": earlier["type"].map(
+                        lambda t: "–" if pd.isna(t) else COMM_TYPES.get(t, t)
+                    ),
+                    "Mandates": earlier["n_mandates"].map(
+                        lambda n: "–" if pd.isna(n) else str(int(n))
+                    ),
                     "Violations": earlier["violations"].map(
                         lambda v: ", ".join(label(c) for c in split_codes(v))
                     ),
