@@ -457,3 +457,49 @@ def test_queue_serves_the_precomputed_first_page_only_while_it_is_current(
     after = open_page("queue").dataframe(key="q_table").value
     assert after.iloc[0]["Case"] == top
     assert after.iloc[0]["Score"] == pytest.approx(fresh.iloc[0]["Score"])
+
+
+# -- second pass: search, export, plain words, effective decisions ------------------------------
+
+
+def test_queue_search_pages_and_exports_without_names(app_env: AppEnv) -> None:
+    queue = scored(app_env)
+    target = queue.sort_values("case_id").iloc[5]
+    at = open_page("queue", params={"q_search": target["case_id"]})
+    table = find_table(at, "Case", "Why")
+    assert list(table["Case"]) == [target["case_id"]]
+    assert "page 1 of 1" in texts(at)
+    assert not table["Why"].str.contains(r"share_min|share_max|max_per_country\[").any()
+    assert not table.astype(str).isin(["None", "nan"]).any().any()
+    assert "Constraints" not in table.columns  # only auditors get the exact names
+    # Staff may search by the defender's name, which the list never shows.
+    named = queue[queue["defender_name"].notna()].iloc[0]
+    at = open_page("queue", params={"q_search": str(named["defender_name"])})
+    found = find_table(at, "Case", "Why")
+    assert named["case_id"] in list(found["Case"])
+    assert named["defender_name"] not in found.astype(str).to_numpy().ravel()
+    auditor = open_page("queue", role="auditor", params={"q_search": str(named["defender_name"])})
+    assert named["case_id"] not in list(find_table(auditor, "Case", "Why")["Case"])
+    assert "Constraints" in find_table(open_page("queue", role="auditor"), "Case").columns
+    from triage.audit import export_csv
+
+    buttons = [b for b in at.get("download_button")]
+    assert len(buttons) == 2
+    csv = export_csv(
+        pd.DataFrame({"case_id": ["x"], "defender_name": ["Name"]}), role="staff", simulated=True
+    ).decode()
+    assert "Name" not in csv  # the exports drop names for every role that lists cases
+
+
+def test_case_page_reads_in_words_and_shows_both_reply_records(app_env: AppEnv) -> None:
+    case_id = scored(app_env).sort_values("case_id").iloc[2]["case_id"]
+    at = open_page("case", params={"case": case_id})
+    shown = texts(at)
+    assert "share_min" not in shown and "max_per_country[" not in shown
+    spec = " ".join(str(c.proto.spec) for c in at.get("vega_lite_chart"))
+    import re
+
+    assert not re.search(r"\bv_[a-z]+ =|\bia_[a-z_]+ =|country_improve_rate", spec)
+    record = at.table[1].value
+    assert any("at the time of the case" in c for c in record.columns)
+    assert any(c.endswith(", today") for c in record.columns)
