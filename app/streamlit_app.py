@@ -147,7 +147,7 @@ else:
                 format_func=str,
                 help="The balance policy every page selects under; Targets edits it.",
             )
-        if st.session_state.get("_t_unsaved") and nav.url_path != "targets":
+        if st.session_state.get("_t_unsaved") and role != "auditor" and nav.url_path != "targets":
             st.warning(
                 "**Unsaved targets.** Your changes on Targets are kept for this session only. "
                 "Open Targets and use *Save as a new policy version* to keep them.",
