@@ -65,11 +65,13 @@ def world_map(
     scale: alt.Scale,
     legend_format: str = "",
     height: int = 380,
+    kind: str = "Q",
 ) -> alt.LayerChart:
     """A choropleth of ``frame`` (one row per ``country`` ISO3) on an offline world map.
 
     Countries without a row are grey, as in the paper's maps. ``tooltip`` fields must be
-    columns of ``frame`` (they are looked up per shape).
+    columns of ``frame`` (they are looked up per shape). ``kind`` is the Vega-Lite type of
+    ``value``: "Q" for a number, "O" for ordered classes (then ``scale`` gives their domain).
     """
     data = frame.copy()
     data["country_name"] = data["country"].map(
@@ -93,7 +95,11 @@ def world_map(
         .transform_filter(f"isValid(datum['{value}'])")
         .encode(
             color=alt.Color(
-                f"{value}:Q", scale=scale, legend=alt.Legend(title=legend, format=legend_format)
+                f"{value}:{kind}",
+                scale=scale,
+                legend=alt.Legend(title=legend, format=legend_format)
+                if kind == "Q"
+                else alt.Legend(title=legend),
             ),
             tooltip=[alt.Tooltip("country_name:N", title="Country"), *tooltip],
         )

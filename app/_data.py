@@ -60,11 +60,24 @@ def refresh() -> None:
     """Forget cached registry reads after a write (an override, a run, a new policy)."""
     _first_page.clear()
     _history.clear()
+    _scores.clear()
+    _CASE_VIEWS.clear()
     _scored_queue.clear()
     _selection.clear()
     _allocation.clear()
     _replicates.clear()
     _engagement.clear()
+    _decisions_index.clear()
+
+
+def after_run() -> None:
+    """Forget what a recorded selection run changed, and only that: the statuses and the
+    ledger. The queue's scores, the candidates (selected and not selected cases stay
+    candidates) and the policy's allocation are unchanged, so they are kept: the pages show
+    the run at once instead of re-scoring and re-explaining the queue."""
+    _first_page.clear()
+    _scored_queue.clear()
+    _decisions_index.clear()
 
 
 def is_simulated() -> bool:
@@ -174,7 +187,9 @@ def _statuses(url: str, model_path: str) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner="Scoring the queue…")
-def _scored_queue(url: str, model_path: str) -> pd.DataFrame:
+def _scores(url: str, model_path: str) -> pd.DataFrame:
+    # The incoming queue and its scores, without statuses: a recorded run changes statuses
+    # only, so it keeps these (after_run) instead of re-scoring the queue.
     page, submissions = _first_page(url, model_path)
     if page is not None:
         # The key matched: the submissions are exactly those the stored scores were computed
@@ -186,7 +201,12 @@ def _scored_queue(url: str, model_path: str) -> pd.DataFrame:
         hist = _history(url)
         queue = hist.queue if hist.queue is not None else _registry(url).queue()
         scores = _model(model_path).predict(queue, hist)
-    out = queue.merge(scores, on="case_id", how="left", validate="one_to_one")
+    return queue.merge(scores, on="case_id", how="left", validate="one_to_one")
+
+
+@st.cache_resource(show_spinner=False)
+def _scored_queue(url: str, model_path: str) -> pd.DataFrame:
+    out = _scores(url, model_path)
     return out.merge(_statuses(url, model_path), on="case_id", how="left", validate="one_to_one")
 
 
@@ -277,8 +297,39 @@ def _explanations(url: str, model_path: str, case_ids: tuple[str, ...]) -> pd.Da
 
 
 def explanations(case_ids: list[str]) -> pd.DataFrame:
-    """SHAP contributions (probability points) of the given cases only: SHAP costs per row."""
+    """SHAP contributions (probability points) of the given cases only: SHAP costs per row,
+    so the whole queue's are read from the warm-up's table once it is ready."""
+    ready = _CASE_VIEWS.get(("explain", db_url(), str(default_model_dir())))
+    if ready is not None:
+        return ready[ready["case_id"].isin(case_ids)].reset_index(drop=True)
     return _explanations(db_url(), str(default_model_dir()), tuple(sorted(case_ids)))
+
+
+#: The whole queue's SHAP table and what-if scores, computed once by the warm-up thread so the
+#: Case page reads a new case instead of computing it (scores do not change with a run).
+_CASE_VIEWS: dict[tuple[str, ...], pd.DataFrame] = {}
+WHAT_IF_MANDATES = tuple(range(1, 9))
+
+
+def _precompute_case_views(url: str, model_path: str) -> None:
+    from triage.explain import explain
+
+    queue = _scored_queue(url, model_path)
+    model, hist = _model(model_path), _history(url)
+    if ("explain", url, model_path) not in _CASE_VIEWS:
+        _CASE_VIEWS[("explain", url, model_path)] = explain(model, queue, hist)
+    if ("what_if", url, model_path) not in _CASE_VIEWS:
+        rows = queue.drop(columns=["score", "lower", "upper", "status"])
+        frames = []
+        for n in WHAT_IF_MANDATES:
+            copy = rows.copy()
+            copy["case_id"] = [f"{c}#{n}" for c in rows["case_id"]]
+            copy["n_mandates"] = pd.array([n] * len(rows), dtype="Int64")
+            frames.append(copy)
+        scored = model.predict(pd.concat(frames, ignore_index=True), hist)
+        parts = scored["case_id"].str.rsplit("#", n=1, expand=True)
+        scored = scored.assign(case_id=parts[0], n_mandates=parts[1].astype(int))
+        _CASE_VIEWS[("what_if", url, model_path)] = scored
 
 
 def reasons(case_ids: list[str], top: int = 3) -> pd.DataFrame:
@@ -314,6 +365,16 @@ def _what_if(url: str, model_path: str, case_id: str, n_mandates: tuple[int, ...
 
 def what_if(case_id: str, n_mandates: tuple[int, ...]) -> pd.DataFrame:
     """The case's score if sent with each number of mandates: n_mandates, score, lower, upper."""
+    ready = _CASE_VIEWS.get(("what_if", db_url(), str(default_model_dir())))
+    if ready is not None and set(n_mandates) <= set(WHAT_IF_MANDATES):
+        found = ready[(ready["case_id"] == case_id) & ready["n_mandates"].isin(n_mandates)]
+        if len(found) == len(n_mandates):
+            cols = [
+                "case_id",
+                "n_mandates",
+                *[c for c in found.columns if c not in ("case_id", "n_mandates")],
+            ]
+            return found.sort_values("n_mandates")[cols].reset_index(drop=True)
     return _what_if(db_url(), str(default_model_dir()), case_id, n_mandates)
 
 
@@ -410,6 +471,48 @@ def tradeoff(policy: Any, dim: str, code: str, side: str) -> pd.DataFrame:
     return _tradeoff(db_url(), str(default_model_dir()), policy.to_toml(), dim, code, side)
 
 
+_LATER: dict[tuple[Any, ...], Any] = {}
+_LATER_LIMIT = 64
+
+
+def _later(key: tuple[Any, ...], fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` computed on a worker thread: its result once done, else None (started).
+
+    ``fn`` is a cached loader, so the result also lands in its cache. One worker: the solver
+    work of pricing and trade-off curves never runs twice at once on a small machine.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = _LATER.get(("pool",))
+    if pool is None:
+        pool = _LATER[("pool",)] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="later")
+    future = _LATER.get(key)
+    if future is None:
+        while len(_LATER) > _LATER_LIMIT:
+            oldest = next(k for k in _LATER if k != ("pool",))
+            _LATER.pop(oldest)
+        future = _LATER[key] = pool.submit(fn, *args)
+    if not future.done():
+        return None
+    try:
+        return future.result()
+    except Exception:
+        _LATER.pop(key, None)
+        raise
+
+
+def prices_later(policy: Any) -> pd.DataFrame | None:
+    """``prices(policy)`` when computed; otherwise start computing it and return None."""
+    args = (db_url(), str(default_model_dir()), policy.to_toml())
+    return _later(("prices", *args), _prices, *args)
+
+
+def tradeoff_later(policy: Any, dim: str, code: str, side: str) -> pd.DataFrame | None:
+    """``tradeoff(...)`` when computed; otherwise start computing it and return None."""
+    args = (db_url(), str(default_model_dir()), policy.to_toml(), dim, code, side)
+    return _later(("tradeoff", *args), _tradeoff, *args)
+
+
 def save_policy(policy: Any, *, name: str, parent: Any, user: str) -> Path:
     """Write ``policy`` under a new name to ``var/policies/`` and return the file (never overwrites)."""
     import datetime as dt
@@ -439,34 +542,63 @@ def save_policy(policy: Any, *, name: str, parent: Any, user: str) -> Path:
 # -- runs and overrides ----------------------------------------------------------------------
 
 
-def latest_run_for(case_id: str) -> str | None:
-    """The most recent recorded run in which ``case_id`` was a candidate, if any."""
+@st.cache_resource(show_spinner=False)
+def _decisions_index(url: str) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]]]:
+    # Read the ledger once (refresh() forgets it after a write): the latest run holding each
+    # case, and every override of each case in chain order.
     from triage.audit import read_records
 
-    for record in reversed(read_records(registry(), kind="run")):
-        if any(r["case_id"] == case_id for r in record.content.get("reasons", [])):
-            return str(record.record_id)
-    return None
+    latest: dict[str, str] = {}
+    for record in read_records(_registry(url), kind="run"):
+        for r in record.content.get("reasons", []):
+            latest[str(r["case_id"])] = str(record.record_id)
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for o in read_records(_registry(url), kind="override"):
+        by_case.setdefault(str(o.content.get("case_id")), []).append(
+            {
+                "id": str(o.record_id),
+                "time": str(o.created_at),
+                "user": str(o.user),
+                "role": str(o.role),
+                "run_id": str(o.content.get("run_id")),
+                "action": str(o.content.get("action")),
+                "reason": str(o.content.get("reason", "")),
+            }
+        )
+    return latest, by_case
+
+
+def latest_run_for(case_id: str) -> str | None:
+    """The most recent recorded run in which ``case_id`` was a candidate, if any."""
+    return _decisions_index(db_url())[0].get(case_id)
+
+
+def effective_overrides() -> dict[str, dict[str, Any]]:
+    """The override in force for each case: the latest one recorded against the latest run
+    holding the case (a later run decides afresh). Keys: id, time, user, role, run_id, action,
+    reason."""
+    latest, by_case = _decisions_index(db_url())
+    out = {}
+    for case_id, items in by_case.items():
+        current = [o for o in items if o["run_id"] == latest.get(case_id)]
+        if current:
+            out[case_id] = current[-1]
+    return out
 
 
 def overrides(case_id: str) -> pd.DataFrame:
     """Every override recorded for a case: Override, Time (UTC), User, Role, Run, Action, Reason."""
-    from triage.audit import read_records
-
     rows = [
         {
-            "Override": o.record_id,
-            "Time (UTC)": o.created_at,
-            "User": o.user,
-            "Role": o.role,
-            "Run": o.content["run_id"],
-            "Action": {"select": "Take up", "drop": "Do not take up"}.get(
-                o.content["action"], o.content["action"]
-            ),
-            "Reason": o.content["reason"],
+            "Override": o["id"],
+            "Time (UTC)": o["time"][:19].replace("T", " "),
+            "User": o["user"],
+            "Role": o["role"],
+            "Run": o["run_id"],
+            "Action": {"select": "Take up", "drop": "Do not take up"}.get(o["action"], o["action"]),
+            "Reason": o["reason"],
         }
-        for o in read_records(registry(), kind="override")
-        if o.content.get("case_id") == case_id
+        for o in _decisions_index(db_url())[1].get(case_id, [])
     ]
     return pd.DataFrame(
         rows, columns=["Override", "Time (UTC)", "User", "Role", "Run", "Action", "Reason"]
@@ -493,7 +625,7 @@ def record_override(case_id: str, action: str, reason: str, *, user: str, role: 
         user=user,
         role=role,
     )
-    refresh()
+    after_run()  # statuses and the ledger changed; scores and candidates did not
     return str(record.record_id)
 
 
@@ -510,6 +642,7 @@ def _warm(url: str, model_path: str, policy_toml: str | None) -> None:
         _engagement(url)
         if policy_toml is not None:
             _allocation(url, model_path, policy_toml)
+        _precompute_case_views(url, model_path)
     except Exception:
         return
 

@@ -30,6 +30,7 @@ __all__ = [
     "current_user",
     "kept_multiselect",
     "kept_selectbox",
+    "kept_text_input",
     "role_label",
     "simulated_banner",
 ]
@@ -192,5 +193,21 @@ def kept_selectbox(
         st.session_state[key] = allowed[0]
     where = container if container is not None else st
     value = where.selectbox(text, allowed, key=key, format_func=format_func, help=help)
+    _mirror(key, value)
+    return str(value)
+
+
+def kept_text_input(
+    text: str,
+    *,
+    key: str,
+    placeholder: str | None = None,
+    help: str | None = None,
+    container: Any = None,
+) -> str:
+    """A text input whose value is kept across pages and reloads (``?key=value``)."""
+    _restore(key, "", lambda raw: raw[-1])
+    where = container if container is not None else st
+    value = where.text_input(text, key=key, placeholder=placeholder, help=help)
     _mirror(key, value)
     return str(value)

@@ -18,7 +18,10 @@ from triage.errors import TriageError
 
 HERE = Path(__file__).parent
 
-st.set_page_config(page_title="triage", page_icon=":material/balance:", layout="wide")
+# A file of our own: a Material icon as the favicon is fetched from Google's font servers.
+st.set_page_config(
+    page_title="triage", page_icon=str(HERE / "assets" / "favicon.png"), layout="wide"
+)
 
 
 def _enter(user: str, role: str, *, demo: bool) -> None:
@@ -128,6 +131,10 @@ if not signed_in:
     gate()
 else:
     role = current_role()
+    if st.session_state.get("auth_demo") and st.query_params.get("as") != role:
+        # Sidebar navigation clears the URL's parameters: put the role back, so a reload or a
+        # copied link (a case, a filtered queue) opens as the same role instead of the gate.
+        st.query_params["as"] = role
     with st.sidebar:
         options = _data.policy_options()
         if "_pending_policy" in st.session_state:  # a version just saved on Targets
@@ -140,6 +147,13 @@ else:
                 format_func=str,
                 help="The balance policy every page selects under; Targets edits it.",
             )
+        if st.session_state.get("_t_unsaved") and role != "auditor" and nav.url_path != "targets":
+            st.warning(
+                "**Unsaved targets.** Your changes on Targets are kept for this session only. "
+                "Open Targets and use *Save as a new policy version* to keep them.",
+                icon=":material/edit_note:",
+            )
+            st.page_link(HERE / "views" / "targets.py", label="Back to Targets")
         st.markdown(f"**{current_user()}** · {role_label(role)}")
         if st.session_state.get("auth_demo"):
             st.caption("Open demo mode: no login.")

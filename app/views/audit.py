@@ -7,8 +7,9 @@ import json
 import _data
 import pandas as pd
 import streamlit as st
-from _ui import kept_selectbox, simulated_banner
+from _ui import current_role, kept_selectbox, simulated_banner
 
+from triage.allocate import split_reason
 from triage.audit import get_record, list_runs, override_summary, replay, verify_chain
 from triage.errors import TriageError
 from triage.schema import label
@@ -43,14 +44,22 @@ table = pd.DataFrame(
         "User": runs["user"],
         "Role": runs["role"],
         "Policy": [records[r].content["policy"].get("path", "") for r in runs["run_id"]],
-        "Policy sha256": runs["policy_sha256"].str[:12],
+        # One hash per policy on every page: the content hash (sha256 of the canonical text,
+        # as Selection and Targets show it); the file's own hash is in the run's details.
+        "Policy content hash": [
+            str(
+                records[r].content["policy"].get("normalised_sha256")
+                or records[r].content["policy"]["sha256"]
+            )[:12]
+            for r in runs["run_id"]
+        ],
         "Model": runs["model_version"],
         "Candidates sha256": [
             records[r].content["candidates"]["sha256"][:12] for r in runs["run_id"]
         ],
         "Solver": [records[r].content["solver"].get("name", "") for r in runs["run_id"]],
         "Status": runs["status"],
-        "Gap": runs["gap"],
+        "Gap": [f"{float(g):.2%}" if pd.notna(g) else "–" for g in runs["gap"]],
         "Candidates": runs["candidates"],
         "Selected": runs["selected"],
         "Overrides": runs["overrides"],
@@ -74,7 +83,10 @@ with c1:
             [
                 f"- **Time**: {record.created_at}",
                 f"- **User**: {record.user} ({record.role})",
-                f"- **Policy**: {content['policy'].get('path', '')}, sha256 `{content['policy']['sha256']}`",
+                f"- **Policy**: {content['policy'].get('path', '')}, content hash (sha256 of "
+                f"the canonical text) `{content['policy'].get('normalised_sha256') or '–'}`; "
+                f"file hash (sha256 of the stored bytes, checked by replay) "
+                f"`{content['policy']['sha256']}`",
                 f"- **Model**: {content['model']['version']}, sha256 `{content['model'].get('sha256', '')[:16]}…`",
                 f"- **Candidate data**: {content['candidates']['n']} cases, sha256 `{content['candidates']['sha256']}`",
                 f"- **Solver**: {content['solver'].get('name')} {content['solver'].get('version') or ''}, "
@@ -104,9 +116,19 @@ with c2:
 
 st.subheader(f"Selection of {run_id}")
 reasons = pd.DataFrame(content.get("reasons", []), columns=["case_id", "selected", "reason"])
+# Words for everyone; the exact constraint names in a column of their own, for auditors.
+split = [split_reason(r) for r in reasons["reason"]]
+reasons = reasons.assign(reason=[w for w, _ in split])
+if current_role() == "auditor":
+    reasons = reasons.assign(constraints=[n for _, n in split])
 st.dataframe(
     reasons.rename(
-        columns={"case_id": "Case", "selected": "Selected", "reason": "Reason"}
+        columns={
+            "case_id": "Case",
+            "selected": "Selected",
+            "reason": "Reason",
+            "constraints": "Constraints (exact names)",
+        }
     ).sort_values(["Selected", "Case"], ascending=[False, True]),
     hide_index=True,
     key="audit_selection",
@@ -119,7 +141,11 @@ if ov.empty:
     st.markdown(f"No override of {run_id}.")
 else:
     st.dataframe(
-        ov.rename(
+        ov.assign(
+            action=ov["action"]
+            .map({"select": "Take up", "drop": "Do not take up"})
+            .fillna(ov["action"])
+        ).rename(
             columns={
                 "override_id": "Override",
                 "created_at": "Time (UTC)",
@@ -152,12 +178,11 @@ if not by_group.empty and int(o["overrides"]) > 0:
                 "Overrides": by_group["overrides"],
                 "Taken up": by_group["selects"],
                 "Dropped": by_group["drops"],
-                "Override rate": by_group["rate"],
+                "Override rate": by_group["rate"].map(lambda r: f"{float(r):.1%}"),
             }
         ),
         hide_index=True,
         key="audit_override_groups",
-        column_config={"Override rate": st.column_config.NumberColumn(format="percent")},
     )
 st.download_button(
     "Download this run record (JSON)",

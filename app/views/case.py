@@ -9,8 +9,10 @@ import streamlit as st
 from _charts import waterfall
 from _ui import current_role, current_user, simulated_banner
 
+from triage.allocate import decision_words, split_reason
 from triage.audit import names_allowed, redact
 from triage.errors import TriageError
+from triage.explain import feature_words
 from triage.registry import STATUSES
 from triage.schema import COMM_TYPES, REPLY_CLASSES, countries, label, split_codes
 
@@ -76,16 +78,25 @@ score_col.metric(
     help="Calibrated estimate of model " + str(_data.model().version),
 )
 score_col.caption(f"90% interval: {case['lower']:.0%} to {case['upper']:.0%}")
+override = _data.effective_overrides().get(case_id)
 with decision_col:
     if decision.empty:
         st.info(
-            f"Not a candidate of the current selection (status: {STATUSES.get(case['status'], case['status'])})."
+            "Not a candidate of the current selection (status: "
+            f"{STATUSES.get(case['status'], case['status'])})."
         )
     else:
         d = decision.iloc[0]
-        verdict = "✔ Selected" if bool(d["selected"]) else "✘ Not selected"
-        st.markdown(f"**Policy {policy.name}: {verdict}**")
-        st.markdown(str(d["reason"]))
+        if override is not None:
+            st.markdown(f"**{decision_words(bool(d['selected']), override)}**")
+            policy_said = "selects" if bool(d["selected"]) else "does not select"
+            st.caption(f"Without the override, policy {policy.name} {policy_said} this case:")
+        else:
+            st.markdown(f"**Policy {policy.name}: {decision_words(bool(d['selected']), None)}**")
+        words, names = split_reason(d["reason"])
+        st.markdown(words)
+        if names and role == "auditor":
+            st.caption(f"Constraints named in this reason: `{names}`")
         if "p_selected" in d and pd.notna(d["p_selected"]):
             st.metric(
                 "Chance of selection",
@@ -98,8 +109,22 @@ with decision_col:
             word = "to stay selected" if bool(d["selected"]) else "to be selected"
             st.markdown(f"Score needed {word}: **{d['score_to_enter']:.1%}**")
         if isinstance(d["displaced_by"], str) and d["displaced_by"]:
-            verb = "It would displace" if not bool(d["selected"]) else "Displaced if removed"
-            st.markdown(f"{verb}: `{d['displaced_by']}`")
+            verb = (
+                "Cases it would displace if taken up"
+                if not bool(d["selected"])
+                else "Cases that would enter if it left"
+            )
+            st.markdown(f"{verb}:")
+            keep = {"as": role} if st.session_state.get("auth_demo") else {}
+            others = [c.strip() for c in str(d["displaced_by"]).split(";") if c.strip()]
+            cols = st.columns(min(len(others), 4) or 1)
+            for i, other in enumerate(others):
+                cols[i % len(cols)].page_link(
+                    "views/case.py",
+                    label=other,
+                    icon=":material/open_in_new:",
+                    query_params={"case": other, **keep},
+                )
 
 st.subheader("Why this score")
 explanation = _data.explanations([case_id])
@@ -112,23 +137,12 @@ top, rest = feats.head(WATERFALL_STEPS), feats.iloc[WATERFALL_STEPS:]
 base = float(base_rows["contribution"].iloc[0]) if not base_rows.empty else 0.0
 
 
-def _short(value: object) -> str:
-    """A feature value for a chart label: numbers to three significant digits."""
-    if isinstance(value, bool):
-        return str(value)
-    try:
-        return f"{float(value):.3g}"  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value)
-
-
 steps = [("Average case (base rate)", 0.0, base, "base")]
 running = base
 for r in top.itertuples():
-    value = "" if pd.isna(r.value) else f" = {_short(r.value)}"
     steps.append(
         (
-            f"{r.feature}{value}",
+            feature_words(str(r.feature), None if pd.isna(r.value) else r.value),
             running,
             running + r.contribution,
             "up" if r.contribution >= 0 else "down",
@@ -138,13 +152,25 @@ for r in top.itertuples():
 if not rest.empty:
     total = float(rest["contribution"].sum())
     steps.append(
-        (f"{len(rest)} other features", running, running + total, "up" if total >= 0 else "down")
+        (
+            f"{len(rest)} other facts together",
+            running,
+            running + total,
+            "up" if total >= 0 else "down",
+        )
     )
     running += total
 steps.append(("Score", 0.0, running, "score"))
 frame = pd.DataFrame(steps, columns=["label", "start", "end", "kind"])
+# The chart orders steps by label: two facts said in the same words must stay two steps.
+frame["label"] = [
+    text if n == 0 else f"{text} ({n + 1})"
+    for text, n in zip(frame["label"], frame.groupby("label").cumcount(), strict=True)
+]
 st.altair_chart(
-    waterfall(frame, title=f"SHAP contributions to {case_id}'s score (probability points)"),
+    waterfall(
+        frame, title=f"What moved {case_id}'s score from the average case (percentage points, SHAP)"
+    ),
     key="waterfall",
 )
 plain = _data.reasons([case_id], top=5)
@@ -217,8 +243,12 @@ with left:
                 {
                     "Case": earlier["case_id"],
                     "Sent": earlier["sent_date"].dt.date,
-                    "Type": earlier["type"].map(lambda t: COMM_TYPES.get(t, t)),
-                    "Mandates": earlier["n_mandates"],
+                    "Type": earlier["type"].map(
+                        lambda t: "–" if pd.isna(t) else COMM_TYPES.get(t, t)
+                    ),
+                    "Mandates": earlier["n_mandates"].map(
+                        lambda n: "–" if pd.isna(n) else str(int(n))
+                    ),
                     "Violations": earlier["violations"].map(
                         lambda v: ", ".join(label(c) for c in split_codes(v))
                     ),
@@ -240,6 +270,18 @@ with right:
         st.markdown("No earlier case with this country in the registry.")
     else:
         overall = _data.overall_record()
+        # The score used the country's record as it stood when the case was received (the
+        # model's inputs, in the reasons above); the other columns count every reply recorded
+        # until today. Both are shown, each labelled.
+        inputs = dict(zip(contrib["feature"], contrib["value"], strict=True))
+
+        def _then(feature: str, fmt: str) -> str:
+            value = inputs.get(feature)
+            if value is None or pd.isna(value):
+                return "–"
+            return fmt.format(float(value))
+
+        name = country.name if country else str(case["country"])
         st.table(
             pd.DataFrame(
                 {
@@ -249,7 +291,13 @@ with right:
                         "Rejection rate",
                         "Mean response time",
                     ],
-                    country.name if country else case["country"]: [
+                    f"{name}, at the time of the case (used by the score)": [
+                        "–",
+                        _then("country_reply_rate", "{:.0%}"),
+                        _then("country_rejection_rate", "{:.0%}"),
+                        _then("country_response_days", "{:.0f} days"),
+                    ],
+                    f"{name}, today": [
                         f"{int(record['cases']):,}",
                         f"{record['substantive_reply_rate']:.0%}",
                         "–"
@@ -259,7 +307,7 @@ with right:
                         if pd.isna(record["mean_response_days"])
                         else f"{record['mean_response_days']:.0f} days",
                     ],
-                    "All states": [
+                    "All states, today": [
                         f"{int(overall['cases']):,}",
                         f"{overall['substantive_reply_rate']:.0%}",
                         f"{overall['rejection_rate']:.0%}",
@@ -269,7 +317,9 @@ with right:
             ).set_index("Measure")
         )
         st.caption(
-            "Response rate excludes immaterial replies; rejection rate is over replies of known content."
+            "Response rate excludes immaterial replies; rejection rate is over replies of known "
+            "content. *At the time of the case*: the record as the model saw it when the case "
+            "was received (the reasons above quote it); *today*: every reply recorded since."
         )
 
 st.subheader("Decision override")

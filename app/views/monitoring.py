@@ -84,14 +84,22 @@ with tab_profile:
 
 with tab_geo:
     per_country = monitor.communications_by_country(comms)
+    # The paper's map shows classes of counts, not a continuous scale.
+    classes = ["1–50", "51–100", "101–150", "151–200", "201–300", "more than 300"]
+    per_country["class"] = pd.cut(
+        per_country["communications"],
+        [0, 50, 100, 150, 200, 300, float("inf")],
+        labels=classes,
+    ).astype(str)
     st.altair_chart(
         _charts.world_map(
             per_country,
-            value="communications",
+            value="class",
+            kind="O",
             title=f"Figure 3. Communications per country (n={len(comms):,}; grey: none)",
             legend="Communications",
             tooltip=[alt.Tooltip("communications:Q", title="Communications", format=",")],
-            scale=alt.Scale(scheme="blues", type="sqrt"),
+            scale=alt.Scale(domain=classes, scheme="blues"),
         ),
         key="fig3",
     )
@@ -344,7 +352,7 @@ with tab_share:
         st.warning(
             f"Under-represented in {last_year} against policy **{policy.name}**: "
             + "; ".join(
-                f"{r.label} {r.share:.0%} (target at least {r.band_min:.0%})"
+                f"{r.label} {r.share:.1%} (target at least {r.band_min:.0%})"
                 for r in under.itertuples()
             ),
             icon=":material/trending_down:",
@@ -354,7 +362,12 @@ with tab_share:
     colour = colour_scale(dim) if dim in ("un_region", "gender") else alt.value("#4d4d4d")
     has_band = shares["code"].isin(list(bands))
     shares["band_lo"] = shares["band_min"].astype(float).fillna(0.0).where(has_band)
-    shares["band_hi"] = shares["band_max"].astype(float).fillna(1.0).where(has_band)
+    # A band without a ceiling is drawn up to a little above the group's highest share, and
+    # each group has its own axis: a 0-100% axis would flatten small shares and violations.
+    top = shares.groupby("code")["share"].transform("max")
+    shares["band_hi"] = (
+        shares["band_max"].astype(float).fillna((top * 1.25 + 0.02).clip(upper=1.0)).where(has_band)
+    )
     base = alt.Chart().encode(x=alt.X("year:O", title="Year sent"))
     band = base.mark_area(opacity=0.25, color="#9ecae1").encode(
         y=alt.Y("band_lo:Q", title="Share of the year's cases (%)", axis=alt.Axis(format="%")),
@@ -405,6 +418,7 @@ with tab_share:
         .resolve_scale(color="independent")
         .properties(width=220, height=150)
         .facet(facet=alt.Facet("label:N", title=None), columns=3)
+        .resolve_scale(y="independent")
         .properties(
             title=f"Share of cases per year by group, against the bands of policy {policy.name} (shaded)"
         ),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import _data
 import pandas as pd
 import streamlit as st
-from _ui import current_role, kept_multiselect, kept_selectbox, simulated_banner
+from _ui import current_role, kept_multiselect, kept_selectbox, kept_text_input, simulated_banner
 
-from triage.audit import redact
+from triage.allocate import decision_words, split_reason
+from triage.audit import export_csv, export_xlsx, redact
 from triage.registry import STATUSES
 from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, countries, label, split_codes
 
@@ -53,7 +54,20 @@ country_codes = sorted(
     table["country"].dropna().unique(), key=lambda c: countries()[c].name if c in countries() else c
 )
 
+role = current_role()
 with st.container(border=True):
+    search = kept_text_input(
+        "Search the whole queue",
+        key="q_search",
+        placeholder="Case id or country"
+        + (", or the defender's name (staff only)" if role == "staff" else ""),
+        help="Matches any part of the case id or the country's name"
+        + (
+            "; staff may also search by the defender's name, which stays hidden in the list"
+            if role == "staff"
+            else ""
+        ),
+    )
     c1, c2, c3, c4, c5 = st.columns(5)
     regions = kept_multiselect("Region", list(UN_REGIONS), key="q_region", container=c1)
     chosen_countries = kept_multiselect(
@@ -92,6 +106,21 @@ with st.container(border=True):
     )
 
 mask = pd.Series(True, index=table.index)
+if search.strip():
+    needle = search.strip().casefold()
+    names = table["country"].map(lambda c: countries()[c].name if c in countries() else str(c))
+    hit = table["case_id"].astype(str).str.casefold().str.contains(needle, regex=False)
+    hit |= names.str.casefold().str.contains(needle, regex=False)
+    hit |= table["country"].astype(str).str.casefold() == needle
+    if role == "staff" and "defender_name" in table.columns:
+        hit |= (
+            table["defender_name"]
+            .fillna("")
+            .astype(str)
+            .str.casefold()
+            .str.contains(needle, regex=False)
+        )
+    mask &= hit
 if regions:
     mask &= table["un_region"].isin(regions)
 if chosen_countries:
@@ -150,12 +179,19 @@ else:
     shown = shown.sort_values([sort, "case_id"], ascending=[ascending, True], kind="stable")
 
 n_pages = max(1, -(-len(shown) // PAGE_SIZE))
-st.markdown(f"**{len(shown):,}** of {len(table):,} cases match the filters.")
-page = st.number_input("Page", 1, n_pages, 1, key="q_page", help=f"{PAGE_SIZE} cases per page")
+if st.session_state.get("q_page", 1) > n_pages:
+    st.session_state["q_page"] = n_pages
+p1, p2 = st.columns([1, 3])
+page = p1.number_input(
+    f"Page (of {n_pages})", 1, n_pages, 1, key="q_page", help=f"{PAGE_SIZE} cases per page"
+)
+p2.markdown(
+    f"**{len(shown):,}** of {len(table):,} cases match the filters: page {page} of {n_pages}."
+)
 visible = shown.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
 
-role = current_role()
 view = redact(visible, role, view="list")
+overridden = _data.effective_overrides()
 COLUMNS = {
     "Top reasons": st.column_config.TextColumn(
         "Top reasons", width="large", help="The three largest SHAP contributions, in words"
@@ -174,12 +210,34 @@ COLUMNS = {
         "resample of past outcomes) under which the current policy selects the case",
     ),
     "Chance in words": st.column_config.TextColumn("Chance in words", width="medium"),
-    "Score to enter": st.column_config.NumberColumn(
-        "Score to enter (%)",
-        format="%.1f",
-        help="The score this case would need to be selected (blank when selected)",
+    "Score to enter": st.column_config.TextColumn(
+        "Score to enter",
+        help="The score this case would need to be selected (to stay selected, when it is)",
+    ),
+    "Constraints": st.column_config.TextColumn(
+        "Constraints (auditors)", width="medium", help="The exact constraint names in the reason"
     ),
 }
+
+
+def _percent(value: object) -> str:
+    return "" if value is None or pd.isna(value) else f"{float(value):.1%}"  # type: ignore[arg-type]
+
+
+def _decision(case_id: str, selected: object) -> str:
+    if case_id in overridden:
+        o = overridden[case_id]
+        return ("✔ Taken up" if o["action"] == "select" else "✘ Not taken up") + " (override)"
+    if selected is None or pd.isna(selected):  # type: ignore[arg-type]
+        return "– not a candidate"
+    return "✔ Selected" if bool(selected) else "✘ Not selected"
+
+
+def _why(case_id: str, reason: object) -> str:
+    words, _ = split_reason(reason)
+    if case_id in overridden:
+        return f"{decision_words(None, overridden[case_id])}. The policy: {words}"
+    return words
 
 
 def _display(reasons: pd.Series | None, why: pd.DataFrame | None) -> pd.DataFrame:
@@ -194,19 +252,30 @@ def _display(reasons: pd.Series | None, why: pd.DataFrame | None) -> pd.DataFram
                 for lo, hi in zip(view["lower"], view["upper"], strict=True)
             ],
             "Top reasons": view["case_id"].map(reasons).fillna("") if reasons is not None else "…",
-            "Policy": view["selected"]
-            .map({True: "✔ Selected", False: "✘ Not selected"})
-            .fillna("– not a candidate"),
+            "Policy": [
+                _decision(c, v) for c, v in zip(view["case_id"], view["selected"], strict=True)
+            ],
             "Chance": explained["p_selected"].to_numpy() * 100
             if explained is not None
             else float("nan"),
-            "Chance in words": explained["chance"].fillna("").to_numpy()
+            "Chance in words": explained["chance"].fillna("–").to_numpy()
             if explained is not None
             else "…",
-            "Why": explained["reason"].fillna("").to_numpy() if explained is not None else "…",
-            "Score to enter": explained["score_to_enter"].to_numpy() * 100
+            "Why": [_why(c, r) for c, r in zip(view["case_id"], explained["reason"], strict=True)]
             if explained is not None
-            else float("nan"),
+            else "…",
+            "Score to enter": explained["score_to_enter"].map(_percent).to_numpy()
+            if explained is not None
+            else "…",
+            **(
+                {
+                    "Constraints": [split_reason(r)[1] for r in explained["reason"]]
+                    if explained is not None
+                    else "…"
+                }
+                if role == "auditor"
+                else {}
+            ),
             "Country": view["country"].map(
                 lambda c: countries()[c].name if c in countries() else c
             ),
@@ -245,6 +314,57 @@ st.caption("Click a row to open the case.")
 rows = event.selection.rows if event is not None else []
 if rows:
     st.switch_page("views/case.py", query_params={"case": display.iloc[rows[0]]["Case"]})
+
+# The whole filtered queue (every page), formula-safe; names never leave in a file
+# (triage.audit.export_frame drops them for every role that may not see them in a list).
+export = shown.merge(
+    _data.selection_reasons(policy)[["case_id", "reason", "score_to_enter"]],
+    on="case_id",
+    how="left",
+    suffixes=("", "_why"),
+)
+export = pd.DataFrame(
+    {
+        "case_id": export["case_id"],
+        "decision": [
+            _decision(c, v) for c, v in zip(export["case_id"], export["selected"], strict=True)
+        ],
+        "reason": [_why(c, r) for c, r in zip(export["case_id"], export["reason"], strict=True)],
+        "score": export["score"].round(4),
+        "lower": export["lower"].round(4),
+        "upper": export["upper"].round(4),
+        "score_to_enter": export[
+            "score_to_enter" if "score_to_enter" in export else "score_to_enter_why"
+        ].round(4),
+        "country": export["country"],
+        "country_name": export["country"].map(
+            lambda c: countries()[c].name if c in countries() else c
+        ),
+        "un_region": export["un_region"],
+        "gender": export["gender"],
+        "violations": export["violations"],
+        "status": export["status"].map(lambda s: STATUSES.get(s, s)),
+        "received_date": export["received_date"].dt.strftime("%Y-%m-%d"),
+    }
+)
+simulated = _data.is_simulated()
+e1, e2, _ = st.columns([1, 1, 3])
+e1.download_button(
+    f"CSV ({len(export):,} cases)",
+    lambda: export_csv(export, role=role, simulated=simulated),
+    "queue.csv",
+    "text/csv",
+    key="q_csv",
+    icon=":material/download:",
+)
+e2.download_button(
+    f"XLSX ({len(export):,} cases)",
+    lambda: export_xlsx(export, role=role, simulated=simulated),
+    "queue.xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="q_xlsx",
+    icon=":material/download:",
+)
 
 with st.form("open_case"):
     c1, c2 = st.columns([3, 1])

@@ -8,10 +8,24 @@ import pandas as pd
 import streamlit as st
 from _ui import NEUTRAL, colour_scale, current_role, current_user, simulated_banner
 
-from triage.allocate import achieved_vs_bands
+from triage.allocate import (
+    achieved_vs_bands,
+    compare_policies,
+    group_explanation,
+    split_reason,
+)
 from triage.audit import export_csv, export_xlsx, names_allowed, run_selection
 from triage.errors import TriageError
-from triage.schema import SENSITIVE_COLUMNS, countries, label, split_codes
+from triage.monitor import shares_by_year
+from triage.schema import (
+    GENDERS,
+    SENSITIVE_COLUMNS,
+    UN_REGIONS,
+    VIOLATIONS,
+    countries,
+    label,
+    split_codes,
+)
 
 DIM_TITLES = {"un_region": "UN regional group", "gender": "Gender", "violations": "Violation"}
 
@@ -27,8 +41,8 @@ if cands.empty:
 allocation, why = _data.allocation(policy)
 
 st.caption(
-    f"Policy **{policy.name}** ({policy_path.name}, sha256 {policy.sha256[:12]}); "
-    f"model {_data.model().version}; solver {allocation.solver}."
+    f"Policy **{policy.name}** ({policy_path.name}; content hash sha256 {policy.sha256[:12]}, "
+    f"the hash of its canonical text, as on every page); model {_data.model().version}."
 )
 if not allocation.feasible:
     st.warning(
@@ -44,7 +58,12 @@ m3.metric(
     f"{float(allocation.objective or 0):.1f}",
     help="Sum of the selected cases' scores",
 )
-m4.metric("Solver", f"{allocation.status}", help=f"optimality gap {allocation.gap:.2%}")
+m4.metric(
+    "Solution",
+    "best possible" if allocation.status == "optimal" else str(allocation.status),
+    help=f"Solver {allocation.solver}, status {allocation.status}, optimality gap "
+    f"{allocation.gap:.2%}",
+)
 
 groups = achieved_vs_bands(allocation, policy)
 st.subheader("Achieved against every target")
@@ -52,6 +71,28 @@ st.caption(
     "Bars: share of the selected cases, in each group's colour. Grey span: the policy's band. "
     "Outlined and marked “binding”: the band limits the selection."
 )
+# Last year's achieved shares: the cases the mandate took up in the registry's latest full year.
+cases = history.cases
+latest_year = int(cases["sent_date"].dt.year.max()) if len(cases) else None
+last_year: pd.DataFrame | None = None
+last_label = "last year"
+if latest_year is not None:
+    full = (
+        latest_year - 1
+        if (cases["sent_date"].dt.year == latest_year).sum()
+        < 0.5 * (cases["sent_date"].dt.year == latest_year - 1).sum()
+        else latest_year
+    )
+    last_label = str(full)
+    frames = [
+        shares_by_year(cases, dim, vocab).query("year == @full")
+        for dim, vocab in (
+            ("un_region", UN_REGIONS),
+            ("gender", GENDERS),
+            ("violations", VIOLATIONS),
+        )
+    ]
+    last_year = pd.concat(frames, ignore_index=True)
 tabs = st.tabs([DIM_TITLES[d] for d in DIM_TITLES])
 for tab, dim in zip(tabs, DIM_TITLES, strict=True):
     part = groups[groups["dimension"] == dim]
@@ -89,11 +130,47 @@ for tab, dim in zip(tabs, DIM_TITLES, strict=True):
             (band + bars + text).properties(width="container", height=alt.Step(30)),
             key=f"sel_chart_{dim}",
         )
+        last = last_year[last_year["code"].isin(part["group"])] if last_year is not None else None
+        shown = part.assign(
+            **{
+                f"Taken up in {last_label}": part["group"]
+                .map(
+                    dict(zip(last["code"], last["share"].map(lambda v: f"{v:.1%}"), strict=True))
+                    if last is not None
+                    else {}
+                )
+                .fillna("–"),
+                "Band": part["Band"],
+                "Limits the selection": part["Binding"].map(
+                    {"● binding": "yes", "not binding": "no", "no band": "–"}
+                ),
+            }
+        )
         st.dataframe(
-            part[["Group", "Candidates", "Selected", "Achieved", "Band", "Binding"]],
+            shown[
+                [
+                    "Group",
+                    "Candidates",
+                    "Selected",
+                    "Achieved",
+                    f"Taken up in {last_label}",
+                    "Band",
+                    "Limits the selection",
+                ]
+            ].rename(columns={"Achieved": "Share now"}),
             hide_index=True,
             key=f"sel_table_{dim}",
         )
+        pick = st.selectbox(
+            "Explain, for the public, why a group got the cases it got",
+            list(part["group"]),
+            format_func=label,
+            key=f"sel_explain_{dim}",
+            index=None,
+            placeholder="Choose a group",
+        )
+        if pick:
+            st.info(group_explanation(cands, allocation, policy, dim, pick))
 
 st.subheader("Selected cases and reasons")
 queue = _data.scored_queue()
@@ -130,7 +207,15 @@ selected_only = st.toggle("Show only the selected cases", value=True, key="sel_o
 view = export[export["selected"]] if selected_only else export
 st.dataframe(
     view.assign(
-        violations=view["violations"].map(lambda v: ", ".join(label(c) for c in split_codes(v)))
+        violations=view["violations"].map(lambda v: ", ".join(label(c) for c in split_codes(v))),
+        reason=view["reason"].map(lambda r: split_reason(r)[0]),
+        score_to_enter=view["score_to_enter"].map(lambda v: "" if pd.isna(v) else f"{v:.1%}"),
+        displaced_by=view["displaced_by"].fillna(""),
+        **(
+            {"constraints": view["reason"].map(lambda r: split_reason(r)[1])}
+            if role == "auditor"
+            else {}
+        ),
     ).rename(
         columns={
             "case_id": "Case",
@@ -148,6 +233,7 @@ st.dataframe(
             "violations": "Violations",
             "issue_areas": "Issue areas",
             "received_date": "Received",
+            "constraints": "Constraints (auditors)",
         }
     ),
     hide_index=True,
@@ -157,7 +243,6 @@ st.dataframe(
         "Score": st.column_config.NumberColumn("Score", format="percent"),
         "Lower": st.column_config.NumberColumn("Lower", format="percent"),
         "Upper": st.column_config.NumberColumn("Upper", format="percent"),
-        "Score to enter": st.column_config.NumberColumn("Score to enter", format="percent"),
     },
 )
 if not keep_names:
@@ -182,6 +267,32 @@ d2.download_button(
     key="sel_xlsx",
 )
 
+st.subheader("Compare with another policy")
+options = _data.policy_options()
+others = [k for k, p in options.items() if p != policy_path]
+if not others:
+    st.caption("Only one policy exists: save a version on Targets to compare.")
+else:
+    other_key = st.selectbox(
+        f"Set **{policy.name}** (A) side by side with (B)", others, key="sel_compare"
+    )
+    other = _data.load_policy(options[other_key])
+    other_allocation = _data.selection(other)
+    if not other_allocation.feasible:
+        st.warning(f"Policy {other.name} cannot be met with these candidates.")
+    else:
+        summary, compared = compare_policies(cands, (policy, allocation), (other, other_allocation))
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Taken up under both", f"{summary['in_both']}")
+        c2.metric(f"Only under A ({policy.name})", f"{summary['only_a']}")
+        c3.metric(f"Only under B ({other.name})", f"{summary['only_b']}")
+        c4.metric(
+            "Expected improvements, A → B",
+            f"{summary['expected_a']:.1f} → {summary['expected_b']:.1f}",
+            help="Defenders' situations expected to improve within a year",
+        )
+        st.dataframe(compared, hide_index=True, key="sel_compare_table")
+
 st.subheader("Record this selection")
 if role == "auditor":
     st.caption("Auditors review runs on the Audit page; they do not record selections.")
@@ -203,7 +314,7 @@ else:
             except TriageError as exc:
                 st.error(exc.message)
             else:
-                _data.refresh()
+                _data.after_run()
                 st.success(
                     f"Recorded {run.run_id}: {len(run.selected)} cases selected "
                     f"(status {run.allocation.status}). See it on the Audit page."

@@ -12,7 +12,15 @@ import pandas as pd
 import streamlit as st
 from _ui import current_role, current_user, simulated_banner
 
-from triage.allocate import Bound, constraint_words, price_table
+from triage.allocate import (
+    BandChange,
+    Bound,
+    Policy,
+    changed_cases,
+    partition_relaxation,
+    plain_price_table,
+    relaxation_changes,
+)
 from triage.errors import TriageError
 from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, label
 
@@ -33,20 +41,33 @@ simulated_banner(history.simulated)
 
 start_path = _data.current_policy_path()
 start = _data.load_policy(start_path)
+# A version saved in this session is compared with the policy it came from (its parent), so
+# the diff and the cases entering and leaving stay on screen after saving.
+parent_text = st.session_state.get("_t_parents", {}).get(start.sha256)
+parent = Policy.from_toml(parent_text) if parent_text else None
+reference = parent if parent is not None else start
 st.caption(
-    f"Starting from policy **{start.name}** ({start_path.name}, sha256 {start.sha256[:12]}); "
-    "choose another in the sidebar."
+    f"Starting from policy **{start.name}** ({start_path.name}; content hash sha256 "
+    f"{start.sha256[:12]}, the hash of its canonical text, shown on every page)"
+    + (f", saved from **{parent.name}** in this session" if parent is not None else "")
+    + ". Choose another in the sidebar."
 )
 cands = _data.candidates()
 if cands.empty:
     st.info("No case awaits a decision: there is nothing to select.")
     st.stop()
 
-# A new starting policy resets the sliders to its values.
+# A new starting policy resets the sliders to its values. Otherwise the targets being edited
+# survive a visit to another page: Streamlit forgets a widget's value when its page is not
+# shown, so every value is also kept in ``_keep_t`` and put back here.
 if st.session_state.get("_t_loaded") != start.sha256:
     for key in [k for k in st.session_state if str(k).startswith("t_")]:
         del st.session_state[key]
+    st.session_state.pop("_keep_t", None)
     st.session_state["_t_loaded"] = start.sha256
+for key, value in st.session_state.get("_keep_t", {}).items():
+    if key not in st.session_state:
+        st.session_state[key] = value
 
 
 def _moved(key: str) -> None:
@@ -57,25 +78,73 @@ def _band_key(dim: str, code: str) -> str:
     return f"t_band__{dim}__{code}"
 
 
+def _initial(key: str, value: object) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _apply(changes: list[BandChange]) -> None:
+    """Write a relaxation into the controls (a button's callback)."""
+    for c in changes:
+        if c.dimension == "max_per_country":
+            st.session_state["t_max_country"] = int(c.to)
+            continue
+        key = _band_key(c.dimension, c.code)
+        lo, hi = st.session_state.get(key, (0, 100))
+        st.session_state[key] = (int(c.to), hi) if c.side == "min" else (lo, int(c.to))
+        st.session_state["_t_last_moved"] = key
+
+
+def _preview(changes: list[BandChange], shares: dict[str, dict[str, Bound]]) -> dict:
+    out = {d: dict(b) for d, b in shares.items()}
+    for c in changes:
+        if c.dimension == "max_per_country":
+            continue
+        old = out.setdefault(c.dimension, {}).get(c.code, Bound())
+        value = c.to / 100
+        out[c.dimension][c.code] = (
+            Bound(min=value or None, max=old.max)
+            if c.side == "min"
+            else Bound(min=old.min, max=value if value < 1 else None)
+        )
+    return out
+
+
+def _offer(changes: list[BandChange], *, key: str) -> None:
+    """Say the smallest relaxation in words, with a button that applies it."""
+    st.markdown(
+        "**The smallest change that makes these targets possible:**\n"
+        + "\n".join(f"- {c.words}" for c in changes)
+    )
+    st.button(
+        "Apply this change",
+        key=key,
+        type="primary",
+        on_click=_apply,
+        args=(changes,),
+        icon=":material/build:",
+    )
+
+
 left, right = st.columns([2, 3], gap="large")
 with left:
     st.subheader("Capacity and bands")
     n = len(cands)
+    _initial("t_capacity", min(start.capacity, max(n, start.capacity)))
     capacity = st.slider(
         "Capacity: cases to take up",
         min_value=1,
         max_value=max(n, start.capacity),
-        value=min(start.capacity, max(n, start.capacity)),
         key="t_capacity",
         on_change=_moved,
         args=("t_capacity",),
         help=f"{n} cases await a decision.",
     )
+    _initial("t_max_country", int(start.max_per_country or 0))
     max_country = st.number_input(
         "At most this many cases per country (0 = no limit)",
         min_value=0,
         max_value=max(n, 1),
-        value=int(start.max_per_country or 0),
         key="t_max_country",
         on_change=_moved,
         args=("t_max_country",),
@@ -90,11 +159,11 @@ with left:
                 b = current.get(code, Bound())
                 lo = round((b.min or 0.0) * 100)
                 hi = round((b.max if b.max is not None else 1.0) * 100)
+                _initial(_band_key(dim, code), (lo, hi))
                 chosen = st.slider(
                     label(code),
                     0,
                     100,
-                    (lo, hi),
                     step=1,
                     format="%d%%",
                     key=_band_key(dim, code),
@@ -107,6 +176,15 @@ with left:
                 )
                 if new.min is not None or new.max is not None:
                     shares.setdefault(dim, {})[code] = new
+st.session_state["_keep_t"] = {
+    k: st.session_state[k] for k in st.session_state if str(k).startswith("t_band__")
+} | {k: st.session_state[k] for k in ("t_capacity", "t_max_country") if k in st.session_state}
+
+moved_key = re.fullmatch(r"t_band__(\w+?)__(\w+)", st.session_state.get("_t_last_moved") or "")
+impossible = partition_relaxation(shares, moved_key.groups() if moved_key else None)
+notice = right.container()  # filled once the solve says whether one change is enough
+if impossible:
+    shares = _preview(impossible, shares)
 
 try:
     policy = start.with_changes(
@@ -123,27 +201,37 @@ with right:
     st.subheader("Selection under these targets")
     with st.spinner("Re-solving the selection…"):
         try:
-            baseline, allocation = _data.live_allocations(start, policy)
+            baseline, allocation = _data.live_allocations(reference, policy)
         except (TriageError, ValueError) as exc:
             allocation = None
             st.warning(f"No selection: {getattr(exc, 'message', str(exc))}")
     if allocation is None:
         st.stop()
+    if impossible:
+        with notice:
+            st.warning(
+                "**These targets cannot all hold:** every case belongs to exactly one group, so "
+                "the floors of one dimension cannot add up to more than 100% (nor its ceilings "
+                "to less).",
+                icon=":material/rule:",
+            )
+            if allocation.feasible:
+                _offer(impossible, key="t_fix_partition")
+                st.caption("Below: the selection as it would be with this change applied.")
     if not allocation.feasible:
         st.warning(
-            "**No selection meets all these targets.** " + (allocation.message or ""),
+            "**No selection meets all these targets** with these candidates.",
             icon=":material/rule:",
         )
-        if allocation.relaxation is not None:
-            changes = allocation.relaxation.changes
+        fixes = impossible + relaxation_changes(allocation, policy)
+        if fixes:
+            _offer(fixes, key="t_fix_relax")
+        else:
             st.markdown(
-                "Smallest relaxation that makes them feasible:\n"
-                + "\n".join(
-                    f"- {constraint_words(r.name)}: from {int(r.target)} to "
-                    f"{int(r.relaxed_to)} cases"
-                    for r in changes.itertuples()
-                )
+                "No change of the share bands or the country limit alone makes them possible: "
+                "raise the capacity or widen several bands."
             )
+        st.stop()
     else:
         objective = float(allocation.objective or 0.0)
         m1, m2, m3 = st.columns(3)
@@ -155,68 +243,84 @@ with right:
         m2.metric(
             "Expected improvements",
             f"{objective:.1f}",
-            delta=f"{objective - float(baseline.objective or 0):+.1f} vs {start.name}"
+            delta=f"{objective - float(baseline.objective or 0):+.1f} vs {reference.name}"
             if baseline.feasible
             else None,
-            help="Sum of the selected cases' scores: improvements expected within a year",
+            help="Defenders' situations expected to improve within a year: the sum of the "
+            "selected cases' scores",
         )
         # The new selection is on screen first; pricing re-solves without each target (most
         # of a second on the demo queue) and fills in after.
         price_slot = m3.empty()
-        added = sorted(set(allocation.selected) - set(baseline.selected))
-        removed = sorted(set(baseline.selected) - set(allocation.selected))
+        moves = changed_cases(cands, (reference, baseline), (policy, allocation))
+        n_in = int((moves["Change"] == "enters").sum())
+        n_out = int((moves["Change"] == "leaves").sum())
         st.markdown(
-            f"Against policy **{start.name}**: **{len(added)}** case(s) enter, **{len(removed)}** "
-            f"leave (solver {allocation.solver}, status {allocation.status}, gap {allocation.gap:.2%})."
+            f"Against policy **{reference.name}**: **{n_in}** case(s) would be taken up in "
+            f"addition, **{n_out}** would no longer be taken up."
         )
-        with st.expander("Cases that enter or leave"):
+        if current_role() == "auditor":
+            st.caption(
+                f"Solver {allocation.solver}, status {allocation.status}, gap {allocation.gap:.2%}."
+            )
+        with st.expander(
+            f"Cases that enter or leave ({n_in + n_out})", expanded=0 < n_in + n_out <= 20
+        ):
             st.dataframe(
-                pd.DataFrame(
-                    {
-                        "Case": added + removed,
-                        "Change": ["enters"] * len(added) + ["leaves"] * len(removed),
-                    }
-                ),
+                moves.rename(columns={"case_id": "Case"}),
                 hide_index=True,
                 key="t_changes",
+                column_config={
+                    "Score": st.column_config.NumberColumn("Score", format="percent"),
+                    "Reason": st.column_config.TextColumn("Reason", width="large"),
+                },
             )
 
-        prices = _data.prices(policy)
-        everything = prices[prices["name"] == "all targets"]
-        price_slot.metric(
-            "Price of all targets",
-            f"{float(everything['cost'].iloc[0]):.2f}" if len(everything) else "–",
-            help="Expected improvements given up against selecting by score alone",
-        )
-        st.markdown(
-            "**Price of each target**, in expected improvements: what dropping the target would "
-            "gain (re-solved), and the marginal price of one more case (LP dual). Binding first."
-        )
-        st.dataframe(
-            price_table(prices),
-            hide_index=True,
-            key="t_prices",
-            column_config={
-                "Cost": st.column_config.NumberColumn(
-                    "Cost (expected improvements)",
-                    format="%.3f",
-                    help="Objective without this target minus objective with it",
-                ),
-                "Price per case": st.column_config.NumberColumn(
-                    "Price per case (expected improvements)",
-                    format="%.3f",
-                    help="How much the objective falls if the target asks for one more case",
-                ),
-            },
-        )
+        # Pricing re-solves without each target and the trade-off curve re-solves at several
+        # bounds: both run on a worker thread, so the new selection shows at once and they
+        # fill in after (a "working" line says so meanwhile).
+        prices = _data.prices_later(policy)
+        if prices is None:
+            price_slot.metric("What all targets cost", "…", help="Being computed")
+        else:
+            everything = prices[prices["name"] == "all targets"]
+            total = float(everything["cost"].iloc[0]) if len(everything) else None
+            price_slot.metric(
+                "What all targets cost",
+                "–" if total is None else f"{max(total, 0.0):.2f}",
+                help="Defenders' situations expected to improve that selecting by score alone "
+                "would add: what balancing the selection costs",
+            )
+            st.markdown(
+                "**What each target costs**, in defenders' situations expected to improve "
+                "within a year: how many more the selection would achieve without the target. "
+                "A target at its limit says what asking it for one more case would cost."
+            )
+            st.dataframe(
+                plain_price_table(prices, policy),
+                hide_index=True,
+                key="t_prices",
+                width="stretch",
+                column_config={
+                    "Target": st.column_config.TextColumn("Target", width="medium"),
+                    "Cost": st.column_config.NumberColumn(
+                        "Cost",
+                        format="%.2f",
+                        help="Situations expected to improve that it gives up",
+                    ),
+                    "What it means": st.column_config.TextColumn("What it means", width="large"),
+                },
+            )
 
-    moved = st.session_state.get("_t_last_moved")
-    match = re.fullmatch(r"t_band__(\w+?)__(\w+)", moved or "")
-    if match:
-        dim, code = match.groups()
+    curve = None
+    if moved_key:
+        dim, code = moved_key.groups()
         bound = policy.shares.get(dim, {}).get(code, Bound())
         side = "min" if bound.min is not None or bound.max is None else "max"
-        curve = _data.tradeoff(policy, dim, code, side)
+        curve = _data.tradeoff_later(policy, dim, code, side)
+    if moved_key and curve is None:
+        st.caption("Tracing the trade-off of the target being moved…")
+    elif moved_key and curve is not None:
         now = (bound.min if side == "min" else bound.max) or 0.0
         verb = "Minimum" if side == "min" else "Maximum"
         st.altair_chart(
@@ -239,7 +343,6 @@ with right:
                         alt.Tooltip("target:Q", title="Cases"),
                         alt.Tooltip("objective:Q", title="Expected improvements", format=".2f"),
                         alt.Tooltip("objective_loss:Q", title="Loss", format=".2f"),
-                        alt.Tooltip("status:N", title="Solver status"),
                     ],
                 )
                 + alt.Chart(pd.DataFrame({"share": [now]}))
@@ -255,41 +358,67 @@ with right:
         )
     else:
         st.caption("Move a band to see its trade-off curve.")
+    if prices is None or (moved_key and curve is None):
+
+        @st.fragment(run_every=0.4)
+        def _working() -> None:
+            # Polls the worker; when both are done, one full rerun draws them.
+            done = _data.prices_later(policy) is not None
+            if moved_key:
+                done = done and _data.tradeoff_later(policy, dim, code, side) is not None
+            if done:
+                st.rerun()
+            st.caption(":material/hourglass_top: Working: pricing each target…")
+
+        _working()
 
     st.subheader("Save as a new policy version")
     diff = list(
         difflib.unified_diff(
-            start.to_toml().splitlines(),
+            reference.to_toml().splitlines(),
             policy.to_toml().splitlines(),
-            fromfile=f"{start.name} ({start.sha256[:12]})",
-            tofile="these targets",
+            fromfile=f"{reference.name} (sha256 {reference.sha256[:12]})",
+            tofile="these targets"
+            if policy.to_toml() != start.to_toml()
+            else f"{start.name} (sha256 {start.sha256[:12]})",
             lineterm="",
         )
     )
+    unsaved = policy.to_toml() != start.to_toml()
+    st.session_state["_t_unsaved"] = unsaved
+    if "_t_saved" in st.session_state:
+        st.success(
+            f"Saved {st.session_state.pop('_t_saved')}: it is now the current policy "
+            "(sidebar), for this session. The changes against the policy it came from:"
+        )
     if not diff:
         st.caption("The targets equal the starting policy: nothing to save.")
     else:
         st.code("\n".join(diff), language="diff")
-        if current_role() == "auditor":
-            st.caption("Auditors review policies but do not save them.")
-        else:
-            with st.form("save_policy"):
-                name = st.text_input(
-                    "Name of the new version", f"{start.name}-revised", key="t_save_name"
-                )
-                if st.form_submit_button("Save policy version"):
-                    try:
-                        path = _data.save_policy(
-                            policy, name=name, parent=start, user=current_user()
-                        )
-                    except TriageError as exc:
-                        st.error(exc.message)
-                    else:
-                        st.session_state["_pending_policy"] = f"saved/{path.name}"
-                        st.session_state["_t_saved"] = path.name
-                        st.rerun()
-    if "_t_saved" in st.session_state:
-        st.success(
-            f"Saved {st.session_state.pop('_t_saved')}: it is now the current policy "
-            "(sidebar), for this session."
+    if not unsaved:
+        pass
+    elif current_role() == "auditor":
+        st.caption("Auditors review policies but do not save them.")
+    else:
+        st.caption(
+            "These targets are not saved: they stay while you visit other pages in this "
+            "session, and are lost when the session ends."
         )
+        with st.form("save_policy"):
+            name = st.text_input(
+                "Name of the new version", f"{start.name}-revised", key="t_save_name"
+            )
+            if st.form_submit_button("Save policy version", type="primary"):
+                try:
+                    path = _data.save_policy(policy, name=name, parent=start, user=current_user())
+                except TriageError as exc:
+                    st.error(exc.message)
+                else:
+                    saved = _data.load_policy(path)
+                    parents = dict(st.session_state.get("_t_parents", {}))
+                    parents[saved.sha256] = start.to_toml()
+                    st.session_state["_t_parents"] = parents
+                    st.session_state["_pending_policy"] = f"saved/{path.name}"
+                    st.session_state["_t_saved"] = path.name
+                    st.session_state["_t_unsaved"] = False
+                    st.rerun()

@@ -16,11 +16,23 @@ from triage.allocate._present import (
 )
 from triage.allocate._problem import CANDIDATE_COLUMNS, prepare_candidates
 from triage.allocate._rolling import BacktestResult, RollingResult, backtest, rolling_selection
+from triage.allocate._words import (
+    BandChange,
+    changed_cases,
+    compare_policies,
+    decision_words,
+    group_explanation,
+    partition_relaxation,
+    plain_price_table,
+    relaxation_changes,
+    split_reason,
+)
 
 __all__ = [
     "CANDIDATE_COLUMNS",
     "Allocation",
     "BacktestResult",
+    "BandChange",
     "Bound",
     "InteractiveAllocator",
     "Pacing",
@@ -34,14 +46,22 @@ __all__ = [
     "allocate",
     "backtest",
     "chance_words",
+    "changed_cases",
+    "compare_policies",
     "constraint_phrase",
     "constraint_words",
+    "decision_words",
     "explain_selection",
+    "group_explanation",
     "load_policy",
+    "partition_relaxation",
+    "plain_price_table",
     "prepare_candidates",
     "price_of_balance",
     "price_table",
+    "relaxation_changes",
     "rolling_selection",
     "selection_chances",
+    "split_reason",
     "tradeoff_curve",
 ]

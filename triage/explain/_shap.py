@@ -28,7 +28,14 @@ from triage.scoring._calibration import sigmoid
 if TYPE_CHECKING:
     from triage.scoring import TriageModel
 
-__all__ = ["BASE", "contributions", "explain", "global_importance", "reasons"]
+__all__ = [
+    "BASE",
+    "contributions",
+    "explain",
+    "feature_words",
+    "global_importance",
+    "reasons",
+]
 
 #: The ``feature`` value of the one row per case that holds the base score.
 BASE = "_base"
@@ -158,6 +165,14 @@ def _phrase(feature: str, value: object) -> str:
     if feature == "country_improve_rate":
         return f"{v:.0%} of earlier cases in the country improved"
     return f"{name}: {v:g}"
+
+
+def feature_words(feature: str, value: object) -> str:
+    """Say a model feature and its value in words (``v_killing = 1`` → "killing"), never the
+    internal name: the Case page's waterfall labels."""
+    if feature == BASE:
+        return "Average case (base rate)"
+    return _phrase(feature, value)
 
 
 def reasons(explanation: pd.DataFrame, top: int = 3) -> pd.DataFrame:
