@@ -27,9 +27,11 @@ import pandas as pd
 from triage.audit._ledger import (
     HasEngine,
     LedgerRecord,
+    LedgerTx,
     append_record,
     get_blob,
     get_record,
+    ledger_transaction,
     put_blob,
     read_records,
     utc_now,
@@ -321,6 +323,50 @@ def _reason_entry(row: dict[Any, Any]) -> dict[str, Any]:
     return entry
 
 
+def active_overrides(
+    registry: HasEngine, *, tx: LedgerTx | None = None
+) -> tuple[dict[str, dict[str, str]], int]:
+    """Overrides still standing, by case: the latest override of each case that no later run
+    let lapse, as ``{case_id: {"action", "override_id"}}``; and the seq of the last override."""
+    standing: dict[str, dict[str, str]] = {}
+    last = 0
+    for rec in read_records(registry, tx=tx):
+        if rec.kind == "override":
+            standing[str(rec.content["case_id"])] = {
+                "action": str(rec.content["action"]),
+                "override_id": rec.record_id,
+            }
+            last = rec.seq
+        elif rec.kind == "run":
+            for entry in rec.content.get("overrides", {}).get("lapsed", []):
+                standing.pop(str(entry["case_id"]), None)
+    return standing, last
+
+
+def _override_list(carried: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    return [
+        {
+            "case_id": case_id,
+            "action": entry["action"],
+            "override_id": entry["override_id"],
+            "as": "must_include" if entry["action"] == "select" else "must_exclude",
+        }
+        for case_id, entry in sorted(carried.items())
+    ]
+
+
+def _with_overrides(candidates: pd.DataFrame, carried: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The candidates the allocator sees: dropped cases left out, selected ones must-include."""
+    if not carried:
+        return candidates
+    drop = {str(e["case_id"]) for e in carried if e["action"] == "drop"}
+    keep = {str(e["case_id"]) for e in carried if e["action"] == "select"}
+    ids = candidates["case_id"].astype(str)
+    out = candidates.loc[~ids.isin(drop)].copy()
+    out["must_include"] = out["case_id"].astype(str).isin(keep)
+    return out.reset_index(drop=True)
+
+
 def run_selection(
     *,
     registry: Registry,
@@ -337,8 +383,16 @@ def run_selection(
     advance: bool = True,
     now: dt.datetime | None = None,
     on_progress: ProgressCallback | None = None,
+    lapse_overrides: bool = False,
+    auth: str | None = None,
 ) -> RunRecord:
     """Score the registry queue, allocate, store the hash-chained record and move each case on.
+
+    The record, its candidate table and every status change commit in one transaction that
+    holds the chain's write lock, so a run takes effect whole or not at all, and concurrent
+    runs take effect in chain order. Earlier overrides carry forward: a case someone selected
+    is a must-include, a case someone dropped is left out, unless ``lapse_overrides`` lets them
+    lapse; either way the record lists them under ``overrides``.
 
     Parameters
     ----------
@@ -366,6 +420,10 @@ def run_selection(
         Timezone-aware time of the run (default: now, UTC).
     on_progress : callable, optional
         ``on_progress(done, total, what)``.
+    lapse_overrides : bool, default False
+        Let earlier overrides lapse: the allocator decides those cases afresh.
+    auth : {"demo", "password", "token"}, optional
+        How the user signed in (stored with the record).
 
     Returns
     -------
@@ -429,13 +487,21 @@ def run_selection(
         )
     data = candidates_to_csv(merged)
     candidates = candidates_from_csv(data)
+    standing, last_override = active_overrides(registry)
+    carried = {c: a for c, a in standing.items() if c in set(candidates["case_id"].astype(str))}
+    overrides_entry = {
+        "carried": [] if lapse_overrides else _override_list(carried),
+        "lapsed": _override_list(carried) if lapse_overrides else [],
+    }
 
     report(2, 5, "allocating")
     allocate = allocator or _default_allocator()
     options: dict[str, Any] = {"seed": seed}
     if solver is not None:
         options["solver"] = solver
-    allocation = _call_with_optional(allocate, candidates, policy, **options)
+    allocation = _call_with_optional(
+        allocate, _with_overrides(candidates, overrides_entry["carried"]), policy, **options
+    )
     selected = sorted(str(c) for c in allocation.selected)
     explain = explainer or _default_explainer()
     reasons = _reasons(explain(candidates, policy, allocation), candidates, selected)
@@ -446,7 +512,7 @@ def run_selection(
         )
 
     report(3, 5, "recording the run")
-    candidates_sha = put_blob(registry, data)
+    candidates_sha = hashlib.sha256(data).hexdigest()
     content = {
         "policy": {
             "path": path.name,
@@ -478,24 +544,37 @@ def run_selection(
             ),
         },
         "simulated": bool(getattr(history, "simulated", False)),
+        "overrides": overrides_entry,
+        **({} if advance else {"applied": False}),
     }
-    record = append_record(
-        registry,
-        kind="run",
-        content=content,
-        user=user,
-        role=role,
-        record_id=lambda seq: f"run-{seq:06d}",
-        now=now,
-    )
-    if advance:
-        report(4, 5, "moving cases along their lifecycle")
-        chosen = set(selected)
-        decisions: dict[str, Status] = {
-            c: ("selected" if c in chosen else "not_selected")
-            for c in candidates["case_id"].astype(str)
-        }
-        registry.advance_many(decisions, run_id=record.record_id, at=now or utc_now())
+    chosen = set(selected)
+    decisions: dict[str, Status] = {
+        c: ("selected" if c in chosen else "not_selected")
+        for c in candidates["case_id"].astype(str)
+    }
+    with ledger_transaction(registry) as tx:
+        if active_overrides(registry, tx=tx)[1] != last_override:
+            raise TriageError(
+                "an override was recorded while this run was being computed; nothing was "
+                "recorded. Run the selection again so that it takes the override into account."
+            )
+        put_blob(registry, data, tx=tx)
+        record = append_record(
+            registry,
+            kind="run",
+            content=content,
+            user=user,
+            role=role,
+            record_id=lambda seq: f"run-{seq:06d}",
+            now=now,
+            auth=auth,
+            tx=tx,
+        )
+        if advance:
+            report(4, 5, "moving cases along their lifecycle")
+            registry.advance_many(
+                decisions, run_id=record.record_id, at=now or utc_now(), conn=tx.conn
+            )
     report(5, 5, "done")
     return RunRecord(
         run_id=record.record_id,
@@ -539,8 +618,13 @@ def replay(
     data = get_blob(registry, content["candidates"]["sha256"])
     candidates = candidates_from_csv(data)
     policy = (policy_parser or _default_policy_parser())(policy_text)
+    carried = content.get("overrides", {}).get("carried", [])
+    options: dict[str, Any] = {"seed": content["seed"]}
+    requested = content.get("solver", {}).get("requested")
+    if requested:
+        options["solver"] = requested
     allocation = _call_with_optional(
-        allocator or _default_allocator(), candidates, policy, seed=content["seed"]
+        allocator or _default_allocator(), _with_overrides(candidates, carried), policy, **options
     )
     again = sorted(str(c) for c in allocation.selected)
     before = list(content["selected"])

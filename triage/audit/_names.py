@@ -1,0 +1,206 @@
+"""Keeping defenders' names and sources' contacts out of free text that others will read.
+
+``check_free_text`` is called before any such text is stored (override reasons, policy names
+and descriptions, display names). It refuses text that holds any defender name or source
+contact known to the registry, whatever the case, diacritics, punctuation or word order, or
+two words of a longer name (a "partial full name"); and any e-mail address or phone number,
+spelled out ("x at example dot org") or not. The refusal never repeats what it found.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+from triage.errors import TriageError
+
+__all__ = [
+    "NameIndex",
+    "check_free_text",
+    "find_sensitive",
+    "name_index",
+    "normalise",
+]
+
+#: Words that are part of many names and say nothing alone (and the simulator's name tag).
+_PARTICLES = frozenset(
+    [
+        "de",
+        "la",
+        "le",
+        "del",
+        "della",
+        "der",
+        "den",
+        "van",
+        "von",
+        "da",
+        "di",
+        "du",
+        "dos",
+        "das",
+        "do",
+        "el",
+        "al",
+        "bin",
+        "ben",
+        "ibn",
+        "y",
+        "e",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "simulated",
+    ]
+)
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_SPELLED_EMAIL = re.compile(
+    r"[\w.+-]+\s*(?:\(at\)|\[at\]|\{at\}|\sat\s|\s+arroba\s+)\s*"
+    r"[\w-]+(?:(?:\.|\s*\(dot\)\s*|\s*\[dot\]\s*|\s+dot\s+)[\w-]+)*"
+    r"(?:\.|\s*\(dot\)\s*|\s*\[dot\]\s*|\s+dot\s+)[a-z]{2,}\b",
+    re.IGNORECASE | re.UNICODE,
+)
+_PHONE = re.compile(r"(?<![\w-])\+?\(?\d(?:[\s().\-/]{0,2}\d){6,16}(?![\w])")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def normalise(text: str) -> str:
+    """Fold ``text`` for comparison: no diacritics, lower case, punctuation as spaces."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join(re.sub(r"[^\w]+|_", " ", plain).split())
+
+
+def _tokens(text: str) -> list[str]:
+    return normalise(text).split()
+
+
+class NameIndex:
+    """Every name and contact of the registry as token sets, looked up by token."""
+
+    def __init__(self, names: Iterable[Any], contacts: Iterable[Any]) -> None:
+        self.entries: list[tuple[frozenset[str], int]] = []
+        self.by_token: dict[str, list[int]] = {}
+        self.digits: set[str] = set()
+        for value in names:
+            self._add_name(value)
+        for value in contacts:
+            self._add_contact(value)
+
+    def _add(self, tokens: frozenset[str], need: int) -> None:
+        if not tokens:
+            return
+        index = len(self.entries)
+        self.entries.append((tokens, need))
+        for token in tokens:
+            self.by_token.setdefault(token, []).append(index)
+
+    def _add_name(self, value: Any) -> None:
+        if value is None or not str(value).strip():
+            return
+        words = [t for t in _tokens(str(value)) if t not in _PARTICLES and not t.isdigit()]
+        words = [t for t in words if len(t) >= 2]
+        if not words:
+            return
+        if len(words) == 1:
+            if len(words[0]) >= 4:
+                self._add(frozenset(words), 1)
+            return
+        # The whole name in any order, or any two of its words (first and last name of a
+        # longer name, "Last, First", a surname with one given name).
+        self._add(frozenset(words), 2)
+
+    def _add_contact(self, value: Any) -> None:
+        if value is None or not str(value).strip():
+            return
+        text = str(value)
+        digits = re.sub(r"\D", "", text)
+        if len(digits) >= 7 and not re.search(r"[A-Za-z]", text):
+            self.digits.add(digits)
+            return
+        words = frozenset(t for t in _tokens(text.replace("@", " ")) if len(t) >= 2)
+        if words:
+            self._add(words, len(words))
+
+    def hits(self, text: str) -> bool:
+        """True when ``text`` holds a name or contact of the index."""
+        present = set(_tokens(text))
+        counts: dict[int, int] = {}
+        for token in present:
+            for index in self.by_token.get(token, ()):
+                counts[index] = counts.get(index, 0) + 1
+        for index, count in counts.items():
+            tokens, need = self.entries[index]
+            if count >= min(need, len(tokens)):
+                return True
+        if self.digits:
+            flat = re.sub(r"\D", "", text)
+            if any(d in flat for d in self.digits):
+                return True
+        return False
+
+
+def find_sensitive(text: str, index: NameIndex | None = None) -> str | None:
+    """Return what kind of sensitive thing ``text`` holds ("a name", "an e-mail address",
+    "a phone number"), or None. Never the thing itself."""
+    value = str(text or "")
+    if _EMAIL.search(value) or _SPELLED_EMAIL.search(normalise_spaces(value)):
+        return "an e-mail address"
+    for match in _PHONE.finditer(value):
+        found = match.group(0).strip()
+        if _DATE.fullmatch(found):
+            continue
+        if len(re.sub(r"\D", "", found)) >= 7:
+            return "a phone number"
+    if index is not None and index.hits(value):
+        return "a defender's name or a source's contact"
+    return None
+
+
+def normalise_spaces(text: str) -> str:
+    """Unicode-fold ``text`` (NFKC) and collapse whitespace, keeping punctuation."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def name_index(registry: Any) -> NameIndex:
+    """Build the index of every defender name and source contact in the registry."""
+    try:
+        from sqlalchemy import inspect, select
+
+        from triage.registry import Submission
+        from triage.registry._models import Individual
+    except ImportError:  # pragma: no cover
+        return NameIndex((), ())
+    engine = registry.engine
+    tables = set(inspect(engine).get_table_names())
+    names: list[Any] = []
+    contacts: list[Any] = []
+    with engine.connect() as conn:
+        if Submission.__tablename__ in tables:
+            for name, contact in conn.execute(
+                select(Submission.defender_name, Submission.source_contact)
+            ):
+                names.append(name)
+                contacts.append(contact)
+        if Individual.__tablename__ in tables:
+            names.extend(conn.execute(select(Individual.defender_name)).scalars())
+    return NameIndex(names, contacts)
+
+
+def check_free_text(registry: Any | None, text: str, *, what: str) -> None:
+    """Refuse ``text`` (raise ``TriageError``) when it holds a name, contact, e-mail or phone.
+
+    ``what`` names the field in the message ("the override reason"); the message never
+    repeats the name or contact found.
+    """
+    index = name_index(registry) if registry is not None else None
+    found = find_sensitive(text, index)
+    if found is not None:
+        raise TriageError(
+            f"{what} holds {found}; it will be read by others, so describe the case without "
+            "names or contacts."
+        )
