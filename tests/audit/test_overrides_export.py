@@ -98,7 +98,7 @@ def test_override_refusals(registry, done_run, case, action, role, reason, messa
 def test_override_reason_may_not_name_the_defender(registry, done_run) -> None:
     case = done_run.selected[0]
     number = int(case[1:])  # the fixture names case Q0012 "<marker> Defender0012"
-    with pytest.raises(TriageError, match="defender.s name"):
+    with pytest.raises(TriageError, match=r"defender.s name"):
         record_override(
             registry,
             run_id=done_run.run_id,

@@ -425,7 +425,6 @@ def verify_chain(
                 result.head_hash,
                 None,
             )
-    return result
     extra = _verify_trust(registry, records, signatures, checkpoints, public_key)
     if extra is not None:
         return VerifyResult(False, result.n_records, extra[0], extra[1], extra[2], result.head_hash)
@@ -641,3 +640,18 @@ def _verify_decisions(
             f"did not take effect.",
         )
     return None
+
+
+def write_auditor_checkpoint(registry: HasEngine, out: str | Path) -> Checkpoint:
+    """Append a signed checkpoint of the chain as it stands (verified first) to ``out``."""
+    result = verify_chain(registry)
+    if not result.ok:
+        raise TriageError(f"no checkpoint written: {result.summary()}")
+    cp = make_checkpoint(
+        result.n_records,
+        result.head_hash,
+        ledger=ledger_id(registry),
+        registry=registry_label(registry.engine),
+    )
+    write_checkpoint(cp, out)
+    return cp
