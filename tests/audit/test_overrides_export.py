@@ -44,7 +44,7 @@ def test_override_select_and_drop(registry, done_run) -> None:
         action="select",
         reason="urgent risk to life",
         user="mo",
-        role="mandate_holder",
+        role="staff",
     )
     assert rec.kind == "override" and rec.content == {
         "run_id": done_run.run_id,
@@ -52,7 +52,7 @@ def test_override_select_and_drop(registry, done_run) -> None:
         "action": "select",
         "reason": "urgent risk to life",
     }
-    assert (rec.user, rec.role) == ("mo", "mandate_holder") and rec.created_at.endswith("Z")
+    assert (rec.user, rec.role) == ("mo", "staff") and rec.created_at.endswith("Z")
     record_override(
         registry,
         run_id=done_run.run_id,

@@ -24,6 +24,7 @@ from triage.audit._ledger import (
 )
 from triage.audit._names import check_free_text
 from triage.audit._privacy import ROLES, Role
+from triage.audit._roles import require
 from triage.audit._run import run_candidates
 from triage.errors import TriageError
 from triage.schema import split_codes
@@ -94,8 +95,7 @@ def record_override(
         raise ValueError(f"`action` must be one of select, drop. Got {action!r} instead.")
     if role not in ROLES:
         raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
-    if role == "auditor":
-        raise TriageError("auditors may review overrides but not make them.")
+    require(role, "override")
     reason = " ".join(str(reason or "").split())
     if len(reason) < _MIN_REASON:
         raise TriageError(f"an override needs a reason of at least {_MIN_REASON} characters.")

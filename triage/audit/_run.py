@@ -37,6 +37,7 @@ from triage.audit._ledger import (
     utc_now,
 )
 from triage.audit._privacy import ROLES, Role
+from triage.audit._roles import require
 from triage.errors import TriageError
 from triage.schema import QUEUE_COLUMNS, SENSITIVE_COLUMNS
 
@@ -431,10 +432,7 @@ def run_selection(
     """
     if role not in ROLES:
         raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
-    if role == "auditor":
-        raise TriageError(
-            "auditors may review runs but not run a selection; log in as staff or mandate_holder."
-        )
+    require(role, "record_run")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"`seed` must be a non-negative int. Got {seed!r} instead.")
     report = on_progress or (lambda done, total, what: None)

@@ -245,6 +245,7 @@ def audit_override(
         reason=reason,
         user=session.user,
         role=session.role,
+        auth=session.auth,
     )
     console.print(f"recorded {record.record_id}: {action} {case_id} in {run_id} by {session.user}")
 

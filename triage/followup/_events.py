@@ -71,8 +71,9 @@ def _check_role(role: str) -> None:
         raise ValueError(
             f"`role` must be one of staff, mandate_holder, auditor. Got {role!r} instead."
         )
-    if role == "auditor":
-        raise TriageError("auditors may review follow-up events but not record them.")
+    from triage.audit._roles import require
+
+    require(role, "record_event")
 
 
 def _check_date(
