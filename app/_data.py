@@ -410,12 +410,24 @@ def tradeoff(policy: Any, dim: str, code: str, side: str) -> pd.DataFrame:
     return _tradeoff(db_url(), str(default_model_dir()), policy.to_toml(), dim, code, side)
 
 
-def save_policy(policy: Any, *, name: str, parent: Any, user: str) -> Path:
-    """Write ``policy`` under a new name to ``var/policies/`` and return the file (never overwrites)."""
+def save_policy(policy: Any, *, name: str, parent: Any, user: str, role: str = "staff") -> Path:
+    """Write ``policy`` under a new name to ``var/policies/`` and return the file (never overwrites).
+
+    Only roles allowed to save policies may; the name and the description are checked for
+    names and contacts first.
+    """
     import datetime as dt
     import re
 
+    from triage.audit import check_free_text
+    from triage.audit._roles import require
     from triage.errors import TriageError
+
+    require(role, "save_policy")
+    check_free_text(registry(), name, what="the policy name")
+    check_free_text(
+        registry(), str(getattr(policy, "description", "") or ""), what="the policy description"
+    )
 
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
     if not slug:
@@ -437,6 +449,13 @@ def save_policy(policy: Any, *, name: str, parent: Any, user: str) -> Path:
 
 
 # -- runs and overrides ----------------------------------------------------------------------
+
+
+def standing_overrides() -> dict[str, dict[str, str]]:
+    """Earlier overrides that a new run keeps unless they are let lapse (case: action, id)."""
+    from triage.audit._run import active_overrides
+
+    return active_overrides(registry())[0]
 
 
 def latest_run_for(case_id: str) -> str | None:
@@ -473,7 +492,9 @@ def overrides(case_id: str) -> pd.DataFrame:
     )
 
 
-def record_override(case_id: str, action: str, reason: str, *, user: str, role: str) -> str:
+def record_override(
+    case_id: str, action: str, reason: str, *, user: str, role: str, auth: str = "demo"
+) -> str:
     """Record a staff override against the latest run holding the case; return the record id."""
     from triage.audit import record_override as _record
     from triage.errors import TriageError
@@ -492,6 +513,7 @@ def record_override(case_id: str, action: str, reason: str, *, user: str, role: 
         reason=reason,
         user=user,
         role=role,
+        auth=auth,
     )
     refresh()
     return str(record.record_id)

@@ -7,7 +7,7 @@ import json
 import _data
 import pandas as pd
 import streamlit as st
-from _ui import kept_selectbox, simulated_banner
+from _ui import kept_selectbox, plain, safe_table, simulated_banner
 
 from triage.audit import get_record, list_runs, override_summary, replay, verify_chain
 from triage.errors import TriageError
@@ -58,7 +58,7 @@ table = pd.DataFrame(
 ).iloc[::-1]
 st.subheader("Selection runs")
 st.dataframe(
-    table,
+    safe_table(table),
     hide_index=True,
     key="audit_runs",
     column_config={"Gap": st.column_config.NumberColumn("Gap", format="%.4f")},
@@ -73,7 +73,8 @@ with c1:
         "\n".join(
             [
                 f"- **Time**: {record.created_at}",
-                f"- **User**: {record.user} ({record.role})",
+                f"- **User**: {plain(record.user)} ({record.role}, signed in by "
+                f"{content.get('signed_in', 'unknown')})",
                 f"- **Policy**: {content['policy'].get('path', '')}, sha256 `{content['policy']['sha256']}`",
                 f"- **Model**: {content['model']['version']}, sha256 `{content['model'].get('sha256', '')[:16]}…`",
                 f"- **Candidate data**: {content['candidates']['n']} cases, sha256 `{content['candidates']['sha256']}`",
@@ -105,9 +106,11 @@ with c2:
 st.subheader(f"Selection of {run_id}")
 reasons = pd.DataFrame(content.get("reasons", []), columns=["case_id", "selected", "reason"])
 st.dataframe(
-    reasons.rename(
-        columns={"case_id": "Case", "selected": "Selected", "reason": "Reason"}
-    ).sort_values(["Selected", "Case"], ascending=[False, True]),
+    safe_table(
+        reasons.rename(
+            columns={"case_id": "Case", "selected": "Selected", "reason": "Reason"}
+        ).sort_values(["Selected", "Case"], ascending=[False, True])
+    ),
     hide_index=True,
     key="audit_selection",
 )
@@ -119,17 +122,19 @@ if ov.empty:
     st.markdown(f"No override of {run_id}.")
 else:
     st.dataframe(
-        ov.rename(
-            columns={
-                "override_id": "Override",
-                "created_at": "Time (UTC)",
-                "user": "User",
-                "role": "Role",
-                "run_id": "Run",
-                "case_id": "Case",
-                "action": "Action",
-                "reason": "Reason",
-            }
+        safe_table(
+            ov.rename(
+                columns={
+                    "override_id": "Override",
+                    "created_at": "Time (UTC)",
+                    "user": "User",
+                    "role": "Role",
+                    "run_id": "Run",
+                    "case_id": "Case",
+                    "action": "Action",
+                    "reason": "Reason",
+                }
+            )
         ),
         hide_index=True,
         key="audit_overrides",

@@ -7,9 +7,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 from _charts import waterfall
-from _ui import current_role, current_user, simulated_banner
+from _ui import current_auth, current_role, current_user, safe_table, simulated_banner
 
 from triage.audit import names_allowed, redact
+from triage.audit._roles import allowed
 from triage.errors import TriageError
 from triage.registry import STATUSES
 from triage.schema import COMM_TYPES, REPLY_CLASSES, countries, label, split_codes
@@ -279,7 +280,7 @@ if run_id is None:
         "No recorded selection run holds this case yet: record one on the **Selection** page, "
         "then override its decision here."
     )
-elif role == "staff":
+elif allowed(role, "override"):
     st.caption(f"An override changes the decision of run {run_id} for this case; auditors see it.")
     with st.form("override", clear_on_submit=True):
         action = st.radio(
@@ -301,7 +302,12 @@ elif role == "staff":
             else:
                 try:
                     record_id = _data.record_override(
-                        case_id, action, reason.strip(), user=current_user(), role=role
+                        case_id,
+                        action,
+                        reason.strip(),
+                        user=current_user(),
+                        role=role,
+                        auth=current_auth(),
                     )
                 except TriageError as exc:
                     st.error(f"Not recorded: {exc.message}")
@@ -313,4 +319,4 @@ recorded = _data.overrides(case_id)
 if recorded.empty:
     st.markdown("No override recorded for this case.")
 else:
-    st.dataframe(recorded, hide_index=True, key="case_overrides")
+    st.dataframe(safe_table(recorded), hide_index=True, key="case_overrides")

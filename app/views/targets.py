@@ -13,6 +13,7 @@ import streamlit as st
 from _ui import current_role, current_user, simulated_banner
 
 from triage.allocate import Bound, constraint_words, price_table
+from triage.audit._roles import allowed
 from triage.errors import TriageError
 from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, label
 
@@ -270,7 +271,7 @@ with right:
         st.caption("The targets equal the starting policy: nothing to save.")
     else:
         st.code("\n".join(diff), language="diff")
-        if current_role() == "auditor":
+        if not allowed(current_role(), "save_policy"):
             st.caption("Auditors review policies but do not save them.")
         else:
             with st.form("save_policy"):
@@ -280,7 +281,11 @@ with right:
                 if st.form_submit_button("Save policy version"):
                     try:
                         path = _data.save_policy(
-                            policy, name=name, parent=start, user=current_user()
+                            policy,
+                            name=name,
+                            parent=start,
+                            user=current_user(),
+                            role=current_role(),
                         )
                     except TriageError as exc:
                         st.error(exc.message)

@@ -444,6 +444,12 @@ def run_selection(
     policy_text = policy_bytes.decode("utf-8", errors="strict")
     parse = policy_parser or _default_policy_parser()
     policy = parse(policy_text)
+    from triage.audit._names import check_free_text
+
+    for field_name in ("name", "description"):
+        value = getattr(policy, field_name, None)
+        if isinstance(value, str) and value:
+            check_free_text(registry, value, what=f"the policy {field_name}")
 
     report(0, 5, "reading the queue")
     from triage.registry import OPEN_DECISIONS

@@ -28,6 +28,7 @@ __all__ = [
     "UserInfo",
     "add_user",
     "authenticate",
+    "check_display_name",
     "list_users",
     "lockouts",
     "open_demo_mode",
@@ -102,6 +103,22 @@ def _read(path: Path) -> dict[str, dict[str, str]]:
     return users
 
 
+def check_display_name(user: str, registry: object | None = None) -> str:
+    """Return ``user`` if it may be shown to others: 1-64 letters, digits or ``. _ @ -`` (no
+    markdown, no HTML), and no defender name, source contact, e-mail address or phone number.
+
+    Raises ``TriageError`` otherwise, without repeating what it found.
+    """
+    from triage.audit._names import check_free_text
+
+    if not isinstance(user, str) or not _NAME.match(user):
+        raise TriageError(
+            "a user name must be 1-64 letters, digits or . _ @ - starting with a letter or digit."
+        )
+    check_free_text(registry, user.replace("_", " ").replace(".", " "), what="the user name")
+    return user
+
+
 def add_user(
     user: str,
     *,
@@ -109,6 +126,7 @@ def add_user(
     password: str | None = None,
     path: str | Path | None = None,
     replace: bool = False,
+    registry: object | None = None,
 ) -> str:
     """Create (or with ``replace`` reset) a user in the users file and return the secret.
 
@@ -125,6 +143,8 @@ def add_user(
         The users file (default ``users_file()``).
     replace : bool, default False
         Allow overwriting an existing user.
+    registry : Registry, optional
+        Check the name against the registry's defender names and source contacts.
 
     Returns
     -------
@@ -137,6 +157,7 @@ def add_user(
         )
     if role not in ROLES:
         raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
+    check_display_name(user, registry)
     if password is not None and len(password) < _MIN_SECRET:
         raise ValueError(
             f"`password` must have at least {_MIN_SECRET} characters. Got {len(password)} instead."
@@ -352,6 +373,7 @@ def resolve_session(
                 "their password or token (--password or TRIAGE_PASSWORD).",
                 exit_code=3,
             )
+        check_display_name(name)
         return Session(user=name, role=role or "staff", demo=True)
     if not user:
         raise TriageError(

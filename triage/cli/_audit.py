@@ -285,8 +285,18 @@ def user_add(
     secret = (
         typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
     )
+    from triage.config import db_url
+
+    url = db_url()
+    known = not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
     try:
-        token = add_user(name, role=role, password=secret, replace=replace)  # type: ignore[arg-type]
+        token = add_user(
+            name,
+            role=role,  # type: ignore[arg-type]
+            password=secret,
+            replace=replace,
+            registry=open_registry(None) if known else None,
+        )
     except ValueError as exc:
         raise TriageError(str(exc)) from exc
     console.print(f"added {name} ({role}) to {users_file()}")
