@@ -22,6 +22,7 @@ __all__ = [
     "find_sensitive",
     "name_index",
     "normalise",
+    "withhold",
 ]
 
 #: Words that are part of many names and say nothing alone (and the simulator's name tag).
@@ -66,6 +67,8 @@ _SPELLED_EMAIL = re.compile(
 )
 _PHONE = re.compile(r"(?<![\w-])\+?\(?\d(?:[\s().\-/]{0,2}\d){6,16}(?![\w])")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: A decimal or a number with thousands separators, not a phone number.
+_NUMBER = re.compile(r"\d+[.,]\d+|\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
 
 def normalise(text: str) -> str:
@@ -126,6 +129,24 @@ class NameIndex:
         if words:
             self._add(words, len(words))
 
+    def appears_in(self, text: str) -> bool:
+        """True when a whole name (either order) or contact appears as a phrase in ``text``
+        (for long documents, where any two words of a name may occur apart by chance)."""
+        folded = f" {normalise(text)} "
+        for tokens, need in self.entries:
+            words = sorted(tokens)
+            if need == 1 or len(words) == 1:
+                if f" {words[0]} " in folded:
+                    return True
+                continue
+            if all(f" {w} " in folded for w in words):
+                # Each pair of words of the name, adjacent in either order, counts.
+                for a in words:
+                    for b in words:
+                        if a != b and f" {a} {b} " in folded:
+                            return True
+        return any(d in re.sub(r"\D", "", text) for d in self.digits) if self.digits else False
+
     def hits(self, text: str) -> bool:
         """True when ``text`` holds a name or contact of the index."""
         present = set(_tokens(text))
@@ -152,7 +173,7 @@ def find_sensitive(text: str, index: NameIndex | None = None) -> str | None:
         return "an e-mail address"
     for match in _PHONE.finditer(value):
         found = match.group(0).strip()
-        if _DATE.fullmatch(found):
+        if _DATE.fullmatch(found) or _NUMBER.fullmatch(found):
             continue
         if len(re.sub(r"\D", "", found)) >= 7:
             return "a phone number"
@@ -189,6 +210,23 @@ def name_index(registry: Any) -> NameIndex:
         if Individual.__tablename__ in tables:
             names.extend(conn.execute(select(Individual.defender_name)).scalars())
     return NameIndex(names, contacts)
+
+
+def withhold(registry: Any, frame: Any, columns: Iterable[str]) -> Any:
+    """Return ``frame`` with any cell of ``columns`` that holds a name, contact, e-mail or phone
+    replaced by a notice (for text stored before it was checked)."""
+    index = name_index(registry)
+    out = frame.copy()
+    for col in columns:
+        if col in out.columns:
+            out[col] = out[col].map(
+                lambda v: (
+                    "[withheld: it named a person or a contact]"
+                    if isinstance(v, str) and find_sensitive(v, index)
+                    else v
+                )
+            )
+    return out
 
 
 def check_free_text(registry: Any | None, text: str, *, what: str) -> None:

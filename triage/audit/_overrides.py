@@ -22,7 +22,7 @@ from triage.audit._ledger import (
     ledger_transaction,
     read_records,
 )
-from triage.audit._names import check_free_text
+from triage.audit._names import check_free_text, withhold
 from triage.audit._privacy import ROLES, Role
 from triage.audit._roles import require
 from triage.audit._run import run_candidates
@@ -231,6 +231,8 @@ def override_summary(registry: HasEngine, *, run_id: str | None = None) -> Overr
             "reason",
         ],
     )
+    # Text stored before reasons were checked never reaches a reader with a name in it.
+    overrides = withhold(registry, overrides, ("user", "reason"))
     frames = []
     for r in runs:
         cands = run_candidates(registry, r.record_id).loc[

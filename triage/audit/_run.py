@@ -129,9 +129,13 @@ class ReplayResult:
     policy_sha256: str
     status: str
     original_status: str
+    model_check: str = ""
+    model_ok: bool = True
 
     def summary(self) -> str:
         """Return one line for a terminal."""
+        if not self.model_ok:
+            return f"{self.run_id}: MODEL CHECK FAILED: {self.model_check}"
         if self.identical:
             return (
                 f"{self.run_id}: replay identical ({self.n_selected} of {self.n_candidates} "
@@ -528,6 +532,14 @@ def run_selection(
             "version": str(getattr(scorer, "version", "unknown")),
             "sha256": str(getattr(scorer, "sha256", "")),
             "dir": str(model_dir) if model_dir is not None else None,
+            **(
+                {
+                    "card_sha256": str(getattr(scorer, "card_sha256", "")),
+                    "integrity": str(scorer.integrity),
+                }
+                if hasattr(scorer, "integrity")
+                else {}
+            ),
         },
         "candidates": {
             "sha256": candidates_sha,
@@ -630,6 +642,7 @@ def replay(
     allocation = _call_with_optional(
         allocator or _default_allocator(), _with_overrides(candidates, carried), policy, **options
     )
+    model_check, model_ok = _check_model(content.get("model", {}))
     again = sorted(str(c) for c in allocation.selected)
     before = list(content["selected"])
     added = sorted(set(again) - set(before))
@@ -645,7 +658,40 @@ def replay(
         policy_sha256=content["policy"]["sha256"],
         status=str(getattr(allocation, "status", "unknown")),
         original_status=str(content["solver"]["status"]),
+        model_check=model_check,
+        model_ok=model_ok,
     )
+
+
+def _check_model(model: dict[str, Any]) -> tuple[str, bool]:
+    """Check a run's recorded model: its sha against its card's, and against the artifacts
+    still on disk when its folder is there."""
+    sha = str(model.get("sha256", ""))
+    integrity = str(model.get("integrity", ""))
+    if integrity.startswith("MISMATCH"):
+        return f"the run used model artifacts that did not match their card ({integrity})", False
+    card = str(model.get("card_sha256", ""))
+    if card and sha and card != sha:
+        return f"recorded model sha {sha[:16]} differs from its card's {card[:16]}", False
+    folder = model.get("dir")
+    if folder is None:
+        from triage.config import models_dir
+
+        candidate = models_dir() / str(model.get("version", ""))
+        folder = str(candidate) if str(model.get("version", "")) else None
+    if folder and Path(folder).is_dir():
+        from triage.scoring._model import ARTIFACT_FILES, artifact_sha256
+
+        if all((Path(folder) / n).is_file() for n in ARTIFACT_FILES):
+            now = artifact_sha256(Path(folder))
+            if sha and now != sha:
+                return (
+                    f"model sha {sha[:16]} recorded; the artifacts in {folder} now hash to "
+                    f"{now[:16]} (the replay does not need them: it uses the stored scores)",
+                    True,
+                )
+            return f"model sha {sha[:16]} matches the artifacts in {folder}", True
+    return f"model sha {sha[:16]} (artifacts not on this machine)", True
 
 
 def list_runs(registry: HasEngine) -> pd.DataFrame:

@@ -168,8 +168,10 @@ def audit_replay(
     from triage.audit import replay
 
     result = replay(open_registry(db), run_id)
-    if result.identical:
+    if result.identical and result.model_ok:
         console.print(result.summary())
+        if result.model_check:
+            console.print(result.model_check)
         return
     err_console.print(f"[bold red]{result.summary()}[/]", highlight=False)
     raise typer.Exit(1)
