@@ -113,3 +113,24 @@ def test_users_file_is_owner_only(tmp_path: Path) -> None:
     var = Path(os.environ["TRIAGE_VAR"])
     assert stat.S_IMODE((var / "users.toml").stat().st_mode) == 0o600
     assert stat.S_IMODE(var.stat().st_mode) == 0o700
+
+
+def test_registry_and_var_are_owner_only() -> None:
+    import os
+    import stat
+
+    from triage.audit._signing import secure_tree
+    from triage.registry import Registry
+
+    var = Path(os.environ["TRIAGE_VAR"])
+    var.chmod(0o755)
+    reg = Registry(f"sqlite:///{var / 'triage.db'}").init()
+    reg.dispose()
+    assert stat.S_IMODE((var / "triage.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    (var / "history").mkdir()
+    (var / "history" / "queue.csv").write_text("defender_name\n")
+    (var / "history" / "queue.csv").chmod(0o644)
+    secure_tree()
+    assert stat.S_IMODE((var / "history" / "queue.csv").stat().st_mode) == 0o600
+    assert stat.S_IMODE((var / "history").stat().st_mode) == 0o700

@@ -33,6 +33,7 @@ __all__ = [
     "record_message",
     "secure_dir",
     "secure_file",
+    "secure_tree",
     "sign",
     "signature_ok",
     "signing_key_path",
@@ -55,6 +56,25 @@ def secure_file(path: Path) -> None:
     """Make an existing file 0600 (owner read and write only)."""
     with contextlib.suppress(OSError):
         os.chmod(path, 0o600)
+
+
+def secure_tree(root: Path | None = None) -> None:
+    """Make ``root`` (default ``var/``) and every folder under it 0700, every file 0600.
+
+    ``var/`` holds the registry, the keys, the users file, the checkpoint log and the
+    simulated history with names: none of it is for other local users to read.
+    """
+    top = root if root is not None else _var()
+    if not top.exists():
+        return
+    secure_dir(top)
+    for path in top.rglob("*"):
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            secure_dir(path)
+        else:
+            secure_file(path)
 
 
 def _var() -> Path:

@@ -1017,6 +1017,20 @@ def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     conn.execute(insert(table), rows)
 
 
+def _owner_only(database: str | None) -> None:
+    """The registry file holds names: readable by its owner only (and ``var/`` 0700)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    with contextlib.suppress(OSError):
+        if path.exists() and (path.stat().st_mode & 0o077):
+            path.chmod(0o600)
+        from triage.config import var_dir
+
+        if path.parent.resolve() == var_dir().resolve() and (path.parent.stat().st_mode & 0o077):
+            path.parent.chmod(0o700)
+
+
 @contextlib.contextmanager
 def _within(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
     """Yield ``conn`` (the caller's open transaction) or a new transaction of ``engine``."""
@@ -1053,6 +1067,7 @@ def _make_engine(url: str) -> Engine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            _owner_only(engine.url.database)
 
     return engine
 
