@@ -218,8 +218,10 @@ def authenticate(user: str, password: str, *, path: str | Path | None = None) ->
     _succeeded(target, user)
     kind = entry.get("kind", "password")
     return Session(
-        user=user, role=entry["role"], auth=kind if kind in ("password", "token") else "password"
-    )  # type: ignore[arg-type]
+        user=user,
+        role=entry["role"],  # type: ignore[arg-type]
+        auth=kind if kind in ("password", "token") else "password",
+    )
 
 
 #: Failed sign-ins within ``LOCKOUT_WINDOW`` seconds that lock a user out for ``LOCKOUT_SECONDS``.
