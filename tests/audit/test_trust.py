@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_audit_cli import cli, real_run  # noqa: F401  (fixture)
 
 from triage.audit import (
     read_records,
@@ -280,3 +281,24 @@ def test_overrides_carry_forward_unless_they_lapse(registry, done, policy_file, 
     )
     assert third.record.content["overrides"]["carried"] == []
     assert verify_chain(registry).ok
+
+
+def test_cli_checkpoint_public_key_and_verify(real_run, registry, tmp_path: Path, capsys) -> None:  # noqa: F811
+    kept = tmp_path / "kept.jsonl"
+    code, out, _ = cli(["audit", "checkpoint", "--out", str(kept)], capsys)
+    assert code == 0 and "checkpoint #1" in out
+    code, out, _ = cli(["audit", "public-key", "--out", str(tmp_path / "pub.pem")], capsys)
+    assert code == 0 and (tmp_path / "pub.pem").read_text().startswith("-----BEGIN PUBLIC KEY")
+    code, out, _ = cli(
+        ["audit", "verify", "--checkpoint", str(kept), "--public-key", str(tmp_path / "pub.pem")],
+        capsys,
+    )
+    assert code == 0 and "chain intact: 1 records" in out
+    con = sqlite3.connect(_db_path(registry))
+    con.execute("DELETE FROM audit_records")
+    con.execute("DELETE FROM audit_signatures")
+    con.execute("UPDATE audit_head SET seq = 0, hash = ?", ("0" * 64,))
+    con.commit()
+    con.close()
+    code, _, err = cli(["audit", "verify", "--checkpoint", str(kept)], capsys)
+    assert code == 1 and "chain broken" in err and "Traceback" not in err
