@@ -140,7 +140,7 @@ def current_auth() -> str:
     return str(st.session_state.get("auth_method", "password"))
 
 
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~:$&=\"'/%@^")
+_MD_SPECIAL = set("\\`*_{}[]()#+!|<>~:$&.")
 
 
 def plain(text: object) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import _data
 import streamlit as st
-from _ui import ROLE_HOME, current_role, current_user, kept_selectbox, role_label
+from _ui import ROLE_HOME, current_role, current_user, kept_selectbox, plain, role_label
 
 from triage.audit import ROLES, authenticate, open_demo_mode
 from triage.audit._users import check_display_name
@@ -157,7 +157,7 @@ else:
                 format_func=str,
                 help="The balance policy every page selects under; Targets edits it.",
             )
-        st.markdown(f"**{current_user()}** · {role_label(role)}")
+        st.markdown(f"**{plain(current_user())}** · {role_label(role)}")
         if st.session_state.get("auth_demo"):
             st.caption("Open demo mode: no login.")
         st.button("Switch role / sign out", key="sign_out", on_click=_sign_out)

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 from _charts import waterfall
-from _ui import current_auth, current_role, current_user, safe_table, simulated_banner
+from _ui import current_auth, current_role, current_user, plain, safe_table, simulated_banner
 
 from triage.audit import names_allowed, redact
 from triage.audit._roles import allowed
@@ -85,7 +85,7 @@ with decision_col:
     else:
         d = decision.iloc[0]
         verdict = "✔ Selected" if bool(d["selected"]) else "✘ Not selected"
-        st.markdown(f"**Policy {policy.name}: {verdict}**")
+        st.markdown(f"**Policy {plain(policy.name)}: {verdict}**")
         st.markdown(str(d["reason"]))
         if "p_selected" in d and pd.notna(d["p_selected"]):
             st.metric(
@@ -281,7 +281,11 @@ if run_id is None:
         "then override its decision here."
     )
 elif allowed(role, "override"):
-    st.caption(f"An override changes the decision of run {run_id} for this case; auditors see it.")
+    st.caption(
+        f"An override changes the decision of run {run_id} for this case; auditors see it. "
+        "Later runs keep it (selected stays in, dropped stays out) unless the person running "
+        "them lets it lapse; the run record lists it either way."
+    )
     with st.form("override", clear_on_submit=True):
         action = st.radio(
             "Decision",

@@ -12,6 +12,7 @@ from _ui import (
     current_auth,
     current_role,
     current_user,
+    plain,
     simulated_banner,
 )
 
@@ -34,7 +35,7 @@ if cands.empty:
 allocation, why = _data.allocation(policy)
 
 st.caption(
-    f"Policy **{policy.name}** ({policy_path.name}, sha256 {policy.sha256[:12]}); "
+    f"Policy **{plain(policy.name)}** ({policy_path.name}, sha256 {policy.sha256[:12]}); "
     f"model {_data.model().version}; solver {allocation.solver}."
 )
 if not allocation.feasible:

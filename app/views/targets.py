@@ -10,7 +10,7 @@ import _data
 import altair as alt
 import pandas as pd
 import streamlit as st
-from _ui import current_role, current_user, simulated_banner
+from _ui import current_role, current_user, plain, simulated_banner
 
 from triage.allocate import Bound, constraint_words, price_table
 from triage.audit._roles import allowed
@@ -35,7 +35,7 @@ simulated_banner(history.simulated)
 start_path = _data.current_policy_path()
 start = _data.load_policy(start_path)
 st.caption(
-    f"Starting from policy **{start.name}** ({start_path.name}, sha256 {start.sha256[:12]}); "
+    f"Starting from policy **{plain(start.name)}** ({start_path.name}, sha256 {start.sha256[:12]}); "
     "choose another in the sidebar."
 )
 cands = _data.candidates()
@@ -167,7 +167,7 @@ with right:
         added = sorted(set(allocation.selected) - set(baseline.selected))
         removed = sorted(set(baseline.selected) - set(allocation.selected))
         st.markdown(
-            f"Against policy **{start.name}**: **{len(added)}** case(s) enter, **{len(removed)}** "
+            f"Against policy **{plain(start.name)}**: **{len(added)}** case(s) enter, **{len(removed)}** "
             f"leave (solver {allocation.solver}, status {allocation.status}, gap {allocation.gap:.2%})."
         )
         with st.expander("Cases that enter or leave"):
