@@ -211,6 +211,7 @@ def test_auditor_checkpoint_catches_a_rollback_the_log_lost(registry, done, tmp_
     )
     con.commit()
     con.close()
+    (Path(os.environ["TRIAGE_VAR"]) / "audit" / "checkpoints.jsonl").unlink()  # the log is lost
     result = verify_chain(copy, checkpoints=[kept])
     assert not result.ok and "auditor.jsonl" in result.problem
 
@@ -302,3 +303,24 @@ def test_cli_checkpoint_public_key_and_verify(real_run, registry, tmp_path: Path
     con.close()
     code, _, err = cli(["audit", "verify", "--checkpoint", str(kept)], capsys)
     assert code == 1 and "chain broken" in err and "Traceback" not in err
+
+
+def test_rollback_of_a_copy_elsewhere_with_a_new_ledger_id_is_caught(
+    registry, done, tmp_path: Path
+) -> None:
+    old = _copy(registry, tmp_path, "old.db")  # before the second override
+    record_override(
+        registry,
+        run_id=done.run_id,
+        case_id=done.selected[1],
+        action="drop",
+        reason="the state already replied on this",
+        user="ana",
+        role="staff",
+    )
+    con = sqlite3.connect(_db_path(old))
+    con.execute("UPDATE audit_meta SET value = 'fresh' WHERE key = 'ledger_id'")
+    con.commit()
+    con.close()
+    result = verify_chain(old)
+    assert not result.ok and "saw 3" in result.problem

@@ -123,27 +123,28 @@ class LedgerTx:
     engine: Engine
     appended: list[LedgerRecord] = field(default_factory=list)
     ledger: str = ""
+    first: str = ""
 
 
 def _prepare_head(engine: Engine) -> None:
     """Create the head row (and the ledger id) of a new chain, so that it can be locked."""
-    with engine.begin() as conn:
-        if conn.execute(select(AuditHead.id).where(AuditHead.id == 1)).first() is not None:
-            return
-        if conn.execute(select(AuditRecord.seq).limit(1)).first() is not None:
-            raise TriageError(
-                "the audit chain head is missing while records exist; "
-                "run `triage audit verify` before recording anything."
-            )
-        try:
+    try:
+        with engine.begin() as conn:
+            if conn.execute(select(AuditHead.id).where(AuditHead.id == 1)).first() is not None:
+                return
+            if conn.execute(select(AuditRecord.seq).limit(1)).first() is not None:
+                raise TriageError(
+                    "the audit chain head is missing while records exist; "
+                    "run `triage audit verify` before recording anything."
+                )
             conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS_HASH))
             found = conn.execute(
                 select(AuditMeta.value).where(AuditMeta.key == "ledger_id")
             ).first()
             if found is None:
                 conn.execute(insert(AuditMeta).values(key="ledger_id", value=uuid.uuid4().hex))
-        except IntegrityError:
-            pass
+    except IntegrityError:
+        pass  # another writer created the head first
 
 
 @contextmanager
@@ -158,13 +159,7 @@ def ledger_transaction(registry: HasEngine) -> Iterator[LedgerTx]:
     engine = registry.engine
     _ensure_tables(engine)
     load_signing_key()  # fail before anything is written when the key is unusable
-    for attempt in range(3):
-        try:
-            _prepare_head(engine)
-            break
-        except IntegrityError:  # pragma: no cover - two first writers at once
-            if attempt == 2:
-                raise
+    _prepare_head(engine)
     tx: LedgerTx | None = None
     try:
         with engine.connect() as conn:
@@ -175,7 +170,12 @@ def ledger_transaction(registry: HasEngine) -> Iterator[LedgerTx]:
                 # The first statement takes the write lock (SQLite: the database's reserved
                 # lock; PostgreSQL: the head row), held until commit.
                 conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
-                tx = LedgerTx(conn=conn, engine=engine, ledger=ledger_id(registry, conn))
+                first = conn.execute(
+                    select(AuditRecord.hash).where(AuditRecord.seq == 1)
+                ).scalar_one_or_none()
+                tx = LedgerTx(
+                    conn=conn, engine=engine, ledger=ledger_id(registry, conn), first=first or ""
+                )
                 yield tx
     except OperationalError as exc:
         raise TriageError(
@@ -187,7 +187,11 @@ def ledger_transaction(registry: HasEngine) -> Iterator[LedgerTx]:
         with contextlib.suppress(OSError):
             write_checkpoint(
                 make_checkpoint(
-                    last.seq, last.hash, ledger=tx.ledger, registry=registry_label(engine)
+                    last.seq,
+                    last.hash,
+                    ledger=tx.ledger,
+                    registry=registry_label(engine),
+                    first=tx.first or next((r.hash for r in tx.appended if r.seq == 1), ""),
                 )
             )
 
@@ -531,10 +535,11 @@ def _verify_trust(
             )
     ledger = ledger_id(registry)
     label = registry_label(registry.engine)
+    first = str(records[0]["hash"]) if records else ""
     known: list[Checkpoint] = [
         c
         for c in read_checkpoints(checkpoint_log())
-        if (ledger and c.ledger == ledger) or c.registry == label
+        if (ledger and c.ledger == ledger) or c.registry == label or (first and c.first == first)
     ]
     for path in checkpoint_files:
         if not Path(path).exists():
@@ -647,11 +652,13 @@ def write_auditor_checkpoint(registry: HasEngine, out: str | Path) -> Checkpoint
     result = verify_chain(registry)
     if not result.ok:
         raise TriageError(f"no checkpoint written: {result.summary()}")
+    first = read_records(registry)[:1]
     cp = make_checkpoint(
         result.n_records,
         result.head_hash,
         ledger=ledger_id(registry),
         registry=registry_label(registry.engine),
+        first=first[0].hash if first else "",
     )
     write_checkpoint(cp, out)
     return cp

@@ -67,6 +67,8 @@ _SPELLED_EMAIL = re.compile(
 )
 _PHONE = re.compile(r"(?<![\w-])\+?\(?\d(?:[\s().\-/]{0,2}\d){6,16}(?![\w])")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: A range of years ("2010-2015", "1998 / 2004"), not a phone number.
+_YEARS = re.compile(r"(?:19|20)\d\d\s?[-/]\s?(?:19|20)\d\d")
 #: A decimal or a number with thousands separators, not a phone number.
 _NUMBER = re.compile(r"\d+[.,]\d+|\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
@@ -110,7 +112,10 @@ class NameIndex:
         if not words:
             return
         if len(words) == 1:
-            if len(words[0]) >= 4:
+            # A single-word name: long enough not to be a common word (two or more characters
+            # suffice in scripts without case, where names are often written as one word).
+            word = words[0]
+            if len(word) >= 4 or (len(word) >= 2 and not word.isascii() and word == word.upper()):
                 self._add(frozenset(words), 1)
             return
         # The whole name in any order, or any two of its words (first and last name of a
@@ -173,7 +178,7 @@ def find_sensitive(text: str, index: NameIndex | None = None) -> str | None:
         return "an e-mail address"
     for match in _PHONE.finditer(value):
         found = match.group(0).strip()
-        if _DATE.fullmatch(found) or _NUMBER.fullmatch(found):
+        if _DATE.fullmatch(found) or _NUMBER.fullmatch(found) or _YEARS.fullmatch(found):
             continue
         if len(re.sub(r"\D", "", found)) >= 7:
             return "a phone number"

@@ -177,8 +177,8 @@ def record_message(seq: int, record_hash: str) -> bytes:
     return f"triage-audit-record\n{int(seq)}\n{record_hash}".encode()
 
 
-def _checkpoint_message(seq: int, head: str, time: str, ledger: str) -> bytes:
-    return f"triage-audit-checkpoint\n{int(seq)}\n{head}\n{time}\n{ledger}".encode()
+def _checkpoint_message(seq: int, head: str, time: str, ledger: str, first: str) -> bytes:
+    return f"triage-audit-checkpoint\n{int(seq)}\n{head}\n{time}\n{ledger}\n{first}".encode()
 
 
 def sign(key: Any, message: bytes) -> str:
@@ -211,9 +211,11 @@ class Checkpoint:
     key_id: str
     signature: str
     source: str = ""
+    #: The hash of the chain's first record: names the chain even in a copied database.
+    first: str = ""
 
     def message(self) -> bytes:
-        return _checkpoint_message(self.seq, self.head, self.time, self.ledger)
+        return _checkpoint_message(self.seq, self.head, self.time, self.ledger, self.first)
 
     def to_json(self) -> str:
         data = {
@@ -221,6 +223,7 @@ class Checkpoint:
             "head": self.head,
             "time": self.time,
             "ledger": self.ledger,
+            "first": self.first,
             "registry": self.registry,
             "key_id": self.key_id,
             "signature": self.signature,
@@ -233,12 +236,14 @@ def checkpoint_log() -> Path:
     return _var() / "audit" / "checkpoints.jsonl"
 
 
-def make_checkpoint(seq: int, head: str, *, ledger: str, registry: str) -> Checkpoint:
+def make_checkpoint(
+    seq: int, head: str, *, ledger: str, registry: str, first: str = ""
+) -> Checkpoint:
     """Return a new signed checkpoint of the chain at ``seq`` / ``head`` (time: now, UTC)."""
     key = load_signing_key()
     time = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    sig = sign(key, _checkpoint_message(seq, head, time, ledger))
-    return Checkpoint(seq, head, time, ledger, registry, key_id(key.public_key()), sig)
+    sig = sign(key, _checkpoint_message(seq, head, time, ledger, first))
+    return Checkpoint(seq, head, time, ledger, registry, key_id(key.public_key()), sig, first=first)
 
 
 def write_checkpoint(checkpoint: Checkpoint, path: str | Path | None = None) -> Path:
@@ -275,6 +280,7 @@ def read_checkpoints(path: str | Path) -> list[Checkpoint]:
                     head=str(data["head"]),
                     time=str(data["time"]),
                     ledger=str(data.get("ledger", "")),
+                    first=str(data.get("first", "")),
                     registry=str(data.get("registry", "")),
                     key_id=str(data.get("key_id", "")),
                     signature=str(data.get("signature", "")),
