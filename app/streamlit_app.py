@@ -13,7 +13,7 @@ import _data
 import streamlit as st
 from _ui import ROLE_HOME, current_role, current_user, kept_selectbox, plain, role_label
 
-from triage.audit import ROLES, authenticate, open_demo_mode
+from triage.audit import ROLES, authenticate, open_demo_mode, resolve_session
 from triage.audit._users import check_display_name
 from triage.errors import TriageError
 
@@ -66,10 +66,12 @@ def gate() -> None:
             if st.form_submit_button("Open the demo", type="primary"):
                 try:
                     name = check_display_name(user.strip() or "demo", _data.registry())
+                    # Open demo never acts as a user who exists (TRIAGE_OPEN_DEMO=1 with users).
+                    session = resolve_session(name, role, None)
                 except TriageError as exc:
                     st.error(exc.message)
                 else:
-                    _enter(name, role, demo=True)
+                    _enter(session.user, session.role, demo=True)
                     st.rerun()
         return
     if st.session_state.pop("_demo_ended", False):

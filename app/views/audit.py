@@ -76,7 +76,9 @@ with c1:
                 f"- **User**: {plain(record.user)} ({record.role}, signed in by "
                 f"{content.get('signed_in', 'unknown')})",
                 f"- **Policy**: {content['policy'].get('path', '')}, sha256 `{content['policy']['sha256']}`",
-                f"- **Model**: {content['model']['version']}, sha256 `{content['model'].get('sha256', '')[:16]}…`",
+                f"- **Model**: {plain(content['model']['version'])}, sha256 "
+                f"`{content['model'].get('sha256', '')[:16]}…` (artifacts against their card: "
+                f"{plain(content['model'].get('integrity', 'not checked'))})",
                 f"- **Candidate data**: {content['candidates']['n']} cases, sha256 `{content['candidates']['sha256']}`",
                 f"- **Solver**: {content['solver'].get('name')} {content['solver'].get('version') or ''}, "
                 f"status {content['solver'].get('status')}, gap {content['solver'].get('gap')}",
