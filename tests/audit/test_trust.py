@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_fixtures import fake_allocate, fake_policy
 from test_audit_cli import cli, real_run  # noqa: F401  (fixture)
 
 from triage.audit import (
     read_records,
     record_hash,
     record_override,
+    replay,
     run_selection,
     verify_chain,
     write_auditor_checkpoint,
@@ -118,6 +120,8 @@ def test_rechained_forgery_is_caught(registry, done, tmp_path: Path) -> None:
     result = verify_chain(copy)
     assert not result.ok
     assert "signature does not verify" in result.problem and "#1" in result.problem
+    again = replay(copy, done.run_id, allocator=fake_allocate, policy_parser=fake_policy)
+    assert not again.record_ok and "CANNOT BE TRUSTED" in again.summary()
 
 
 def test_deleted_override_renumbered_is_caught(registry, done, tmp_path: Path) -> None:

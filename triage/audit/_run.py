@@ -131,9 +131,13 @@ class ReplayResult:
     original_status: str
     model_check: str = ""
     model_ok: bool = True
+    record_check: str = ""
+    record_ok: bool = True
 
     def summary(self) -> str:
         """Return one line for a terminal."""
+        if not self.record_ok:
+            return f"{self.run_id}: THE RECORD CANNOT BE TRUSTED: {self.record_check}"
         if not self.model_ok:
             return f"{self.run_id}: MODEL CHECK FAILED: {self.model_check}"
         if self.identical:
@@ -643,6 +647,11 @@ def replay(
         allocator or _default_allocator(), _with_overrides(candidates, carried), policy, **options
     )
     model_check, model_ok = _check_model(content.get("model", {}))
+    from triage.audit._ledger import verify_chain
+
+    # A replay of a rewritten record would agree with itself: check the chain and signatures.
+    chain = verify_chain(registry)
+    record_ok, record_check = chain.ok, ("" if chain.ok else chain.problem)
     again = sorted(str(c) for c in allocation.selected)
     before = list(content["selected"])
     added = sorted(set(again) - set(before))
@@ -660,6 +669,8 @@ def replay(
         original_status=str(content["solver"]["status"]),
         model_check=model_check,
         model_ok=model_ok,
+        record_check=record_check,
+        record_ok=record_ok,
     )
 
 

@@ -168,7 +168,7 @@ def audit_replay(
     from triage.audit import replay
 
     result = replay(open_registry(db), run_id)
-    if result.identical and result.model_ok:
+    if result.identical and result.model_ok and result.record_ok:
         console.print(result.summary())
         if result.model_check:
             console.print(result.model_check)
