@@ -28,6 +28,7 @@ INDEX = NameIndex(
         "José María Pérez-Núñez",
         "Kalo Mirutoza (simulated)",
         "Ngozi Adaeze Okonkwo",
+        "Seán O'Brien",
     ],
     ["source-0012@example.org", "+41 22 917 1234", "@ngozi_helps"],
 )
@@ -47,6 +48,10 @@ INDEX = NameIndex(
         "ngozi okonkwo",
         "Okonkwo Ngozi",
         "Ñgozi Okónkwo",
+        "sean obrien",
+        "O’BRIEN, Seán",
+        "jose pereznunez",
+        "write to source-0012 @ example.org",
         "mail source-0012@example.org",
         "mail x at example.org",
         "mail x (at) example (dot) org",
@@ -68,6 +73,7 @@ def test_names_and_contacts_are_found_in_any_variant(text: str) -> None:
         "score 0.123456 is near the bar",
         "the defender is at home. The state replied",
         "Jose alone is a common given name",
+        "meet @ 5pm, active 2010-2015",
     ],
 )
 def test_ordinary_reasons_pass(text: str) -> None:

@@ -60,7 +60,7 @@ _PARTICLES = frozenset(
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _SPELLED_EMAIL = re.compile(
-    r"[\w.+-]+\s*(?:\(at\)|\[at\]|\{at\}|\sat\s|\s+arroba\s+)\s*"
+    r"[\w.+-]+\s*(?:\(at\)|\[at\]|\{at\}|\sat\s|\s+arroba\s+|\s@\s|@\s|\s@)\s*"
     r"[\w-]+(?:(?:\.|\s*\(dot\)\s*|\s*\[dot\]\s*|\s+dot\s+)[\w-]+)*"
     r"(?:\.|\s*\(dot\)\s*|\s*\[dot\]\s*|\s+dot\s+)[a-z]{2,}\b",
     re.IGNORECASE | re.UNICODE,
@@ -107,7 +107,15 @@ class NameIndex:
     def _add_name(self, value: Any) -> None:
         if value is None or not str(value).strip():
             return
-        words = [t for t in _tokens(str(value)) if t not in _PARTICLES and not t.isdigit()]
+        text = str(value)
+        # "O'Brien", "Pérez-Núñez": also as one word ("obrien", "pereznunez").
+        joined = re.sub(r"(?<=\w)['’`\-](?=\w)", "", text)
+        if joined != text:
+            self._add_words(joined)
+        self._add_words(text)
+
+    def _add_words(self, text: str) -> None:
+        words = [t for t in _tokens(text) if t not in _PARTICLES and not t.isdigit()]
         words = [t for t in words if len(t) >= 2]
         if not words:
             return
