@@ -64,6 +64,15 @@ st.dataframe(
     column_config={"Gap": st.column_config.NumberColumn("Gap", format="%.4f")},
 )
 
+
+def _carried(entries: list[dict[str, str]], verb: str) -> str:
+    if not entries:
+        return f"none {verb}"
+    listed = ", ".join(f"{e['case_id']} ({e['action']}, {e['override_id']})" for e in entries[:10])
+    more = f" and {len(entries) - 10} more" if len(entries) > 10 else ""
+    return f"{verb} {len(entries)}: {plain(listed)}{more}"
+
+
 run_id = kept_selectbox("Run", list(table["Run"]), key="audit_run", format_func=str)
 content = records[run_id].content
 record = records[run_id]
@@ -83,6 +92,10 @@ with c1:
                 f"- **Solver**: {content['solver'].get('name')} {content['solver'].get('version') or ''}, "
                 f"status {content['solver'].get('status')}, gap {content['solver'].get('gap')}",
                 f"- **Seed**: {content.get('seed')}",
+                "- **Earlier overrides**: "
+                + _carried(content.get("overrides", {}).get("carried", []), "kept")
+                + "; "
+                + _carried(content.get("overrides", {}).get("lapsed", []), "let lapse"),
                 f"- **Record hash**: `{record.hash[:16]}…` (previous `{record.prev_hash[:16]}…`)",
                 f"- **Data**: {'SIMULATED' if content.get('simulated') else 'registry'}",
             ]
