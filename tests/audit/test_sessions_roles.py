@@ -46,6 +46,15 @@ def test_repeated_failed_sign_ins_lock_the_user_out_and_are_recorded() -> None:
     assert [e["user"] for e in lockouts()] == ["bo"]
 
 
+def test_cli_lists_lockouts(capsys) -> None:
+    add_user("bo", role="staff", password="password1")
+    for _ in range(LOCKOUT_AFTER):
+        with pytest.raises(TriageError):
+            authenticate("bo", "guess-guess")
+    code, out, _ = cli(["user", "lockouts"], capsys)
+    assert code == 0 and out.startswith("bo") and "locked at" in out
+
+
 def test_the_role_matrix() -> None:
     assert allowed("staff", "override") and not allowed("mandate_holder", "override")
     assert allowed("mandate_holder", "record_run") and not allowed("auditor", "record_run")

@@ -319,3 +319,19 @@ def user_list() -> None:
         console.print(f"{u.user}\t{u.role}\t{u.created_at}")
     if open_demo_mode():
         console.print("TRIAGE_OPEN_DEMO is set: the app runs without login.")
+
+
+@user_app.command("lockouts")
+def user_lockouts() -> None:
+    """List recorded sign-in lockouts (var/audit/signins.jsonl): user, when, until when (UTC)."""
+    from triage.audit._users import lockouts
+
+    found = lockouts()
+    if not found:
+        console.print("no sign-in lockout recorded.")
+        return
+    for entry in found:
+        console.print(
+            f"{entry.get('user')}\tlocked at {entry.get('at')}\tuntil {entry.get('until')}",
+            highlight=False,
+        )
