@@ -254,9 +254,14 @@ def write_checkpoint(checkpoint: Checkpoint, path: str | Path | None = None) -> 
         secure_dir(target.parent)
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
+    torn = False
+    if target.exists() and target.stat().st_size:
+        with open(target, "rb") as existing:
+            existing.seek(-1, os.SEEK_END)
+            torn = existing.read(1) != b"\n"  # a write cut short by a crash
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.write(checkpoint.to_json() + "\n")
+        fh.write(("\n" if torn else "") + checkpoint.to_json() + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     return target
@@ -288,7 +293,7 @@ def read_checkpoints(path: str | Path) -> list[Checkpoint]:
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
-            if number == len(lines):
-                continue  # a write cut short by a crash
+            if number == len(lines) or not line.rstrip().endswith("}"):
+                continue  # a write cut short by a crash (the next write starts a new line)
             raise TriageError(f"{target}: line {number} is not a checkpoint ({exc}).") from exc
     return found
