@@ -188,3 +188,12 @@ def test_changed_model_artifacts_are_refused_or_flagged(tmp_path: Path) -> None:
         load_model(folder)
     flagged = load_model(folder, allow_mismatch=True)
     assert flagged.integrity.startswith("MISMATCH")
+
+
+def test_the_bundle_never_ships_a_card_of_other_artifacts(registry, done, tmp_path: Path) -> None:
+    folder = tmp_path / "card"
+    folder.mkdir()
+    (folder / "MODEL_CARD.md").write_text(f"- Model artifacts sha256: `{'ab' * 32}`\n")
+    bundle = export_run(registry, done.run_id, tmp_path / "bundle", model_dir=folder)
+    card = (bundle / "model_card.md").read_text()
+    assert card.startswith("# Model card withheld") and "ab" * 32 in card
