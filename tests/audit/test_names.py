@@ -197,3 +197,27 @@ def test_the_bundle_never_ships_a_card_of_other_artifacts(registry, done, tmp_pa
     bundle = export_run(registry, done.run_id, tmp_path / "bundle", model_dir=folder)
     card = (bundle / "model_card.md").read_text()
     assert card.startswith("# Model card withheld") and "ab" * 32 in card
+
+
+def test_a_run_on_flagged_artifacts_is_recorded_and_replay_fails(
+    registry, policy_file: Path, fakes
+) -> None:
+    from audit_fixtures import FakeScorer
+
+    from triage.audit import replay
+
+    scorer = FakeScorer()
+    scorer.integrity = "MISMATCH: artifacts ffff, card abab"  # type: ignore[attr-defined]
+    scorer.card_sha256 = "ab" * 32  # type: ignore[attr-defined]
+    run = run_selection(
+        registry=registry,
+        policy_path=policy_file,
+        user="ana",
+        role="staff",
+        **{**fakes, "scorer": scorer},
+    )
+    assert run.record.content["model"]["integrity"].startswith("MISMATCH")
+    again = replay(
+        registry, run.run_id, allocator=fakes["allocator"], policy_parser=fakes["policy_parser"]
+    )
+    assert again.identical and not again.model_ok and "MODEL CHECK FAILED" in again.summary()
