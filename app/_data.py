@@ -513,12 +513,24 @@ def tradeoff_later(policy: Any, dim: str, code: str, side: str) -> pd.DataFrame 
     return _later(("tradeoff", *args), _tradeoff, *args)
 
 
-def save_policy(policy: Any, *, name: str, parent: Any, user: str) -> Path:
-    """Write ``policy`` under a new name to ``var/policies/`` and return the file (never overwrites)."""
+def save_policy(policy: Any, *, name: str, parent: Any, user: str, role: str = "staff") -> Path:
+    """Write ``policy`` under a new name to ``var/policies/`` and return the file (never overwrites).
+
+    Only roles allowed to save policies may; the name and the description are checked for
+    names and contacts first.
+    """
     import datetime as dt
     import re
 
+    from triage.audit import check_free_text
+    from triage.audit._roles import require
     from triage.errors import TriageError
+
+    require(role, "save_policy")
+    check_free_text(registry(), name, what="the policy name")
+    check_free_text(
+        registry(), str(getattr(policy, "description", "") or ""), what="the policy description"
+    )
 
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
     if not slug:
@@ -542,30 +554,46 @@ def save_policy(policy: Any, *, name: str, parent: Any, user: str) -> Path:
 # -- runs and overrides ----------------------------------------------------------------------
 
 
+def standing_overrides() -> dict[str, dict[str, str]]:
+    """Earlier overrides that a new run keeps unless they are let lapse (case: action, id)."""
+    from triage.audit._run import active_overrides
+
+    return active_overrides(registry())[0]
+
+
 @st.cache_resource(show_spinner=False)
-def _decisions_index(url: str) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]]]:
+def _decisions_index(
+    url: str,
+) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]], dict[str, str]]:
     # Read the ledger once (refresh() forgets it after a write): the latest run holding each
-    # case, and every override of each case in chain order.
+    # case, every override of each case in chain order, and the override standing for each
+    # case (the latest one, carried into later runs until a run lets it lapse).
     from triage.audit import read_records
 
     latest: dict[str, str] = {}
-    for record in read_records(_registry(url), kind="run"):
-        for r in record.content.get("reasons", []):
-            latest[str(r["case_id"])] = str(record.record_id)
     by_case: dict[str, list[dict[str, Any]]] = {}
-    for o in read_records(_registry(url), kind="override"):
-        by_case.setdefault(str(o.content.get("case_id")), []).append(
-            {
-                "id": str(o.record_id),
-                "time": str(o.created_at),
-                "user": str(o.user),
-                "role": str(o.role),
-                "run_id": str(o.content.get("run_id")),
-                "action": str(o.content.get("action")),
-                "reason": str(o.content.get("reason", "")),
-            }
-        )
-    return latest, by_case
+    standing: dict[str, str] = {}
+    for record in read_records(_registry(url)):
+        if record.kind == "run":
+            for r in record.content.get("reasons", []):
+                latest[str(r["case_id"])] = str(record.record_id)
+            for entry in record.content.get("overrides", {}).get("lapsed", []):
+                standing.pop(str(entry["case_id"]), None)
+        elif record.kind == "override":
+            case_id = str(record.content.get("case_id"))
+            by_case.setdefault(case_id, []).append(
+                {
+                    "id": str(record.record_id),
+                    "time": str(record.created_at),
+                    "user": str(record.user),
+                    "role": str(record.role),
+                    "run_id": str(record.content.get("run_id")),
+                    "action": str(record.content.get("action")),
+                    "reason": str(record.content.get("reason", "")),
+                }
+            )
+            standing[case_id] = str(record.record_id)
+    return latest, by_case, standing
 
 
 def latest_run_for(case_id: str) -> str | None:
@@ -574,15 +602,14 @@ def latest_run_for(case_id: str) -> str | None:
 
 
 def effective_overrides() -> dict[str, dict[str, Any]]:
-    """The override in force for each case: the latest one recorded against the latest run
-    holding the case (a later run decides afresh). Keys: id, time, user, role, run_id, action,
-    reason."""
-    latest, by_case = _decisions_index(db_url())
+    """The override in force for each case: its latest override, which later runs carry
+    forward until one lets it lapse. Keys: id, time, user, role, run_id, action, reason."""
+    _, by_case, standing = _decisions_index(db_url())
     out = {}
-    for case_id, items in by_case.items():
-        current = [o for o in items if o["run_id"] == latest.get(case_id)]
-        if current:
-            out[case_id] = current[-1]
+    for case_id, override_id in standing.items():
+        found = [o for o in by_case.get(case_id, []) if o["id"] == override_id]
+        if found:
+            out[case_id] = found[-1]
     return out
 
 
@@ -605,7 +632,9 @@ def overrides(case_id: str) -> pd.DataFrame:
     )
 
 
-def record_override(case_id: str, action: str, reason: str, *, user: str, role: str) -> str:
+def record_override(
+    case_id: str, action: str, reason: str, *, user: str, role: str, auth: str = "demo"
+) -> str:
     """Record a staff override against the latest run holding the case; return the record id."""
     from triage.audit import record_override as _record
     from triage.errors import TriageError
@@ -624,6 +653,7 @@ def record_override(case_id: str, action: str, reason: str, *, user: str, role: 
         reason=reason,
         user=user,
         role=role,
+        auth=auth,
     )
     after_run()  # statuses and the ledger changed; scores and candidates did not
     return str(record.record_id)

@@ -26,12 +26,15 @@ __all__ = [
     "SELECTED_COLOURS",
     "Role",
     "colour_scale",
+    "current_auth",
     "current_role",
     "current_user",
     "kept_multiselect",
     "kept_selectbox",
     "kept_text_input",
+    "plain",
     "role_label",
+    "safe_table",
     "simulated_banner",
 ]
 
@@ -129,6 +132,29 @@ def current_role() -> Role:
 def current_user() -> str:
     """Return the user name chosen at the gate."""
     return str(st.session_state.get("auth_user", "demo"))
+
+
+def current_auth() -> str:
+    """Return how the user signed in: ``demo``, ``password`` or ``token`` (stored in records)."""
+    if st.session_state.get("auth_demo", True):
+        return "demo"
+    return str(st.session_state.get("auth_method", "password"))
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+!|<>~:$&.")
+
+
+def plain(text: object) -> str:
+    """Return user-supplied ``text`` escaped for ``st.markdown``: no markdown, no HTML, no links."""
+    value = " ".join(str(text).split())
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in value)
+
+
+def safe_table(frame: Any) -> Any:
+    """Return ``frame`` made formula-safe for the table's built-in CSV download (every dtype)."""
+    from triage.audit import safe_frame
+
+    return safe_frame(frame)
 
 
 def _restore(key: str, default: Any, parse: Callable[[list[str]], Any]) -> None:

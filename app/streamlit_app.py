@@ -11,9 +11,10 @@ from pathlib import Path
 
 import _data
 import streamlit as st
-from _ui import ROLE_HOME, current_role, current_user, kept_selectbox, role_label
+from _ui import ROLE_HOME, current_role, current_user, kept_selectbox, plain, role_label
 
-from triage.audit import ROLES, authenticate, open_demo_mode
+from triage.audit import ROLES, authenticate, open_demo_mode, resolve_session
+from triage.audit._users import check_display_name
 from triage.errors import TriageError
 
 HERE = Path(__file__).parent
@@ -24,17 +25,18 @@ st.set_page_config(
 )
 
 
-def _enter(user: str, role: str, *, demo: bool) -> None:
+def _enter(user: str, role: str, *, demo: bool, method: str = "demo") -> None:
     st.session_state["auth_user"] = user
     st.session_state["auth_role"] = role
     st.session_state["auth_demo"] = demo
+    st.session_state["auth_method"] = "demo" if demo else method
     if demo:
         # Open demo only: the role rides in the URL so a reload keeps it (no secret is involved).
         st.query_params["as"] = role
 
 
 def _sign_out() -> None:
-    for key in ("auth_user", "auth_role", "auth_demo"):
+    for key in ("auth_user", "auth_role", "auth_demo", "auth_method"):
         st.session_state.pop(key, None)
     if "as" in st.query_params:
         del st.query_params["as"]
@@ -65,9 +67,18 @@ def gate() -> None:
             )
             user = st.text_input("Your name (recorded in the audit trail)", "demo", key="gate_user")
             if st.form_submit_button("Open the demo", type="primary"):
-                _enter(user.strip() or "demo", role, demo=True)
-                st.rerun()
+                try:
+                    name = check_display_name(user.strip() or "demo", _data.registry())
+                    # Open demo never acts as a user who exists (TRIAGE_OPEN_DEMO=1 with users).
+                    session = resolve_session(name, role, None)
+                except TriageError as exc:
+                    st.error(exc.message)
+                else:
+                    _enter(session.user, session.role, demo=True)
+                    st.rerun()
         return
+    if st.session_state.pop("_demo_ended", False):
+        st.warning("Users now exist on this installation: the open demo session ended. Sign in.")
     with st.form("login"):
         user = st.text_input("User", key="login_user")
         password = st.text_input("Password or token", type="password", key="login_password")
@@ -77,8 +88,15 @@ def gate() -> None:
             except TriageError as exc:
                 st.error(exc.message)
             else:
-                _enter(session.user, session.role, demo=False)
+                _enter(session.user, session.role, demo=False, method=session.auth)
                 st.rerun()
+
+
+def _end_stale_demo_session() -> None:
+    """Users were created since this open-demo session began: it ends at this interaction."""
+    if st.session_state.get("auth_demo") and not open_demo_mode():
+        _sign_out()
+        st.session_state["_demo_ended"] = True
 
 
 def _restore_demo_session() -> None:
@@ -87,6 +105,7 @@ def _restore_demo_session() -> None:
         _enter("demo", wanted, demo=True)
 
 
+_end_stale_demo_session()
 _restore_demo_session()
 
 _PAGES = {
@@ -154,7 +173,7 @@ else:
                 icon=":material/edit_note:",
             )
             st.page_link(HERE / "views" / "targets.py", label="Back to Targets")
-        st.markdown(f"**{current_user()}** · {role_label(role)}")
+        st.markdown(f"**{plain(current_user())}** · {role_label(role)}")
         if st.session_state.get("auth_demo"):
             st.caption("Open demo mode: no login.")
         st.button("Switch role / sign out", key="sign_out", on_click=_sign_out)

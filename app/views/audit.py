@@ -7,7 +7,7 @@ import json
 import _data
 import pandas as pd
 import streamlit as st
-from _ui import current_role, kept_selectbox, simulated_banner
+from _ui import current_role, kept_selectbox, plain, safe_table, simulated_banner
 
 from triage.allocate import split_reason
 from triage.audit import get_record, list_runs, override_summary, replay, verify_chain
@@ -67,11 +67,20 @@ table = pd.DataFrame(
 ).iloc[::-1]
 st.subheader("Selection runs")
 st.dataframe(
-    table,
+    safe_table(table),
     hide_index=True,
     key="audit_runs",
     column_config={"Gap": st.column_config.NumberColumn("Gap", format="%.4f")},
 )
+
+
+def _carried(entries: list[dict[str, str]], verb: str) -> str:
+    if not entries:
+        return f"none {verb}"
+    listed = ", ".join(f"{e['case_id']} ({e['action']}, {e['override_id']})" for e in entries[:10])
+    more = f" and {len(entries) - 10} more" if len(entries) > 10 else ""
+    return f"{verb} {len(entries)}: {plain(listed)}{more}"
+
 
 run_id = kept_selectbox("Run", list(table["Run"]), key="audit_run", format_func=str)
 content = records[run_id].content
@@ -82,16 +91,23 @@ with c1:
         "\n".join(
             [
                 f"- **Time**: {record.created_at}",
-                f"- **User**: {record.user} ({record.role})",
+                f"- **User**: {plain(record.user)} ({record.role}, signed in by "
+                f"{content.get('signed_in', 'unknown')})",
                 f"- **Policy**: {content['policy'].get('path', '')}, content hash (sha256 of "
                 f"the canonical text) `{content['policy'].get('normalised_sha256') or '–'}`; "
                 f"file hash (sha256 of the stored bytes, checked by replay) "
                 f"`{content['policy']['sha256']}`",
-                f"- **Model**: {content['model']['version']}, sha256 `{content['model'].get('sha256', '')[:16]}…`",
+                f"- **Model**: {plain(content['model']['version'])}, sha256 "
+                f"`{content['model'].get('sha256', '')[:16]}…` (artifacts against their card: "
+                f"{plain(content['model'].get('integrity', 'not checked'))})",
                 f"- **Candidate data**: {content['candidates']['n']} cases, sha256 `{content['candidates']['sha256']}`",
                 f"- **Solver**: {content['solver'].get('name')} {content['solver'].get('version') or ''}, "
                 f"status {content['solver'].get('status')}, gap {content['solver'].get('gap')}",
                 f"- **Seed**: {content.get('seed')}",
+                "- **Earlier overrides**: "
+                + _carried(content.get("overrides", {}).get("carried", []), "kept")
+                + "; "
+                + _carried(content.get("overrides", {}).get("lapsed", []), "let lapse"),
                 f"- **Record hash**: `{record.hash[:16]}…` (previous `{record.prev_hash[:16]}…`)",
                 f"- **Data**: {'SIMULATED' if content.get('simulated') else 'registry'}",
             ]
@@ -122,14 +138,16 @@ reasons = reasons.assign(reason=[w for w, _ in split])
 if current_role() == "auditor":
     reasons = reasons.assign(constraints=[n for _, n in split])
 st.dataframe(
-    reasons.rename(
-        columns={
-            "case_id": "Case",
-            "selected": "Selected",
-            "reason": "Reason",
-            "constraints": "Constraints (exact names)",
-        }
-    ).sort_values(["Selected", "Case"], ascending=[False, True]),
+    safe_table(
+        reasons.rename(
+            columns={
+                "case_id": "Case",
+                "selected": "Selected",
+                "reason": "Reason",
+                "constraints": "Constraints (exact names)",
+            }
+        ).sort_values(["Selected", "Case"], ascending=[False, True])
+    ),
     hide_index=True,
     key="audit_selection",
 )
@@ -141,21 +159,23 @@ if ov.empty:
     st.markdown(f"No override of {run_id}.")
 else:
     st.dataframe(
-        ov.assign(
-            action=ov["action"]
-            .map({"select": "Take up", "drop": "Do not take up"})
-            .fillna(ov["action"])
-        ).rename(
-            columns={
-                "override_id": "Override",
-                "created_at": "Time (UTC)",
-                "user": "User",
-                "role": "Role",
-                "run_id": "Run",
-                "case_id": "Case",
-                "action": "Action",
-                "reason": "Reason",
-            }
+        safe_table(
+            ov.assign(
+                action=ov["action"]
+                .map({"select": "Take up", "drop": "Do not take up"})
+                .fillna(ov["action"])
+            ).rename(
+                columns={
+                    "override_id": "Override",
+                    "created_at": "Time (UTC)",
+                    "user": "User",
+                    "role": "Role",
+                    "run_id": "Run",
+                    "case_id": "Case",
+                    "action": "Action",
+                    "reason": "Reason",
+                }
+            )
         ),
         hide_index=True,
         key="audit_overrides",

@@ -7,10 +7,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 from _charts import waterfall
-from _ui import current_role, current_user, simulated_banner
+from _ui import current_auth, current_role, current_user, plain, safe_table, simulated_banner
 
 from triage.allocate import decision_words, split_reason
 from triage.audit import names_allowed, redact
+from triage.audit._roles import allowed
 from triage.errors import TriageError
 from triage.explain import feature_words
 from triage.registry import STATUSES
@@ -88,11 +89,15 @@ with decision_col:
     else:
         d = decision.iloc[0]
         if override is not None:
-            st.markdown(f"**{decision_words(bool(d['selected']), override)}**")
+            st.markdown(f"**{plain(decision_words(bool(d['selected']), override))}**")
             policy_said = "selects" if bool(d["selected"]) else "does not select"
-            st.caption(f"Without the override, policy {policy.name} {policy_said} this case:")
+            st.caption(
+                f"Without the override, policy {plain(policy.name)} {policy_said} this case:"
+            )
         else:
-            st.markdown(f"**Policy {policy.name}: {decision_words(bool(d['selected']), None)}**")
+            st.markdown(
+                f"**Policy {plain(policy.name)}: {decision_words(bool(d['selected']), None)}**"
+            )
         words, names = split_reason(d["reason"])
         st.markdown(words)
         if names and role == "auditor":
@@ -329,8 +334,12 @@ if run_id is None:
         "No recorded selection run holds this case yet: record one on the **Selection** page, "
         "then override its decision here."
     )
-elif role == "staff":
-    st.caption(f"An override changes the decision of run {run_id} for this case; auditors see it.")
+elif allowed(role, "override"):
+    st.caption(
+        f"An override changes the decision of run {run_id} for this case; auditors see it. "
+        "Later runs keep it (selected stays in, dropped stays out) unless the person running "
+        "them lets it lapse; the run record lists it either way."
+    )
     with st.form("override", clear_on_submit=True):
         action = st.radio(
             "Decision",
@@ -351,7 +360,12 @@ elif role == "staff":
             else:
                 try:
                     record_id = _data.record_override(
-                        case_id, action, reason.strip(), user=current_user(), role=role
+                        case_id,
+                        action,
+                        reason.strip(),
+                        user=current_user(),
+                        role=role,
+                        auth=current_auth(),
                     )
                 except TriageError as exc:
                     st.error(f"Not recorded: {exc.message}")
@@ -363,4 +377,4 @@ recorded = _data.overrides(case_id)
 if recorded.empty:
     st.markdown("No override recorded for this case.")
 else:
-    st.dataframe(recorded, hide_index=True, key="case_overrides")
+    st.dataframe(safe_table(recorded), hide_index=True, key="case_overrides")

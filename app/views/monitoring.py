@@ -7,7 +7,7 @@ import _data
 import altair as alt
 import pandas as pd
 import streamlit as st
-from _ui import colour_scale, kept_selectbox, simulated_banner
+from _ui import colour_scale, kept_selectbox, plain, simulated_banner
 
 from triage import monitor
 from triage.followup import ENGAGEMENT_CLASSES
@@ -350,7 +350,7 @@ with tab_share:
     under = latest[latest["position"] == "below the target band"]
     if not under.empty:
         st.warning(
-            f"Under-represented in {last_year} against policy **{policy.name}**: "
+            f"Under-represented in {last_year} against policy **{plain(policy.name)}**: "
             + "; ".join(
                 f"{r.label} {r.share:.1%} (target at least {r.band_min:.0%})"
                 for r in under.itertuples()
@@ -358,7 +358,9 @@ with tab_share:
             icon=":material/trending_down:",
         )
     else:
-        st.success(f"No group is below its target band in {last_year} (policy {policy.name}).")
+        st.success(
+            f"No group is below its target band in {last_year} (policy {plain(policy.name)})."
+        )
     colour = colour_scale(dim) if dim in ("un_region", "gender") else alt.value("#4d4d4d")
     has_band = shares["code"].isin(list(bands))
     shares["band_lo"] = shares["band_min"].astype(float).fillna(0.0).where(has_band)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import _data
 import pandas as pd
 import streamlit as st
-from _ui import current_role, kept_multiselect, kept_selectbox, kept_text_input, simulated_banner
+from _ui import (
+    current_role,
+    kept_multiselect,
+    kept_selectbox,
+    kept_text_input,
+    plain,
+    simulated_banner,
+)
 
 from triage.allocate import decision_words, split_reason
 from triage.audit import export_csv, export_xlsx, redact
@@ -38,7 +45,7 @@ policy = _data.load_policy(policy_path)
 allocation = _data.selection(policy)
 st.caption(
     f"Incoming cases scored by model **{_data.model_version()}** and selected under policy "
-    f"**{policy.name}** ({policy_path.name}, capacity {policy.capacity}): "
+    f"**{plain(policy.name)}** ({policy_path.name}, capacity {policy.capacity}): "
     f"{len(allocation.selected)} of {allocation.n_candidates} candidates "
     f"are selected (solver status: {allocation.status})."
 )

@@ -6,7 +6,15 @@ import _data
 import altair as alt
 import pandas as pd
 import streamlit as st
-from _ui import NEUTRAL, colour_scale, current_role, current_user, simulated_banner
+from _ui import (
+    NEUTRAL,
+    colour_scale,
+    current_auth,
+    current_role,
+    current_user,
+    plain,
+    simulated_banner,
+)
 
 from triage.allocate import (
     achieved_vs_bands,
@@ -41,8 +49,9 @@ if cands.empty:
 allocation, why = _data.allocation(policy)
 
 st.caption(
-    f"Policy **{policy.name}** ({policy_path.name}; content hash sha256 {policy.sha256[:12]}, "
-    f"the hash of its canonical text, as on every page); model {_data.model().version}."
+    f"Policy **{plain(policy.name)}** ({policy_path.name}; content hash sha256 "
+    f"{policy.sha256[:12]}, the hash of its canonical text, as on every page); model "
+    f"{_data.model().version}; solver {allocation.solver}."
 )
 if not allocation.feasible:
     st.warning(
@@ -301,6 +310,18 @@ else:
         "Recording scores the registry queue, selects under this policy, stores a hash-chained "
         "run record and moves every candidate to *selected* or *not selected*."
     )
+    standing = _data.standing_overrides()
+    if standing:
+        st.markdown(
+            f"**{len(standing)} earlier override(s) carry forward**: a case someone selected "
+            "stays in, one someone dropped stays out. The run record lists them."
+        )
+    lapse = st.checkbox(
+        "Let earlier overrides lapse (the allocator decides those cases afresh; the record "
+        "lists them as lapsed)",
+        key="sel_lapse",
+        disabled=not standing,
+    )
     if st.button("Record selection run", key="sel_record", type="primary"):
         with st.spinner("Recording the run…"):
             try:
@@ -310,12 +331,17 @@ else:
                     user=current_user(),
                     role=role,
                     model_dir=_data.default_model_dir(),
+                    auth=current_auth(),
+                    lapse_overrides=lapse,
                 )
             except TriageError as exc:
                 st.error(exc.message)
             else:
                 _data.after_run()
+                kept = run.record.content.get("overrides", {})
                 st.success(
                     f"Recorded {run.run_id}: {len(run.selected)} cases selected "
-                    f"(status {run.allocation.status}). See it on the Audit page."
+                    f"(status {run.allocation.status}); {len(kept.get('carried', []))} earlier "
+                    f"override(s) kept, {len(kept.get('lapsed', []))} let lapse. See it on the "
+                    "Audit page."
                 )

@@ -10,7 +10,7 @@ import _data
 import altair as alt
 import pandas as pd
 import streamlit as st
-from _ui import current_role, current_user, simulated_banner
+from _ui import current_role, current_user, plain, simulated_banner
 
 from triage.allocate import (
     BandChange,
@@ -21,6 +21,7 @@ from triage.allocate import (
     plain_price_table,
     relaxation_changes,
 )
+from triage.audit._roles import allowed
 from triage.errors import TriageError
 from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, label
 
@@ -47,9 +48,9 @@ parent_text = st.session_state.get("_t_parents", {}).get(start.sha256)
 parent = Policy.from_toml(parent_text) if parent_text else None
 reference = parent if parent is not None else start
 st.caption(
-    f"Starting from policy **{start.name}** ({start_path.name}; content hash sha256 "
+    f"Starting from policy **{plain(start.name)}** ({start_path.name}; content hash sha256 "
     f"{start.sha256[:12]}, the hash of its canonical text, shown on every page)"
-    + (f", saved from **{parent.name}** in this session" if parent is not None else "")
+    + (f", saved from **{plain(parent.name)}** in this session" if parent is not None else "")
     + ". Choose another in the sidebar."
 )
 cands = _data.candidates()
@@ -256,7 +257,7 @@ with right:
         n_in = int((moves["Change"] == "enters").sum())
         n_out = int((moves["Change"] == "leaves").sum())
         st.markdown(
-            f"Against policy **{reference.name}**: **{n_in}** case(s) would be taken up in "
+            f"Against policy **{plain(reference.name)}**: **{n_in}** case(s) would be taken up in "
             f"addition, **{n_out}** would no longer be taken up."
         )
         if current_role() == "auditor":
@@ -397,7 +398,7 @@ with right:
         st.code("\n".join(diff), language="diff")
     if not unsaved:
         pass
-    elif current_role() == "auditor":
+    elif not allowed(current_role(), "save_policy"):
         st.caption("Auditors review policies but do not save them.")
     else:
         st.caption(
@@ -410,7 +411,9 @@ with right:
             )
             if st.form_submit_button("Save policy version", type="primary"):
                 try:
-                    path = _data.save_policy(policy, name=name, parent=start, user=current_user())
+                    path = _data.save_policy(
+                        policy, name=name, parent=start, user=current_user(), role=current_role()
+                    )
                 except TriageError as exc:
                     st.error(exc.message)
                 else:

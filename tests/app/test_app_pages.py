@@ -503,3 +503,41 @@ def test_case_page_reads_in_words_and_shows_both_reply_records(app_env: AppEnv) 
     record = at.table[1].value
     assert any("at the time of the case" in c for c in record.columns)
     assert any(c.endswith(", today") for c in record.columns)
+
+
+def test_open_demo_session_ends_when_users_are_created(
+    app_env: AppEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.audit import add_user
+
+    users = tmp_path / "users.toml"
+    monkeypatch.setenv("TRIAGE_USERS", str(users))
+    monkeypatch.delenv("TRIAGE_OPEN_DEMO")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at.text_input(key="gate_user").input("[x](http://evil.example)")
+    at.button[0].click().run()
+    assert "user name must be" in texts(at)  # no markdown in a name others will read
+    at.text_input(key="gate_user").input("visitor")
+    at.button[0].click().run()
+    assert [t.value for t in at.title] == ["Queue"]
+    add_user("ana", role="staff", password="correct horse battery", path=users)
+    at.run()
+    assert "open demo session ended" in texts(at)
+    assert "auth_role" not in at.session_state
+
+
+def test_user_text_is_plain_and_tables_are_formula_safe() -> None:
+    import sys
+
+    sys.path.insert(0, str(APP.parent))
+    from _ui import plain, safe_table
+
+    shown = plain("![i](http://evil.example/i.png) <img src=x> **b**")
+    # Every markdown and HTML character is escaped, so nothing renders as a link or an image.
+    assert "\\!\\[i\\]\\(" in shown and "\\<img" in shown and "\\*\\*b" in shown
+    frame = pd.DataFrame(
+        {"Reason": pd.Categorical(["=cmd|' /C calc'!A0", "ok"]), "User": ["@SUM(1)", "+x"]}
+    )
+    safe = safe_table(frame)
+    assert list(safe["Reason"]) == ["'=cmd|' /C calc'!A0", "ok"]
+    assert list(safe["User"]) == ["'@SUM(1)", "'+x"]

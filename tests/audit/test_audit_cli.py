@@ -78,7 +78,7 @@ def test_override_then_summary(real_run, tmp_path: Path, capsys) -> None:
         ],
         capsys,
     )
-    assert code == 2 and "not selected" in err and "Traceback" not in err
+    assert code == 2 and "already overridden" in err and "Traceback" not in err
 
 
 def test_verify_names_the_tampered_record(real_run, registry, capsys) -> None:

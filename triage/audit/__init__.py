@@ -5,7 +5,8 @@ For the app and the CLI:
 - Runs: ``run_selection(registry=, policy_path=, user=, role=, model_dir=None, seed=0) ->
   RunRecord`` (``.run_id``, ``.allocation``, ``.selected``, ``.reasons``); ``list_runs(registry)``
   (DataFrame); ``replay(registry, run_id) -> ReplayResult`` (``.identical``, ``.summary()``).
-- Chain: ``verify_chain(registry) -> VerifyResult`` (``.ok``, ``.first_bad_seq``,
+- Chain: ``verify_chain(registry, checkpoints=(), public_key=None) -> VerifyResult``
+  (hashes, Ed25519 signatures, signed checkpoints, registry statuses; see docs/threat-model.md) (``.ok``, ``.first_bad_seq``,
   ``.first_bad_id``, ``.problem``, ``.summary()``); ``verify_records(records)`` on plain dicts.
 - Overrides: ``record_override(registry, run_id=, case_id=, action="select"|"drop", reason=,
   user=, role=)``; ``override_summary(registry) -> OverrideSummary`` (``.overall``,
@@ -30,7 +31,18 @@ from triage.audit._chain import (
 )
 from triage.audit._export import export_run, suppress_counts
 from triage.audit._exports import export_csv, export_frame, export_xlsx
-from triage.audit._ledger import LedgerRecord, append_record, get_record, read_records, verify_chain
+from triage.audit._ledger import (
+    AUTH_METHODS,
+    LedgerRecord,
+    LedgerTx,
+    append_record,
+    get_record,
+    ledger_transaction,
+    read_records,
+    verify_chain,
+    write_auditor_checkpoint,
+)
+from triage.audit._names import check_free_text, find_sensitive
 from triage.audit._overrides import (
     OverrideSummary,
     effective_selection,
@@ -55,6 +67,7 @@ from triage.audit._run import (
     run_candidates,
     run_selection,
 )
+from triage.audit._signing import export_public_key, load_public_key, load_signing_key
 from triage.audit._users import (
     Session,
     UserInfo,
@@ -67,9 +80,11 @@ from triage.audit._users import (
 )
 
 __all__ = [
+    "AUTH_METHODS",
     "GENESIS_HASH",
     "ROLES",
     "LedgerRecord",
+    "LedgerTx",
     "OverrideSummary",
     "ReplayResult",
     "Role",
@@ -81,14 +96,20 @@ __all__ = [
     "append_record",
     "authenticate",
     "canonical_json",
+    "check_free_text",
     "effective_selection",
     "export_csv",
     "export_frame",
+    "export_public_key",
     "export_run",
     "export_xlsx",
+    "find_sensitive",
     "get_record",
+    "ledger_transaction",
     "list_runs",
     "list_users",
+    "load_public_key",
+    "load_signing_key",
     "names_allowed",
     "open_demo_mode",
     "override_summary",
@@ -108,4 +129,5 @@ __all__ = [
     "users_file",
     "verify_chain",
     "verify_records",
+    "write_auditor_checkpoint",
 ]

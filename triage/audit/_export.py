@@ -28,6 +28,7 @@ from triage.audit._ledger import HasEngine, get_record, read_records, verify_cha
 from triage.audit._privacy import safe_frame
 from triage.audit._run import record_json, run_candidates
 from triage.config import models_dir
+from triage.errors import TriageError
 from triage.schema import SENSITIVE_COLUMNS, label, split_codes
 
 __all__ = ["SUPPRESS_BELOW", "export_run", "suppress_counts"]
@@ -145,17 +146,46 @@ def _model_card(content: dict[str, object], model_dir: Path | None) -> bytes:
     if model.get("dir"):
         candidates.append(Path(str(model["dir"])))
     candidates.append(models_dir() / "default")
+    import re
+
+    recorded = str(model.get("sha256", ""))
     for folder in candidates:
         for name in ("model_card.md", "MODEL_CARD.md", "card.md"):
             path = folder / name
             if path.is_file():
-                return path.read_bytes()
+                data = path.read_bytes()
+                stated = re.search(rb"Model artifacts sha256:\s*`([0-9a-f]{64})`", data)
+                if stated is None or stated.group(1).decode() == recorded:
+                    return data
+                return (
+                    "# Model card withheld\n\n"
+                    f"- version: {model.get('version')}\n"
+                    f"- artifact SHA-256 recorded with the run: {recorded}\n"
+                    f"- artifact SHA-256 stated by the card found at {path.name}: "
+                    f"{stated.group(1).decode()}\n\n"
+                    "The card found describes different model artifacts than the run used, so "
+                    "it is not part of this bundle.\n"
+                ).encode()
     return (
         "# Model card\n\n"
         f"- version: {model.get('version')}\n"
         f"- artifact SHA-256: {model.get('sha256')}\n\n"
         "The model's own card was not found when this bundle was written.\n"
     ).encode()
+
+
+def _check_no_names(registry: HasEngine, files: dict[str, bytes]) -> None:
+    """Test the summary's claim ("No names of defenders or sources appear in this bundle")
+    against the bundle's own files; refuse to write it when any file holds one."""
+    from triage.audit._names import name_index
+
+    index = name_index(registry)
+    for name, data in sorted(files.items()):
+        if index.appears_in(data.decode("utf-8", errors="replace")):
+            raise TriageError(
+                f"the bundle's {name} would hold a defender's name or a source's contact; "
+                "nothing was written. Check the run's records with `triage audit overrides`."
+            )
 
 
 def export_run(
@@ -189,6 +219,8 @@ def export_run(
     overrides = [
         o for o in read_records(registry, kind="override") if o.content["run_id"] == run_id
     ]
+    from triage.audit._names import withhold
+
     over = pd.DataFrame(
         [
             {
@@ -202,6 +234,7 @@ def export_run(
         ],
         columns=["override_id", "created_at", "user", "role", "case_id", "action", "reason"],
     )
+    over = withhold(registry, over, ("user", "reason"))
     last = dict(zip(over["case_id"], over["action"], strict=True))  # later overrides win
     cands["override"] = [last.get(c, "") for c in cands["case_id"]]
     columns = [
@@ -238,6 +271,7 @@ def export_run(
             json.loads(text), cands, len(over), verify_chain(registry)
         ).encode("utf-8"),
     }
+    _check_no_names(registry, files)
     for name, data in files.items():
         (out / name).write_bytes(data)
     sums = "".join(

@@ -13,8 +13,18 @@ from typing import Literal
 
 import pandas as pd
 
-from triage.audit._ledger import HasEngine, LedgerRecord, append_record, get_record, read_records
+from triage.audit._ledger import (
+    HasEngine,
+    LedgerRecord,
+    LedgerTx,
+    append_record,
+    get_record,
+    ledger_transaction,
+    read_records,
+)
+from triage.audit._names import check_free_text, withhold
 from triage.audit._privacy import ROLES, Role
+from triage.audit._roles import require
 from triage.audit._run import run_candidates
 from triage.errors import TriageError
 from triage.schema import split_codes
@@ -25,11 +35,13 @@ Action = Literal["select", "drop"]
 _MIN_REASON = 10
 
 
-def effective_selection(registry: HasEngine, run_id: str) -> set[str]:
+def effective_selection(
+    registry: HasEngine, run_id: str, *, tx: LedgerTx | None = None
+) -> set[str]:
     """Return a run's selection after applying its overrides in order."""
-    record = get_record(registry, run_id, kind="run")
+    record = get_record(registry, run_id, kind="run", tx=tx)
     chosen = set(record.content["selected"])
-    for o in read_records(registry, kind="override"):
+    for o in read_records(registry, kind="override", tx=tx):
         if o.content["run_id"] != run_id:
             continue
         if o.content["action"] == "select":
@@ -50,6 +62,7 @@ def record_override(
     role: Role,
     now: dt.datetime | None = None,
     advance: bool = True,
+    auth: str | None = None,
 ) -> LedgerRecord:
     """Record that ``user`` selects or drops ``case_id`` against run ``run_id``'s allocation.
 
@@ -65,78 +78,103 @@ def record_override(
         Who decides; auditors may not override.
     advance : bool, default True
         Move the case's lifecycle to ``selected`` / ``not_selected`` with the run id.
+    auth : {"demo", "password", "token"}, optional
+        How the user signed in (stored with the record).
+
+    The record and the status change commit in one transaction holding the chain's write lock:
+    concurrent overrides are serialised, and a second override of the same case in the same
+    run is refused.
 
     Raises
     ------
     TriageError
-        Unknown run or case, a case already in the requested state, an auditor, a short reason.
+        Unknown run or case, a case already in the requested state or already overridden in
+        this run, a role that may not override, a short reason or one that names someone.
     """
     if action not in ("select", "drop"):
         raise ValueError(f"`action` must be one of select, drop. Got {action!r} instead.")
     if role not in ROLES:
         raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
-    if role == "auditor":
-        raise TriageError("auditors may review overrides but not make them.")
+    require(role, "override")
     reason = " ".join(str(reason or "").split())
     if len(reason) < _MIN_REASON:
         raise TriageError(f"an override needs a reason of at least {_MIN_REASON} characters.")
-    _refuse_names(registry, case_id, reason)
+    check_free_text(registry, reason, what="the override reason")
     candidates = set(run_candidates(registry, run_id)["case_id"].astype(str))
     if case_id not in candidates:
         raise TriageError(f"case {case_id!r} was not a candidate of {run_id}.")
-    chosen = effective_selection(registry, run_id)
-    if action == "select" and case_id in chosen:
-        raise TriageError(f"case {case_id} is already selected in {run_id}; nothing to override.")
-    if action == "drop" and case_id not in chosen:
-        raise TriageError(f"case {case_id} is not selected in {run_id}; nothing to drop.")
     status = "selected" if action == "select" else "not_selected"
-    if advance and hasattr(registry, "status_of"):
-        from triage.registry import check_transition
-
-        current = registry.status_of(case_id)  # type: ignore[attr-defined]
+    with ledger_transaction(registry) as tx:
+        for o in read_records(registry, kind="override", tx=tx):
+            if o.content["run_id"] == run_id and o.content["case_id"] == case_id:
+                raise TriageError(
+                    f"case {case_id} was already overridden in {run_id} ({o.record_id}, "
+                    f"{o.content['action']}); one override per case and run."
+                )
+        later = [
+            r.record_id
+            for r in read_records(registry, kind="run", tx=tx)
+            if r.seq > get_record(registry, run_id, kind="run", tx=tx).seq
+        ]
+        if later:
+            raise TriageError(
+                f"{run_id} was superseded by {later[-1]}; override the case in the latest run."
+            )
+        chosen = effective_selection(registry, run_id, tx=tx)
+        if action == "select" and case_id in chosen:
+            raise TriageError(
+                f"case {case_id} is already selected in {run_id}; nothing to override."
+            )
+        if action == "drop" and case_id not in chosen:
+            raise TriageError(f"case {case_id} is not selected in {run_id}; nothing to drop.")
+        current = _status_of(tx, case_id) if advance else None
         if current is not None:
+            from triage.registry import check_transition
+
             check_transition(case_id, current, status, run_id=run_id)
-    record = append_record(
-        registry,
-        kind="override",
-        content={"run_id": run_id, "case_id": case_id, "action": action, "reason": reason},
-        user=user,
-        role=role,
-        record_id=lambda seq: f"ovr-{seq:06d}",
-        now=now,
-    )
-    if advance and hasattr(registry, "advance") and registry.status_of(case_id) is not None:  # type: ignore[attr-defined]
-        registry.advance(
-            case_id,
-            status,
-            at=(now.date() if now else None),
-            run_id=run_id,
-            note=f"override {record.record_id}",
-        )  # type: ignore[attr-defined]
+        record = append_record(
+            registry,
+            kind="override",
+            content={
+                "run_id": run_id,
+                "case_id": case_id,
+                "action": action,
+                "reason": reason,
+                # Only a decision that did not move the registry says so (verify skips it).
+                **({} if advance and current is not None else {"applied": False}),
+            },
+            user=user,
+            role=role,
+            record_id=lambda seq: f"ovr-{seq:06d}",
+            now=now,
+            auth=auth,
+            tx=tx,
+        )
+        if current is not None and hasattr(registry, "advance"):
+            registry.advance(
+                case_id,
+                status,
+                at=(now.date() if now else None),
+                run_id=run_id,
+                note=f"override {record.record_id}",
+                conn=tx.conn,
+            )
     return record
 
 
-def _refuse_names(registry: HasEngine, case_id: str, reason: str) -> None:
-    """Refuse a reason that spells the case's defender or source, since records are exported."""
+def _status_of(tx: LedgerTx, case_id: str) -> str | None:
     try:
-        from sqlalchemy import select
+        from sqlalchemy import inspect, select
 
         from triage.registry import Submission
-    except ImportError:  # pragma: no cover - the registry is part of triage
-        return
-    with registry.engine.connect() as conn:
-        row = conn.execute(
-            select(Submission.defender_name, Submission.source_contact).where(
-                (Submission.submission_id == case_id) | (Submission.case_id == case_id)
-            )
-        ).first()
-    folded = reason.casefold()
-    for value in row or ():
-        if value and len(str(value).strip()) >= 3 and str(value).strip().casefold() in folded:
-            raise TriageError(
-                "the reason names the defender or the source; records are exported to auditors, "
-                "so describe the case without names."
-            )
+    except ImportError:  # pragma: no cover
+        return None
+    if Submission.__tablename__ not in inspect(tx.conn).get_table_names():
+        return None
+    found = tx.conn.execute(
+        select(Submission.status).where(Submission.submission_id == case_id)
+    ).first()
+    return None if found is None else str(found[0])
 
 
 @dataclass(frozen=True)
@@ -193,6 +231,8 @@ def override_summary(registry: HasEngine, *, run_id: str | None = None) -> Overr
             "reason",
         ],
     )
+    # Text stored before reasons were checked never reaches a reader with a name in it.
+    overrides = withhold(registry, overrides, ("user", "reason"))
     frames = []
     for r in runs:
         cands = run_candidates(registry, r.record_id).loc[

@@ -144,19 +144,49 @@ def redact(
 def safe_cell(value: Any) -> Any:
     """Neutralise one spreadsheet cell: text starting with ``= + - @``, tab or CR gets a ``'`` prefix.
 
-    Numbers, dates and missing values are returned unchanged; only text can carry a formula.
+    Numbers, booleans, dates and missing values are returned unchanged (a spreadsheet does not
+    read them as formulas). Anything else (text of any kind, bytes, categories, lists, objects)
+    is made text first, so no dtype slips through.
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
+    import datetime as dt
+    import numbers
+
+    import numpy as np
+
+    if value is None or value is pd.NA or value is pd.NaT:
+        return value
+    if isinstance(value, bool | np.bool_ | numbers.Number | dt.date | dt.time | pd.Timestamp):
+        return value
+    if isinstance(value, np.datetime64 | np.timedelta64 | pd.Timedelta):
+        return value
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = value if isinstance(value, str) else str(value)
+    stripped = text.lstrip(" \u00a0\u200b\ufeff")
+    if stripped.startswith(_FORMULA_STARTS) or text.startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text if not isinstance(value, str) else value
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy of ``frame`` with every text cell and column name passed through ``safe_cell``."""
+    """Return a copy of ``frame`` with every cell that is not a number, boolean or date, and
+    every column name, passed through ``safe_cell`` (categorical and any other dtype too)."""
     out = frame.copy()
     for col in out.columns:
         series = out[col]
-        if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-            out[col] = series.map(safe_cell, na_action="ignore").astype(series.dtype)
-    out.columns = [safe_cell(c) if isinstance(c, str) else c for c in out.columns]
+        dtype = series.dtype
+        if (
+            pd.api.types.is_bool_dtype(dtype)
+            or pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_datetime64_any_dtype(dtype)
+            or pd.api.types.is_timedelta64_dtype(dtype)
+        ) and not isinstance(dtype, pd.CategoricalDtype):
+            continue
+        cleaned = series.astype(object).map(safe_cell, na_action="ignore")
+        if isinstance(dtype, pd.StringDtype):
+            cleaned = cleaned.astype(dtype)
+        out[col] = cleaned
+    out.columns = [safe_cell(c) if not isinstance(c, int | float) else c for c in out.columns]
+    if not isinstance(out.index, pd.RangeIndex):
+        out.index = out.index.map(lambda v: safe_cell(v) if isinstance(v, str) else v)
     return out

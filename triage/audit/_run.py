@@ -27,14 +27,17 @@ import pandas as pd
 from triage.audit._ledger import (
     HasEngine,
     LedgerRecord,
+    LedgerTx,
     append_record,
     get_blob,
     get_record,
+    ledger_transaction,
     put_blob,
     read_records,
     utc_now,
 )
 from triage.audit._privacy import ROLES, Role
+from triage.audit._roles import require
 from triage.errors import TriageError
 from triage.schema import QUEUE_COLUMNS, SENSITIVE_COLUMNS
 
@@ -126,9 +129,17 @@ class ReplayResult:
     policy_sha256: str
     status: str
     original_status: str
+    model_check: str = ""
+    model_ok: bool = True
+    record_check: str = ""
+    record_ok: bool = True
 
     def summary(self) -> str:
         """Return one line for a terminal."""
+        if not self.record_ok:
+            return f"{self.run_id}: THE RECORD CANNOT BE TRUSTED: {self.record_check}"
+        if not self.model_ok:
+            return f"{self.run_id}: MODEL CHECK FAILED: {self.model_check}"
         if self.identical:
             return (
                 f"{self.run_id}: replay identical ({self.n_selected} of {self.n_candidates} "
@@ -321,6 +332,50 @@ def _reason_entry(row: dict[Any, Any]) -> dict[str, Any]:
     return entry
 
 
+def active_overrides(
+    registry: HasEngine, *, tx: LedgerTx | None = None
+) -> tuple[dict[str, dict[str, str]], int]:
+    """Overrides still standing, by case: the latest override of each case that no later run
+    let lapse, as ``{case_id: {"action", "override_id"}}``; and the seq of the last override."""
+    standing: dict[str, dict[str, str]] = {}
+    last = 0
+    for rec in read_records(registry, tx=tx):
+        if rec.kind == "override":
+            standing[str(rec.content["case_id"])] = {
+                "action": str(rec.content["action"]),
+                "override_id": rec.record_id,
+            }
+            last = rec.seq
+        elif rec.kind == "run":
+            for entry in rec.content.get("overrides", {}).get("lapsed", []):
+                standing.pop(str(entry["case_id"]), None)
+    return standing, last
+
+
+def _override_list(carried: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    return [
+        {
+            "case_id": case_id,
+            "action": entry["action"],
+            "override_id": entry["override_id"],
+            "as": "must_include" if entry["action"] == "select" else "must_exclude",
+        }
+        for case_id, entry in sorted(carried.items())
+    ]
+
+
+def _with_overrides(candidates: pd.DataFrame, carried: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The candidates the allocator sees: dropped cases left out, selected ones must-include."""
+    if not carried:
+        return candidates
+    drop = {str(e["case_id"]) for e in carried if e["action"] == "drop"}
+    keep = {str(e["case_id"]) for e in carried if e["action"] == "select"}
+    ids = candidates["case_id"].astype(str)
+    out = candidates.loc[~ids.isin(drop)].copy()
+    out["must_include"] = out["case_id"].astype(str).isin(keep)
+    return out.reset_index(drop=True)
+
+
 def run_selection(
     *,
     registry: Registry,
@@ -337,8 +392,16 @@ def run_selection(
     advance: bool = True,
     now: dt.datetime | None = None,
     on_progress: ProgressCallback | None = None,
+    lapse_overrides: bool = False,
+    auth: str | None = None,
 ) -> RunRecord:
     """Score the registry queue, allocate, store the hash-chained record and move each case on.
+
+    The record, its candidate table and every status change commit in one transaction that
+    holds the chain's write lock, so a run takes effect whole or not at all, and concurrent
+    runs take effect in chain order. Earlier overrides carry forward: a case someone selected
+    is a must-include, a case someone dropped is left out, unless ``lapse_overrides`` lets them
+    lapse; either way the record lists them under ``overrides``.
 
     Parameters
     ----------
@@ -366,6 +429,10 @@ def run_selection(
         Timezone-aware time of the run (default: now, UTC).
     on_progress : callable, optional
         ``on_progress(done, total, what)``.
+    lapse_overrides : bool, default False
+        Let earlier overrides lapse: the allocator decides those cases afresh.
+    auth : {"demo", "password", "token"}, optional
+        How the user signed in (stored with the record).
 
     Returns
     -------
@@ -373,10 +440,7 @@ def run_selection(
     """
     if role not in ROLES:
         raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
-    if role == "auditor":
-        raise TriageError(
-            "auditors may review runs but not run a selection; log in as staff or mandate_holder."
-        )
+    require(role, "record_run")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"`seed` must be a non-negative int. Got {seed!r} instead.")
     report = on_progress or (lambda done, total, what: None)
@@ -388,6 +452,12 @@ def run_selection(
     policy_text = policy_bytes.decode("utf-8", errors="strict")
     parse = policy_parser or _default_policy_parser()
     policy = parse(policy_text)
+    from triage.audit._names import check_free_text
+
+    for field_name in ("name", "description"):
+        value = getattr(policy, field_name, None)
+        if isinstance(value, str) and value:
+            check_free_text(registry, value, what=f"the policy {field_name}")
 
     report(0, 5, "reading the queue")
     from triage.registry import OPEN_DECISIONS
@@ -429,13 +499,21 @@ def run_selection(
         )
     data = candidates_to_csv(merged)
     candidates = candidates_from_csv(data)
+    standing, last_override = active_overrides(registry)
+    carried = {c: a for c, a in standing.items() if c in set(candidates["case_id"].astype(str))}
+    overrides_entry = {
+        "carried": [] if lapse_overrides else _override_list(carried),
+        "lapsed": _override_list(carried) if lapse_overrides else [],
+    }
 
     report(2, 5, "allocating")
     allocate = allocator or _default_allocator()
     options: dict[str, Any] = {"seed": seed}
     if solver is not None:
         options["solver"] = solver
-    allocation = _call_with_optional(allocate, candidates, policy, **options)
+    allocation = _call_with_optional(
+        allocate, _with_overrides(candidates, overrides_entry["carried"]), policy, **options
+    )
     selected = sorted(str(c) for c in allocation.selected)
     explain = explainer or _default_explainer()
     reasons = _reasons(explain(candidates, policy, allocation), candidates, selected)
@@ -446,7 +524,7 @@ def run_selection(
         )
 
     report(3, 5, "recording the run")
-    candidates_sha = put_blob(registry, data)
+    candidates_sha = hashlib.sha256(data).hexdigest()
     content = {
         "policy": {
             "path": path.name,
@@ -458,6 +536,14 @@ def run_selection(
             "version": str(getattr(scorer, "version", "unknown")),
             "sha256": str(getattr(scorer, "sha256", "")),
             "dir": str(model_dir) if model_dir is not None else None,
+            **(
+                {
+                    "card_sha256": str(getattr(scorer, "card_sha256", "")),
+                    "integrity": str(scorer.integrity),
+                }
+                if hasattr(scorer, "integrity")
+                else {}
+            ),
         },
         "candidates": {
             "sha256": candidates_sha,
@@ -478,24 +564,37 @@ def run_selection(
             ),
         },
         "simulated": bool(getattr(history, "simulated", False)),
+        "overrides": overrides_entry,
+        **({} if advance else {"applied": False}),
     }
-    record = append_record(
-        registry,
-        kind="run",
-        content=content,
-        user=user,
-        role=role,
-        record_id=lambda seq: f"run-{seq:06d}",
-        now=now,
-    )
-    if advance:
-        report(4, 5, "moving cases along their lifecycle")
-        chosen = set(selected)
-        decisions: dict[str, Status] = {
-            c: ("selected" if c in chosen else "not_selected")
-            for c in candidates["case_id"].astype(str)
-        }
-        registry.advance_many(decisions, run_id=record.record_id, at=now or utc_now())
+    chosen = set(selected)
+    decisions: dict[str, Status] = {
+        c: ("selected" if c in chosen else "not_selected")
+        for c in candidates["case_id"].astype(str)
+    }
+    with ledger_transaction(registry) as tx:
+        if active_overrides(registry, tx=tx)[1] != last_override:
+            raise TriageError(
+                "an override was recorded while this run was being computed; nothing was "
+                "recorded. Run the selection again so that it takes the override into account."
+            )
+        put_blob(registry, data, tx=tx)
+        record = append_record(
+            registry,
+            kind="run",
+            content=content,
+            user=user,
+            role=role,
+            record_id=lambda seq: f"run-{seq:06d}",
+            now=now,
+            auth=auth,
+            tx=tx,
+        )
+        if advance:
+            report(4, 5, "moving cases along their lifecycle")
+            registry.advance_many(
+                decisions, run_id=record.record_id, at=now or utc_now(), conn=tx.conn
+            )
     report(5, 5, "done")
     return RunRecord(
         run_id=record.record_id,
@@ -539,9 +638,20 @@ def replay(
     data = get_blob(registry, content["candidates"]["sha256"])
     candidates = candidates_from_csv(data)
     policy = (policy_parser or _default_policy_parser())(policy_text)
+    carried = content.get("overrides", {}).get("carried", [])
+    options: dict[str, Any] = {"seed": content["seed"]}
+    requested = content.get("solver", {}).get("requested")
+    if requested:
+        options["solver"] = requested
     allocation = _call_with_optional(
-        allocator or _default_allocator(), candidates, policy, seed=content["seed"]
+        allocator or _default_allocator(), _with_overrides(candidates, carried), policy, **options
     )
+    model_check, model_ok = _check_model(content.get("model", {}))
+    from triage.audit._ledger import verify_chain
+
+    # A replay of a rewritten record would agree with itself: check the chain and signatures.
+    chain = verify_chain(registry)
+    record_ok, record_check = chain.ok, ("" if chain.ok else chain.problem)
     again = sorted(str(c) for c in allocation.selected)
     before = list(content["selected"])
     added = sorted(set(again) - set(before))
@@ -557,7 +667,42 @@ def replay(
         policy_sha256=content["policy"]["sha256"],
         status=str(getattr(allocation, "status", "unknown")),
         original_status=str(content["solver"]["status"]),
+        model_check=model_check,
+        model_ok=model_ok,
+        record_check=record_check,
+        record_ok=record_ok,
     )
+
+
+def _check_model(model: dict[str, Any]) -> tuple[str, bool]:
+    """Check a run's recorded model: its sha against its card's, and against the artifacts
+    still on disk when its folder is there."""
+    sha = str(model.get("sha256", ""))
+    integrity = str(model.get("integrity", ""))
+    if integrity.startswith("MISMATCH"):
+        return f"the run used model artifacts that did not match their card ({integrity})", False
+    card = str(model.get("card_sha256", ""))
+    if card and sha and card != sha:
+        return f"recorded model sha {sha[:16]} differs from its card's {card[:16]}", False
+    folder = model.get("dir")
+    if folder is None:
+        from triage.config import models_dir
+
+        candidate = models_dir() / str(model.get("version", ""))
+        folder = str(candidate) if str(model.get("version", "")) else None
+    if folder and Path(folder).is_dir():
+        from triage.scoring._model import ARTIFACT_FILES, artifact_sha256
+
+        if all((Path(folder) / n).is_file() for n in ARTIFACT_FILES):
+            now = artifact_sha256(Path(folder))
+            if sha and now != sha:
+                return (
+                    f"model sha {sha[:16]} recorded; the artifacts in {folder} now hash to "
+                    f"{now[:16]} (the replay does not need them: it uses the stored scores)",
+                    True,
+                )
+            return f"model sha {sha[:16]} matches the artifacts in {folder}", True
+    return f"model sha {sha[:16]} (artifacts not on this machine)", True
 
 
 def list_runs(registry: HasEngine) -> pd.DataFrame:

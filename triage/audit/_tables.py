@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from triage.registry import Base
 
-__all__ = ["AuditBlob", "AuditHead", "AuditRecord"]
+__all__ = ["AuditBlob", "AuditHead", "AuditMeta", "AuditRecord", "AuditSignature"]
 
 
 class AuditRecord(Base):
@@ -51,3 +51,22 @@ class AuditBlob(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     media_type: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditSignature(Base):
+    """The Ed25519 signature of one record (over its ``seq`` and ``hash``), by key id."""
+
+    __tablename__ = "audit_signatures"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(String(128))
+
+
+class AuditMeta(Base):
+    """Key-value facts about the ledger (``ledger_id``: a random id that names this chain)."""
+
+    __tablename__ = "audit_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -28,7 +28,9 @@ __all__ = [
     "UserInfo",
     "add_user",
     "authenticate",
+    "check_display_name",
     "list_users",
+    "lockouts",
     "open_demo_mode",
     "resolve_session",
     "users_file",
@@ -42,11 +44,17 @@ _MIN_SECRET = 8
 
 @dataclass(frozen=True)
 class Session:
-    """Who is acting: a user name, a role, and whether this is an unauthenticated demo session."""
+    """Who is acting: a user name, a role, whether this is an unauthenticated demo session,
+    and how the actor signed in (``demo``, ``password`` or ``token``; stored in each record)."""
 
     user: str
     role: Role
     demo: bool = False
+    auth: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.auth:
+            object.__setattr__(self, "auth", "demo" if self.demo else "password")
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,22 @@ def _read(path: Path) -> dict[str, dict[str, str]]:
     return users
 
 
+def check_display_name(user: str, registry: object | None = None) -> str:
+    """Return ``user`` if it may be shown to others: 1-64 letters, digits or ``. _ @ -`` (no
+    markdown, no HTML), and no defender name, source contact, e-mail address or phone number.
+
+    Raises ``TriageError`` otherwise, without repeating what it found.
+    """
+    from triage.audit._names import check_free_text
+
+    if not isinstance(user, str) or not _NAME.match(user):
+        raise TriageError(
+            "a user name must be 1-64 letters, digits or . _ @ - starting with a letter or digit."
+        )
+    check_free_text(registry, user.replace("_", " ").replace(".", " "), what="the user name")
+    return user
+
+
 def add_user(
     user: str,
     *,
@@ -102,6 +126,7 @@ def add_user(
     password: str | None = None,
     path: str | Path | None = None,
     replace: bool = False,
+    registry: object | None = None,
 ) -> str:
     """Create (or with ``replace`` reset) a user in the users file and return the secret.
 
@@ -118,6 +143,8 @@ def add_user(
         The users file (default ``users_file()``).
     replace : bool, default False
         Allow overwriting an existing user.
+    registry : Registry, optional
+        Check the name against the registry's defender names and source contacts.
 
     Returns
     -------
@@ -130,6 +157,7 @@ def add_user(
         )
     if role not in ROLES:
         raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
+    check_display_name(user, registry)
     if password is not None and len(password) < _MIN_SECRET:
         raise ValueError(
             f"`password` must have at least {_MIN_SECRET} characters. Got {len(password)} instead."
@@ -142,11 +170,12 @@ def add_user(
     salt = secrets.token_bytes(16)
     users[user] = {
         "role": role,
+        "kind": "password" if password is not None else "token",
         "salt": salt.hex(),
         "hash": _hash(secret, salt),
         "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _secure_parent(target)
     tmp = target.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
@@ -174,13 +203,138 @@ def authenticate(user: str, password: str, *, path: str | Path | None = None) ->
         not reveal which user names exist.
     """
     target = Path(path) if path is not None else users_file()
+    locked = _locked_until(target, user)
+    if locked is not None:
+        raise TriageError(
+            f"too many failed sign-ins for this user: locked until {locked} UTC.", exit_code=3
+        )
     entry = _read(target).get(user)
     # Hash even for unknown users so the time taken does not reveal which names exist.
     salt = bytes.fromhex(entry["salt"]) if entry else b"\0" * 16
     computed = _hash(password or "", salt)
     if entry is None or not hmac.compare_digest(computed, entry["hash"]):
+        _failed(target, user)
         raise TriageError("unknown user or wrong password.", exit_code=3)
-    return Session(user=user, role=entry["role"])  # type: ignore[arg-type]
+    _succeeded(target, user)
+    kind = entry.get("kind", "password")
+    return Session(
+        user=user,
+        role=entry["role"],  # type: ignore[arg-type]
+        auth=kind if kind in ("password", "token") else "password",
+    )
+
+
+#: Failed sign-ins within ``LOCKOUT_WINDOW`` seconds that lock a user out for ``LOCKOUT_SECONDS``.
+LOCKOUT_AFTER = 5
+LOCKOUT_WINDOW = 15 * 60
+LOCKOUT_SECONDS = 15 * 60
+
+
+def _secure_parent(target: Path) -> None:
+    from triage.audit._signing import secure_dir
+
+    if target.parent == var_dir():
+        secure_dir(target.parent)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _failures_file(target: Path) -> Path:
+    return target.with_name(target.name + ".signins.json")
+
+
+def _load_failures(target: Path) -> dict[str, dict[str, float]]:
+    import json
+
+    path = _failures_file(target)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save_failures(target: Path, data: dict[str, dict[str, float]]) -> None:
+    import json
+
+    path = _failures_file(target)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, path)
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def _stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _locked_until(target: Path, user: str) -> str | None:
+    entry = _load_failures(target).get(user)
+    if entry and float(entry.get("locked_until", 0)) > _now():
+        return _stamp(float(entry["locked_until"]))
+    return None
+
+
+def _failed(target: Path, user: str) -> None:
+    data = _load_failures(target)
+    now = _now()
+    entry = data.get(user, {})
+    if now - float(entry.get("first", 0)) > LOCKOUT_WINDOW:
+        entry = {"first": now, "count": 0}
+    entry["count"] = float(entry.get("count", 0)) + 1
+    if entry["count"] >= LOCKOUT_AFTER:
+        entry["locked_until"] = now + LOCKOUT_SECONDS
+        entry["count"] = 0
+        entry["first"] = now
+        _log_lockout(target, user, now, entry["locked_until"])
+    data[user] = entry
+    _save_failures(target, data)
+
+
+def _succeeded(target: Path, user: str) -> None:
+    data = _load_failures(target)
+    if user in data:
+        del data[user]
+        _save_failures(target, data)
+
+
+def _log_lockout(target: Path, user: str, now: float, until: float) -> None:
+    """Append the lockout to ``var/audit/signins.jsonl`` (0600): who, when, until when."""
+    import json
+
+    from triage.audit._signing import secure_dir
+
+    folder = secure_dir(var_dir() / "audit")
+    line = json.dumps(
+        {
+            "event": "lockout",
+            "user": user,
+            "at": _stamp(now),
+            "until": _stamp(until),
+            "failed_signins": LOCKOUT_AFTER,
+        },
+        sort_keys=True,
+    )
+    fd = os.open(folder / "signins.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+
+
+def lockouts() -> list[dict[str, str]]:
+    """Every recorded lockout (``var/audit/signins.jsonl``), oldest first."""
+    import json
+
+    path = var_dir() / "audit" / "signins.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
 def resolve_session(
@@ -205,7 +359,24 @@ def resolve_session(
     if role is not None and role not in ROLES:
         raise TriageError(f"role must be one of {', '.join(ROLES)}. Got {role!r} instead.")
     if open_demo_mode(path):
-        return Session(user=user or "demo", role=role or "staff", demo=True)
+        name = user or "demo"
+        existing = Path(path) if path is not None else users_file()
+        if name in _read(existing):
+            secret = password if password is not None else os.environ.get("TRIAGE_PASSWORD")
+            if secret:
+                session = authenticate(name, secret, path=path)
+                if role is not None and role != session.role:
+                    raise TriageError(
+                        f"user {name!r} has role {session.role!r}, not {role!r}.", exit_code=3
+                    )
+                return session
+            raise TriageError(
+                f"user {name!r} exists: open demo mode cannot act as a real user; sign in with "
+                "their password or token (--password or TRIAGE_PASSWORD).",
+                exit_code=3,
+            )
+        check_display_name(name)
+        return Session(user=name, role=role or "staff", demo=True)
     if not user:
         raise TriageError(
             "log in: pass --user NAME (users are listed by `triage user list`).", exit_code=3

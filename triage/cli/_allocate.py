@@ -148,6 +148,14 @@ def select(
         str | None,
         typer.Option(help="Password or token for --user (or set TRIAGE_PASSWORD)."),
     ] = None,
+    lapse_overrides: Annotated[
+        bool,
+        typer.Option(
+            "--lapse-overrides",
+            help="Let earlier overrides lapse (registry runs). By default a case someone "
+            "selected stays in and one someone dropped stays out; the record lists them.",
+        ),
+    ] = False,
 ) -> None:
     """Select cases under a balance policy: exactly K = min(capacity, candidates), proven optimal.
 
@@ -186,11 +194,25 @@ def select(
             user=session.user,
             role=session.role,
             seed=seed,
+            auth=session.auth,
+            lapse_overrides=lapse_overrides,
         )
         allocation = record.allocation
         cands = getattr(record, "candidates", None)
         precomputed = getattr(record, "reasons", None)
         err_console.print(f"recorded run {record.run_id}", highlight=False)
+        kept = record.record.content.get("overrides", {})
+        for verb, entries in (
+            ("kept", kept.get("carried", [])),
+            ("let lapse", kept.get("lapsed", [])),
+        ):
+            if entries:
+                listed = ", ".join(
+                    f"{e['case_id']} ({e['action']}, {e['override_id']})" for e in entries
+                )
+                err_console.print(
+                    f"{verb} {len(entries)} earlier override(s): {listed}", highlight=False
+                )
     if json_out:
         console.file.write(allocation.to_json() + "\n")
         console.file.flush()

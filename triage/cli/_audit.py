@@ -98,19 +98,65 @@ def _cell(value: Any) -> str:
 
 
 @audit_app.command("verify")
-def audit_verify(db: DbOption = None) -> None:
-    """Check the whole hash chain; name the first changed, deleted, inserted or moved record.
+def audit_verify(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A checkpoint file kept by an auditor (`triage audit checkpoint`); repeatable.",
+        ),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key", help="The audit public key (default: the installation's own key)."
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Check the chain: hashes, signatures, checkpoints, and the registry's decisions.
 
-    Exits with code 1 when the chain is broken.
+    Names the first changed, deleted, inserted or moved record, an unsigned or forged record,
+    a chain that no longer extends a checkpoint (a rollback, an emptied or truncated ledger),
+    and statuses that disagree with the chain. Exits with code 1 when anything fails.
     """
     from triage.audit import verify_chain
 
-    result = verify_chain(open_registry(db))
+    result = verify_chain(
+        open_registry(db), checkpoints=list(checkpoint or []), public_key=public_key
+    )
     if result.ok:
         console.print(result.summary())
         return
     err_console.print(f"[bold red]{result.summary()}[/]", highlight=False)
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[
+        Path, typer.Option("--out", help="File to append the signed checkpoint to (JSON lines).")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Write a signed checkpoint of the chain (records, head hash, time) for an auditor to keep.
+
+    Later, `triage audit verify --checkpoint FILE` fails unless the chain still extends it.
+    """
+    from triage.audit import write_auditor_checkpoint
+
+    cp = write_auditor_checkpoint(open_registry(db), out)
+    console.print(f"checkpoint #{cp.seq} {cp.head[:16]} at {cp.time} appended to {out}")
+
+
+@audit_app.command("public-key")
+def audit_public_key(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the public key (PEM).")],
+) -> None:
+    """Export the audit signing key's public half, for auditors to verify with."""
+    from triage.audit import export_public_key
+
+    console.print(f"wrote the audit public key to {export_public_key(out)}")
 
 
 @audit_app.command("replay")
@@ -122,8 +168,10 @@ def audit_replay(
     from triage.audit import replay
 
     result = replay(open_registry(db), run_id)
-    if result.identical:
+    if result.identical and result.model_ok and result.record_ok:
         console.print(result.summary())
+        if result.model_check:
+            console.print(result.model_check)
         return
     err_console.print(f"[bold red]{result.summary()}[/]", highlight=False)
     raise typer.Exit(1)
@@ -199,6 +247,7 @@ def audit_override(
         reason=reason,
         user=session.user,
         role=session.role,
+        auth=session.auth,
     )
     console.print(f"recorded {record.record_id}: {action} {case_id} in {run_id} by {session.user}")
 
@@ -238,8 +287,18 @@ def user_add(
     secret = (
         typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
     )
+    from triage.config import db_url
+
+    url = db_url()
+    known = not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
     try:
-        token = add_user(name, role=role, password=secret, replace=replace)  # type: ignore[arg-type]
+        token = add_user(
+            name,
+            role=role,  # type: ignore[arg-type]
+            password=secret,
+            replace=replace,
+            registry=open_registry(None) if known else None,
+        )
     except ValueError as exc:
         raise TriageError(str(exc)) from exc
     console.print(f"added {name} ({role}) to {users_file()}")
@@ -260,3 +319,19 @@ def user_list() -> None:
         console.print(f"{u.user}\t{u.role}\t{u.created_at}")
     if open_demo_mode():
         console.print("TRIAGE_OPEN_DEMO is set: the app runs without login.")
+
+
+@user_app.command("lockouts")
+def user_lockouts() -> None:
+    """List recorded sign-in lockouts (var/audit/signins.jsonl): user, when, until when (UTC)."""
+    from triage.audit._users import lockouts
+
+    found = lockouts()
+    if not found:
+        console.print("no sign-in lockout recorded.")
+        return
+    for entry in found:
+        console.print(
+            f"{entry.get('user')}\tlocked at {entry.get('at')}\tuntil {entry.get('until')}",
+            highlight=False,
+        )

@@ -62,6 +62,10 @@ def prepare(
         )
     else:
         _first_page(registry, model_dir)
+    from triage.audit._signing import load_signing_key, secure_tree
+
+    load_signing_key()  # var/keys/audit_ed25519.pem, 0600, created on first use
+    secure_tree()  # var/ 0700; the registry, keys, users file and history 0600
     console.print("ready: this demo runs on SIMULATED data, not on real cases.")
 
 

@@ -143,6 +143,7 @@ def record_reply_cmd(
         date=_parse_date(date, "--date"),
         user=session.user,
         role=session.role,
+        auth=session.auth,
     )
     console.print(result.summary())
 
@@ -178,6 +179,7 @@ def record_outcome_cmd(
         assessment=assessment,
         user=session.user,
         role=session.role,
+        auth=session.auth,
     )
     console.print(result.summary())
 
@@ -203,6 +205,7 @@ def record_notified_cmd(
         date=_parse_date(date, "--date"),
         user=session.user,
         role=session.role,
+        auth=session.auth,
     )
     console.print(result.summary())
 

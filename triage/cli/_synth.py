@@ -58,6 +58,12 @@ def generate_command(
             )
     except ValueError as exc:
         raise TriageError(str(exc)) from exc
+    from triage.audit._signing import secure_dir, secure_file
+
+    # queue.csv holds (simulated) defenders' names and sources' contacts: owner only.
+    secure_dir(Path(folder))
+    for sensitive in Path(folder).glob("*.csv"):
+        secure_file(sensitive)
     import pandas as pd
 
     comms = pd.read_csv(folder / "communications.csv", usecols=["communication_id"])

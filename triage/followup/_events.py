@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 
 from triage.audit import Role, append_record, read_records
-from triage.audit._ledger import HasEngine, utc_now
+from triage.audit._ledger import HasEngine, LedgerTx, ledger_transaction, utc_now
 from triage.errors import TriageError
 from triage.followup._lists import FollowupLists, due_lists
 from triage.registry import Case, Communication, Outcome, Reply, Submission
@@ -71,8 +71,9 @@ def _check_role(role: str) -> None:
         raise ValueError(
             f"`role` must be one of staff, mandate_holder, auditor. Got {role!r} instead."
         )
-    if role == "auditor":
-        raise TriageError("auditors may review follow-up events but not record them.")
+    from triage.audit._roles import require
+
+    require(role, "record_event")
 
 
 def _check_date(
@@ -103,22 +104,24 @@ def _communication(conn: Any, comm_id: str) -> Any:
 
 
 def _advance_cases(
-    registry: HasEngine, case_ids: list[str], status: str, when: dt.date, note: str
+    registry: HasEngine,
+    case_ids: list[str],
+    status: str,
+    when: dt.date,
+    note: str,
+    tx: LedgerTx,
 ) -> tuple[list[str], list[str]]:
     advanced: list[str] = []
     skipped: list[str] = []
     if not hasattr(registry, "advance"):
         return advanced, case_ids
-    with registry.engine.connect() as conn:
-        subs = conn.execute(
-            select(Submission.submission_id, Submission.status).where(
-                Submission.case_id.in_(case_ids)
-            )
-        ).all()
+    subs = tx.conn.execute(
+        select(Submission.submission_id, Submission.status).where(Submission.case_id.in_(case_ids))
+    ).all()
     for sid, current in subs:
         allowed = _REPLYABLE if status == "reply_received" else (*_REPLYABLE,)
         if current in allowed:
-            registry.advance(sid, status, at=when, note=note)  # type: ignore[attr-defined]
+            registry.advance(sid, status, at=when, note=note, conn=tx.conn)  # type: ignore[attr-defined]
             advanced.append(sid)
         else:
             skipped.append(sid)
@@ -134,6 +137,7 @@ def record_reply(
     user: str,
     role: Role,
     now: dt.datetime | None = None,
+    auth: str | None = None,
 ) -> EventResult:
     """Record a state's reply to a communication and move its cases to ``reply_received``.
 
@@ -180,7 +184,17 @@ def record_reply(
                 select(Case.case_id).where(Case.communication_id == communication_id)
             ).scalars()
         )
-    with registry.engine.begin() as conn:
+    # The reply, its record and the lifecycle steps commit together, or none of them.
+    with ledger_transaction(registry) as tx:
+        conn = tx.conn
+        if conn.execute(
+            select(Reply.id).where(
+                Reply.communication_id == communication_id,
+                Reply.reply_date == when,
+                Reply.reply_class == reply_class,
+            )
+        ).first():
+            raise TriageError(f"{communication_id} already has a {reply_class} reply dated {when}.")
         conn.execute(
             insert(Reply).values(
                 communication_id=communication_id, reply_date=when, reply_class=reply_class
@@ -193,22 +207,24 @@ def record_reply(
                 .where(Communication.communication_id == communication_id)
                 .values(reply_class=reply_class, reply_date=when)
             )
-    record = append_record(
-        registry,
-        kind="reply",
-        content={
-            "communication_id": communication_id,
-            "reply_class": reply_class,
-            "date": when.isoformat(),
-        },
-        user=user,
-        role=role,
-        record_id=lambda seq: f"evt-{seq:06d}",
-        now=stamp,
-    )
-    advanced, skipped = _advance_cases(
-        registry, case_ids, "reply_received", when, f"reply {record.record_id}"
-    )
+        record = append_record(
+            registry,
+            kind="reply",
+            content={
+                "communication_id": communication_id,
+                "reply_class": reply_class,
+                "date": when.isoformat(),
+            },
+            user=user,
+            role=role,
+            record_id=lambda seq: f"evt-{seq:06d}",
+            now=stamp,
+            auth=auth,
+            tx=tx,
+        )
+        advanced, skipped = _advance_cases(
+            registry, case_ids, "reply_received", when, f"reply {record.record_id}", tx
+        )
     return EventResult(record.record_id, "reply", communication_id, when, advanced, skipped)
 
 
@@ -222,6 +238,7 @@ def record_outcome(
     role: Role,
     assessment: str = "systematic",
     now: dt.datetime | None = None,
+    auth: str | None = None,
 ) -> EventResult:
     """Record the observed outcome of a case and move it to ``outcome_recorded``.
 
@@ -253,29 +270,33 @@ def record_outcome(
             raise TriageError(
                 f"case {case_id} already has an outcome ({existing.outcome}, {existing.outcome_date or 'undated'})."
             )
-    with registry.engine.begin() as conn:
-        conn.execute(
+    with ledger_transaction(registry) as tx:
+        if tx.conn.execute(select(Outcome.case_id).where(Outcome.case_id == case_id)).first():
+            raise TriageError(f"case {case_id} already has an outcome.")
+        tx.conn.execute(
             insert(Outcome).values(
                 case_id=case_id, outcome=outcome, assessment=assessment, outcome_date=when
             )
         )
-    record = append_record(
-        registry,
-        kind="outcome",
-        content={
-            "case_id": case_id,
-            "outcome": outcome,
-            "assessment": assessment,
-            "date": when.isoformat(),
-        },
-        user=user,
-        role=role,
-        record_id=lambda seq: f"evt-{seq:06d}",
-        now=stamp,
-    )
-    advanced, skipped = _advance_cases(
-        registry, [case_id], "outcome_recorded", when, f"outcome {record.record_id}"
-    )
+        record = append_record(
+            registry,
+            kind="outcome",
+            content={
+                "case_id": case_id,
+                "outcome": outcome,
+                "assessment": assessment,
+                "date": when.isoformat(),
+            },
+            user=user,
+            role=role,
+            record_id=lambda seq: f"evt-{seq:06d}",
+            now=stamp,
+            auth=auth,
+            tx=tx,
+        )
+        advanced, skipped = _advance_cases(
+            registry, [case_id], "outcome_recorded", when, f"outcome {record.record_id}", tx
+        )
     return EventResult(record.record_id, "outcome", case_id, when, advanced, skipped)
 
 
@@ -287,6 +308,7 @@ def record_notified(
     user: str,
     role: Role,
     now: dt.datetime | None = None,
+    auth: str | None = None,
 ) -> EventResult:
     """Record that the source was told the communication went out (at most once per communication)."""
     _check_role(role)
@@ -295,20 +317,23 @@ def record_notified(
     with registry.engine.connect() as conn:
         comm = _communication(conn, communication_id)
     _check_date(when, comm.sent_date, stamp.date(), "the notification", communication_id)
-    for r in read_records(registry, kind="notified"):
-        if r.content["communication_id"] == communication_id:
-            raise TriageError(
-                f"the source of {communication_id} was already notified on {r.content['date']}."
-            )
-    record = append_record(
-        registry,
-        kind="notified",
-        content={"communication_id": communication_id, "date": when.isoformat()},
-        user=user,
-        role=role,
-        record_id=lambda seq: f"evt-{seq:06d}",
-        now=stamp,
-    )
+    with ledger_transaction(registry) as tx:
+        for r in read_records(registry, kind="notified", tx=tx):
+            if r.content["communication_id"] == communication_id:
+                raise TriageError(
+                    f"the source of {communication_id} was already notified on {r.content['date']}."
+                )
+        record = append_record(
+            registry,
+            kind="notified",
+            content={"communication_id": communication_id, "date": when.isoformat()},
+            user=user,
+            role=role,
+            record_id=lambda seq: f"evt-{seq:06d}",
+            now=stamp,
+            auth=auth,
+            tx=tx,
+        )
     return EventResult(record.record_id, "notified", communication_id, when, [], [])
 
 

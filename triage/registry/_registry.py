@@ -7,17 +7,28 @@ never ORM objects, so the full simulated history loads in seconds.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import importlib
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -674,6 +685,7 @@ class Registry:
         at: dt.date | None = None,
         run_id: str | None = None,
         note: str | None = None,
+        conn: Connection | None = None,
     ) -> StatusChange:
         """Move a submission to its next lifecycle status and record the step.
 
@@ -690,6 +702,8 @@ class Registry:
             The selection run; required for ``selected`` and ``not_selected``.
         note : str, optional
             Free text kept with the step (never put names here).
+        conn : Connection, optional
+            An open transaction to write in (the audit record's), committed by the caller.
 
         Raises
         ------
@@ -706,7 +720,7 @@ class Registry:
             raise LifecycleError(
                 f"submission {submission_id}: {status!r} is dated {when}, which is in the future."
             )
-        with self.engine.begin() as conn:
+        with _within(self.engine, conn) as conn:
             query = select(Submission.status, Submission.status_at).where(
                 Submission.submission_id == submission_id
             )
@@ -739,6 +753,7 @@ class Registry:
         *,
         run_id: str | None = None,
         at: dt.datetime | None = None,
+        conn: Connection | None = None,
     ) -> int:
         """Move many submissions to their next status in one transaction; return how many moved.
 
@@ -754,6 +769,8 @@ class Registry:
             The selection run; required for ``selected`` and ``not_selected``.
         at : datetime, optional
             When the steps happened (default now); the date is stored on each step.
+        conn : Connection, optional
+            An open transaction to write in (the run record's), committed by the caller.
 
         Raises
         ------
@@ -765,7 +782,7 @@ class Registry:
         ids = list(decisions)
         events: list[dict[str, Any]] = []
         by_status: dict[str, list[str]] = {}
-        with self.engine.begin() as conn:
+        with _within(self.engine, conn) as conn:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 query = select(
@@ -1000,6 +1017,30 @@ def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     conn.execute(insert(table), rows)
 
 
+def _owner_only(database: str | None) -> None:
+    """The registry file holds names: readable by its owner only (and ``var/`` 0700)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    with contextlib.suppress(OSError):
+        if path.exists() and (path.stat().st_mode & 0o077):
+            path.chmod(0o600)
+        from triage.config import var_dir
+
+        if path.parent.resolve() == var_dir().resolve() and (path.parent.stat().st_mode & 0o077):
+            path.parent.chmod(0o700)
+
+
+@contextlib.contextmanager
+def _within(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
+    """Yield ``conn`` (the caller's open transaction) or a new transaction of ``engine``."""
+    if conn is not None:
+        yield conn
+        return
+    with engine.begin() as own:
+        yield own
+
+
 def _make_engine(url: str) -> Engine:
     if url.startswith(("postgresql://", "postgres://")):
         # psycopg (3) is the driver triage installs; SQLAlchemy's default would be psycopg2.
@@ -1026,6 +1067,7 @@ def _make_engine(url: str) -> Engine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            _owner_only(engine.url.database)
 
     return engine
 

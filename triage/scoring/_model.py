@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,6 +201,11 @@ class TriageModel:
     version: str = "unsaved"
     sha256: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: The artifact sha256 its card (MODEL_CARD.md, metrics.json) states, if any.
+    card_sha256: str = ""
+    #: ``verified`` (artifacts match the card), ``no card`` or ``MISMATCH ...`` (allowed only
+    #: when asked for; recorded with every run).
+    integrity: str = "no card"
     _explainer: Any = field(default=None, repr=False, compare=False)
 
     def _matrix(self, X: pd.DataFrame) -> np.ndarray:
@@ -389,13 +395,42 @@ def artifact_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def load_model(path: str | Path | None = None) -> TriageModel:
+def card_sha256(folder: Path) -> list[str]:
+    """The artifact sha256 values a model folder's card states (MODEL_CARD.md, metrics.json)."""
+    import re
+
+    stated: list[str] = []
+    card = folder / "MODEL_CARD.md"
+    if card.is_file():
+        found = re.search(
+            r"Model artifacts sha256:\s*`([0-9a-f]{64})`", card.read_text(encoding="utf-8")
+        )
+        if found:
+            stated.append(found.group(1))
+    metrics = folder / "metrics.json"
+    if metrics.is_file():
+        try:
+            value = json.loads(metrics.read_text(encoding="utf-8")).get("model_sha256")
+        except (OSError, ValueError, AttributeError):
+            value = None
+        if isinstance(value, str) and value:
+            stated.append(value)
+    return stated
+
+
+def load_model(path: str | Path | None = None, *, allow_mismatch: bool = False) -> TriageModel:
     """Load a trained model folder (default ``models/default``).
+
+    The artifacts are hashed and checked against the sha256 the model's card states: a model
+    whose artifacts were changed after training is refused, unless ``allow_mismatch`` (or
+    ``TRIAGE_ALLOW_MODEL_MISMATCH=1``) lets it load flagged (``.integrity`` says MISMATCH and
+    every run records it).
 
     Raises
     ------
     TriageError
-        If the folder or one of its artifacts is missing or unreadable.
+        If the folder or one of its artifacts is missing or unreadable, or the artifacts do not
+        match the card.
     """
     import lightgbm as lgb
 
@@ -428,6 +463,19 @@ def load_model(path: str | Path | None = None) -> TriageModel:
     features = tuple(meta["features"])
     if tuple(booster.feature_name()) != features:
         raise InputFileError(f"{folder}: model.txt and features.json disagree on the feature list.")
+    actual = artifact_sha256(folder)
+    stated = card_sha256(folder)
+    integrity = "no card" if not stated else "verified"
+    if any(s != actual for s in stated):
+        wrong = next(s for s in stated if s != actual)
+        integrity = f"MISMATCH: artifacts {actual[:16]}, card {wrong[:16]}"
+        allowed = allow_mismatch or os.environ.get("TRIAGE_ALLOW_MODEL_MISMATCH", "") == "1"
+        if not allowed:
+            raise InputFileError(
+                f"{folder}: the model artifacts (sha256 {actual[:16]}) do not match the sha256 "
+                f"in its card ({wrong[:16]}): they were changed after training. Restore or "
+                "retrain the model."
+            )
     return TriageModel(
         booster=booster,
         members=members,
@@ -442,8 +490,10 @@ def load_model(path: str | Path | None = None) -> TriageModel:
         country_sd=float(meta.get("country_sd", 0.0)),
         country_k=float(meta.get("country_k", 20.0)),
         version=folder.name,
-        sha256=artifact_sha256(folder),
+        sha256=actual,
         metrics=metrics,
+        card_sha256=stated[0] if stated else "",
+        integrity=integrity,
     )
 
 
