@@ -128,12 +128,17 @@ class IngestResult:
     def write_report(self, path: str | Path) -> Path:
         """Write the quarantine as CSV (UTF-8), guarding cells against spreadsheet formulas."""
         out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(QUARANTINE_COLUMNS)
-            for record in self.quarantine.itertuples(index=False):
-                writer.writerow([_safe_cell(v) for v in record])
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with out.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(QUARANTINE_COLUMNS)
+                for record in self.quarantine.itertuples(index=False):
+                    writer.writerow([_safe_cell(v) for v in record])
+        except OSError as exc:
+            raise TriageError(
+                f"{out}: the quarantine report cannot be written ({exc.strerror or exc})."
+            ) from exc
         return out
 
 
@@ -184,6 +189,8 @@ def ingest_file(
         if not table.rows:
             raise InputFileError(f"{file.name}: the file has a header but no data rows.")
         rows, faults = _check_rows(table, shape, columns, today=today, assume=assume_eligible)
+        if registry is not None and shape == "submissions":
+            rows = _hold_changed(table, columns, rows, faults, registry)
     except TriageError:
         raise
     except Exception as exc:  # never a traceback to a user: any parsing failure refuses the file
@@ -225,15 +232,42 @@ def _validated(quarantine: pd.DataFrame) -> pd.DataFrame:
         raise RuntimeError(f"intake built a quarantine that breaks its contract:\n{exc}") from exc
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.0f} MB" if n >= 2**20 else f"{n:,} bytes"
+
+
 def _read_bytes(file: Path) -> bytes:
+    """Read a regular file of at most ``MAX_BYTES``; refuse anything else before reading it."""
+    import stat
+
+    from triage.intake._read import MAX_BYTES
+
     try:
-        return file.read_bytes()
+        info = file.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise InputFileError(f"{file}: is a folder, not a file.")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputFileError(
+                f"{file}: not a regular file (a device, pipe or socket); save the data to a file."
+            )
+        if info.st_size > MAX_BYTES:
+            raise InputFileError(
+                f"{file.name}: the file is {_size(info.st_size)}, larger than the "
+                f"{_size(MAX_BYTES)} limit; split it into smaller files."
+            )
+        with file.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)  # the file may grow while it is read
     except FileNotFoundError as exc:
         raise InputFileError(f"{file}: no such file.") from exc
     except IsADirectoryError as exc:
         raise InputFileError(f"{file}: is a folder, not a file.") from exc
     except OSError as exc:
         raise InputFileError(f"{file}: cannot be opened ({exc.strerror or exc}).") from exc
+    if len(data) > MAX_BYTES:
+        raise InputFileError(
+            f"{file.name}: the file is larger than the {_size(MAX_BYTES)} limit; split it."
+        )
+    return data
 
 
 def _contract_columns(shape: Shape) -> tuple[str, ...]:
@@ -624,51 +658,130 @@ def _content_hash(shape: Shape, values: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def _comparable(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return value
+    return str(value)
+
+
+def _hold_changed(
+    table: RawTable,
+    columns: dict[int, tuple[str, str]],
+    rows: list[tuple[int, dict[str, Any]]],
+    faults: list[dict[str, Any]],
+    registry: Registry,
+) -> list[tuple[int, dict[str, Any]]]:
+    """Quarantine rows whose id the registry already holds with other content.
+
+    Whatever put the id there (the history, an earlier file, the queue), a row is either
+    already present exactly as given, or held back naming the columns that differ (never their
+    values): the registry keeps what it had and nothing changes silently.
+    """
+    from triage.registry._models import Submission
+
+    stored_columns = {c.name for c in Submission.__table__.columns}
+    given = [canon for canon, _ in columns.values() if canon in stored_columns]
+    headers = {canon: header for canon, header in columns.values()}
+    if "submission_id" not in headers:
+        headers["submission_id"] = headers.get("case_id", "case_id")
+    known = registry.submission_records([values["submission_id"] for _, values in rows])
+    kept: list[tuple[int, dict[str, Any]]] = []
+    file = str(table.path)
+    for number, values in rows:
+        stored = known.get(values["submission_id"])
+        differs = [
+            headers.get(c, c)
+            for c in given
+            if stored is not None
+            and c != "submission_id"
+            and _comparable(values.get(c)) != _comparable(stored.get(c))
+        ]
+        if not differs:
+            kept.append((number, values))
+            continue
+        origin = stored.get("origin") if stored else None
+        where = {"history": "from the history", "queue": "from the queue"}.get(
+            str(origin), "by an earlier file"
+        )
+        faults.append(
+            _fault_line(
+                file,
+                table,
+                RawRow(number, []),
+                _Fault(
+                    headers["submission_id"],
+                    "",
+                    f"submission {values['submission_id']} is already registered {where} with "
+                    f"different content (column(s) {', '.join(differs)} differ); the registry "
+                    "keeps what it had. Record corrections through the lifecycle commands.",
+                ),
+            )
+        )
+    return kept
+
+
+#: Attempts at storing a file when a concurrent writer wins a race for the same ids.
+_STORE_ATTEMPTS = 3
+
+
 def _store(
     result: IngestResult, numbered: list[tuple[int, dict[str, Any]]], registry: Registry
 ) -> None:
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+    from triage.registry._registry import _one_line
 
     name = result.path.name
     rows = [values for _, values in numbered]
-    try:
-        if result.shape == "submissions":
-            prepared = [{**r, "content_hash": _content_hash("submissions", r)} for r in rows]
-            known = registry.submission_hashes([r["submission_id"] for r in prepared])
-            changed = [
-                number
-                for (number, _), r in zip(numbered, prepared, strict=True)
-                if known.get(r["submission_id"]) not in (None, r["content_hash"])
-            ]
-            if changed:
-                shown = ", ".join(str(n) for n in changed[:10]) + (
-                    " ..." if len(changed) > 10 else ""
-                )
-                where = "records" if result.path.suffix.lower() == ".json" else "rows"
-                result.warnings.append(
-                    f"{name}: {len(changed)} submission(s) are already registered with different "
-                    f"content ({where} {shown}); the registry keeps what it had. Record "
-                    "corrections through the lifecycle commands."
-                )
-            added = registry.add_submissions(
-                prepared, origin="intake", source_file=name, note=f"ingested from {name}"
-            )
-        elif result.shape == "cases":
-            added = registry.add_cases(rows, source="intake")
-        else:
-            source = "ohchr" if result.shape == "ohchr" else "intake"
-            added = registry.add_communications(rows, source=source)
-        result.added = len(added)
-        result.already_present = len(rows) - len(added)
-        registry.record_intake(
-            file_name=name,
-            sha256=result.sha256,
-            read=result.read,
-            accepted=result.n_accepted,
-            quarantined=result.n_quarantined,
-            added=result.added,
+    for attempt in range(1, _STORE_ATTEMPTS + 1):
+        try:
+            _store_once(result, rows, registry, name)
+            return
+        except (IntegrityError, OperationalError) as exc:
+            # Another ingest committed some of the same ids first (PostgreSQL's unique
+            # constraint), or the database was busy: try again; rows now present are skipped.
+            if attempt == _STORE_ATTEMPTS:
+                raise TriageError(
+                    f"{name}: nothing stored: the registry stayed busy with concurrent writers "
+                    f"after {attempt} attempts ({exc.__class__.__name__}: "
+                    f"{_one_line(str(getattr(exc, 'orig', exc)))}). Ingest the file again."
+                ) from exc
+            import time
+
+            time.sleep(0.2 * attempt)
+        except SQLAlchemyError as exc:
+            raise TriageError(
+                f"{name}: the registry refused the rows ({exc.__class__.__name__}: "
+                f"{_one_line(str(getattr(exc, 'orig', exc)))})."
+            ) from exc
+
+
+def _store_once(
+    result: IngestResult, rows: list[dict[str, Any]], registry: Registry, name: str
+) -> None:
+    if result.shape == "submissions":
+        prepared = [{**r, "content_hash": _content_hash("submissions", r)} for r in rows]
+        added = registry.add_submissions(
+            prepared, origin="intake", source_file=name, note=f"ingested from {name}"
         )
-    except SQLAlchemyError as exc:
-        raise TriageError(
-            f"{name}: the registry refused the rows ({exc.__class__.__name__}: {exc})."
-        ) from exc
+    elif result.shape == "cases":
+        added = registry.add_cases(rows, source="intake")
+    else:
+        source = "ohchr" if result.shape == "ohchr" else "intake"
+        added = registry.add_communications(rows, source=source)
+    result.added = len(added)
+    result.already_present = len(rows) - len(added)
+    registry.record_intake(
+        file_name=name,
+        sha256=result.sha256,
+        read=result.read,
+        accepted=result.n_accepted,
+        quarantined=result.n_quarantined,
+        added=result.added,
+    )

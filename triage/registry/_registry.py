@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine, event, func, insert, inspect, sele
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from triage.config import db_url
+from triage.config import db_url, mask_secrets, mask_url
 from triage.errors import InputFileError, TriageError
 from triage.registry._lifecycle import STATUSES, LifecycleError, Status, check_transition
 from triage.registry._models import (
@@ -183,7 +183,9 @@ def _reachable(method: _F) -> _F:
         try:
             return method(self, *args, **kwargs)
         except (OperationalError, ProgrammingError) as exc:
-            detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            detail = mask_secrets(
+                _one_line(str(getattr(exc, "orig", exc))), self.engine.url.password or ""
+            )
             hint = (
                 " Run `triage db init` first."
                 if "no such table" in detail or "does not exist" in detail
@@ -569,6 +571,22 @@ class Registry:
         with self.engine.connect() as conn:
             found = conn.execute(select(Submission.submission_id, Submission.content_hash)).all()
         return {sid: digest for sid, digest in found if sid in wanted}
+
+    @_reachable
+    def submission_records(self, submission_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored columns of each registered submission among ``submission_ids``
+        (looked up in batches, so a large file costs no more than its own ids)."""
+        columns = [c for c in Submission.__table__.columns if c.name != "id"]
+        found: dict[str, dict[str, Any]] = {}
+        wanted = list(dict.fromkeys(submission_ids))
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for row in conn.execute(
+                    select(*columns).where(Submission.submission_id.in_(chunk))
+                ).mappings():
+                    found[row["submission_id"]] = dict(row)
+        return found
 
     @_reachable
     def add_communications(
@@ -1000,6 +1018,20 @@ def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     conn.execute(insert(table), rows)
 
 
+def _one_line(text: str) -> str:
+    """The first non-blank line of a driver's message (they run to several lines of SQL)."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "").rstrip(".")
+
+
+def _password_of(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password or ""
+    except Exception:
+        return ""
+
+
 def _make_engine(url: str) -> Engine:
     if url.startswith(("postgresql://", "postgres://")):
         # psycopg (3) is the driver triage installs; SQLAlchemy's default would be psycopg2.
@@ -1016,8 +1048,11 @@ def _make_engine(url: str) -> Engine:
         # Parameters hold names and contacts: never let an error message print them.
         engine = create_engine(url, hide_parameters=True, **options)
     except (SQLAlchemyError, ImportError, ValueError, OSError) as exc:
+        # Never print the URL's password, not even inside the driver's message.
+        password = _password_of(url)
+        detail = mask_secrets(_one_line(str(exc)), password)
         raise TriageError(
-            f"cannot open the registry at {url!r}: {exc}. Check TRIAGE_DB_URL."
+            f"cannot open the registry at {mask_url(url)!r}: {detail}. Check TRIAGE_DB_URL."
         ) from exc
     if engine.dialect.name == "sqlite":
 
