@@ -122,19 +122,21 @@ def test_changed_content_under_a_known_id_is_quarantined(db_url: str, tmp_path: 
     registry.dispose()
 
 
-def test_new_content_under_a_history_id_is_quarantined(db_url: str, mini_history: Path) -> None:
+def test_new_content_under_a_history_id_is_quarantined(
+    db_url: str, mini_history: Path, tmp_path: Path
+) -> None:
     registry = Registry(db_url).init()
     registry.load_history(mini_history)
     subs = pd.read_csv(mini_history / "submissions.csv", dtype=str, keep_default_na=False)
     changed = subs.head(2).copy()
     changed["country"] = ["NOR" if c != "NOR" else "FRA" for c in changed["country"]]
     changed["un_region"] = ""
-    path = mini_history.parent / "changed.csv"
+    path = tmp_path / "changed.csv"
     changed.to_csv(path, index=False)
     result = ingest_file(path, registry=registry, today=TODAY)
     assert (result.n_accepted, result.n_quarantined, result.added) == (0, 2, 0)
     assert result.quarantine["reason"].str.contains("already registered from the history").all()
-    same = mini_history.parent / "same.csv"
+    same = tmp_path / "same.csv"
     subs.head(2).to_csv(same, index=False)
     again = ingest_file(same, registry=registry, today=TODAY)
     assert (again.n_quarantined, again.added, again.already_present) == (0, 0, 2)
