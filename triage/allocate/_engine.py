@@ -9,6 +9,15 @@ integer solution, so the core optimum is proven for the whole queue.
 
 Conventions: HiGHS minimises ``-score @ x``; ``y`` are its row duals. The objective reported is
 the sum of scores (maximised); ``shadow = -y`` is d(objective)/d(target).
+
+Scaling: HiGHS's feasibility tolerances are absolute (1e-7), so scores of 1e-6 or scores
+clustered within 1e-8 of each other would look "optimal" while a better selection exists. The
+engine therefore hands HiGHS the scores shifted and scaled to [0, 1], ``(score - low) / spread``:
+every selection has exactly K cases (the capacity row, ``sum(x) = K``), so the shift changes
+every selection's objective by the same ``low * K`` and the scale by the same factor; the
+optimum is the same selection. Duals and reduced costs are converted back
+(``y = spread * y'`` and ``y[capacity] -= low``; ``reduced = spread * reduced'``), so callers see
+score units; the objective is always summed from the original scores.
 """
 
 from __future__ import annotations
@@ -139,8 +148,10 @@ class Engine:
         base_lo, base_hi = problem.bounds()
         self.lo = base_lo if lo is None else np.asarray(lo, dtype=np.float64)
         self.hi = base_hi if hi is None else np.asarray(hi, dtype=np.float64)
-        self.cost = -problem.scores
         self.csc = problem.csc
+        self.low, self.spread = _normaliser(problem)
+        # What HiGHS sees: scores on [0, 1] (see the module docstring).
+        self.cost = -(problem.scores - self.low) / self.spread
         self.time_limit = time_limit
         self.col_lb = np.zeros(problem.n)
         self.col_ub = np.ones(problem.n)
@@ -292,20 +303,25 @@ class Engine:
                     f"HiGHS LP ended with status {self.h.modelStatusToString(status)}"
                 )
             sol = self.h.getSolution()
-            y = np.asarray(sol.row_dual, dtype=np.float64)
-            reduced = self.cost - self.csc.T @ y
-            improving = reduced < -_TOL
+            y_scaled = np.asarray(sol.row_dual, dtype=np.float64)
+            reduced_scaled = self.cost - self.csc.T @ y_scaled
+            improving = reduced_scaled < -_TOL
             improving[self.core] = False
             if exclude is not None:
                 improving[exclude] = False
             if not improving.any():
                 x = np.zeros(n)
                 x[self.core] = np.asarray(sol.col_value, dtype=np.float64)
-                objective = float(-self.h.getInfo().objective_function_value)
-                return LPResult("optimal", objective, x, y, reduced)
+                objective = float(self.problem.scores @ x)
+                y = y_scaled * self.spread
+                if self.low:
+                    y[0] -= self.low
+                return LPResult("optimal", objective, x, y, reduced_scaled * self.spread)
             cand = np.flatnonzero(improving)
             # Add the most attractive first; large batches cost little and save rounds.
-            take = cand[np.argsort(reduced[cand], kind="stable")[: max(1000, len(self.core))]]
+            take = cand[
+                np.argsort(reduced_scaled[cand], kind="stable")[: max(1000, len(self.core))]
+            ]
             self.add_columns(take)
         raise RuntimeError("sifting did not converge")
 
@@ -335,7 +351,9 @@ class Engine:
         if lp.integral:
             # The LP optimum is integral, so the gap is 0 and every column whose reduced cost is
             # worse than 0 is fixed at its LP value: the named model only needs the rest.
-            core = np.flatnonzero((lp.x > 0.5) | (lp.reduced <= _TOL) | (self.col_lb > 0))
+            core = np.flatnonzero(
+                (lp.x > 0.5) | (lp.reduced <= _TOL * self.spread) | (self.col_lb > 0)
+            )
         for _ in range(20):
             res = self._core_mip(core, backend)
             if res.status == "infeasible":
@@ -348,7 +366,7 @@ class Engine:
             gap_abs = max(lp.objective - res.objective, 0.0)
             # A column outside the core can only be in a better solution if its reduced cost
             # is within the gap of the LP bound.
-            could = lp.reduced <= gap_abs + _TOL
+            could = lp.reduced <= gap_abs + _TOL * self.spread
             could[core] = False
             if exclude is not None:
                 could[exclude] = False
@@ -400,9 +418,32 @@ class Engine:
         if status == highspy.HighsModelStatus.kOptimal:
             return MIPResult("optimal", obj, x, obj, 0.0)
         if info.primal_solution_status >= 2:
-            bound = float(-info.mip_dual_bound)
-            return MIPResult("time_limit", obj, x, bound, float(info.mip_gap))
+            # The solver's bound is in its own units (scores on [0, 1]): back to scores.
+            bound = float(-info.mip_dual_bound) * self.spread + self.low * int(x.sum())
+            gap = max(bound - obj, 0.0) / max(abs(obj), 1e-300)
+            return MIPResult("time_limit", obj, x, bound, gap)
         raise RuntimeError(f"HiGHS MIP ended with status {h.modelStatusToString(status)}")
+
+
+def _normaliser(problem: Problem) -> tuple[float, float]:
+    """``(low, spread)`` mapping the scores onto [0, 1]; the shift only when the capacity row
+    (row 0) makes every selection the same size, else ``(0, largest |score|)``."""
+    scores = problem.scores
+    if not len(scores):
+        return 0.0, 1.0
+    high, low = float(scores.max()), float(scores.min())
+    rows = problem.rows
+    first = problem.matrix.getrow(0) if len(rows) else None
+    fixed_size = (
+        first is not None
+        and rows[0].sense == "eq"
+        and first.nnz == problem.n
+        and bool(np.all(first.data == 1.0))
+    )
+    if fixed_size and high > low:
+        return low, high - low
+    top = max(abs(high), abs(low))
+    return 0.0, top if top > 0 else 1.0
 
 
 def tie_break(problem: Problem, x: np.ndarray) -> np.ndarray:
@@ -459,7 +500,10 @@ def canonical_ties(
     """
     import highspy
 
-    free = np.flatnonzero(np.abs(reduced) <= gap_abs + 1e-7)
+    # In the engine's units (scores on [0, 1]): tiny or tightly clustered scores keep their
+    # differences, so only real alternative optima are free.
+    low, spread = _normaliser(problem)
+    free = np.flatnonzero(np.abs(reduced) / spread <= gap_abs / spread + 1e-7)
     if len(free) < 2:
         return x
     free = free[np.argsort(problem.lottery[free], kind="stable")]
@@ -469,7 +513,9 @@ def canonical_ties(
     lo, hi = problem.bounds()
     shift = problem.matrix @ (x & fixed_mask).astype(np.float64)
     sub = problem.csc[:, free].tocsc()
-    scores = problem.scores[free]
+    # Every optimum has the same number of free candidates (the capacity row), so the shift
+    # by ``low`` changes each one's value alike (``_normaliser`` keeps it 0 otherwise).
+    scores = (problem.scores[free] - low) / spread
     current = x[free].copy()
     target = float(scores[current].sum())
     total = int(current.sum())
