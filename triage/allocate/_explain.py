@@ -259,6 +259,14 @@ def explain_selection(
             v, xr, lp = _solve_forced(eng, r, best_swap)
             results[r] = (v, leavers(xr))
             done += 1
+            # Twins (same rows, same score) pose the same problem with the labels swapped:
+            # the same V, and the same selected cases leave (neither twin is selected).
+            same = 0
+            while same < len(pending) and problem.scores[pending[same]] == problem.scores[r]:
+                results[pending[same]] = results[r]
+                same += 1
+            done += same
+            pending = pending[same:]
             if xr is None or lp is None or not lp.integral:
                 continue
             # Shared answer proof: the LP duals for r also price out r itself, and r's
