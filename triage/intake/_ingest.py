@@ -878,23 +878,23 @@ def _store(
 def _store_once(
     result: IngestResult, rows: list[dict[str, Any]], registry: Registry, name: str
 ) -> None:
+    # The intake log entry is written in the rows' own transaction (all or nothing).
+    log = {
+        "file_name": name,
+        "sha256": result.sha256,
+        "read": result.read,
+        "accepted": result.n_accepted,
+        "quarantined": result.n_quarantined,
+    }
     if result.shape == "submissions":
         prepared = [{**r, "content_hash": _content_hash("submissions", r)} for r in rows]
         added = registry.add_submissions(
-            prepared, origin="intake", source_file=name, note=f"ingested from {name}"
+            prepared, origin="intake", source_file=name, note=f"ingested from {name}", intake=log
         )
     elif result.shape == "cases":
-        added = registry.add_cases(rows, source="intake")
+        added = registry.add_cases(rows, source="intake", intake=log)
     else:
         source = "ohchr" if result.shape == "ohchr" else "intake"
-        added = registry.add_communications(rows, source=source)
+        added = registry.add_communications(rows, source=source, intake=log)
     result.added = len(added)
     result.already_present = len(rows) - len(added)
-    registry.record_intake(
-        file_name=name,
-        sha256=result.sha256,
-        read=result.read,
-        accepted=result.n_accepted,
-        quarantined=result.n_quarantined,
-        added=result.added,
-    )

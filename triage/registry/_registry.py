@@ -487,6 +487,7 @@ class Registry:
         origin: str = "intake",
         source_file: str | None = None,
         note: str | None = None,
+        intake: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """Register new submissions and their first lifecycle steps; return the ids added.
 
@@ -562,6 +563,7 @@ class Registry:
                     if r.get("individual_id")
                 }
                 self._insert_new(conn, Individual, "individual_id", list(people.values()), {}, {})
+            _log_intake(conn, intake, len(new), self._clock())
         return [r["submission_id"] for r in new]
 
     @_reachable
@@ -590,7 +592,11 @@ class Registry:
 
     @_reachable
     def add_communications(
-        self, rows: Sequence[Mapping[str, Any]], *, source: str = "intake"
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        source: str = "intake",
+        intake: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """Register communications (e.g. from an OHCHR export) not yet present; return their ids.
 
@@ -599,10 +605,17 @@ class Registry:
         """
         with self.engine.begin() as conn:
             new = _store_communications(conn, rows, source=source)
+            _log_intake(conn, intake, len(new), self._clock())
         return [r["communication_id"] for r in new]
 
     @_reachable
-    def add_cases(self, rows: Sequence[Mapping[str, Any]], *, source: str = "intake") -> list[str]:
+    def add_cases(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        source: str = "intake",
+        intake: Mapping[str, Any] | None = None,
+    ) -> list[str]:
         """Register cases not yet present (by ``case_id``); return their ids.
 
         A case whose communication is not in the registry gets a minimal communication row
@@ -631,6 +644,7 @@ class Registry:
                 if r.get("individual_id")
             }
             self._insert_new(conn, Individual, "individual_id", list(people.values()), {}, {})
+            _log_intake(conn, intake, len(new), self._clock())
         return [r["case_id"] for r in new]
 
     @_reachable
@@ -942,6 +956,29 @@ class Registry:
     def dispose(self) -> None:
         """Close every pooled connection (tests and short-lived commands)."""
         self.engine.dispose()
+
+
+def _log_intake(conn: Any, intake: Mapping[str, Any] | None, added: int, at: Any) -> None:
+    """Record an ingested file in the same transaction as its rows: a process killed after
+    the commit leaves both, one killed before leaves neither, so the log always tells what
+    was added and by which file."""
+    if intake is None:
+        return
+    _bulk_insert(
+        conn,
+        IntakeFile,
+        [
+            {
+                "file_name": intake["file_name"],
+                "sha256": intake["sha256"],
+                "ingested_at": at,
+                "n_read": intake["read"],
+                "n_accepted": intake["accepted"],
+                "n_quarantined": intake["quarantined"],
+                "n_added": added,
+            }
+        ],
+    )
 
 
 def _store_communications(
