@@ -7,6 +7,7 @@ write into the source tree by accident.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "data_dir",
     "db_url",
     "default_history_dir",
+    "mask_secrets",
+    "mask_url",
     "models_dir",
     "policies_dir",
     "project_root",
@@ -60,3 +63,27 @@ def db_url() -> str:
     if url:
         return url
     return f"sqlite:///{var_dir() / 'triage.db'}"
+
+
+#: ``scheme://user:password@host``: the password part of a URL's authority.
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s'\"]*):(?P<pw>[^\s'\"/]*)@")
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with its password replaced by ``***`` (``scheme://user:***@host/db``).
+
+    Also masks a ``password=`` query parameter. Any text that is not a URL is returned unchanged.
+    """
+    if not isinstance(url, str):
+        raise ValueError(f"`url` must be a string. Got {type(url).__name__} instead.")
+    masked = _URL_PASSWORD.sub(lambda m: f"{m['head']}:***@", url)
+    return re.sub(r"(?i)(password=)[^&\s'\"]*", r"\1***", masked)
+
+
+def mask_secrets(text: str, *secrets: str) -> str:
+    """Mask every URL password in ``text``, and every occurrence of the given ``secrets``."""
+    masked = mask_url(text)
+    for secret in secrets:
+        if secret:
+            masked = masked.replace(secret, "***")
+    return masked

@@ -21,7 +21,6 @@ TODAY = dt.date(2024, 6, 1)
         ("2016/03/04", dt.date(2016, 3, 4)),
         ("04/03/2016", dt.date(2016, 3, 4)),  # day first, as the UN writes
         ("04.03.2016", dt.date(2016, 3, 4)),
-        ("03/25/2016", dt.date(2016, 3, 25)),  # only month-first makes sense
         ("4 March 2016", dt.date(2016, 3, 4)),
         ("March 4, 2016", dt.date(2016, 3, 4)),
         ("4 Mar. 2016", dt.date(2016, 3, 4)),
@@ -32,6 +31,13 @@ TODAY = dt.date(2024, 6, 1)
 )
 def test_dates_people_write_are_read(text: str, expected: dt.date) -> None:
     assert parse_date(text, today=TODAY) == (expected, None)
+
+
+def test_the_day_month_order_is_the_files_not_the_cells() -> None:
+    # One cell never switches the order by itself: the file settles it (day_month_order).
+    assert parse_date("03/25/2016", today=TODAY) == (None, "impossible date: there is no month 25")
+    assert parse_date("03/25/2016", today=TODAY, month_first=True) == (dt.date(2016, 3, 25), None)
+    assert parse_date("02/03/2015", today=TODAY, month_first=True) == (dt.date(2015, 2, 3), None)
 
 
 @pytest.mark.parametrize(
@@ -57,6 +63,7 @@ def test_bad_dates_say_why(text: str, reason: str) -> None:
 def test_every_real_date_round_trips(date: dt.date) -> None:
     assert parse_date(date.isoformat(), today=TODAY) == (date, None)
     assert parse_date(date.strftime("%d/%m/%Y"), today=TODAY) == (date, None)
+    assert parse_date(date.strftime("%m/%d/%Y"), today=TODAY, month_first=True) == (date, None)
 
 
 @pytest.mark.parametrize(

@@ -166,7 +166,7 @@ def test_xlsx_reasons_name_the_sheet_and_real_types_are_read() -> None:
     result = ingest_file(FIXTURES / "xlsx_row_faults.xlsx", today=TODAY)
     assert result.sheet == "Cases"
     assert all(r.startswith("sheet Cases, row ") for r in result.quarantine["reason"])
-    assert any("other sheets ignored: 'Notes'" in w for w in result.warnings)
+    assert any("were not read: 'Notes'" in w for w in result.warnings)
     good = ingest_file(FIXTURES / "good_queue.xlsx", today=TODAY)
     csv = ingest_file(FIXTURES / "good_queue.csv", today=TODAY)
     pd.testing.assert_frame_equal(good.accepted, csv.accepted)

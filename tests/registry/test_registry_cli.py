@@ -81,4 +81,4 @@ def test_inconsistent_history_is_refused_with_one_line(
     (bad / "communications.csv").write_text(comms.replace("2010-03-04", "2010-02-30"), "utf-8")
     code, out, err = _run(["db", "load", str(bad)], capsys)
     assert code == 2 and "Traceback" not in out + err
-    assert "column sent_date" in err and "2010-02-30" in err
+    assert "column sent_date: expected a date" in err  # the value itself is never echoed

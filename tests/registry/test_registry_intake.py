@@ -99,7 +99,7 @@ def test_ohchr_export_and_cases_register_communications(db_url: str, mini_histor
     registry.dispose()
 
 
-def test_changed_content_under_a_known_id_is_kept_and_warned(db_url: str, tmp_path: Path) -> None:
+def test_changed_content_under_a_known_id_is_quarantined(db_url: str, tmp_path: Path) -> None:
     registry = Registry(db_url).init()
     first = tmp_path / "first.csv"
     first.write_text(
@@ -111,14 +111,35 @@ def test_changed_content_under_a_known_id_is_kept_and_warned(db_url: str, tmp_pa
         "case_id,received_date,country\nA1,2016-01-01,FRA\nA2,2016-01-03,KEN\n", "utf-8"
     )
     result = ingest_file(second, registry=registry, today=TODAY)
-    assert (result.added, result.already_present) == (0, 2)
-    assert any(
-        "1 submission(s) are already registered with different content (rows 3)" in w
-        for w in result.warnings
-    )
+    assert (result.read, result.n_accepted, result.n_quarantined) == (2, 1, 1)
+    assert (result.added, result.already_present) == (0, 1)
+    (reason,) = result.quarantine["reason"]
+    assert reason.startswith("row 3, column case_id: submission A2 is already registered by an")
+    assert "column(s) received_date differ" in reason and "2016-01-03" not in reason
     assert registry.queue().set_index("case_id").loc["A2", "received_date"] == pd.Timestamp(
         "2016-01-02"
     )
+    registry.dispose()
+
+
+def test_new_content_under_a_history_id_is_quarantined(
+    db_url: str, mini_history: Path, tmp_path: Path
+) -> None:
+    registry = Registry(db_url).init()
+    registry.load_history(mini_history)
+    subs = pd.read_csv(mini_history / "submissions.csv", dtype=str, keep_default_na=False)
+    changed = subs.head(2).copy()
+    changed["country"] = ["NOR" if c != "NOR" else "FRA" for c in changed["country"]]
+    changed["un_region"] = ""
+    path = tmp_path / "changed.csv"
+    changed.to_csv(path, index=False)
+    result = ingest_file(path, registry=registry, today=TODAY)
+    assert (result.n_accepted, result.n_quarantined, result.added) == (0, 2, 0)
+    assert result.quarantine["reason"].str.contains("already registered from the history").all()
+    same = tmp_path / "same.csv"
+    subs.head(2).to_csv(same, index=False)
+    again = ingest_file(same, registry=registry, today=TODAY)
+    assert (again.n_quarantined, again.added, again.already_present) == (0, 0, 2)
     registry.dispose()
 
 

@@ -9,6 +9,15 @@ integer solution, so the core optimum is proven for the whole queue.
 
 Conventions: HiGHS minimises ``-score @ x``; ``y`` are its row duals. The objective reported is
 the sum of scores (maximised); ``shadow = -y`` is d(objective)/d(target).
+
+Scaling: HiGHS's feasibility tolerances are absolute (1e-7), so scores of 1e-6 or scores
+clustered within 1e-8 of each other would look "optimal" while a better selection exists. The
+engine therefore hands HiGHS the scores shifted and scaled to [0, 1], ``(score - low) / spread``:
+every selection has exactly K cases (the capacity row, ``sum(x) = K``), so the shift changes
+every selection's objective by the same ``low * K`` and the scale by the same factor; the
+optimum is the same selection. Duals and reduced costs are converted back
+(``y = spread * y'`` and ``y[capacity] -= low``; ``reduced = spread * reduced'``), so callers see
+score units; the objective is always summed from the original scores.
 """
 
 from __future__ import annotations
@@ -97,7 +106,16 @@ class LPResult:
     objective: float  # sum of scores, maximised
     x: np.ndarray  # full length, floats
     y: np.ndarray  # HiGHS row duals (minimisation form)
-    reduced: np.ndarray  # full length reduced costs (minimisation form)
+    #: Full length reduced costs (minimisation form), or a function computing them on first
+    #: use (pricing itself needs one candidate per constraint pattern, not all of them).
+    reduced_: Any
+
+    @property
+    def reduced(self) -> np.ndarray:
+        """Full length reduced costs (minimisation form, score units)."""
+        if callable(self.reduced_):
+            self.reduced_ = self.reduced_()
+        return np.asarray(self.reduced_)
 
     @property
     def integral(self) -> bool:
@@ -139,8 +157,10 @@ class Engine:
         base_lo, base_hi = problem.bounds()
         self.lo = base_lo if lo is None else np.asarray(lo, dtype=np.float64)
         self.hi = base_hi if hi is None else np.asarray(hi, dtype=np.float64)
-        self.cost = -problem.scores
         self.csc = problem.csc
+        self.low, self.spread = _normaliser(problem)
+        # What HiGHS sees: scores on [0, 1] (see the module docstring).
+        self.cost = -(problem.scores - self.low) / self.spread
         self.time_limit = time_limit
         self.col_lb = np.zeros(problem.n)
         self.col_ub = np.ones(problem.n)
@@ -149,6 +169,11 @@ class Engine:
         self.pos = np.full(problem.n, -1, dtype=np.int64)
         self._rank: np.ndarray | None = None
         self._inv_rank: np.ndarray | None = None
+        self._transposed: Any = None
+        self._patterns: Any = None
+        self._pattern_ptr = np.empty(0, dtype=np.int64)
+        #: Pricing by pattern holds while every candidate outside the model has bounds 0..1.
+        self._patterns_ok = bool(problem.matrix.nnz == 0 or np.all(problem.matrix.data == 1.0))
 
     # ------------------------------------------------------------------ core management
     @property
@@ -208,6 +233,8 @@ class Engine:
         self.core = core
         self.pos[:] = -1
         self.pos[core] = np.arange(len(core))
+        if self._patterns is not None:
+            self._pattern_ptr = self._patterns[1].copy()  # the model lost columns: start again
 
     def add_columns(self, cols: np.ndarray) -> None:
         """Add problem columns to the model (warm start kept)."""
@@ -246,6 +273,8 @@ class Engine:
         cols = np.asarray(cols, dtype=np.int64)
         self.col_lb[cols] = lb
         self.col_ub[cols] = ub
+        if np.any((self.pos[cols] < 0) & ((self.col_lb[cols] != 0) | (self.col_ub[cols] != 1))):
+            self._patterns_ok = False  # an outside candidate with its own bounds: price all
         inside = cols[self.pos[cols] >= 0]
         if self.h is not None and len(inside):
             self.h.changeColsBounds(
@@ -278,13 +307,13 @@ class Engine:
                 highspy.HighsModelStatus.kInfeasible,
                 highspy.HighsModelStatus.kUnboundedOrInfeasible,
             ):
-                outside = np.setdiff1d(np.arange(n), self.core)
+                # Keep score order: the best outside candidates are the likeliest to repair it
+                # (one pass over the score ranking; no sort per solve).
+                ranked = self.rank[self.pos[self.rank] < 0]
                 if exclude is not None:
-                    outside = outside[outside != exclude]
-                if not len(outside):
+                    ranked = ranked[ranked != exclude]
+                if not len(ranked):
                     return LPResult("infeasible", -np.inf, np.zeros(n), np.zeros(0), np.zeros(n))
-                # Keep score order: the best outside candidates are the likeliest to repair it.
-                ranked = outside[np.argsort(self._rank_of(outside), kind="stable")]
                 self.add_columns(ranked[: max(len(self.core), 500)])
                 continue
             if status != highspy.HighsModelStatus.kOptimal:
@@ -292,22 +321,117 @@ class Engine:
                     f"HiGHS LP ended with status {self.h.modelStatusToString(status)}"
                 )
             sol = self.h.getSolution()
-            y = np.asarray(sol.row_dual, dtype=np.float64)
-            reduced = self.cost - self.csc.T @ y
+            y_scaled = np.asarray(sol.row_dual, dtype=np.float64)
+            cand, reduced_cand = self._price(y_scaled, exclude)
+            if not len(cand):
+                x = np.zeros(n)
+                x[self.core] = np.asarray(sol.col_value, dtype=np.float64)
+                objective = float(self.problem.scores @ x)
+                y = y_scaled * self.spread
+                if self.low:
+                    y[0] -= self.low
+                return LPResult(
+                    "optimal",
+                    objective,
+                    x,
+                    y,
+                    _reduced_costs(self.problem.scores, self._by_row(), y),
+                )
+            # Add the most attractive first; large batches cost little and save rounds.
+            take = cand[np.argsort(reduced_cand, kind="stable")[: max(1000, len(self.core))]]
+            self.add_columns(take)
+        raise RuntimeError("sifting did not converge")
+
+    def _price(self, y_scaled: np.ndarray, exclude: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates outside the model whose reduced cost is negative, with those costs.
+
+        Candidates with the same constraint rows (the same pattern) have the same column, so
+        their reduced costs are ordered like their scores: pricing looks at the best candidate
+        of each pattern still outside the model, and only the patterns that price in are
+        searched further. The cost is the number of patterns, not of candidates; the answer
+        is the same as pricing every candidate.
+        """
+        if not self._patterns_ok:
+            reduced = self.cost - self._by_row() @ y_scaled
             improving = reduced < -_TOL
             improving[self.core] = False
             if exclude is not None:
                 improving[exclude] = False
-            if not improving.any():
-                x = np.zeros(n)
-                x[self.core] = np.asarray(sol.col_value, dtype=np.float64)
-                objective = float(-self.h.getInfo().objective_function_value)
-                return LPResult("optimal", objective, x, y, reduced)
             cand = np.flatnonzero(improving)
-            # Add the most attractive first; large batches cost little and save rounds.
-            take = cand[np.argsort(reduced[cand], kind="stable")[: max(1000, len(self.core))]]
-            self.add_columns(take)
-        raise RuntimeError("sifting did not converge")
+            return cand, reduced[cand]
+        order, _, end, pattern_cols = self._pattern_index()
+        ptr = self._pattern_ptr
+        while True:  # move each pattern's pointer past members already in the model
+            open_ = ptr < end
+            stuck = np.flatnonzero(open_)[self.pos[order[ptr[open_]]] >= 0]
+            if not len(stuck):
+                break
+            ptr[stuck] += 1
+        live = np.flatnonzero(ptr < end)
+        first = ptr[live]
+        if exclude is not None:
+            # The excluded candidate stays outside but is never priced: look past it.
+            at = first < end[live]
+            hit = at & (order[np.minimum(first, len(order) - 1)] == exclude)
+            first = first + hit
+            keep = first < end[live]
+            live, first = live[keep], first[keep]
+        if not len(live):
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        # Reduced cost of each pattern's best outside member.
+        dual_part = pattern_cols[live] @ y_scaled
+        reps = order[first]
+        reduced_rep = self.cost[reps] - dual_part
+        pricing = reduced_rep < -_TOL
+        if not pricing.any():
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        # Patterns that price in: their next members, in score order, while they still do.
+        found: list[np.ndarray] = []
+        found_cost: list[np.ndarray] = []
+        for p_idx, begin, part in zip(
+            live[pricing].tolist(),
+            first[pricing].tolist(),
+            dual_part[pricing].tolist(),
+            strict=True,
+        ):
+            members = order[begin : min(end[p_idx], begin + 200)]
+            members = members[self.pos[members] < 0]
+            if exclude is not None:
+                members = members[members != exclude]
+            cost = self.cost[members] - part
+            good = cost < -_TOL
+            found.append(members[good])
+            found_cost.append(cost[good])
+        return np.concatenate(found), np.concatenate(found_cost)
+
+    def _pattern_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+        """Candidates grouped by constraint pattern, best score first within each."""
+        if self._patterns is None:
+            import scipy.sparse as sparse
+
+            p = self.problem
+            rng = np.random.default_rng(20180101)
+            by_row = self._by_row()
+            # Two random projections of each 0/1 column identify its pattern.
+            weights = rng.random((len(self.lo), 2))
+            keys = by_row @ weights
+            _, pid = np.unique(keys, axis=0, return_inverse=True)
+            pid = np.asarray(pid).ravel()
+            order = np.lexsort((np.arange(p.n), -p.scores, pid))
+            counts = np.bincount(pid)
+            end = np.cumsum(counts)
+            start = end - counts
+            first_cols = order[start]
+            pattern_cols = sparse.csr_matrix(by_row[first_cols])
+            self._patterns = (order, start, end, pattern_cols)
+            self._pattern_ptr = start.copy()
+        return self._patterns
+
+    def _by_row(self) -> Any:
+        """The constraint matrix transposed, built once (pricing runs it on every solve)."""
+        if self._transposed is None:
+            self._transposed = self.csc.T.tocsr()
+        return self._transposed
 
     def _rank_of(self, cols: np.ndarray) -> np.ndarray:
         if self._inv_rank is None:
@@ -335,7 +459,9 @@ class Engine:
         if lp.integral:
             # The LP optimum is integral, so the gap is 0 and every column whose reduced cost is
             # worse than 0 is fixed at its LP value: the named model only needs the rest.
-            core = np.flatnonzero((lp.x > 0.5) | (lp.reduced <= _TOL) | (self.col_lb > 0))
+            core = np.flatnonzero(
+                (lp.x > 0.5) | (lp.reduced <= _TOL * self.spread) | (self.col_lb > 0)
+            )
         for _ in range(20):
             res = self._core_mip(core, backend)
             if res.status == "infeasible":
@@ -348,7 +474,7 @@ class Engine:
             gap_abs = max(lp.objective - res.objective, 0.0)
             # A column outside the core can only be in a better solution if its reduced cost
             # is within the gap of the LP bound.
-            could = lp.reduced <= gap_abs + _TOL
+            could = lp.reduced <= gap_abs + _TOL * self.spread
             could[core] = False
             if exclude is not None:
                 could[exclude] = False
@@ -400,9 +526,37 @@ class Engine:
         if status == highspy.HighsModelStatus.kOptimal:
             return MIPResult("optimal", obj, x, obj, 0.0)
         if info.primal_solution_status >= 2:
-            bound = float(-info.mip_dual_bound)
-            return MIPResult("time_limit", obj, x, bound, float(info.mip_gap))
+            # The solver's bound is in its own units (scores on [0, 1]): back to scores.
+            bound = float(-info.mip_dual_bound) * self.spread + self.low * int(x.sum())
+            gap = max(bound - obj, 0.0) / max(abs(obj), 1e-300)
+            return MIPResult("time_limit", obj, x, bound, gap)
         raise RuntimeError(f"HiGHS MIP ended with status {h.modelStatusToString(status)}")
+
+
+def _reduced_costs(scores: np.ndarray, by_row: Any, y: np.ndarray) -> Any:
+    """A function computing every candidate's reduced cost (score units) when first needed."""
+    return lambda: -scores - by_row @ y
+
+
+def _normaliser(problem: Problem) -> tuple[float, float]:
+    """``(low, spread)`` mapping the scores onto [0, 1]; the shift only when the capacity row
+    (row 0) makes every selection the same size, else ``(0, largest |score|)``."""
+    scores = problem.scores
+    if not len(scores):
+        return 0.0, 1.0
+    high, low = float(scores.max()), float(scores.min())
+    rows = problem.rows
+    first = problem.matrix.getrow(0) if len(rows) else None
+    fixed_size = (
+        first is not None
+        and rows[0].sense == "eq"
+        and first.nnz == problem.n
+        and bool(np.all(first.data == 1.0))
+    )
+    if fixed_size and high > low:
+        return low, high - low
+    top = max(abs(high), abs(low))
+    return 0.0, top if top > 0 else 1.0
 
 
 def tie_break(problem: Problem, x: np.ndarray) -> np.ndarray:
@@ -459,7 +613,10 @@ def canonical_ties(
     """
     import highspy
 
-    free = np.flatnonzero(np.abs(reduced) <= gap_abs + 1e-7)
+    # In the engine's units (scores on [0, 1]): tiny or tightly clustered scores keep their
+    # differences, so only real alternative optima are free.
+    low, spread = _normaliser(problem)
+    free = np.flatnonzero(np.abs(reduced) / spread <= gap_abs / spread + 1e-7)
     if len(free) < 2:
         return x
     free = free[np.argsort(problem.lottery[free], kind="stable")]
@@ -469,7 +626,9 @@ def canonical_ties(
     lo, hi = problem.bounds()
     shift = problem.matrix @ (x & fixed_mask).astype(np.float64)
     sub = problem.csc[:, free].tocsc()
-    scores = problem.scores[free]
+    # Every optimum has the same number of free candidates (the capacity row), so the shift
+    # by ``low`` changes each one's value alike (``_normaliser`` keeps it 0 otherwise).
+    scores = (problem.scores[free] - low) / spread
     current = x[free].copy()
     target = float(scores[current].sum())
     total = int(current.sum())

@@ -223,24 +223,26 @@ def explain_selection(
     inside = [int(j) for j in unselected if eng.pos[j] >= 0]
     done = 0
     total = len(unselected)
+    # V_j and the selected cases that would leave (their column indices; None when j cannot
+    # enter). Only the leavers are kept, never a full selection per candidate: memory stays
+    # linear in the number of candidates.
     results: dict[int, tuple[float, np.ndarray | None]] = {}
+
+    def leavers(xj: np.ndarray | None) -> np.ndarray | None:
+        return None if xj is None else np.flatnonzero(x & ~xj)
+
     # Two candidates with the same rows and the same score pose the same problem (swap their
-    # labels), so one solve answers for all of them.
+    # labels), so one solve answers for all of them; neither is selected, so the same cases
+    # leave.
     twins: dict[bytes, int] = {}
     for j in map(int, inside):
         key = csc.indices[csc.indptr[j] : csc.indptr[j + 1]].tobytes() + problem.scores[j].tobytes()
         if key in twins:
-            r = twins[key]
-            v, xr = results[r]
-            xj = None
-            if xr is not None:
-                xj = xr.copy()
-                xj[r], xj[j] = xr[j], True
-            results[j] = (v, xj)
+            results[j] = results[twins[key]]
         else:
             twins[key] = j
             v, xj, _ = _solve_forced(eng, int(j), best_swap)
-            results[int(j)] = (v, xj)
+            results[int(j)] = (v, leavers(xj))
         done += 1
         if on_progress and done % 50 == 0:
             on_progress(done, total, "score to enter")
@@ -255,8 +257,16 @@ def explain_selection(
         while pending:
             r = pending.pop(0)
             v, xr, lp = _solve_forced(eng, r, best_swap)
-            results[r] = (v, xr)
+            results[r] = (v, leavers(xr))
             done += 1
+            # Twins (same rows, same score) pose the same problem with the labels swapped:
+            # the same V, and the same selected cases leave (neither twin is selected).
+            same = 0
+            while same < len(pending) and problem.scores[pending[same]] == problem.scores[r]:
+                results[pending[same]] = results[r]
+                same += 1
+            done += same
+            pending = pending[same:]
             if xr is None or lp is None or not lp.integral:
                 continue
             # Shared answer proof: the LP duals for r also price out r itself, and r's
@@ -265,21 +275,19 @@ def explain_selection(
             reduced_r = problem.scores[r] - float(a_col @ (-lp.y))
             others = np.array(pending, dtype=np.int64)
             if reduced_r <= _TOL and (not len(others) or not xr[others].any()):
+                shared = results[r]
                 for j in pending:
-                    xj = xr.copy()
-                    xj[r] = False
-                    xj[j] = True
-                    results[j] = (v, xj)
+                    results[j] = shared
                 done += len(pending)
                 pending = []
         if on_progress:
             on_progress(done, total, "score to enter")
 
     for j in unselected.tolist():
-        v, xj = results[int(j)]
+        v, out_idx = results[int(j)]
         s = problem.scores[j]
         cid = str(problem.case_ids[j])
-        if not math.isfinite(v) or xj is None:
+        if not math.isfinite(v) or out_idx is None:
             out_reason[j] = (
                 "Not selected: no score could bring it in; including it would break the "
                 "policy's targets."
@@ -287,7 +295,7 @@ def explain_selection(
             continue
         t = z - v
         to_enter[j] = t
-        leaving = problem.case_ids[x & ~xj]
+        leaving = problem.case_ids[out_idx]
         if len(leaving) > 1:
             swap = _single_swap(problem, x, achieved, lo_rows, hi_rows, j, t)
             if swap is not None:

@@ -173,6 +173,12 @@ def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd
     if bad.any():
         shown = raw_score.to_numpy(dtype=object, na_value="")
         _fail(source, case_id, shown, bad, "score", "is not a finite number")
+    # A score is a probability of improvement: 100 or -0.5 is a file in the wrong units, and
+    # 1e308 would overflow the objective.
+    outside = (score_arr < 0.0) | (score_arr > 1.0)
+    if outside.any():
+        shown = raw_score.to_numpy(dtype=object, na_value="")
+        _fail(source, case_id, shown, outside, "score", "is not a probability from 0 to 1")
 
     table = countries()
     c_codes, c_u = _factor(frame, "country")

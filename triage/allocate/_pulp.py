@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from triage.allocate._engine import MIPResult, quiet_highs
+from triage.allocate._engine import MIPResult, _normaliser, quiet_highs
 from triage.allocate._problem import Problem
 
 __all__ = ["build_pulp_model", "solve_core_mip"]
@@ -35,7 +35,10 @@ def build_pulp_model(
         )
         for j in core
     ]
-    scores = problem.scores
+    # The scores on [0, 1], as the in-memory engine hands them to HiGHS: the same optimum,
+    # and the solver's absolute tolerances cannot hide differences between tiny scores.
+    low, spread = _normaliser(problem)
+    scores = (problem.scores - low) / spread
     model.setObjective(
         pulp.LpAffineExpression(
             [(v, float(scores[j])) for v, j in zip(variables, core, strict=True)]

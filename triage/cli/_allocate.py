@@ -26,6 +26,11 @@ def _policy_path(policy: Path | None) -> Path:
     return policy if policy is not None else policies_dir() / "default.toml"
 
 
+#: The largest registry queue ``triage select`` scores, explains and records in one run
+#: (measured: 100,000 cases take about 90 s and 0.7 GiB on the 2-core reference machine).
+MAX_REGISTRY_QUEUE = 250_000
+
+
 def _read_csv(path: Path, what: str) -> pd.DataFrame:
     import pandas as pd
 
@@ -186,10 +191,21 @@ def select(
     else:
         from triage.audit import run_selection
         from triage.cli._audit import cli_session, open_registry
+        from triage.registry import OPEN_DECISIONS
 
         session = cli_session(user, role, password)
+        registry = open_registry(None)
+        # Refuse a queue too large to score, explain and record in memory before reading it.
+        queued = sum(n for s, n in registry.status_counts().items() if s in OPEN_DECISIONS)
+        if queued > MAX_REGISTRY_QUEUE:
+            raise TriageError(
+                f"the registry queue holds {queued:,} cases awaiting a decision; a recorded "
+                f"selection takes at most {MAX_REGISTRY_QUEUE:,} at once. Decide on part of the "
+                "queue first (e.g. mark ineligible submissions), or score it in parts with "
+                "`triage score` and select with `triage select --candidates`."
+            )
         record = run_selection(
-            registry=open_registry(None),
+            registry=registry,
             policy_path=policy_path,
             user=session.user,
             role=session.role,

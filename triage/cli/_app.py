@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from triage.config import mask_url
 from triage.errors import TriageError
 
 __all__ = ["app", "console", "err_console", "main"]
@@ -66,8 +67,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)  # type: ignore[attr-defined]
     except TriageError as exc:
         # Messages quote user data and constraint names like share_min[gender=woman]: no markup.
+        # A URL's password is never printed, whatever put it in the message.
         err_console.print(
-            f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True
+            f"[bold red]error:[/] {escape(mask_url(exc.message))}", highlight=False, soft_wrap=True
         )
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("TRIAGE_DEBUG"):
             raise
         err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(mask_url(str(exc)))}\n"
             "This is a bug in triage. Set TRIAGE_DEBUG=1 to see the details and report it.",
             highlight=False,
             soft_wrap=True,

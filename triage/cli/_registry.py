@@ -134,8 +134,11 @@ def ingest(
     """
     from rich.markup import escape
 
+    from triage.cli._paths import check_output_file
     from triage.intake import ingest_file
 
+    if report is not None:  # before anything is read or stored
+        check_output_file(report, option="--report", inputs=[file])
     registry = None
     if not dry_run:
         registry = _registry(url)

@@ -29,7 +29,7 @@ from triage.schema import (
     to_iso3,
 )
 
-__all__ = ["find_dates", "parse_cell", "parse_date", "region_mismatch"]
+__all__ = ["day_month_order", "find_dates", "parse_cell", "parse_date", "region_mismatch"]
 
 Parsed = tuple[Any, str | None]
 
@@ -175,12 +175,28 @@ def _number_date(number: int) -> Parsed:
     return None, "not a date; write it as YYYY-MM-DD"
 
 
-def parse_date(text: str, *, today: dt.date) -> Parsed:
+def day_month_order(text: str) -> str | None:
+    """What a numeric ``NN/NN/YYYY`` date says about its file's order: ``"day_first"`` when its
+    first number can only be a day (13-31), ``"month_first"`` when its second can only be, else
+    None (ambiguous, or not such a date)."""
+    m = _DMY.match(text.strip())
+    if not m:
+        return None
+    first, second = int(m[1]), int(m[2])
+    if first > 12 >= second:
+        return "day_first"
+    if second > 12 >= first:
+        return "month_first"
+    return None
+
+
+def parse_date(text: str, *, today: dt.date, month_first: bool = False) -> Parsed:
     """Parse ``YYYY-MM-DD`` (also ``DD/MM/YYYY``, ``DD.MM.YYYY``, ``3 March 2016``).
 
-    Slashed dates are read day first, as the UN writes them, unless the day-first reading is
-    impossible and the month-first one is not. Excel serial days and epoch milliseconds are
-    read too (spreadsheets and pandas write them).
+    Numeric dates are read day first, as the UN writes them, or month first when
+    ``month_first``: the order is settled for a whole file (``day_month_order``), never
+    guessed row by row. Excel serial days and epoch milliseconds are read too (spreadsheets
+    and pandas write them).
     """
     value = text.strip()
     parsed: Parsed = (None, "not a date; write it as YYYY-MM-DD")
@@ -190,9 +206,9 @@ def parse_date(text: str, *, today: dt.date) -> Parsed:
         parsed = _build_date(int(m[1]), int(m[2]), int(m[3]))
     elif m := _DMY.match(value):
         first, second, year = int(m[1]), int(m[2]), int(m[3])
-        parsed = _build_date(year, second, first)
-        if parsed[0] is None and first <= 12 < second:
-            parsed = _build_date(year, first, second)
+        parsed = (
+            _build_date(year, first, second) if month_first else _build_date(year, second, first)
+        )
     elif (m := _TEXT_DMY.match(value)) and m[2].lower() in _MONTHS:
         parsed = _build_date(int(m[3]), _MONTHS[m[2].lower()], int(m[1]))
     elif (m := _TEXT_MDY.match(value)) and m[1].lower() in _MONTHS:
@@ -344,21 +360,21 @@ _PARSERS: Mapping[str, Callable[[str, FieldSpec], Parsed]] = {
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff]")
 
 
-def parse_cell(text: str, spec: FieldSpec, *, today: dt.date) -> Parsed:
+def parse_cell(text: str, spec: FieldSpec, *, today: dt.date, month_first: bool = False) -> Parsed:
     """Parse one non-blank cell by its column's spec; ``(value, None)`` or ``(None, reason)``."""
     if spec.kind in ("id", "text"):
         return _parse(text, spec, today)
     # Countries, codes and dates repeat a lot in a file: parse each distinct value once.
-    return _parse_cached(text, spec, today)
+    return _parse_cached(text, spec, today, month_first)
 
 
-def _parse(text: str, spec: FieldSpec, today: dt.date) -> Parsed:
+def _parse(text: str, spec: FieldSpec, today: dt.date, month_first: bool = False) -> Parsed:
     if _CONTROL.search(text):
         return None, "contains control characters or bytes that could not be decoded"
     if len(text.strip()) > spec.max_length:
         return None, f"too long: {len(text.strip())} characters, at most {spec.max_length}"
     if spec.kind == "date":
-        return parse_date(text, today=today)
+        return parse_date(text, today=today, month_first=month_first)
     return _PARSERS[spec.kind](text, spec)
 
 

@@ -11,6 +11,8 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from triage.errors import InputFileError, TriageError
-from triage.intake._cells import find_dates, parse_cell, parse_date, region_mismatch
+from triage.intake._cells import (
+    day_month_order,
+    find_dates,
+    parse_cell,
+    parse_date,
+    region_mismatch,
+)
 from triage.intake._read import RawRow, RawTable, read_table
 from triage.intake._spec import (
     ALIASES,
@@ -128,12 +136,17 @@ class IngestResult:
     def write_report(self, path: str | Path) -> Path:
         """Write the quarantine as CSV (UTF-8), guarding cells against spreadsheet formulas."""
         out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(QUARANTINE_COLUMNS)
-            for record in self.quarantine.itertuples(index=False):
-                writer.writerow([_safe_cell(v) for v in record])
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with out.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(QUARANTINE_COLUMNS)
+                for record in self.quarantine.itertuples(index=False):
+                    writer.writerow([_safe_cell(v) for v in record])
+        except OSError as exc:
+            raise TriageError(
+                f"{out}: the quarantine report cannot be written ({exc.strerror or exc})."
+            ) from exc
         return out
 
 
@@ -183,7 +196,11 @@ def ingest_file(
         shape, columns, warnings = _plan(table)
         if not table.rows:
             raise InputFileError(f"{file.name}: the file has a header but no data rows.")
-        rows, faults = _check_rows(table, shape, columns, today=today, assume=assume_eligible)
+        rows, faults = _check_rows(
+            table, shape, columns, today=today, assume=assume_eligible, warnings=warnings
+        )
+        if registry is not None and shape == "submissions":
+            rows = _hold_changed(table, columns, rows, faults, registry)
     except TriageError:
         raise
     except Exception as exc:  # never a traceback to a user: any parsing failure refuses the file
@@ -225,15 +242,42 @@ def _validated(quarantine: pd.DataFrame) -> pd.DataFrame:
         raise RuntimeError(f"intake built a quarantine that breaks its contract:\n{exc}") from exc
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.0f} MB" if n >= 2**20 else f"{n:,} bytes"
+
+
 def _read_bytes(file: Path) -> bytes:
+    """Read a regular file of at most ``MAX_BYTES``; refuse anything else before reading it."""
+    import stat
+
+    from triage.intake._read import MAX_BYTES
+
     try:
-        return file.read_bytes()
+        info = file.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise InputFileError(f"{file}: is a folder, not a file.")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputFileError(
+                f"{file}: not a regular file (a device, pipe or socket); save the data to a file."
+            )
+        if info.st_size > MAX_BYTES:
+            raise InputFileError(
+                f"{file.name}: the file is {_size(info.st_size)}, larger than the "
+                f"{_size(MAX_BYTES)} limit; split it into smaller files."
+            )
+        with file.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)  # the file may grow while it is read
     except FileNotFoundError as exc:
         raise InputFileError(f"{file}: no such file.") from exc
     except IsADirectoryError as exc:
         raise InputFileError(f"{file}: is a folder, not a file.") from exc
     except OSError as exc:
         raise InputFileError(f"{file}: cannot be opened ({exc.strerror or exc}).") from exc
+    if len(data) > MAX_BYTES:
+        raise InputFileError(
+            f"{file.name}: the file is larger than the {_size(MAX_BYTES)} limit; split it."
+        )
+    return data
 
 
 def _contract_columns(shape: Shape) -> tuple[str, ...]:
@@ -352,15 +396,17 @@ def _check_rows(
     *,
     today: dt.date,
     assume: bool,
+    warnings: list[str],
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
     """Validate every row; return the accepted (row number, values) and the fault lines."""
     checker: Callable[[dict[str, str], dict[str, str]], tuple[dict[str, Any], list[_Fault]]]
     headers = {canon: header for canon, header in columns.values()}
+    month_first = _settle_day_month(table, shape, columns, warnings)
     if shape == "ohchr":
-        checker = _ohchr_checker(today)
+        checker = _ohchr_checker(today, month_first)
         id_column = "Ref. no."
     else:
-        checker = _contract_checker(shape, headers, today, assume)
+        checker = _contract_checker(shape, headers, today, assume, month_first)
         id_column = SHAPES[shape].id_column
         if shape == "submissions" and id_column not in headers:
             id_column = "case_id"
@@ -369,10 +415,29 @@ def _check_rows(
     first_seen: dict[str, int] = {}
     file = str(table.path)
     header_key = [normalise_column(h) for h in table.header]
+    id_columns = {id_column, "case_id", "communication_id", "individual_id", "Ref. no."}
+    width = len(table.header)
     for raw in table.rows:
-        cells = {
-            canon: _clean(raw.cells[i]) for i, (canon, _) in columns.items() if i < len(raw.cells)
-        }
+        cells: dict[str, str] = {}
+        unread: list[_Fault] = []
+        for i, (canon, header) in columns.items():
+            if i >= len(raw.cells):
+                continue
+            if i in raw.cell_faults:  # cannot be read as written: never stored as a blank
+                unread.append(_Fault(header, "", raw.cell_faults[i]))
+                continue
+            kind = raw.cell_kinds.get(i)
+            if canon in id_columns and kind == "boolean":
+                unread.append(
+                    _Fault(header, "", "a true/false value, not an id; write ids as text")
+                )
+                continue
+            if canon in id_columns and kind == "number" and not raw.cells[i].isdigit():
+                unread.append(
+                    _Fault(header, "", "a number that is not whole, not an id; write ids as text")
+                )
+                continue
+            cells[canon] = _clean(raw.cells[i])
         if [normalise_column(c) for c in raw.cells] == header_key:
             fault_lines.append(
                 _fault_line(
@@ -384,8 +449,21 @@ def _check_rows(
             )
             continue
         values, faults = checker(cells, headers)
+        faults[:0] = unread
         if raw.fault:
             faults.insert(0, _Fault(raw.fault_column, "", raw.fault))
+        shifted = raw.fault is not None or (raw.width is not None and raw.width != width)
+        if raw.width is not None and raw.width < width and not raw.fault:
+            faults.insert(
+                0,
+                _Fault(
+                    "",
+                    "",
+                    f"has {raw.width} cells but the header has {width} (a missing separator, "
+                    "or a value split over two lines?)",
+                ),
+            )
+
         key = cells.get(id_column, "").strip()
         if key:
             if key in first_seen:
@@ -400,6 +478,11 @@ def _check_rows(
             else:
                 first_seen[key] = raw.number
         if faults:
+            # A shifted row may have pushed a name or contact into any column: never echo it.
+            faults = [
+                f if f.sensitive or not (shifted or _looks_personal(f.value)) else _redact(f)
+                for f in faults
+            ]
             fault_lines.extend(_fault_line(file, table, raw, f) for f in faults)
         else:
             accepted.append((raw.number, values))
@@ -407,12 +490,71 @@ def _check_rows(
 
 
 def _clean(text: str) -> str:
-    """Drop invisible characters that copy-paste and joined files leave in cells."""
-    return (
-        text.replace("\ufeff", "").replace("\u200b", "")
-        if "\u200b" in text or "\ufeff" in text
-        else text
-    )
+    """Drop invisible characters that copy-paste and joined files leave in cells, and write
+    accented letters one way (Unicode NFC): ``é`` typed as one character or as ``e`` plus an
+    accent is the same text, so the same id."""
+    if "\u200b" in text or "\ufeff" in text:
+        text = text.replace("\ufeff", "").replace("\u200b", "")
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+_PHONE = re.compile(r"^\s*(?:\+|00)\s*\d[\d\s().\-/]{5,}\d\s*$")
+
+
+def _looks_personal(value: str) -> bool:
+    """An e-mail address or an international phone number, in whatever column it landed."""
+    return bool(_EMAIL.search(value) or _PHONE.match(value))
+
+
+def _redact(fault: _Fault) -> _Fault:
+    return _Fault(fault.column, fault.value, fault.reason, sensitive=True)
+
+
+def _settle_day_month(
+    table: RawTable, shape: Shape, columns: dict[int, tuple[str, str]], warnings: list[str]
+) -> bool:
+    """Settle the day/month order of numeric dates (``02/03/2015``) for the whole file.
+
+    Day first (the UN's order) unless some date can only be month first (``02/13/2015``) and
+    none can only be day first; a file with both is refused, naming a row of each.
+    """
+    if shape == "ohchr":
+        single = [i for i, (c, _) in columns.items() if c == "Date"]
+        free = [i for i, (c, _) in columns.items() if c == "Replies"]
+    else:
+        single = [i for i, (c, _) in columns.items() if FIELDS[c].kind == "date"]
+        free = []
+    if not single and not free:
+        return False
+    first: dict[str, tuple[RawRow, str]] = {}
+    for raw in table.rows:
+        for i in single + free:
+            if i >= len(raw.cells) or not raw.cells[i]:
+                continue
+            tokens = [raw.cells[i]] if i in single else find_dates(raw.cells[i])
+            for token in tokens:
+                order = day_month_order(token)
+                if order and order not in first:
+                    first[order] = (raw, columns[i][1])
+        if len(first) == 2:
+            day_row, day_col = first["day_first"]
+            month_row, month_col = first["month_first"]
+            raise InputFileError(
+                f"{table.path.name}: dates are written day first in "
+                f"{day_row.where(table.format, table.sheet)} (column {day_col}) and month first "
+                f"in {month_row.where(table.format, table.sheet)} (column {month_col}); the "
+                "order cannot be settled for the file. Write dates as YYYY-MM-DD."
+            )
+    if "month_first" in first:
+        row, col = first["month_first"]
+        warnings.append(
+            f"{table.path.name}: numeric dates read month first (MM/DD/YYYY) throughout the "
+            f"file, as {row.where(table.format, table.sheet)} (column {col}) can only be read "
+            "that way."
+        )
+        return True
+    return False
 
 
 def _where(table: RawTable, number: int) -> str:
@@ -446,7 +588,7 @@ def _fault_line(file: str, table: RawTable, raw: RawRow, fault: _Fault) -> dict[
 
 
 def _contract_checker(
-    shape: Shape, headers: dict[str, str], today: dt.date, assume: bool
+    shape: Shape, headers: dict[str, str], today: dt.date, assume: bool, month_first: bool
 ) -> Callable[[dict[str, str], dict[str, str]], tuple[dict[str, Any], list[_Fault]]]:
     spec = SHAPES[shape]
     required = set(spec.required)
@@ -463,7 +605,7 @@ def _contract_checker(
                 if canon in required:
                     faults.append(_Fault(header, "", "missing required value"))
                 continue
-            value, why = parse_cell(text, fs, today=today)
+            value, why = parse_cell(text, fs, today=today, month_first=month_first)
             if why:
                 faults.append(_Fault(header, text, why, fs.sensitive))
             else:
@@ -526,6 +668,7 @@ def _cross_checks(values: dict[str, Any], headers: dict[str, str], shape: Shape)
 
 def _ohchr_checker(
     today: dt.date,
+    month_first: bool,
 ) -> Callable[[dict[str, str], dict[str, str]], tuple[dict[str, Any], list[_Fault]]]:
     mapped = {label: target for label, target in OHCHR_COLUMNS.items() if target}
 
@@ -545,11 +688,13 @@ def _ohchr_checker(
             if label == "Mandates":
                 value, why = _parse_mandates(text)
             elif label == "Replies":
-                value, why = _parse_replies(text, today)
+                value, why = _parse_replies(text, today, month_first)
             elif label == "OHCHR Region":
                 continue  # OHCHR's own office regions, not the UN regional groups
             else:
-                value, why = parse_cell(text, _OHCHR_SPECS[label], today=today)
+                value, why = parse_cell(
+                    text, _OHCHR_SPECS[label], today=today, month_first=month_first
+                )
             if why:
                 faults.append(_Fault(header, text, why, label == "Summary"))
             else:
@@ -599,14 +744,16 @@ def _parse_mandates(text: str) -> tuple[int | None, str | None]:
     return len(names), None
 
 
-def _parse_replies(text: str, today: dt.date) -> tuple[list[dt.date] | None, str | None]:
+def _parse_replies(
+    text: str, today: dt.date, month_first: bool = False
+) -> tuple[list[dt.date] | None, str | None]:
     """Replies: free text holding the dates of the state's replies."""
     check = parse_cell(text, FieldSpec("text", max_length=2_000), today=today)
     if check[1]:
         return None, check[1]
     dates: list[dt.date] = []
     for token in find_dates(text):
-        date, why = parse_date(token, today=today)
+        date, why = parse_date(token, today=today, month_first=month_first)
         if why:
             return None, f"reply date {token}: {why}"
         dates.append(date)
@@ -624,51 +771,130 @@ def _content_hash(shape: Shape, values: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def _comparable(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return value
+    return str(value)
+
+
+def _hold_changed(
+    table: RawTable,
+    columns: dict[int, tuple[str, str]],
+    rows: list[tuple[int, dict[str, Any]]],
+    faults: list[dict[str, Any]],
+    registry: Registry,
+) -> list[tuple[int, dict[str, Any]]]:
+    """Quarantine rows whose id the registry already holds with other content.
+
+    Whatever put the id there (the history, an earlier file, the queue), a row is either
+    already present exactly as given, or held back naming the columns that differ (never their
+    values): the registry keeps what it had and nothing changes silently.
+    """
+    from triage.registry._models import Submission
+
+    stored_columns = {c.name for c in Submission.__table__.columns}
+    given = [canon for canon, _ in columns.values() if canon in stored_columns]
+    headers = {canon: header for canon, header in columns.values()}
+    if "submission_id" not in headers:
+        headers["submission_id"] = headers.get("case_id", "case_id")
+    known = registry.submission_records([values["submission_id"] for _, values in rows])
+    kept: list[tuple[int, dict[str, Any]]] = []
+    file = str(table.path)
+    for number, values in rows:
+        stored = known.get(values["submission_id"])
+        differs = [
+            headers.get(c, c)
+            for c in given
+            if stored is not None
+            and c != "submission_id"
+            and _comparable(values.get(c)) != _comparable(stored.get(c))
+        ]
+        if not differs:
+            kept.append((number, values))
+            continue
+        origin = stored.get("origin") if stored else None
+        where = {"history": "from the history", "queue": "from the queue"}.get(
+            str(origin), "by an earlier file"
+        )
+        faults.append(
+            _fault_line(
+                file,
+                table,
+                RawRow(number, []),
+                _Fault(
+                    headers["submission_id"],
+                    "",
+                    f"submission {values['submission_id']} is already registered {where} with "
+                    f"different content (column(s) {', '.join(differs)} differ); the registry "
+                    "keeps what it had. Record corrections through the lifecycle commands.",
+                ),
+            )
+        )
+    return kept
+
+
+#: Attempts at storing a file when a concurrent writer wins a race for the same ids.
+_STORE_ATTEMPTS = 3
+
+
 def _store(
     result: IngestResult, numbered: list[tuple[int, dict[str, Any]]], registry: Registry
 ) -> None:
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+    from triage.registry._registry import _one_line
 
     name = result.path.name
     rows = [values for _, values in numbered]
-    try:
-        if result.shape == "submissions":
-            prepared = [{**r, "content_hash": _content_hash("submissions", r)} for r in rows]
-            known = registry.submission_hashes([r["submission_id"] for r in prepared])
-            changed = [
-                number
-                for (number, _), r in zip(numbered, prepared, strict=True)
-                if known.get(r["submission_id"]) not in (None, r["content_hash"])
-            ]
-            if changed:
-                shown = ", ".join(str(n) for n in changed[:10]) + (
-                    " ..." if len(changed) > 10 else ""
-                )
-                where = "records" if result.path.suffix.lower() == ".json" else "rows"
-                result.warnings.append(
-                    f"{name}: {len(changed)} submission(s) are already registered with different "
-                    f"content ({where} {shown}); the registry keeps what it had. Record "
-                    "corrections through the lifecycle commands."
-                )
-            added = registry.add_submissions(
-                prepared, origin="intake", source_file=name, note=f"ingested from {name}"
-            )
-        elif result.shape == "cases":
-            added = registry.add_cases(rows, source="intake")
-        else:
-            source = "ohchr" if result.shape == "ohchr" else "intake"
-            added = registry.add_communications(rows, source=source)
-        result.added = len(added)
-        result.already_present = len(rows) - len(added)
-        registry.record_intake(
-            file_name=name,
-            sha256=result.sha256,
-            read=result.read,
-            accepted=result.n_accepted,
-            quarantined=result.n_quarantined,
-            added=result.added,
+    for attempt in range(1, _STORE_ATTEMPTS + 1):
+        try:
+            _store_once(result, rows, registry, name)
+            return
+        except (IntegrityError, OperationalError) as exc:
+            # Another ingest committed some of the same ids first (PostgreSQL's unique
+            # constraint), or the database was busy: try again; rows now present are skipped.
+            if attempt == _STORE_ATTEMPTS:
+                raise TriageError(
+                    f"{name}: nothing stored: the registry stayed busy with concurrent writers "
+                    f"after {attempt} attempts ({exc.__class__.__name__}: "
+                    f"{_one_line(str(getattr(exc, 'orig', exc)))}). Ingest the file again."
+                ) from exc
+            import time
+
+            time.sleep(0.2 * attempt)
+        except SQLAlchemyError as exc:
+            raise TriageError(
+                f"{name}: the registry refused the rows ({exc.__class__.__name__}: "
+                f"{_one_line(str(getattr(exc, 'orig', exc)))})."
+            ) from exc
+
+
+def _store_once(
+    result: IngestResult, rows: list[dict[str, Any]], registry: Registry, name: str
+) -> None:
+    # The intake log entry is written in the rows' own transaction (all or nothing).
+    log = {
+        "file_name": name,
+        "sha256": result.sha256,
+        "read": result.read,
+        "accepted": result.n_accepted,
+        "quarantined": result.n_quarantined,
+    }
+    if result.shape == "submissions":
+        prepared = [{**r, "content_hash": _content_hash("submissions", r)} for r in rows]
+        added = registry.add_submissions(
+            prepared, origin="intake", source_file=name, note=f"ingested from {name}", intake=log
         )
-    except SQLAlchemyError as exc:
-        raise TriageError(
-            f"{name}: the registry refused the rows ({exc.__class__.__name__}: {exc})."
-        ) from exc
+    elif result.shape == "cases":
+        added = registry.add_cases(rows, source="intake", intake=log)
+    else:
+        source = "ohchr" if result.shape == "ohchr" else "intake"
+        added = registry.add_communications(rows, source=source, intake=log)
+    result.added = len(added)
+    result.already_present = len(rows) - len(added)

@@ -50,6 +50,13 @@ class RawRow:
     fault: str | None = None
     #: The cell that holds the fault, when there is one.
     fault_column: str = ""
+    #: Cells that cannot be read as written, by position: why (a formula with no saved value,
+    #: a JSON ``true`` or ``Infinity`` where text was expected...).
+    cell_faults: dict[int, str] = field(default_factory=dict)
+    #: Cells the file typed as something other than text, by position: "boolean", "number".
+    cell_kinds: dict[int, str] = field(default_factory=dict)
+    #: How many cells the row really had (a shifted row has more or fewer than the header).
+    width: int | None = None
 
     def where(self, fmt: Format, sheet: str | None = None) -> str:
         """Where the row is, as a person looks for it: ``row 7``, ``sheet Cases, row 7``..."""
@@ -149,9 +156,15 @@ def _decode_not_utf8(data: bytes, warnings: list[str], name: str) -> tuple[str, 
     replaced = data.decode("utf-8", errors="replace")
     bad = replaced.count(_REPLACEMENT)
     good = sum(1 for ch in replaced if ord(ch) > 0x7F and ch != _REPLACEMENT)
-    if good > bad:
-        # Mostly valid UTF-8 with a few broken bytes: keep UTF-8; the affected rows are
-        # quarantined rather than the whole file turned into mojibake.
+    if good:
+        # Valid UTF-8 letters next to bytes that are not (a file joined from two exports, or
+        # edited in two programs): decoding it all as Windows-1252 would store "ZoÃ«" for
+        # "Zoë". Keep UTF-8; the rows with the other bytes are quarantined, never changed.
+        if good <= bad:
+            warnings.append(
+                f"{name}: mixes UTF-8 with another text encoding; only the UTF-8 rows can be "
+                "read as written."
+            )
         return replaced, "utf-8"
     for encoding in ("cp1252", "latin-1"):
         try:
@@ -212,7 +225,11 @@ def _read_csv(path: Path, text: str, is_header: HeaderTest) -> RawTable:
 
 
 def _split_header(
-    name: str, records: list[tuple[int, list[str]]], is_header: HeaderTest
+    name: str,
+    records: list[tuple[int, list[str]]],
+    is_header: HeaderTest,
+    *,
+    exact_width: bool = True,
 ) -> tuple[list[str], list[RawRow], list[str]]:
     """Find the header (a title row or two above it is common) and cut the data rows."""
     at = next((i for i, (_, r) in enumerate(records[:_HEADER_SEARCH]) if is_header(r)), 0)
@@ -226,7 +243,11 @@ def _split_header(
     )
     rows: list[RawRow] = []
     for n, record in records[at + 1 :]:
-        row = RawRow(n, (record + [""] * len(header))[: len(header)])
+        row = RawRow(
+            n,
+            (record + [""] * len(header))[: len(header)],
+            width=len(record) if exact_width else None,
+        )
         if len(record) > len(header) and any(c.strip() for c in record[len(header) :]):
             row.fault = (
                 f"has {len(record)} cells but the header has {len(header)} "
@@ -255,6 +276,9 @@ def _read_xlsx(path: Path, data: bytes, is_header: HeaderTest) -> RawTable:
         import openpyxl
 
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # The same workbook with formulas: a formula whose value was never saved reads as
+        # blank in ``book`` and must not be stored as a blank.
+        formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except KeyError as exc:
         raise InputFileError(
             f"{name}: a ZIP archive, but not an Excel workbook (.xlsx); export the data as "
@@ -266,41 +290,49 @@ def _read_xlsx(path: Path, data: bytes, is_header: HeaderTest) -> RawTable:
         ) from exc
     warnings: list[str] = []
     try:
-        chosen = None
-        for sheet in book.worksheets:
-            rows = sheet.iter_rows(values_only=True)
-            first = next(rows, None)
-            if first is not None and any(_cell_text(v).strip() for v in first):
-                chosen = sheet
-                break
-            if first is not None:
-                # A sheet may start with blank rows: look further before giving up on it.
-                for values in rows:
-                    if any(_cell_text(v).strip() for v in values):
-                        chosen = sheet
-                        break
-                if chosen is not None:
-                    break
-        if chosen is None:
+        sheets = [(sheet.title, _sheet_records(sheet)) for sheet in book.worksheets]
+        filled = [(title, records) for title, records in sheets if records]
+        if not filled:
             raise InputFileError(f"{name}: the workbook has no data in any sheet.")
-        others = [s.title for s in book.worksheets if s is not chosen]
+        tables = [
+            (title, records)
+            for title, records in filled
+            if any(is_header(cells) for _, cells, _ in records[:_HEADER_SEARCH])
+        ]
+        with_rows = [
+            (title, records)
+            for title, records in tables
+            if len(records)
+            > 1 + next(i for i, (_, cells, _) in enumerate(records) if is_header(cells))
+        ]
+        if len(with_rows) > 1:
+            shown = ", ".join(repr(title) for title, _ in with_rows)
+            raise InputFileError(
+                f"{name}: sheets {shown} all hold data rows under a header triage knows; "
+                "only one sheet per file is read. Save each sheet as its own file (or join them "
+                "into one sheet) and ingest them one by one."
+            )
+        title, records = (with_rows or tables or filled)[0]
+        others = [t for t, _ in filled if t != title]
         if others:
             warnings.append(
-                f"{name}: read sheet {chosen.title!r} only; other sheets ignored: "
-                + ", ".join(repr(o) for o in others)
-                + "."
+                f"{name}: read sheet {title!r}; other sheets hold no table triage knows and "
+                "were not read: " + ", ".join(repr(o) for o in others) + "."
             )
-        records = [
-            (n, cells)
-            for n, cells in (
-                (n, [_cell_text(v) for v in values])
-                for n, values in enumerate(chosen.iter_rows(values_only=True), start=1)
-            )
-            if any(c.strip() for c in cells)
-        ]
-        header, out, found = _split_header(name, records, is_header)
+        header, out, found = _split_header(
+            name, [(n, cells) for n, cells, _ in records], is_header, exact_width=False
+        )
         warnings += found
-        title = chosen.title
+        kinds = {n: k for n, _, k in records}
+        saved_formulas = _formula_cells(formulas[title], {r.number for r in out})
+        for row in out:
+            row.cell_kinds = {i: k for i, k in kinds.get(row.number, {}).items() if i < len(header)}
+            for i in saved_formulas.get(row.number, ()):
+                if i < len(header) and not row.cells[i].strip():
+                    row.cell_faults[i] = (
+                        "a formula whose value was never saved; open the file in a spreadsheet, "
+                        "save it (or paste the values) and ingest it again"
+                    )
     except InputFileError:
         raise
     except Exception as exc:
@@ -309,9 +341,42 @@ def _read_xlsx(path: Path, data: bytes, is_header: HeaderTest) -> RawTable:
         ) from exc
     finally:
         book.close()
+        formulas.close()
     return RawTable(
         path=path, format="xlsx", header=header, rows=out, sheet=title, warnings=warnings
     )
+
+
+def _sheet_records(sheet: Any) -> list[tuple[int, list[str], dict[int, str]]]:
+    """The sheet's non-blank rows: (row number, cells as text, kinds of the typed cells)."""
+    records: list[tuple[int, list[str], dict[int, str]]] = []
+    for n, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = [_cell_text(v) for v in values]
+        if any(c.strip() for c in cells):
+            kinds = {i: _kind(v) for i, v in enumerate(values) if _kind(v)}
+            records.append((n, cells, kinds))
+    return records
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return ""
+
+
+def _formula_cells(sheet: Any, wanted: set[int]) -> dict[int, list[int]]:
+    """Positions of formula cells, by row number, in the formula view of the sheet (the caller
+    faults those whose saved value is blank: the value was never computed and saved)."""
+    found: dict[int, list[int]] = {}
+    for n, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if n not in wanted:
+            continue
+        where = [i for i, v in enumerate(values) if isinstance(v, str) and v.startswith("=")]
+        if where:
+            found[n] = where
+    return found
 
 
 def _cell_text(value: Any) -> str:
@@ -388,7 +453,9 @@ def _read_json(path: Path, text: str) -> RawTable:
         cells: list[str] = []
         fault = None
         fault_column = ""
-        for col in columns:
+        kinds: dict[int, str] = {}
+        cell_faults: dict[int, str] = {}
+        for position, col in enumerate(columns):
             value = values.get(col)
             if isinstance(value, list) and all(not isinstance(v, list | dict) for v in value):
                 cells.append(";".join(_cell_text(v) for v in value))
@@ -397,7 +464,20 @@ def _read_json(path: Path, text: str) -> RawTable:
                 fault, fault_column = "holds a nested structure, not a value", col
             else:
                 cells.append(_cell_text(value))
-        rows.append(RawRow(index, cells, fault=fault, fault_column=fault_column))
+                if _kind(value):
+                    kinds[position] = _kind(value)
+                if isinstance(value, float) and value in (float("inf"), float("-inf")):
+                    cell_faults[position] = "an infinite number (Infinity or out of range)"
+        rows.append(
+            RawRow(
+                index,
+                cells,
+                fault=fault,
+                fault_column=fault_column,
+                cell_faults=cell_faults,
+                cell_kinds=kinds,
+            )
+        )
     return RawTable(path=path, format="json", header=columns, rows=rows)
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from triage.config import db_url
+from triage.config import db_url, mask_secrets, mask_url
 from triage.errors import InputFileError, TriageError
 from triage.registry._lifecycle import STATUSES, LifecycleError, Status, check_transition
 from triage.registry._models import (
@@ -194,7 +194,9 @@ def _reachable(method: _F) -> _F:
         try:
             return method(self, *args, **kwargs)
         except (OperationalError, ProgrammingError) as exc:
-            detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            detail = mask_secrets(
+                _one_line(str(getattr(exc, "orig", exc))), self.engine.url.password or ""
+            )
             hint = (
                 " Run `triage db init` first."
                 if "no such table" in detail or "does not exist" in detail
@@ -496,6 +498,7 @@ class Registry:
         origin: str = "intake",
         source_file: str | None = None,
         note: str | None = None,
+        intake: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """Register new submissions and their first lifecycle steps; return the ids added.
 
@@ -571,6 +574,7 @@ class Registry:
                     if r.get("individual_id")
                 }
                 self._insert_new(conn, Individual, "individual_id", list(people.values()), {}, {})
+            _log_intake(conn, intake, len(new), self._clock())
         return [r["submission_id"] for r in new]
 
     @_reachable
@@ -582,8 +586,28 @@ class Registry:
         return {sid: digest for sid, digest in found if sid in wanted}
 
     @_reachable
+    def submission_records(self, submission_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored columns of each registered submission among ``submission_ids``
+        (looked up in batches, so a large file costs no more than its own ids)."""
+        columns = [c for c in Submission.__table__.columns if c.name != "id"]
+        found: dict[str, dict[str, Any]] = {}
+        wanted = list(dict.fromkeys(submission_ids))
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for row in conn.execute(
+                    select(*columns).where(Submission.submission_id.in_(chunk))
+                ).mappings():
+                    found[row["submission_id"]] = dict(row)
+        return found
+
+    @_reachable
     def add_communications(
-        self, rows: Sequence[Mapping[str, Any]], *, source: str = "intake"
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        source: str = "intake",
+        intake: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """Register communications (e.g. from an OHCHR export) not yet present; return their ids.
 
@@ -592,10 +616,17 @@ class Registry:
         """
         with self.engine.begin() as conn:
             new = _store_communications(conn, rows, source=source)
+            _log_intake(conn, intake, len(new), self._clock())
         return [r["communication_id"] for r in new]
 
     @_reachable
-    def add_cases(self, rows: Sequence[Mapping[str, Any]], *, source: str = "intake") -> list[str]:
+    def add_cases(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        source: str = "intake",
+        intake: Mapping[str, Any] | None = None,
+    ) -> list[str]:
         """Register cases not yet present (by ``case_id``); return their ids.
 
         A case whose communication is not in the registry gets a minimal communication row
@@ -624,6 +655,7 @@ class Registry:
                 if r.get("individual_id")
             }
             self._insert_new(conn, Individual, "individual_id", list(people.values()), {}, {})
+            _log_intake(conn, intake, len(new), self._clock())
         return [r["case_id"] for r in new]
 
     @_reachable
@@ -943,6 +975,29 @@ class Registry:
         self.engine.dispose()
 
 
+def _log_intake(conn: Any, intake: Mapping[str, Any] | None, added: int, at: Any) -> None:
+    """Record an ingested file in the same transaction as its rows: a process killed after
+    the commit leaves both, one killed before leaves neither, so the log always tells what
+    was added and by which file."""
+    if intake is None:
+        return
+    _bulk_insert(
+        conn,
+        IntakeFile,
+        [
+            {
+                "file_name": intake["file_name"],
+                "sha256": intake["sha256"],
+                "ingested_at": at,
+                "n_read": intake["read"],
+                "n_accepted": intake["accepted"],
+                "n_quarantined": intake["quarantined"],
+                "n_added": added,
+            }
+        ],
+    )
+
+
 def _store_communications(
     conn: Any, rows: Sequence[Mapping[str, Any]], *, source: str
 ) -> list[dict[str, Any]]:
@@ -1041,6 +1096,20 @@ def _within(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
         yield own
 
 
+def _one_line(text: str) -> str:
+    """The first non-blank line of a driver's message (they run to several lines of SQL)."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "").rstrip(".")
+
+
+def _password_of(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password or ""
+    except Exception:
+        return ""
+
+
 def _make_engine(url: str) -> Engine:
     if url.startswith(("postgresql://", "postgres://")):
         # psycopg (3) is the driver triage installs; SQLAlchemy's default would be psycopg2.
@@ -1057,8 +1126,11 @@ def _make_engine(url: str) -> Engine:
         # Parameters hold names and contacts: never let an error message print them.
         engine = create_engine(url, hide_parameters=True, **options)
     except (SQLAlchemyError, ImportError, ValueError, OSError) as exc:
+        # Never print the URL's password, not even inside the driver's message.
+        password = _password_of(url)
+        detail = mask_secrets(_one_line(str(exc)), password)
         raise TriageError(
-            f"cannot open the registry at {url!r}: {exc}. Check TRIAGE_DB_URL."
+            f"cannot open the registry at {mask_url(url)!r}: {detail}. Check TRIAGE_DB_URL."
         ) from exc
     if engine.dialect.name == "sqlite":
 

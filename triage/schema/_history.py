@@ -187,9 +187,9 @@ def _refuse_unparsed(path: Path, column: str, raw: pd.Series, parsed: pd.Series)
             kind = "true or false"
         elif column in _INT_COLUMNS:
             kind = "a whole number"
+        # The value is not shown: a shifted row can put a name or a contact in any column.
         raise InputFileError(
-            f"{path}: row {position + 2}, column {column}, value {raw.iloc[position]!r}: "
-            f"expected {kind}; {int(bad.sum())} such cell(s) in this column. "
+            f"{path}: row {position + 2}, column {column}: expected {kind}; {int(bad.sum())} such cell(s) in this column. "
             f"`triage ingest {path.name} --dry-run` lists every faulty row."
         )
 
