@@ -133,6 +133,12 @@ def settle(page: Any, timeout: float = 120_000) -> None:
     page.wait_for_selector(
         "[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout
     )
+    # Elements of the finished run can still show their loading placeholders for a moment
+    # on a busy machine: wait until none is left.
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=stSkeleton]').length === 0",
+        timeout=timeout,
+    )
     page.wait_for_timeout(250)
 
 

@@ -267,7 +267,10 @@ def test_an_auditors_day(browser: Any, day_server: str, shots: Path) -> None:
     _clean(page, "audit")
     body = page.inner_text("body")
     if "No selection run is recorded yet" not in body:
-        assert "content hash" in body
+        # The run's details render after the runs table; wait for them rather than read a
+        # page still drawing its placeholders.
+        page.get_by_text("content hash").first.wait_for(timeout=60_000)
+        assert "content hash" in page.inner_text("body")
     _grids_drawn(page)
     page.screenshot(path=str(shots / "auditor-1-audit.png"), full_page=True)
     _nav(page, "Queue")
