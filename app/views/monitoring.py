@@ -75,12 +75,24 @@ with tab_profile:
     st.altair_chart(
         _charts.share_bars(
             areas,
-            title=f"Figure 2. Cases by the defender's issue area (n={len(cases):,})",
+            title=f"Figure 2. Cases by the defender's issue area, in the paper's six categories (n={len(cases):,})",
             y_title="Issue area",
         ),
         key="fig2",
     )
     _table(areas.drop(columns="code").rename(columns=str.capitalize), "issue areas", "fig2_table")
+    st.caption(
+        "A case counts once in each category its defender works in, so the shares add up to "
+        "more than 100%. The paper's categories join women's and LGBTI rights, and indigenous, "
+        "land and environmental rights; the eight areas recorded separately:"
+    )
+    _table(
+        monitor.issue_area_shares(cases, grouped=False)
+        .drop(columns="code")
+        .rename(columns=str.capitalize),
+        "recorded issue areas",
+        "fig2_areas_table",
+    )
 
 with tab_geo:
     per_country = monitor.communications_by_country(comms)

@@ -146,3 +146,28 @@ def test_delay_table_counts_every_dated_urgent_appeal_once(data: list) -> None:
     if appeals:
         overall = np.average(table["mean_delay_days"], weights=table["appeals"])
         assert overall == pytest.approx(np.mean([d for _, d in appeals]))
+
+
+def test_issue_areas_in_the_papers_six_categories() -> None:
+    cases = pd.DataFrame(
+        {
+            "issue_areas": [
+                "womens_rights;lgbti_rights",  # one case, one category
+                "indigenous_rights",
+                "land_environmental_rights;democratic_rights_institutions",
+                "",
+            ]
+        }
+    )
+    grouped = monitor.issue_area_shares(cases).set_index("code")
+    assert len(grouped) == 7  # six categories and the unattributable
+    assert grouped.loc["womens_lgbti_rights", "cases"] == 1
+    assert grouped.loc["indigenous_land_environmental_rights", "cases"] == 2
+    assert grouped.loc["democratic_rights_institutions", "share"] == pytest.approx(0.25)
+    assert grouped.loc["unattributed", "cases"] == 1
+    assert grouped.loc["womens_lgbti_rights", "label"] == "Women's, LGBTI rights"
+    detailed = monitor.issue_area_shares(cases, grouped=False).set_index("code")
+    assert len(detailed) == 9  # the eight recorded areas and the unattributable
+    assert (
+        detailed.loc["womens_rights", "cases"] == 1 and detailed.loc["lgbti_rights", "cases"] == 1
+    )

@@ -11,7 +11,14 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from triage.schema import IMPROVED_OUTCOMES, ISSUE_AREAS, OUTCOMES, VIOLATIONS, codes_to_frame
+from triage.schema import (
+    IMPROVED_OUTCOMES,
+    ISSUE_AREA_GROUPS,
+    ISSUE_AREAS,
+    OUTCOMES,
+    VIOLATIONS,
+    codes_to_frame,
+)
 
 __all__ = [
     "SAMPLE_ASSESSMENTS",
@@ -54,9 +61,30 @@ def violation_shares(cases: pd.DataFrame) -> pd.DataFrame:
     return code_shares(cases["violations"], VIOLATIONS)
 
 
-def issue_area_shares(cases: pd.DataFrame) -> pd.DataFrame:
-    """Figure 2: share of cases per issue area, plus the share with no attributable area."""
-    table = code_shares(cases["issue_areas"], ISSUE_AREAS)
+def issue_area_shares(cases: pd.DataFrame, *, grouped: bool = True) -> pd.DataFrame:
+    """Figure 2: code, label, cases, share (0-1) per issue category, plus the unattributable.
+
+    With ``grouped`` (the default) the categories are the paper's six (``ISSUE_AREA_GROUPS``):
+    a case counts once in a category when it has any of its areas. Otherwise each of the eight
+    recorded areas (``ISSUE_AREAS``) has its own row.
+    """
+    if grouped:
+        flags = codes_to_frame(cases["issue_areas"], ISSUE_AREAS)
+        n = max(len(cases), 1)
+        counts = {
+            code: int(flags.loc[:, list(members)].any(axis=1).sum())
+            for code, (_, members) in ISSUE_AREA_GROUPS.items()
+        }
+        table = pd.DataFrame(
+            {
+                "code": list(ISSUE_AREA_GROUPS),
+                "label": [label for label, _ in ISSUE_AREA_GROUPS.values()],
+                "cases": list(counts.values()),
+                "share": [c / n for c in counts.values()],
+            }
+        )
+    else:
+        table = code_shares(cases["issue_areas"], ISSUE_AREAS)
     blank = int(cases["issue_areas"].fillna("").astype(str).str.strip().eq("").sum())
     extra = pd.DataFrame(
         {

@@ -16,6 +16,7 @@ __all__ = [
     "GENDERS",
     "IMPROVED_OUTCOMES",
     "ISSUE_AREAS",
+    "ISSUE_AREA_GROUPS",
     "LABELS",
     "OUTCOMES",
     "REPLY_CLASSES",
@@ -64,6 +65,34 @@ ISSUE_AREAS: Final = MappingProxyType(
         "socioeconomic_anticorruption": "Socioeconomic rights and anti-corruption",
         "democratic_rights_institutions": "Democratic rights and institutions",
         "anti_impunity_justice_peace": "Anti-impunity, transitional justice and peace",
+    }
+)
+
+#: The paper's six issue categories (Figure 2, p. 8), each the union of one or two of the
+#: ``ISSUE_AREAS`` codes: (label, codes).
+ISSUE_AREA_GROUPS: Final = MappingProxyType(
+    {
+        "womens_lgbti_rights": ("Women's, LGBTI rights", ("womens_rights", "lgbti_rights")),
+        "cultural_ethnic_religious_rights": (
+            "Cultural, ethnic, religious rights",
+            ("cultural_ethnic_religious_rights",),
+        ),
+        "indigenous_land_environmental_rights": (
+            "Indigenous, land, environmental rights",
+            ("indigenous_rights", "land_environmental_rights"),
+        ),
+        "socioeconomic_anticorruption": (
+            "Socioeconomic rights, anti-corruption",
+            ("socioeconomic_anticorruption",),
+        ),
+        "democratic_rights_institutions": (
+            "Democratic rights & institutions",
+            ("democratic_rights_institutions",),
+        ),
+        "anti_impunity_justice_peace": (
+            "Anti-impunity, transitional justice, peace",
+            ("anti_impunity_justice_peace",),
+        ),
     }
 )
 
