@@ -11,7 +11,6 @@ Never ``playwright install``. Without Chromium the test skips, except when ``CI`
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,17 +21,10 @@ from typing import Any
 
 import pytest
 
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS, free_port
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app" / "streamlit_app.py"
 PAGES = {
@@ -57,17 +49,11 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(shared_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served on a free local port, on the shared fixture registry."""
     _require_chromium()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **shared_env.environ()}
     log = tmp_path_factory.mktemp("streamlit-log") / "server.log"
     with log.open("wb") as out:
