@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammainc
+from scipy.special import expit, gammainc
 
 from triage.schema import HISTORY_FILES, ISSUE_AREAS, VIOLATIONS, region_of
 from triage.synth import _world as W
+from triage.synth._roots import solve_increasing, solve_intercept
 from triage.synth._simulate import (
     _GENDER_CODES,
     _V,
     _largest_remainder,
     _Run,
-    _sigmoid,
-    _solve_intercept,
 )
 
 __all__ = ["assemble", "to_text", "typed"]
@@ -172,17 +171,6 @@ def _observed_mean(mean: np.ndarray, left: np.ndarray, weight: np.ndarray) -> fl
     return float((weight * mean * gammainc(_REPLY_SHAPE + 1, x)).sum() / den)
 
 
-def _bisect(f: Callable[[float], float], target: float, lo: float, hi: float) -> float:
-    """Solve ``f(x) == target`` for an increasing ``f`` on ``[lo, hi]``."""
-    for _ in range(50):
-        mid = (lo + hi) / 2
-        if f(mid) < target:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
 def _letter_design(
     rng: np.random.Generator, year: np.ndarray, named: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -240,7 +228,7 @@ def _marginal_improve(lin_without_hidden: np.ndarray) -> np.ndarray:
     probability the case's outcome is actually drawn with, averaged over that luck.
     """
     x = np.asarray(lin_without_hidden, dtype=float)[:, None] + _HIDDEN_SD * _GH_NODES[None, :]
-    return _sigmoid(x) @ _GH_WEIGHTS
+    return expit(x) @ _GH_WEIGHTS
 
 
 @dataclass(frozen=True)
@@ -360,30 +348,32 @@ def _solve_effects(
 
     b0 = 0.0
     for _ in range(12):
-        b0 = _solve_intercept(linear(), ones, 0.24)
+        b0 = solve_intercept(linear(), ones, 0.24)
         if det.sum() >= _MIN_SOLVE_ROWS:
             off = b0 + linear() - eff["det"] * det
-            eff["det"] = _solve_intercept(off, det * 1.0, det_target)
+            eff["det"] = solve_intercept(off, det * 1.0, det_target)
         if conv.sum() >= _MIN_SOLVE_ROWS:
             off = b0 + linear() - eff["conv"] * conv
-            eff["conv"] = _solve_intercept(off, conv * 1.0, W.CONVICTED_IMPROVED_SHARE)
+            eff["conv"] = solve_intercept(off, conv * 1.0, W.CONVICTED_IMPROVED_SHARE)
         if prof.sum() >= 3:
             off = b0 + linear() - eff["prof"] * prof
-            eff["prof"] = _solve_intercept(off, prof * 1.0, W.PROFESSIONAL_IMPROVED_SHARE)
+            eff["prof"] = solve_intercept(off, prof * 1.0, W.PROFESSIONAL_IMPROVED_SHARE)
         for y, rows in years.items():
             off = b0 + linear() - shift[y] * rows
-            shift[y] = _solve_intercept(off, rows * 1.0, W.YEAR_IMPROVED_SHARE[y])
+            shift[y] = solve_intercept(off, rows * 1.0, W.YEAR_IMPROVED_SHARE[y])
         if alone.sum() >= _MIN_SOLVE_ROWS and (~alone).sum() >= _MIN_SOLVE_ROWS:
             # The alone letters' share is set through the intercept, the joint letters' through
             # the slope per mandate, so that both together keep the overall 24 %.
-            b0 = _solve_intercept(linear(), alone * 1.0, W.ALONE_IMPROVED_SHARE)
+            b0 = solve_intercept(linear(), alone * 1.0, W.ALONE_IMPROVED_SHARE)
             base = b0 + linear() + eff["mand"] * extra
 
             def overall(m: float, base: np.ndarray = base) -> float:
-                return float(_sigmoid(base + m * extra).mean())
+                return float(expit(base + m * extra).mean())
 
-            eff["mand"] = max(0.05, -_bisect(overall, 0.24, -3.0, 3.0))
-    b0 = _solve_intercept(linear(), ones, 0.24)
+            eff["mand"] = max(
+                0.05, -solve_increasing(overall, 0.24, -3.0, 3.0, what="the effect per mandate")
+            )
+    b0 = solve_intercept(linear(), ones, 0.24)
     return _Effects(
         intercept=b0,
         detention=eff["det"],
@@ -511,7 +501,7 @@ def to_text(
     for _ in range(4):
         p_obs = gammainc(_REPLY_SHAPE, np.maximum(left, 0) / (mean_days[s_country] / _REPLY_SHAPE))
         for e, era_name in enumerate(("jilani", "sekaggya", "forst")):
-            era_a[e] = _solve_intercept(
+            era_a[e] = solve_intercept(
                 reply_c[s_country],
                 weight * (s_era == e),
                 W.ERA_SUBSTANTIVE[era_name],
@@ -519,10 +509,10 @@ def to_text(
             )
         for c, target in W.NAMED_RESPONSE.items():
             i = cidx[c]
-            reply_c[i] = _solve_intercept(
+            reply_c[i] = solve_intercept(
                 era_a[s_era], weight * (s_country == i), target, scale=(1 - imm) * p_obs
             )
-        intensity = weight * _sigmoid(era_a[s_era] + reply_c[s_country])
+        intensity = weight * expit(era_a[s_era] + reply_c[s_country])
         # Replies after November 2016 are not seen yet: solve the means so that the *observed*
         # (truncated) means land on the paper's figures.
         for c, target in W.NAMED_REPLY_DAYS.items():
@@ -532,23 +522,25 @@ def to_text(
             def country_mean(m: float, rows: np.ndarray = rows, w: np.ndarray = intensity) -> float:
                 return _observed_mean(np.full(int(rows.sum()), m), left[rows], w[rows])
 
-            mean_days[i] = _bisect(country_mean, target, target, 4 * target)
+            mean_days[i] = solve_increasing(
+                country_mean, target, target, 4 * target, what=f"the mean reply days of {c}"
+            )
 
         def overall(g: float, fixed: np.ndarray = mean_days, w: np.ndarray = intensity) -> float:
             m = np.where(named, fixed, g * other_days)
             return _observed_mean(m[s_country], left, w)
 
-        g = _bisect(overall, W.MEAN_REPLY_DAYS, 10.0, 400.0)
+        g = solve_increasing(overall, W.MEAN_REPLY_DAYS, 10.0, 400.0, what="the mean reply days")
         mean_days = np.where(named, mean_days, g * other_days)
     era_r = np.array([W.ERA_REJECTION_LOGIT[e] for e in ("jilani", "sekaggya", "forst")])
-    p_sub = _sigmoid(era_a[s_era] + reply_c[s_country])
+    p_sub = expit(era_a[s_era] + reply_c[s_country])
     for c, target in W.NAMED_REJECTION.items():
         i = cidx[c]
-        reject_d[i] = _solve_intercept(era_r[s_era], weight * p_sub * (s_country == i), target)
+        reject_d[i] = solve_intercept(era_r[s_era], weight * p_sub * (s_country == i), target)
 
     n_s = len(s_country)
     replied = (
-        _stratified(rng, s_country, s_state) < _sigmoid(era_a[s_era] + reply_c[s_country])
+        _stratified(rng, s_country, s_state) < expit(era_a[s_era] + reply_c[s_country])
     ) & s_state
     immaterial = replied & (_stratified(rng, s_country, replied) < imm)
     substantive = replied & ~immaterial
@@ -558,7 +550,7 @@ def to_text(
         & ~unknown
         & (
             _stratified(rng, s_country, substantive & ~unknown)
-            < _sigmoid(era_r[s_era] + reject_d[s_country])
+            < expit(era_r[s_era] + reject_d[s_country])
         )
     )
     days = rng.gamma(_REPLY_SHAPE, mean_days[s_country] / _REPLY_SHAPE) * np.where(
@@ -710,7 +702,7 @@ def to_text(
         hidden,
         eff,
     )
-    p_draw = _sigmoid(b0 + lin)
+    p_draw = expit(b0 + lin)
     # The truth written out: the same probability with the per-case luck averaged over.
     p_improve = _marginal_improve(b0 + lin - hidden)
 
@@ -722,21 +714,21 @@ def to_text(
         + 0.4 * v[:, _V["threats"]]
         + np.array([W.YEAR_WORSEN.get(int(y), 0.0) for y in c_year])
     )
-    c0 = _solve_intercept(worse_lin, in_sample * (1 - p_draw), 0.26 / 0.76)
-    p_worse = _sigmoid(c0 + worse_lin)
+    c0 = solve_intercept(worse_lin, in_sample * (1 - p_draw), 0.26 / 0.76)
+    p_worse = expit(c0 + worse_lin)
     # Mixed developments given neither improvement nor deterioration: detention makes them
     # likely (release, then renewed detention or sentencing), solved on the sample so that 14 %
     # of its detention cases are mixed in expectation (p. 22).
     det_rows = v[:, _V["detention"]] * in_sample
     a_mixed = -0.7
     if det_rows.sum() >= _MIN_SOLVE_ROWS:
-        a_mixed = _solve_intercept(
+        a_mixed = solve_intercept(
             np.zeros(len(taken)),
             det_rows,
             W.DETENTION_MIXED_SHARE,
             scale=(1 - p_draw) * (1 - p_worse),
         )
-    p_mixed = np.where(v[:, _V["detention"]] > 0, _sigmoid(np.full(len(taken), a_mixed)), 0.12)
+    p_mixed = np.where(v[:, _V["detention"]] > 0, expit(np.full(len(taken), a_mixed)), 0.12)
     # Outcome draws by systematic sampling along the cases sorted by the breakdowns the paper
     # reports: sample first, then letters sent alone (about 50 sample cases), the violation
     # group (professional restrictions, about 8; administrative harassment, about 14),

@@ -173,32 +173,6 @@ class _Pool:
         return rng.choice(ids, size=n, replace=True, p=weight / weight.sum())
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _logit(p: float) -> float:
-    return math.log(p / (1.0 - p))
-
-
-def _solve_intercept(
-    offset: np.ndarray, weight: np.ndarray, target: float, *, scale: np.ndarray | None = None
-) -> float:
-    """Return ``a`` with ``sum(w * s * sigmoid(a + offset)) / sum(w) == target`` (bisection)."""
-    s = np.ones_like(offset) if scale is None else scale
-    wsum = weight.sum()
-    if wsum <= 0:
-        return _logit(min(max(target, 1e-6), 1 - 1e-6))
-    lo, hi = -15.0, 15.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if (weight * s * _sigmoid(mid + offset)).sum() / wsum < target:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
 def _systematic(rng: np.random.Generator, n: int, p: np.ndarray) -> np.ndarray:
     """Draw ``n`` categories with probabilities ``p`` by systematic sampling, in random order.
 
