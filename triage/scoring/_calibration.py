@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from scipy.special import expit
+from scipy.special import logit as scipy_logit
 
 __all__ = ["Calibrator", "CalibratorKind", "fit_calibrator", "logit", "sigmoid"]
 
@@ -31,14 +33,13 @@ _EPS = 1e-6
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Logistic function, numerically safe for large ``|z|``."""
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
+    """Logistic function (``scipy.special.expit``), numerically safe for large ``|z|``."""
+    return expit(z)
 
 
 def logit(p: np.ndarray) -> np.ndarray:
-    """Log-odds of ``p`` clipped to ``[1e-6, 1 - 1e-6]``."""
-    q = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(q / (1 - q))
+    """Log-odds of ``p`` clipped to ``[1e-6, 1 - 1e-6]`` (``scipy.special.logit``)."""
+    return scipy_logit(np.clip(p, _EPS, 1 - _EPS))
 
 
 @dataclass(frozen=True)

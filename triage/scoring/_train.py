@@ -64,7 +64,7 @@ from triage.features import (
 )
 from triage.features._build import SHRINK
 from triage.schema import IMPROVED_OUTCOMES, History
-from triage.scoring._calibration import Calibrator, CalibratorKind, fit_calibrator, sigmoid
+from triage.scoring._calibration import Calibrator, CalibratorKind, fit_calibrator, logit, sigmoid
 from triage.scoring._linear import LinearOffset, fit_linear
 from triage.scoring._metrics import reliability_table, score_metrics
 from triage.scoring._model import (
@@ -500,12 +500,12 @@ def _shared_variance(
     if observed <= 0 or first_order:
         return observed / first_order_sum
     base = float(pairs(p)[0])
-    logit_p = np.log(p / (1 - p))
+    logit_p = logit(p)
 
     def expected(tau: float) -> float:
         # Probit matching: E sigmoid(b + u) = p when b = logit(p) · sqrt(1 + π τ² / 8).
         b = logit_p * np.sqrt(1.0 + np.pi * tau**2 / 8.0)
-        q = 1.0 / (1.0 + np.exp(-(b[:, None] + tau * _GH_NODES[None, :])))
+        q = sigmoid(b[:, None] + tau * _GH_NODES[None, :])
         return float(pairs(q) @ _GH_WEIGHTS) - base
 
     lo, hi = 0.0, 4.0
