@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage.synth._assemble import _low_discrepancy, _stratified, _van_der_corput
+from triage.synth._draws import _low_discrepancy, _stratified, _van_der_corput
 from triage.synth._roots import solve_increasing, solve_intercept
 from triage.synth._simulate import _largest_remainder, _systematic
 

@@ -70,7 +70,8 @@ def counterfactual_tables(
         ``truth_of(rows, n_mandates, delay_days, sent_year) -> p_improve`` for submissions
         ``rows`` (the generator's truth model with its intercept, hidden term averaged out).
     """
-    from triage.synth._assemble import _dates, _drafting_days, _letter_design
+    from triage.synth._columns import _dates
+    from triage.synth._letters import _drafting_days, _letter_design
 
     rng = np.random.default_rng([int(seed), _STREAM])
     n = len(submission_id)
