@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from triage.synth._calendar import _largest_remainder, _systematic
 from triage.synth._draws import _low_discrepancy, _stratified, _van_der_corput
 from triage.synth._roots import solve_increasing, solve_intercept
-from triage.synth._simulate import _largest_remainder, _systematic
 
 weights = st.lists(st.floats(0.01, 100.0), min_size=1, max_size=30)
 

@@ -9,8 +9,8 @@ import numpy as np
 from scipy.special import expit
 
 from triage.synth import _world as W
+from triage.synth._people import _V
 from triage.synth._roots import solve_increasing, solve_intercept
-from triage.synth._simulate import _V
 
 #: Height of the U-shaped effect of a state's engagement on improvement (log-odds per squared
 #: standard deviation of its reply propensity, capped at two sd). ASSUMPTION, see

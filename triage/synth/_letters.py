@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from triage.synth import _world as W
-from triage.synth._simulate import _Calendar, _Run
+from triage.synth._calendar import _Calendar
+from triage.synth._simulate import _Run
 
 
 def _letter_design(

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.special import expit
 
 from triage.synth import _world as W
+from triage.synth._calendar import _largest_remainder
 from triage.synth._draws import _low_discrepancy, _systematic_draws
 from triage.synth._improvement import (
     _HIDDEN_SD,
@@ -27,8 +28,9 @@ from triage.synth._improvement import (
     _solve_effects,
 )
 from triage.synth._letters import NamedLetters
+from triage.synth._people import _V
 from triage.synth._roots import solve_intercept
-from triage.synth._simulate import _V, _largest_remainder, _Run
+from triage.synth._simulate import _Run
 
 _SURVEY_ANSWERS = ("definitely", "probably", "rather_unlikely", "definitely_unlikely")
 

@@ -18,8 +18,9 @@ from triage.synth._letters import (
     _letter_design,
 )
 from triage.synth._outcomes import TruthModel
+from triage.synth._people import _GENDER_CODES
 from triage.synth._replies import Replies
-from triage.synth._simulate import _GENDER_CODES, _Run
+from triage.synth._simulate import _Run
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
