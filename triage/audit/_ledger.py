@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from triage._validation import Constraint, check_params, one_of
 from triage.audit._chain import (
     GENESIS_HASH,
     canonical_json,
@@ -53,6 +54,11 @@ from triage.errors import TriageError
 
 #: How an actor signed in, as stored in each record's ``signed_in``.
 AUTH_METHODS = ("demo", "password", "token")
+_CONSTRAINTS = {
+    "role": one_of(ROLES),
+    "user": Constraint(bool, "a non-empty user name"),
+    "auth": one_of(AUTH_METHODS),
+}
 
 __all__ = [
     "AUTH_METHODS",
@@ -173,15 +179,9 @@ def append_record(
         An open ``ledger_transaction``: the record commits with the caller's other writes.
         Without it the record is appended in a transaction of its own.
     """
-    if role not in ROLES:
-        raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
-    if not user:
-        raise ValueError(f"`user` must be a non-empty user name. Got {user!r} instead.")
+    check_params(_CONSTRAINTS, role=role, user=user)
     if auth is not None:
-        if auth not in AUTH_METHODS:
-            raise ValueError(
-                f"`auth` must be one of {', '.join(AUTH_METHODS)}. Got {auth!r} instead."
-            )
+        check_params(_CONSTRAINTS, auth=auth)
         content = {**content, "signed_in": auth}
     try:
         text = canonical_json(content)

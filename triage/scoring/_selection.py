@@ -12,10 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from triage._validation import check_params, in_range
 from triage.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS, MONOTONE, START_FEATURES
 from triage.scoring._calibration import Calibrator, CalibratorKind, fit_calibrator, sigmoid
 from triage.scoring._linear import LinearOffset, fit_linear
 from triage.scoring._metrics import score_metrics
+
+_CONSTRAINTS = {"share": in_range(0, 0.5, closed="neither")}
 
 _MIN_TRAIN = 40
 
@@ -28,8 +31,7 @@ def time_split(
     Test takes the most recent whole years holding at least ``share`` of the rows, validation the
     years before them holding at least ``share`` more; training keeps the rest.
     """
-    if not 0 < share < 0.5:
-        raise ValueError(f"`share` must be in (0, 0.5). Got {share} instead.")
+    check_params(_CONSTRAINTS, share=share)
     years = pd.to_datetime(dates).dt.year.to_numpy()
     uniq, cnt = np.unique(years, return_counts=True)
     n = len(years)

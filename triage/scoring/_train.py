@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from triage._validation import at_least, check_params, in_range, integer
 from triage.errors import TriageError
 from triage.features import (
     CATEGORICAL_FEATURES,
@@ -97,6 +98,12 @@ from triage.scoring._uncertainty import (
     _country_held_out_scores,
     _draws,
 )
+
+_CONSTRAINTS = {
+    "n_bootstrap": at_least(2),
+    "level": in_range(0.5, 1, closed="left"),
+    "seed": integer("a non-negative integer", minimum=0),
+}
 
 __all__ = ["TrainResult", "fit_model", "labelled_cases", "time_split", "train"]
 
@@ -188,10 +195,7 @@ def train(
     TriageError
         If there are too few labelled cases or a split lacks one of the classes.
     """
-    if n_bootstrap < 2:
-        raise ValueError(f"`n_bootstrap` must be at least 2. Got {n_bootstrap} instead.")
-    if not 0.5 <= level < 1:
-        raise ValueError(f"`level` must be in [0.5, 1). Got {level} instead.")
+    check_params(_CONSTRAINTS, n_bootstrap=n_bootstrap, level=level)
     comparison = _comparison(Path(compare_with)) if compare_with is not None else None
     total = 6
     step = 0
@@ -449,8 +453,7 @@ def fit_model(history: History, *, seed: int = 0) -> TriageModel:
     TriageError
         If there are too few labelled cases, or the training or validation years lack a class.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer. Got {seed!r} instead.")
+    check_params(_CONSTRAINTS, seed=seed)
     cases, y = labelled_cases(history)
     if len(cases) < _MIN_TRAIN:
         raise TriageError(

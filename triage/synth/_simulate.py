@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from triage._validation import check_params, integer, one_of
 from triage.config import DEFAULT_SEED
 from triage.schema import region_of
 from triage.synth import _world as W
@@ -35,6 +36,11 @@ from triage.synth._people import (
     _severity,
     _Streams,
 )
+
+_CONSTRAINTS = {
+    "seed": integer("a non-negative integer", minimum=0),
+    "outcomes": one_of(("sample", "all"), words="'sample' or 'all'"),
+}
 
 __all__ = ["ProgressCallback", "simulate"]
 
@@ -192,10 +198,7 @@ def simulate(
 
 def _check(seed: object, outcomes: object, scale: object) -> None:
     """Raise ``ValueError`` for a bad seed, outcomes option or scale."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer. Got {seed!r} instead.")
-    if outcomes not in ("sample", "all"):
-        raise ValueError(f"`outcomes` must be 'sample' or 'all'. Got {outcomes!r} instead.")
+    check_params(_CONSTRAINTS, seed=seed, outcomes=outcomes)
     if (
         isinstance(scale, bool)
         or not isinstance(scale, (int, float))
