@@ -111,23 +111,15 @@ def to_text(
     if supplements:
         from triage.synth._supplements import supplement_tables
 
-        cal = run.cal
         tables |= supplement_tables(
-            seed=run.seed,
+            run,
+            letters,
+            other,
             comm_id=comm_id,
-            n_letters=len(letters),
-            unnamed_year=cal.year[other.unnamed_month],
-            unnamed_sent=other.unnamed_sent,
-            pr_year=cal.year[other.release_month],
-            pr_sent=other.release_sent,
             case_id=cases.case_id,
-            case_letter=letters.case_letter,
-            sampled=sample.drawn,
-            found=sample.found,
+            sample=sample,
             improved=case_outcomes.improved,
             letter_reply=replies.reply_class[: len(letters)],
-            protester=run.people.protester[letters.taken],
-            areas=run.people.area[letters.taken],
         )
     if counterfactual:
         from triage.synth._counterfactual import counterfactual_tables

@@ -28,6 +28,24 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
     return np.array([f"{prefix}{i + 1:0{width}d}" for i in numbers], dtype=object)
 
 
+def _person_columns(
+    iso: np.ndarray,
+    gender: np.ndarray,
+    violations: np.ndarray,
+    areas: np.ndarray,
+    protester: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The text columns that describe a person: country to protester, in the files' order."""
+    return {
+        "country": iso,
+        "un_region": _region(iso),
+        "gender": _GENDER_CODES[gender],
+        "violations": _codes(violations, tuple(VIOLATIONS)),
+        "issue_areas": _codes(areas, tuple(ISSUE_AREAS)),
+        "protester": np.where(protester, "true", "false"),
+    }
+
+
 def _rank(order: np.ndarray) -> np.ndarray:
     """Position of each row in ``order`` (the inverse permutation)."""
     rank = np.empty(len(order), dtype=np.int64)
@@ -120,12 +138,13 @@ def cases_table(run: _Run, letters: NamedLetters, comm_id: np.ndarray) -> Cases:
             "communication_id": comm_id[case_letter],
             "individual_id": _ids("I-", people.individual[taken], 6),
             "sent_date": _dates(letters.sent[case_letter]),
-            "country": iso,
-            "un_region": _region(iso),
-            "gender": _GENDER_CODES[people.gender[taken]],
-            "violations": _codes(people.viol[taken], tuple(VIOLATIONS)),
-            "issue_areas": _codes(people.area[taken], tuple(ISSUE_AREAS)),
-            "protester": np.where(people.protester[taken], "true", "false"),
+            **_person_columns(
+                iso,
+                people.gender[taken],
+                people.viol[taken],
+                people.area[taken],
+                people.protester[taken],
+            ),
         }
     )
     return Cases(table=table.iloc[order].reset_index(drop=True), case_id=case_id)
@@ -168,12 +187,7 @@ def submissions_table(run: _Run, letters: NamedLetters, case_id: np.ndarray) -> 
             "submission_id": submission_id,
             "received_date": _dates(received),
             "individual_id": _ids("I-", people.individual, 6),
-            "country": iso,
-            "un_region": _region(iso),
-            "gender": _GENDER_CODES[people.gender],
-            "violations": _codes(people.viol, tuple(VIOLATIONS)),
-            "issue_areas": _codes(people.area, tuple(ISSUE_AREAS)),
-            "protester": np.where(people.protester, "true", "false"),
+            **_person_columns(iso, people.gender, people.viol, people.area, people.protester),
             "eligible": np.where(run.person_eligible, "true", "false"),
             "case_id": case_of,
         }
@@ -227,12 +241,7 @@ def queue_table(run: _Run, truth: TruthModel) -> Queue:
             "source_contact": np.array(
                 [f"source-{s:04d}@example.org" for s in event_source[event]], dtype=object
             ),
-            "country": iso,
-            "un_region": _region(iso),
-            "gender": _GENDER_CODES[queued.gender],
-            "violations": _codes(queued.viol, tuple(VIOLATIONS)),
-            "issue_areas": _codes(queued.area, tuple(ISSUE_AREAS)),
-            "protester": np.where(queued.protester, "true", "false"),
+            **_person_columns(iso, queued.gender, queued.viol, queued.area, queued.protester),
             "type": event_kind[event],
             "n_mandates": event_mandates[event],
             "last_incident_date": _dates(received - event_lag[event].astype("timedelta64[D]")),
