@@ -16,16 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = [
-    "Constraint",
-    "at_least",
-    "check_params",
-    "in_range",
-    "instance_of",
-    "integer",
-    "one_of",
-    "positive",
-]
+__all__ = ["Constraint", "at_least", "check_params", "in_range", "instance_of", "integer", "one_of"]
 
 #: How a bad value is shown after "Got": ``str(value)``, ``repr(value)`` or its type's name.
 Show = Literal["str", "repr", "type"]
@@ -123,11 +114,6 @@ def integer(
 def at_least(low: float, *, show: Show = "str") -> Constraint:
     """The value must compare ``>= low`` ("at least 2")."""
     return Constraint(lambda v: v >= low, f"at least {low:g}", show)
-
-
-def positive(*, show: Show = "str") -> Constraint:
-    """The value must compare ``> 0`` ("positive")."""
-    return Constraint(lambda v: v > 0, "positive", show)
 
 
 def in_range(low: float, high: float, *, closed: Closed, show: Show = "str") -> Constraint:

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from triage._validation import check_params, positive
+from triage._validation import Constraint, check_params
 
-_CONSTRAINTS = {"C": positive()}
+_CONSTRAINTS = {"C": Constraint(lambda c: c > 0, "positive", show="str")}
 
 __all__ = ["LinearOffset", "fit_linear"]
 

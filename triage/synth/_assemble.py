@@ -139,17 +139,13 @@ def to_text(
                 year=sent_year,
             )
 
-        case_letter = letters.case_letter
         tables |= counterfactual_tables(
             seed=run.seed,
             submission_id=submissions.submission_id,
             received=submissions.received,
             eligible=run.person_eligible,
-            taken=letters.taken,
+            letters=letters,
             case_truth=case_outcomes.p_improve,
-            case_type=letters.kind[case_letter],
-            case_mandates=letters.n_mandates[case_letter],
-            case_incident=letters.last_incident[case_letter],
             truth_of=truth_of,
         )
     return tables

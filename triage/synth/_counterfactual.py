@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
 
 from triage.errors import InputFileError
+
+if TYPE_CHECKING:
+    from triage.synth._letters import NamedLetters
 
 __all__ = [
     "COUNTERFACTUAL_FILES",
@@ -47,11 +50,8 @@ def counterfactual_tables(
     submission_id: np.ndarray,
     received: np.ndarray,
     eligible: np.ndarray,
-    taken: np.ndarray,
+    letters: NamedLetters,
     case_truth: np.ndarray,
-    case_type: np.ndarray,
-    case_mandates: np.ndarray,
-    case_incident: np.ndarray,
     truth_of: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray],
 ) -> dict[str, pd.DataFrame]:
     """Build the two counterfactual tables as text, exactly as written to CSV.
@@ -62,10 +62,11 @@ def counterfactual_tables(
         The simulation's seed (the stream is ``default_rng([seed, 98])``).
     submission_id, received, eligible : ndarray
         Per submitted person: id text, receipt date (``datetime64[D]``), eligibility.
-    taken : ndarray of int
-        Indices of the submissions that became cases, in the order of ``case_*``.
-    case_truth, case_type, case_mandates, case_incident : ndarray
-        Per case: truth.csv's p_improve and its letter's type, mandates and last incident.
+    letters : NamedLetters
+        The letters naming individuals: which submissions became cases (``taken``, in case
+        order) and each case's letter (its type, mandates and last incident).
+    case_truth : ndarray
+        Per case: truth.csv's p_improve.
     truth_of : callable
         ``truth_of(rows, n_mandates, delay_days, sent_year) -> p_improve`` for submissions
         ``rows`` (the generator's truth model with its intercept, hidden term averaged out).
@@ -73,6 +74,10 @@ def counterfactual_tables(
     from triage.synth._columns import _dates
     from triage.synth._letters import _drafting_days, _letter_design
 
+    taken = letters.taken
+    case_type = letters.kind[letters.case_letter]
+    case_mandates = letters.n_mandates[letters.case_letter]
+    case_incident = letters.last_incident[letters.case_letter]
     rng = np.random.default_rng([int(seed), _STREAM])
     n = len(submission_id)
     is_taken = np.zeros(n, dtype=bool)
