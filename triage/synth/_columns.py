@@ -1,9 +1,14 @@
-"""Text columns of the history tables: code lists, dates, UN regions and invented names."""
+"""Text columns of the history tables: code lists, dates, UN regions, invented names; CSV text."""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from triage.errors import InputFileError
 from triage.schema import region_of
 
 _SYLLABLES = (
@@ -49,3 +54,21 @@ def _fake_names(rng: np.random.Generator, n: int) -> np.ndarray:
         ],
         dtype=object,
     )
+
+
+def read_text_table(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+    """The given columns of a CSV file, in that order, as text (blank cells missing).
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read as CSV or lacks one of ``columns``.
+    """
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputFileError(f"{path}: cannot be read as CSV ({exc}).") from exc
+    missing = [c for c in columns if c not in raw.columns]
+    if missing:
+        raise InputFileError(f"{path}: missing required column(s) {', '.join(missing)}.")
+    return raw.loc[:, list(columns)].copy()

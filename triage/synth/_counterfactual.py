@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from triage.errors import InputFileError
+from triage.synth._columns import read_text_table
 
 if TYPE_CHECKING:
     from triage.synth._letters import NamedLetters
@@ -156,15 +157,9 @@ def read_counterfactual(folder: str | Path) -> dict[str, pd.DataFrame]:
                 "`triage generate` writes (simulated histories only; regenerate older folders with "
                 "`triage generate --out DIR`)."
             )
+        raw = read_text_table(path, columns)
         try:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise InputFileError(f"{path}: cannot be read as CSV ({exc}).") from exc
-        missing = [c for c in columns if c not in raw.columns]
-        if missing:
-            raise InputFileError(f"{path}: missing required column(s) {', '.join(missing)}.")
-        try:
-            frame = typed_counterfactual(name, raw.loc[:, list(columns)])
+            frame = typed_counterfactual(name, raw)
         except (ValueError, TypeError) as exc:
             raise InputFileError(f"{path}: a value cannot be read ({exc}).") from exc
         if name == "submission_truth":

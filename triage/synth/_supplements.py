@@ -26,6 +26,7 @@ import pandas as pd
 from triage.errors import InputFileError
 from triage.schema import ISSUE_AREAS
 from triage.synth import _world as W
+from triage.synth._columns import read_text_table
 
 if TYPE_CHECKING:
     from triage.synth._letters import NamedLetters, OtherCommunications
@@ -206,14 +207,7 @@ def read_supplements(folder: str | Path) -> dict[str, pd.DataFrame]:
         path = Path(folder) / f"{name}.csv"
         if not path.exists():
             continue
-        try:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise InputFileError(f"{path}: cannot be read as CSV ({exc}).") from exc
-        missing = [c for c in columns if c not in raw.columns]
-        if missing:
-            raise InputFileError(f"{path}: missing required column(s) {', '.join(missing)}.")
-        frame = raw.loc[:, list(columns)].copy()
+        frame = read_text_table(path, columns)
         if name in _BOOL:
             col = _BOOL[name]
             bad = ~frame[col].isin(("true", "false"))
