@@ -25,29 +25,15 @@ from triage.synth._tables import (
     submissions_table,
 )
 
-__all__ = ["assemble", "to_text", "typed"]
+__all__ = ["to_text", "typed", "typed_tables"]
 
 
-def assemble(
-    run: _Run,
-    *,
-    outcomes: Literal["sample", "all"],
-    scale: float,
-    supplements: bool = False,
-    counterfactual: bool = False,
-) -> dict[str, pd.DataFrame]:
-    """Turn the month loop's arrays into the typed six tables (and the supplementary four, and
-    the two counterfactual ones)."""
+def typed_tables(text: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Type ``to_text``'s tables as their readers do (the six, the supplementary four and the
+    two counterfactual ones)."""
     from triage.synth._counterfactual import COUNTERFACTUAL_FILES, typed_counterfactual
     from triage.synth._supplements import SUPPLEMENT_FILES, typed_supplement
 
-    text = to_text(
-        run,
-        outcomes=outcomes,
-        scale=scale,
-        supplements=supplements,
-        counterfactual=counterfactual,
-    )
     out = {}
     for name, frame in text.items():
         if name in SUPPLEMENT_FILES:

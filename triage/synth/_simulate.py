@@ -185,15 +185,16 @@ def simulate(
         the columns of ``triage.schema.HISTORY_FILES``, typed as ``read_history`` types them.
     """
     _check(seed, outcomes, scale)
-    from triage.synth._assemble import assemble
+    from triage.synth._assemble import to_text, typed_tables
 
-    return assemble(
+    text = to_text(
         _run(int(seed), float(scale), on_progress),
         outcomes=outcomes,
         scale=float(scale),
         supplements=bool(supplements),
         counterfactual=bool(counterfactual),
     )
+    return typed_tables(text)
 
 
 def _check(seed: object, outcomes: object, scale: object) -> None:
