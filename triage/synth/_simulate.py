@@ -290,19 +290,22 @@ def _run(seed: int, scale: float, on_progress: ProgressCallback | None) -> _Run:
     lgbti_n = np.diff(np.r_[0, lgbti_cum])
     for m in range(n_months):
         year = int(cal.year[m])
-        if m < n_hist:
-            mon = _month(
-                rng,
-                year=year,
-                n_letters=int(letters[m]),
-                n_cases=int(cases[m]),
-                country_p=country_p,
-                pool=pool,
-                next_id=next_id,
-                individual_focus=focus,
-                n_lgbti=int(lgbti_n[m]),
-                streams=streams,
-            )
+        in_history = m < n_hist
+        quota = 0 if in_history else int(queue_quota[m - n_hist])
+        mon = _month(
+            rng,
+            year=year,
+            n_letters=int(letters[m]) if in_history else 0,
+            n_cases=int(cases[m]) if in_history else 0,
+            country_p=country_p,
+            pool=pool,
+            next_id=next_id,
+            individual_focus=focus,
+            n_lgbti=int(lgbti_n[m]),
+            streams=streams,
+            queue_quota=quota,
+        )
+        if in_history:
             p = mon.people
             n = len(p.event)
             parts.append(p)
@@ -319,20 +322,6 @@ def _run(seed: int, scale: float, on_progress: ProgressCallback | None) -> _Run:
                 pool.add(int(p.individual[i]), int(mon.country[p.event[i]]), int(p.gender[i]))
             event_offset += len(mon.country)
         else:
-            quota = int(queue_quota[m - n_hist])
-            mon = _month(
-                rng,
-                year=year,
-                n_letters=0,
-                n_cases=0,
-                country_p=country_p,
-                pool=pool,
-                next_id=next_id,
-                individual_focus=focus,
-                n_lgbti=int(lgbti_n[m]),
-                streams=streams,
-                queue_quota=quota,
-            )
             p = mon.people
             idx = np.arange(min(quota, len(p.event)))
             q = p.take(idx)
