@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from triage._validation import check_params, integer, one_of
+from triage._validation import Constraint, check_params, integer, one_of
 from triage.config import DEFAULT_SEED
 from triage.schema import region_of
 from triage.synth import _world as W
@@ -40,6 +40,15 @@ from triage.synth._people import (
 _CONSTRAINTS = {
     "seed": integer("a non-negative integer", minimum=0),
     "outcomes": one_of(("sample", "all"), words="'sample' or 'all'"),
+    "scale": Constraint(
+        lambda s: (
+            not isinstance(s, bool)
+            and isinstance(s, int | float)
+            and math.isfinite(s)
+            and 0.01 <= s <= 10
+        ),
+        "a number between 0.01 and 10",
+    ),
 }
 
 __all__ = ["ProgressCallback", "simulate"]
@@ -199,14 +208,7 @@ def simulate(
 
 def _check(seed: object, outcomes: object, scale: object) -> None:
     """Raise ``ValueError`` for a bad seed, outcomes option or scale."""
-    check_params(_CONSTRAINTS, seed=seed, outcomes=outcomes)
-    if (
-        isinstance(scale, bool)
-        or not isinstance(scale, (int, float))
-        or not math.isfinite(scale)
-        or not 0.01 <= scale <= 10
-    ):
-        raise ValueError(f"`scale` must be a number between 0.01 and 10. Got {scale!r} instead.")
+    check_params(_CONSTRAINTS, seed=seed, outcomes=outcomes, scale=scale)
 
 
 @dataclass
