@@ -142,7 +142,7 @@ def test_known_country_outcomes_counts_earlier_outcomes_only(toy: History) -> No
 
 
 def test_pair_shape_is_a_weighted_mean_of_the_later_case() -> None:
-    from triage.scoring._train import _pair_shape
+    from triage.scoring._uncertainty import _pair_shape
 
     rng = np.random.default_rng(2)
     group = rng.integers(0, 10, 200)
@@ -160,7 +160,7 @@ def test_pair_shape_is_a_weighted_mean_of_the_later_case() -> None:
 
 def test_context_bound_holds_the_estimates_and_is_deterministic() -> None:
     """A known country effect is found; the bound used by the interval is never below it."""
-    from triage.scoring._train import _context_sd
+    from triage.scoring._uncertainty import _context_sd
 
     rng = np.random.default_rng(4)
     n = 3000

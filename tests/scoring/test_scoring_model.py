@@ -294,7 +294,7 @@ def test_interval_holds_the_score_and_widens_with_both_sources(
 @pytest.mark.parametrize("tau", [0.0, 0.8])
 def test_shared_effect_variance_recovers_a_known_group_effect(tau: float) -> None:
     """Cases of one group share a log-odds shift of sd ``tau``; the pair estimator finds it."""
-    from triage.scoring._train import _shared_variance
+    from triage.scoring._uncertainty import _shared_variance
 
     nodes, weights = np.polynomial.hermite_e.hermegauss(40)
     estimates = []
@@ -314,7 +314,7 @@ def test_shared_effect_variance_recovers_a_known_group_effect(tau: float) -> Non
 
 
 def test_shared_effect_variance_ignores_row_order_and_lone_cases() -> None:
-    from triage.scoring._train import _shared_variance
+    from triage.scoring._uncertainty import _shared_variance
 
     rng = np.random.default_rng(3)
     group = rng.integers(0, 40, 500)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from triage.synth._assemble import _ENGAGEMENT_U, _engagement_effect
+from triage.synth._improvement import _ENGAGEMENT_U, _engagement_effect
 
 _logits = arrays(
     float,
@@ -39,7 +39,7 @@ def test_engagement_effect_rewards_both_ends_over_the_middle() -> None:
 @settings(max_examples=40, deadline=None)
 def test_truth_averages_the_hidden_term_out(lin: np.ndarray) -> None:
     """truth.csv's p_improve is E_h sigmoid(lin + h), h ~ N(0, hidden sd): checked by Monte Carlo."""
-    from triage.synth._assemble import _HIDDEN_SD, _marginal_improve
+    from triage.synth._improvement import _HIDDEN_SD, _marginal_improve
 
     h = np.random.default_rng(0).normal(0.0, _HIDDEN_SD, 200_000)
     expected = np.array([np.mean(1 / (1 + np.exp(-(v + h)))) for v in lin])

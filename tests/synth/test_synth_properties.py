@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage.synth._assemble import _low_discrepancy, _stratified, _van_der_corput
-from triage.synth._simulate import _largest_remainder, _solve_intercept, _systematic
+from triage.synth._calendar import _largest_remainder, _systematic
+from triage.synth._draws import _low_discrepancy, _stratified, _van_der_corput
+from triage.synth._roots import solve_increasing, solve_intercept
 
 weights = st.lists(st.floats(0.01, 100.0), min_size=1, max_size=30)
 
@@ -74,5 +76,37 @@ def test_low_discrepancy_keeps_each_rows_probability() -> None:
 def test_solved_intercepts_hit_their_target(target: float, offsets: list[float]) -> None:
     off = np.array(offsets)
     w = np.ones_like(off)
-    a = _solve_intercept(off, w, target)
+    a = solve_intercept(off, w, target)
     assert abs(float(np.mean(1 / (1 + np.exp(-(a + off))))) - target) < 1e-6
+
+
+@given(
+    target=st.floats(-50.0, 50.0),
+    slope=st.floats(0.1, 10.0),
+    shift=st.floats(-5.0, 5.0),
+)
+def test_solve_increasing_finds_the_root_or_the_nearer_end(
+    target: float, slope: float, shift: float
+) -> None:
+    """Inside the bracket the root is found to float precision; outside it, the nearer end."""
+
+    def f(x: float) -> float:
+        return slope * (x - shift) + np.tanh(x)
+
+    x = solve_increasing(f, target, -3.0, 3.0, what="a test line")
+    assert -3.0 <= x <= 3.0
+    if f(-3.0) >= target:
+        assert x == -3.0
+    elif f(3.0) <= target:
+        assert x == 3.0
+    else:
+        assert abs(f(x) - target) < 1e-9 * max(1.0, abs(target))
+
+
+def test_solve_increasing_says_when_it_does_not_converge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A root finder that runs out of iterations raises a clear error instead of a wrong root."""
+    import triage.synth._roots as roots
+
+    monkeypatch.setattr(roots, "_MAXITER", 1)
+    with pytest.raises(RuntimeError, match="Solving the cube did not converge in 1 iterations"):
+        roots.solve_increasing(lambda x: x**3, 0.3, -1.0, 2.0, what="the cube")

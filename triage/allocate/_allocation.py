@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import numpy as np
@@ -28,16 +29,11 @@ Status = Literal["optimal", "infeasible", "time_limit"]
 Solver = Literal["highs", "cbc", "highspy"]
 
 
-class _Rec:
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.__dict__.update(data)
-
-    def __getattr__(self, name: str) -> Any:  # typed access for records
-        raise AttributeError(name)
-
-
 def _records(frame: pd.DataFrame) -> list[Any]:
-    return [_Rec({str(k): v for k, v in row.items()}) for row in frame.to_dict("records")]
+    """The rows of ``frame`` as namespaces (``row.column``), values as Python scalars."""
+    return [
+        SimpleNamespace(**{str(k): v for k, v in row.items()}) for row in frame.to_dict("records")
+    ]
 
 
 def _clean(value: float) -> float:

@@ -29,8 +29,6 @@ from triage.audit._chain import (
     record_hash,
     verify_records,
 )
-from triage.audit._export import export_run, suppress_counts
-from triage.audit._exports import export_csv, export_frame, export_xlsx
 from triage.audit._ledger import (
     AUTH_METHODS,
     LedgerRecord,
@@ -67,7 +65,9 @@ from triage.audit._run import (
     run_candidates,
     run_selection,
 )
+from triage.audit._run_bundle import export_run, suppress_counts
 from triage.audit._signing import export_public_key, load_public_key, load_signing_key
+from triage.audit._table_export import export_csv, export_frame, export_xlsx
 from triage.audit._users import (
     Session,
     UserInfo,

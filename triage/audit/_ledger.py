@@ -1,48 +1,64 @@
-"""Appending to and reading the hash-chained ledger in the registry database."""
+"""Appending to and reading the hash-chained ledger in the registry database.
+
+Records are appended here (``ledger_transaction``, ``append_record``); storage and reading are in
+``_ledger_store`` and verification in ``_ledger_checks``, both re-exported from this module.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gzip
-import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, inspect, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from triage._validation import Constraint, check_params, one_of
 from triage.audit._chain import (
     GENESIS_HASH,
-    VerifyResult,
     canonical_json,
     record_hash,
-    verify_records,
+)
+from triage.audit._ledger_checks import verify_chain
+from triage.audit._ledger_store import (
+    HasEngine,
+    LedgerRecord,
+    LedgerTx,
+    _ensure_tables,
+    _stamp,
+    get_blob,
+    get_record,
+    ledger_id,
+    put_blob,
+    read_records,
+    registry_label,
+    utc_now,
 )
 from triage.audit._privacy import ROLES
 from triage.audit._signing import (
     Checkpoint,
-    checkpoint_log,
     key_id,
-    load_public_key,
     load_signing_key,
     make_checkpoint,
-    read_checkpoints,
     record_message,
     sign,
-    signature_ok,
     write_checkpoint,
 )
-from triage.audit._tables import AuditBlob, AuditHead, AuditMeta, AuditRecord, AuditSignature
+from triage.audit._tables import AuditHead, AuditMeta, AuditRecord, AuditSignature
 from triage.errors import TriageError
 
 #: How an actor signed in, as stored in each record's ``signed_in``.
 AUTH_METHODS = ("demo", "password", "token")
+_CONSTRAINTS = {
+    "role": one_of(ROLES),
+    "user": Constraint(bool, "a non-empty user name"),
+    "auth": one_of(AUTH_METHODS),
+}
 
 __all__ = [
     "AUTH_METHODS",
@@ -57,73 +73,6 @@ __all__ = [
     "utc_now",
     "verify_chain",
 ]
-
-
-class HasEngine(Protocol):
-    """Anything with a SQLAlchemy engine (a ``triage.registry.Registry``)."""
-
-    engine: Engine
-
-
-@dataclass(frozen=True)
-class LedgerRecord:
-    """One stored record: position, kind, id, time (UTC text), user, role, content and hashes."""
-
-    seq: int
-    kind: str
-    record_id: str
-    created_at: str
-    user: str
-    role: str
-    prev_hash: str
-    content: dict[str, Any]
-    hash: str
-
-
-def utc_now() -> dt.datetime:
-    """Return the current time in UTC (the default clock of every audit write)."""
-    return dt.datetime.now(dt.UTC)
-
-
-def _stamp(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError(f"`now` must be timezone-aware. Got {moment!r} instead.")
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _ensure_tables(engine: Engine) -> None:
-    names = set(inspect(engine).get_table_names())
-    tables = (AuditRecord, AuditHead, AuditBlob, AuditSignature, AuditMeta)
-    missing = [t for t in tables if t.__tablename__ not in names]
-    for table in missing:
-        table.__table__.create(engine, checkfirst=True)  # type: ignore[attr-defined]
-
-
-def registry_label(engine: Engine) -> str:
-    """The registry's URL without its password (for checkpoints and messages)."""
-    return engine.url.render_as_string(hide_password=True)
-
-
-def ledger_id(registry: HasEngine, conn: Connection | None = None) -> str:
-    """Return the random id of this registry's chain ("" before the first record)."""
-    _ensure_tables(registry.engine)
-    query = select(AuditMeta.value).where(AuditMeta.key == "ledger_id")
-    if conn is not None:
-        return str(conn.execute(query).scalar_one_or_none() or "")
-    with registry.engine.connect() as own:
-        return str(own.execute(query).scalar_one_or_none() or "")
-
-
-@dataclass
-class LedgerTx:
-    """An open ledger transaction: the connection holding the chain's write lock, and the
-    records appended in it (checkpointed once the transaction commits)."""
-
-    conn: Connection
-    engine: Engine
-    appended: list[LedgerRecord] = field(default_factory=list)
-    ledger: str = ""
-    first: str = ""
 
 
 def _prepare_head(engine: Engine) -> None:
@@ -230,15 +179,9 @@ def append_record(
         An open ``ledger_transaction``: the record commits with the caller's other writes.
         Without it the record is appended in a transaction of its own.
     """
-    if role not in ROLES:
-        raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
-    if not user:
-        raise ValueError(f"`user` must be a non-empty user name. Got {user!r} instead.")
+    check_params(_CONSTRAINTS, role=role, user=user)
     if auth is not None:
-        if auth not in AUTH_METHODS:
-            raise ValueError(
-                f"`auth` must be one of {', '.join(AUTH_METHODS)}. Got {auth!r} instead."
-            )
+        check_params(_CONSTRAINTS, auth=auth)
         content = {**content, "signed_in": auth}
     try:
         text = canonical_json(content)
@@ -301,350 +244,6 @@ def _append_on(
     record = LedgerRecord(**{**row, "hash": digest})
     tx.appended.append(record)
     return record
-
-
-def _to_record(row: Any) -> LedgerRecord:
-    return LedgerRecord(
-        seq=row.seq,
-        kind=row.kind,
-        record_id=row.record_id,
-        created_at=row.created_at,
-        user=row.user,
-        role=row.role,
-        prev_hash=row.prev_hash,
-        content=json.loads(row.content),
-        hash=row.hash,
-    )
-
-
-def read_records(
-    registry: HasEngine, *, kind: str | None = None, tx: LedgerTx | None = None
-) -> list[LedgerRecord]:
-    """Return stored records in chain order, optionally only those of one ``kind``."""
-    _ensure_tables(registry.engine)
-    query = select(AuditRecord).order_by(AuditRecord.seq)
-    if kind is not None:
-        query = query.where(AuditRecord.kind == kind)
-    if tx is not None:
-        return [_to_record(r) for r in tx.conn.execute(query)]
-    with registry.engine.connect() as conn:
-        return [_to_record(r) for r in conn.execute(query)]
-
-
-def get_record(
-    registry: HasEngine, record_id: str, *, kind: str | None = None, tx: LedgerTx | None = None
-) -> LedgerRecord:
-    """Return one record by id; raise ``TriageError`` naming the id when it does not exist."""
-    _ensure_tables(registry.engine)
-    query = select(AuditRecord).where(AuditRecord.record_id == record_id)
-    if tx is not None:
-        row = tx.conn.execute(query).first()
-    else:
-        with registry.engine.connect() as conn:
-            row = conn.execute(query).first()
-    if row is None or (kind is not None and row.kind != kind):
-        what = f"{kind} record" if kind else "audit record"
-        raise TriageError(
-            f"no {what} {record_id!r} in the registry; `triage audit runs` lists them."
-        )
-    return _to_record(row)
-
-
-def verify_chain(
-    registry: HasEngine,
-    *,
-    checkpoints: Sequence[str | Path] = (),
-    public_key: str | Path | None = None,
-) -> VerifyResult:
-    """Check the whole ledger: every record's hash, its link to the one before, and the head;
-    every record's Ed25519 signature; that the chain extends every signed checkpoint known
-    (``var/audit/checkpoints.jsonl`` for this ledger, plus ``checkpoints`` files kept by an
-    auditor); and that the registry's decisions agree with the chain.
-
-    Returns a ``VerifyResult`` that names the first record whose content or order was changed,
-    or which was deleted or inserted. Blobs are checked against their SHA-256 as well.
-    """
-    _ensure_tables(registry.engine)
-    with registry.engine.connect() as conn:
-        rows = conn.execute(select(AuditRecord).order_by(AuditRecord.seq)).all()
-        signatures = {
-            int(r.seq): (str(r.key_id), str(r.signature))
-            for r in conn.execute(select(AuditSignature))
-        }
-        head_row = conn.execute(
-            select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
-        ).first()
-        blob_rows = conn.execute(select(AuditBlob.sha256, AuditBlob.data)).all()
-    records: list[dict[str, Any]] = []
-    for row in rows:
-        try:
-            content = json.loads(row.content)
-        except (json.JSONDecodeError, TypeError):
-            content = {"__unreadable__": str(row.content)}
-        records.append(
-            {
-                "seq": row.seq,
-                "kind": row.kind,
-                "record_id": row.record_id,
-                "created_at": row.created_at,
-                "user": row.user,
-                "role": row.role,
-                "prev_hash": row.prev_hash,
-                "content": content,
-                "hash": row.hash,
-            }
-        )
-    head = (int(head_row[0]), str(head_row[1])) if head_row else None
-    if head is None and records:
-        head = (0, GENESIS_HASH)  # the head row itself was deleted
-    result = verify_records(records, head=head)
-    if not result.ok:
-        return result
-    present = {sha for sha, _ in blob_rows}
-    for rec in records:
-        if rec["kind"] != "run":
-            continue
-        sha = str(rec["content"].get("candidates", {}).get("sha256", ""))
-        if sha not in present:
-            return VerifyResult(
-                False,
-                result.n_records,
-                rec["seq"],
-                rec["record_id"],
-                f"record #{rec['seq']} ({rec['record_id']}): its stored candidate table "
-                f"{sha[:16]} was deleted, so the run cannot be replayed.",
-                result.head_hash,
-                None,
-            )
-    for sha, data in blob_rows:
-        if _blob_digest(data) != sha:
-            owners = [r["record_id"] for r in records if sha in canonical_json(r["content"])]
-            owner = owners[0] if owners else None
-            return VerifyResult(
-                False,
-                result.n_records,
-                None,
-                owner,
-                f"stored input {sha[:16]} (used by {owner or 'no record'}) was changed.",
-                result.head_hash,
-                None,
-            )
-    extra = _verify_trust(registry, records, signatures, checkpoints, public_key)
-    if extra is not None:
-        return VerifyResult(False, result.n_records, extra[0], extra[1], extra[2], result.head_hash)
-    return result
-
-
-def _blob_digest(data: bytes) -> str:
-    try:
-        raw = gzip.decompress(data)
-    except (OSError, EOFError):
-        return ""
-    return hashlib.sha256(raw).hexdigest()
-
-
-def put_blob(
-    registry: HasEngine,
-    data: bytes,
-    *,
-    media_type: str = "text/csv",
-    tx: LedgerTx | None = None,
-) -> str:
-    """Store bytes by their SHA-256 (gzip-compressed, no timestamp) and return the hex digest.
-
-    With ``tx`` the blob commits with the decision that uses it.
-    """
-    _ensure_tables(registry.engine)
-    sha = hashlib.sha256(data).hexdigest()
-
-    def _put(conn: Connection) -> None:
-        found = conn.execute(
-            select(func.count()).select_from(AuditBlob).where(AuditBlob.sha256 == sha)
-        ).scalar_one()
-        if not found:
-            conn.execute(
-                insert(AuditBlob).values(
-                    sha256=sha, media_type=media_type, data=gzip.compress(data, mtime=0)
-                )
-            )
-
-    if tx is not None:
-        _put(tx.conn)
-    else:
-        with registry.engine.begin() as conn:
-            _put(conn)
-    return sha
-
-
-def get_blob(registry: HasEngine, sha256: str, *, tx: LedgerTx | None = None) -> bytes:
-    """Return the bytes stored under ``sha256``; raise ``TriageError`` if missing or altered."""
-    _ensure_tables(registry.engine)
-    query = select(AuditBlob.data).where(AuditBlob.sha256 == sha256)
-    if tx is not None:
-        data = tx.conn.execute(query).scalar_one_or_none()
-    else:
-        with registry.engine.connect() as conn:
-            data = conn.execute(query).scalar_one_or_none()
-    if data is None:
-        raise TriageError(f"stored input {sha256[:16]} is missing from the registry.")
-    try:
-        raw = gzip.decompress(data)
-    except (OSError, EOFError) as exc:
-        raise TriageError(f"stored input {sha256[:16]} is damaged ({exc}).") from exc
-    if hashlib.sha256(raw).hexdigest() != sha256:
-        raise TriageError(
-            f"stored input {sha256[:16]} was changed: its content no longer matches its SHA-256."
-        )
-    return raw
-
-
-def _verify_trust(
-    registry: HasEngine,
-    records: list[dict[str, Any]],
-    signatures: dict[int, tuple[str, str]],
-    checkpoint_files: Sequence[str | Path],
-    public_key: str | Path | None,
-) -> tuple[int | None, str | None, str] | None:
-    """Signatures, checkpoints and the registry's decisions; the first problem, or None."""
-    public = load_public_key(public_key)
-    if records and public is None:
-        return (
-            None,
-            None,
-            "no public key to check the records' signatures: pass --public-key FILE "
-            "(the key holder exports it with `triage audit public-key`).",
-        )
-    kid = key_id(public) if public is not None else ""
-    for rec in records:
-        seq, rid = rec["seq"], rec["record_id"]
-        found = signatures.get(int(seq))
-        if found is None:
-            return (
-                seq,
-                rid,
-                f"record #{seq} ({rid}) carries no signature: it was not written by triage with the audit key.",
-            )
-        if found[0] != kid or not signature_ok(
-            public, record_message(seq, str(rec["hash"])), found[1]
-        ):
-            return (
-                seq,
-                rid,
-                f"record #{seq} ({rid}): its signature does not verify against the audit key "
-                f"{kid}; the record or the chain before it was rewritten.",
-            )
-    ledger = ledger_id(registry)
-    label = registry_label(registry.engine)
-    first = str(records[0]["hash"]) if records else ""
-    known: list[Checkpoint] = [
-        c
-        for c in read_checkpoints(checkpoint_log())
-        if (ledger and c.ledger == ledger) or c.registry == label or (first and c.first == first)
-    ]
-    for path in checkpoint_files:
-        if not Path(path).exists():
-            return None, None, f"checkpoint file {path} does not exist."
-        given = read_checkpoints(path)
-        if not given:
-            return None, None, f"checkpoint file {path} holds no checkpoint."
-        known.extend(given)
-    for cp in sorted(known, key=lambda c: c.seq):
-        where = cp.source or "a checkpoint"
-        if public is None or not signature_ok(public, cp.message(), cp.signature):
-            return (
-                None,
-                None,
-                f"checkpoint {where} is not signed by the audit key {kid or '(none)'}.",
-            )
-    if known:
-        latest = max(known, key=lambda c: c.seq)
-        n = len(records)
-        if n < latest.seq:
-            return (
-                n + 1,
-                None,
-                f"the chain has {n} record(s) but checkpoint {latest.source} of {latest.time} saw "
-                f"{latest.seq}: records were deleted, the ledger emptied or the database rolled back.",
-            )
-        for cp in known:
-            if cp.seq >= 1 and records[cp.seq - 1]["hash"] != cp.head:
-                rec = records[cp.seq - 1]
-                return (
-                    cp.seq,
-                    rec["record_id"],
-                    f"record #{cp.seq} ({rec['record_id']}) is not the one checkpoint {cp.source} "
-                    f"of {cp.time} saw: the chain was rewritten or rolled back.",
-                )
-    return _verify_decisions(registry, records)
-
-
-def _verify_decisions(
-    registry: HasEngine, records: list[dict[str, Any]]
-) -> tuple[int | None, str | None, str] | None:
-    """The registry's decided statuses must agree with the runs and overrides in the chain."""
-    try:
-        from triage.registry import Submission
-        from triage.registry._models import StatusEvent
-    except ImportError:  # pragma: no cover
-        return None
-    names = set(inspect(registry.engine).get_table_names())
-    if Submission.__tablename__ not in names or StatusEvent.__tablename__ not in names:
-        return None
-    runs = {r["record_id"] for r in records if r["kind"] == "run"}
-    with registry.engine.connect() as conn:
-        decided_by = {
-            str(r[0])
-            for r in conn.execute(
-                select(StatusEvent.run_id).where(StatusEvent.run_id.is_not(None)).distinct()
-            )
-        }
-        statuses = {
-            str(sid): str(status)
-            for sid, status in conn.execute(select(Submission.submission_id, Submission.status))
-        }
-    unknown = sorted(decided_by - runs)
-    if unknown:
-        what = "the ledger is empty" if not records else "the chain has no record of them"
-        return (
-            None,
-            unknown[0],
-            f"the registry holds decisions of {len(unknown)} run(s) ({', '.join(unknown[:3])}) "
-            f"but {what}: the ledger was emptied, truncated or rolled back.",
-        )
-    expected: dict[str, str] = {}
-    for rec in records:
-        content = rec["content"]
-        if not isinstance(content, dict) or content.get("applied", True) is False:
-            continue
-        if rec["kind"] == "run":
-            for entry in content.get("reasons", []):
-                expected[str(entry["case_id"])] = (
-                    "selected" if entry.get("selected") else "not_selected"
-                )
-        elif rec["kind"] == "override" and content.get("case_id") is not None:
-            expected[str(content["case_id"])] = (
-                "selected" if content.get("action") == "select" else "not_selected"
-            )
-    later = {"communication_sent", "reply_received", "outcome_recorded"}
-    wrong: list[str] = []
-    for sid, want in expected.items():
-        have = statuses.get(sid)
-        if have is None:
-            continue  # a run on cases outside the registry
-        if have in later and want == "selected":
-            continue
-        if have != want:
-            wrong.append(sid)
-    if wrong:
-        wrong.sort()
-        return (
-            None,
-            None,
-            f"the registry's statuses disagree with the chain for {len(wrong)} case(s) "
-            f"(e.g. {', '.join(wrong[:3])}): a decision was changed outside the record or "
-            f"did not take effect.",
-        )
-    return None
 
 
 def write_auditor_checkpoint(registry: HasEngine, out: str | Path) -> Checkpoint:

@@ -13,6 +13,7 @@ from typing import Literal
 
 import pandas as pd
 
+from triage._validation import check_params, one_of
 from triage.audit._ledger import (
     HasEngine,
     LedgerRecord,
@@ -28,6 +29,8 @@ from triage.audit._roles import require
 from triage.audit._run import run_candidates
 from triage.errors import TriageError
 from triage.schema import split_codes
+
+_CONSTRAINTS = {"action": one_of(("select", "drop")), "role": one_of(ROLES)}
 
 __all__ = ["OverrideSummary", "effective_selection", "override_summary", "record_override"]
 
@@ -91,10 +94,7 @@ def record_override(
         Unknown run or case, a case already in the requested state or already overridden in
         this run, a role that may not override, a short reason or one that names someone.
     """
-    if action not in ("select", "drop"):
-        raise ValueError(f"`action` must be one of select, drop. Got {action!r} instead.")
-    if role not in ROLES:
-        raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
+    check_params(_CONSTRAINTS, action=action, role=role)
     require(role, "override")
     reason = " ".join(str(reason or "").split())
     if len(reason) < _MIN_REASON:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from triage._validation import Constraint, check_params, one_of
 from triage.config import var_dir
 from triage.errors import TriageError
 from triage.schema import SENSITIVE_COLUMNS
@@ -37,6 +38,15 @@ __all__ = [
 Role = Literal["staff", "mandate_holder", "auditor"]
 View = Literal["list", "case", "export", "log"]
 ROLES: tuple[Role, ...] = ("staff", "mandate_holder", "auditor")
+_CONSTRAINTS = {
+    "role": one_of(ROLES),
+    "key": Constraint(
+        lambda k: isinstance(k, bytes | bytearray) and len(k) >= 16,
+        "bytes of length 16 or more",
+        show="type",
+    ),
+    "view": one_of(("list", "case", "export", "log")),
+}
 
 _KEY_FILE = "pseudonym.key"
 # A leading character that a spreadsheet reads as the start of a formula (or a DDE payload).
@@ -44,8 +54,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _check_role(role: object) -> None:
-    if role not in ROLES:
-        raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
+    check_params(_CONSTRAINTS, role=role)
 
 
 def pseudonym_key(directory: str | Path | None = None) -> bytes:
@@ -83,10 +92,7 @@ def pseudonym(value: object, key: bytes) -> str:
     Names are compared after trimming and case-folding, so ``"Ana Ruiz "`` and ``"ana ruiz"``
     get the same pseudonym. A missing value gives ``""``.
     """
-    if not isinstance(key, bytes | bytearray) or len(key) < 16:
-        raise ValueError(
-            f"`key` must be bytes of length 16 or more. Got {type(key).__name__} instead."
-        )
+    check_params(_CONSTRAINTS, key=key)
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
     text = " ".join(str(value).split()).casefold()
@@ -126,8 +132,7 @@ def redact(
         The pseudonym key; default ``pseudonym_key()``.
     """
     _check_role(role)
-    if view not in ("list", "case", "export", "log"):
-        raise ValueError(f"`view` must be one of list, case, export, log. Got {view!r} instead.")
+    check_params(_CONSTRAINTS, view=view)
     out = frame.copy()
     present = [c for c in out.columns if c in SENSITIVE_COLUMNS]
     if not present or names_allowed(role, view):

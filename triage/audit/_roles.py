@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final, Literal
 
+from triage._validation import check_params, one_of
 from triage.errors import TriageError
 
 __all__ = ["ACTIONS", "PERMISSIONS", "allowed", "require"]
@@ -34,6 +35,7 @@ PERMISSIONS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     }
 )
 ACTIONS: Final[tuple[str, ...]] = tuple(PERMISSIONS)
+_CONSTRAINTS = {"action": one_of(ACTIONS)}
 
 _WORDS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -52,8 +54,7 @@ _ROLE_WORDS: Final[Mapping[str, str]] = MappingProxyType(
 
 def allowed(role: str, action: str) -> bool:
     """True when ``role`` may take ``action`` (see ``PERMISSIONS``)."""
-    if action not in PERMISSIONS:
-        raise ValueError(f"`action` must be one of {', '.join(ACTIONS)}. Got {action!r} instead.")
+    check_params(_CONSTRAINTS, action=action)
     return role in PERMISSIONS[action]
 
 

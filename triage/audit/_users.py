@@ -19,6 +19,7 @@ from pathlib import Path
 
 import tomli_w
 
+from triage._validation import Constraint, check_params, one_of
 from triage.audit._privacy import ROLES, Role
 from triage.config import var_dir
 from triage.errors import InputFileError, TriageError
@@ -37,6 +38,13 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_CONSTRAINTS = {
+    "user": Constraint(
+        lambda u: isinstance(u, str) and bool(_NAME.match(u)),
+        "1-64 letters, digits or . _ @ - starting with a letter or digit",
+    ),
+    "role": one_of(ROLES),
+}
 # scrypt with n=2**14, r=8 costs ~16 MB and tens of milliseconds: slow for guessing, fast for login.
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _MIN_SECRET = 8
@@ -151,12 +159,7 @@ def add_user(
     str
         The password or generated token.
     """
-    if not isinstance(user, str) or not _NAME.match(user):
-        raise ValueError(
-            f"`user` must be 1-64 letters, digits or . _ @ - starting with a letter or digit. Got {user!r} instead."
-        )
-    if role not in ROLES:
-        raise ValueError(f"`role` must be one of {', '.join(ROLES)}. Got {role!r} instead.")
+    check_params(_CONSTRAINTS, user=user, role=role)
     check_display_name(user, registry)
     if password is not None and len(password) < _MIN_SECRET:
         raise ValueError(

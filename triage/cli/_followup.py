@@ -46,6 +46,29 @@ def _parse_date(value: str, option: str) -> dt.date:
         raise TriageError(f"{option} must be a date YYYY-MM-DD. Got {value!r} instead.") from exc
 
 
+def _record(
+    record: Any,
+    key: str,
+    who: tuple[str | None, str | None, str | None, str | None],
+    **fields: Any,
+) -> None:
+    """Run a ``triage.followup.record_*`` function as the signed-in user and print its summary.
+
+    ``who`` is the command's ``--user``, ``--role``, ``--password`` and ``--db``.
+    """
+    user, role, password, db = who
+    session = cli_session(user, role, password)
+    result = record(
+        open_registry(db),
+        key,
+        **fields,
+        user=session.user,
+        role=session.role,
+        auth=session.auth,
+    )
+    console.print(result.summary())
+
+
 def _history(history: Path | None, db: str | None) -> Any:
     """The history to analyse: a folder when given, else the registry, else var/history."""
     from triage.config import default_history_dir
@@ -135,17 +158,13 @@ def record_reply_cmd(
     """Record a state's classified reply; refuses a reply dated before the sending or in the future."""
     from triage.followup import record_reply
 
-    session = cli_session(user, role, password)
-    result = record_reply(
-        open_registry(db),
+    _record(
+        record_reply,
         communication_id,
+        (user, role, password, db),
         reply_class=reply_class,
         date=_parse_date(date, "--date"),
-        user=session.user,
-        role=session.role,
-        auth=session.auth,
     )
-    console.print(result.summary())
 
 
 @record_app.command("outcome")
@@ -170,18 +189,14 @@ def record_outcome_cmd(
     """Record a case's observed outcome; refuses dates before the sending and a second outcome."""
     from triage.followup import record_outcome
 
-    session = cli_session(user, role, password)
-    result = record_outcome(
-        open_registry(db),
+    _record(
+        record_outcome,
         case_id,
+        (user, role, password, db),
         outcome=outcome,
         date=_parse_date(date, "--date"),
         assessment=assessment,
-        user=session.user,
-        role=session.role,
-        auth=session.auth,
     )
-    console.print(result.summary())
 
 
 @record_app.command("notified")
@@ -198,16 +213,12 @@ def record_notified_cmd(
     """Record that the source was told the communication went out (not before it was sent)."""
     from triage.followup import record_notified
 
-    session = cli_session(user, role, password)
-    result = record_notified(
-        open_registry(db),
+    _record(
+        record_notified,
         communication_id,
+        (user, role, password, db),
         date=_parse_date(date, "--date"),
-        user=session.user,
-        role=session.role,
-        auth=session.auth,
     )
-    console.print(result.summary())
 
 
 @app.command("states")

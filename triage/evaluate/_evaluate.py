@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from triage._validation import check_params, in_range, integer, one_of
 from triage.allocate import Policy
 from triage.errors import TriageError
 from triage.evaluate._data import Prepared, prepare
@@ -25,6 +26,14 @@ ARMS = ("mandate", "triage", "random", "oracle")
 _FIGURES = (*ARMS, "triage_equal", "gain_pct", "gain_equal_pct", "oracle_share")
 #: Fewest outcomes a refit may learn from (``triage.scoring.fit_model`` needs 40).
 _MIN_FIT = 40
+_CONSTRAINTS = {
+    "level": in_range(0, 1, closed="neither"),
+    "backend": one_of(BACKENDS),
+    "n_jobs": integer("a non-zero integer (-1: all cores)", nonzero=True, numpy_ok=False),
+    "seeds": integer("non-negative integers", minimum=0),
+    "n_random": integer("a positive integer", minimum=1, numpy_ok=False),
+    "min_outcomes": integer(f"an integer of at least {_MIN_FIT}", minimum=_MIN_FIT, numpy_ok=False),
+}
 
 
 @dataclass(frozen=True)
@@ -87,8 +96,7 @@ class Evaluation:
         """
         from scipy import stats
 
-        if not 0 < level < 1:
-            raise ValueError(f"`level` must be in (0, 1). Got {level} instead.")
+        check_params(_CONSTRAINTS, level=level)
         rows = []
         n = len(self.by_seed)
         for fig in _FIGURES:
@@ -186,10 +194,8 @@ def _backend(backend: str | None, n_jobs: int) -> Iterator[None]:
     """joblib's ``parallel_config`` for the named backend (Dask and Ray registered if asked)."""
     from joblib import parallel_config
 
-    if backend is not None and backend not in BACKENDS:
-        raise ValueError(
-            f"`backend` must be one of {', '.join(BACKENDS)}. Got {backend!r} instead."
-        )
+    if backend is not None:
+        check_params(_CONSTRAINTS, backend=backend)
     if backend == "ray":
         try:
             from ray.util.joblib import register_ray
@@ -228,10 +234,7 @@ def _run(
 ) -> list[Any]:
     from joblib import Parallel, delayed
 
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
-        raise ValueError(
-            f"`n_jobs` must be a non-zero integer (-1: all cores). Got {n_jobs!r} instead."
-        )
+    check_params(_CONSTRAINTS, n_jobs=n_jobs)
     out = []
     with _backend(backend, n_jobs):
         results = Parallel(return_as="generator_unordered")(
@@ -280,8 +283,7 @@ def simulated_histories(
     if not seeds:
         raise ValueError("`seeds` must hold at least one seed. Got none instead.")
     for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"`seeds` must be non-negative integers. Got {s!r} instead.")
+        check_params(_CONSTRAINTS, seeds=s)
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"`seeds` must be distinct. Got {seeds} instead.")
     tasks: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
@@ -383,16 +385,7 @@ def evaluate(
     seeds = [p.seed for p in histories]
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"`histories` must have distinct seeds. Got {seeds} instead.")
-    if isinstance(n_random, bool) or not isinstance(n_random, int) or n_random < 1:
-        raise ValueError(f"`n_random` must be a positive integer. Got {n_random!r} instead.")
-    if (
-        isinstance(min_outcomes, bool)
-        or not isinstance(min_outcomes, int)
-        or min_outcomes < _MIN_FIT
-    ):
-        raise ValueError(
-            f"`min_outcomes` must be an integer of at least {_MIN_FIT}. Got {min_outcomes!r} instead."
-        )
+    check_params(_CONSTRAINTS, n_random=n_random, min_outcomes=min_outcomes)
     tasks: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
         (evaluate_year, (p, y, policy), {"n_random": n_random})
         for p in histories

@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from triage._validation import at_least, check_params
 from triage.features import FEATURE_LABELS, build_features
 from triage.schema import History, countries, country_name
 from triage.scoring._calibration import sigmoid
+
+_CONSTRAINTS = {"top": at_least(1)}
 
 if TYPE_CHECKING:
     from triage.scoring import TriageModel
@@ -180,8 +183,7 @@ def reasons(explanation: pd.DataFrame, top: int = 3) -> pd.DataFrame:
 
     ``text`` reads like ``"detention: +6 points"``; ranks start at 1 (largest ``|contribution|``).
     """
-    if top < 1:
-        raise ValueError(f"`top` must be at least 1. Got {top} instead.")
+    check_params(_CONSTRAINTS, top=top)
     rows = explanation[explanation["feature"] != BASE].copy()
     rows["_abs"] = rows["contribution"].abs()
     rows = rows.sort_values(

@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, Any, get_args
 import numpy as np
 import pandas as pd
 
+from triage._validation import Constraint, check_params, instance_of
 from triage.config import var_dir
+
+_CONSTRAINTS = {
+    "frame": instance_of(pd.DataFrame, "a pandas DataFrame"),
+    "model_sha256": Constraint(lambda v: isinstance(v, str) and bool(v), "a non-empty str"),
+}
 
 if TYPE_CHECKING:
     from triage.registry import Registry
@@ -73,8 +79,7 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
     row hashes are sorted, so shuffling rows keeps the fingerprint while any changed,
     added or removed cell or column changes it.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"`frame` must be a pandas DataFrame. Got {type(frame).__name__} instead.")
+    check_params(_CONSTRAINTS, frame=frame)
     digest = hashlib.sha256()
     for name, dtype in frame.dtypes.items():
         digest.update(f"{name}\x1f{dtype}\x1e".encode())
@@ -100,8 +105,7 @@ def first_page_key(
     counts : mapping of str to int
         ``Registry.counts()``: rows per registry table, so new history rows change the key.
     """
-    if not isinstance(model_sha256, str) or not model_sha256:
-        raise ValueError(f"`model_sha256` must be a non-empty str. Got {model_sha256!r} instead.")
+    check_params(_CONSTRAINTS, model_sha256=model_sha256)
     payload = {
         "format": CACHE_FORMAT,
         "model_sha256": model_sha256,

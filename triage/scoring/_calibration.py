@@ -23,6 +23,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from scipy.special import expit
+from scipy.special import logit as scipy_logit
+
+from triage._validation import check_params, one_of
+
+_CONSTRAINTS = {
+    "interpolation": one_of(("knots", "steps"), words="'knots' or 'steps'"),
+    "kind": one_of(
+        ("sigmoid", "isotonic", "identity"), words="'sigmoid', 'isotonic' or 'identity'"
+    ),
+}
 
 __all__ = ["Calibrator", "CalibratorKind", "fit_calibrator", "logit", "sigmoid"]
 
@@ -31,14 +42,13 @@ _EPS = 1e-6
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Logistic function, numerically safe for large ``|z|``."""
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
+    """Logistic function (``scipy.special.expit``), numerically safe for large ``|z|``."""
+    return expit(z)
 
 
 def logit(p: np.ndarray) -> np.ndarray:
-    """Log-odds of ``p`` clipped to ``[1e-6, 1 - 1e-6]``."""
-    q = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(q / (1 - q))
+    """Log-odds of ``p`` clipped to ``[1e-6, 1 - 1e-6]`` (``scipy.special.logit``)."""
+    return scipy_logit(np.clip(p, _EPS, 1 - _EPS))
 
 
 @dataclass(frozen=True)
@@ -93,10 +103,7 @@ class Calibrator:
         if data["kind"] == "sigmoid":
             return cls("sigmoid", a=float(data["a"]), b=float(data["b"]))
         interpolation = data.get("interpolation", "steps")
-        if interpolation not in ("knots", "steps"):
-            raise ValueError(
-                f"`interpolation` must be 'knots' or 'steps'. Got {interpolation!r} instead."
-            )
+        check_params(_CONSTRAINTS, interpolation=interpolation)
         return cls(
             "isotonic",
             x=tuple(map(float, data["x"])),
@@ -120,10 +127,7 @@ def _intercept_shift(z: np.ndarray, y: np.ndarray) -> float:
 
 def fit_calibrator(p_raw: np.ndarray, y: np.ndarray, *, kind: CalibratorKind) -> Calibrator:
     """Fit a calibrator of ``kind`` on raw probabilities and 0/1 labels."""
-    if kind not in ("sigmoid", "isotonic", "identity"):
-        raise ValueError(
-            f"`kind` must be 'sigmoid', 'isotonic' or 'identity'. Got {kind!r} instead."
-        )
+    check_params(_CONSTRAINTS, kind=kind)
     if kind == "identity":
         return Calibrator("identity")
     p_raw = np.asarray(p_raw, dtype=float)

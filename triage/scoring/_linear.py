@@ -15,6 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from triage._validation import Constraint, check_params
+
+_CONSTRAINTS = {"C": Constraint(lambda c: c > 0, "positive", show="str")}
+
 __all__ = ["LinearOffset", "fit_linear"]
 
 
@@ -79,8 +83,7 @@ def fit_linear(
     X: pd.DataFrame, y: np.ndarray, *, columns: list[str], C: float, seed: int
 ) -> LinearOffset:
     """Fit an L2 logistic regression on ``columns`` of ``X`` (``C`` = inverse penalty)."""
-    if C <= 0:
-        raise ValueError(f"`C` must be positive. Got {C} instead.")
+    check_params(_CONSTRAINTS, C=C)
     from sklearn.linear_model import LogisticRegression
 
     A = X.loc[:, columns].to_numpy(dtype=np.float64)

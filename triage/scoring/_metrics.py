@@ -5,13 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from triage._validation import at_least, check_params
+
+_CONSTRAINTS = {"n_bins": at_least(1)}
+
 __all__ = ["ece", "reliability_table", "score_metrics"]
 
 
 def reliability_table(p: np.ndarray, y: np.ndarray, *, n_bins: int = 10) -> pd.DataFrame:
     """Equal-width bins of predicted probability: bin, lower, upper, n, mean_predicted, observed_rate."""
-    if n_bins < 1:
-        raise ValueError(f"`n_bins` must be at least 1. Got {n_bins} instead.")
+    check_params(_CONSTRAINTS, n_bins=n_bins)
     p = np.asarray(p, dtype=float)
     y = np.asarray(y, dtype=float)
     edges = np.linspace(0.0, 1.0, n_bins + 1)

@@ -19,12 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
 
 from triage.errors import InputFileError
+from triage.synth._columns import read_text_table
+
+if TYPE_CHECKING:
+    from triage.synth._letters import NamedLetters
 
 __all__ = [
     "COUNTERFACTUAL_FILES",
@@ -47,11 +51,8 @@ def counterfactual_tables(
     submission_id: np.ndarray,
     received: np.ndarray,
     eligible: np.ndarray,
-    taken: np.ndarray,
+    letters: NamedLetters,
     case_truth: np.ndarray,
-    case_type: np.ndarray,
-    case_mandates: np.ndarray,
-    case_incident: np.ndarray,
     truth_of: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray],
 ) -> dict[str, pd.DataFrame]:
     """Build the two counterfactual tables as text, exactly as written to CSV.
@@ -62,16 +63,22 @@ def counterfactual_tables(
         The simulation's seed (the stream is ``default_rng([seed, 98])``).
     submission_id, received, eligible : ndarray
         Per submitted person: id text, receipt date (``datetime64[D]``), eligibility.
-    taken : ndarray of int
-        Indices of the submissions that became cases, in the order of ``case_*``.
-    case_truth, case_type, case_mandates, case_incident : ndarray
-        Per case: truth.csv's p_improve and its letter's type, mandates and last incident.
+    letters : NamedLetters
+        The letters naming individuals: which submissions became cases (``taken``, in case
+        order) and each case's letter (its type, mandates and last incident).
+    case_truth : ndarray
+        Per case: truth.csv's p_improve.
     truth_of : callable
         ``truth_of(rows, n_mandates, delay_days, sent_year) -> p_improve`` for submissions
         ``rows`` (the generator's truth model with its intercept, hidden term averaged out).
     """
-    from triage.synth._assemble import _dates, _drafting_days, _letter_design
+    from triage.synth._columns import _dates
+    from triage.synth._letters import _drafting_days, _letter_design
 
+    taken = letters.taken
+    case_type = letters.kind[letters.case_letter]
+    case_mandates = letters.n_mandates[letters.case_letter]
+    case_incident = letters.last_incident[letters.case_letter]
     rng = np.random.default_rng([int(seed), _STREAM])
     n = len(submission_id)
     is_taken = np.zeros(n, dtype=bool)
@@ -150,15 +157,9 @@ def read_counterfactual(folder: str | Path) -> dict[str, pd.DataFrame]:
                 "`triage generate` writes (simulated histories only; regenerate older folders with "
                 "`triage generate --out DIR`)."
             )
+        raw = read_text_table(path, columns)
         try:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise InputFileError(f"{path}: cannot be read as CSV ({exc}).") from exc
-        missing = [c for c in columns if c not in raw.columns]
-        if missing:
-            raise InputFileError(f"{path}: missing required column(s) {', '.join(missing)}.")
-        try:
-            frame = typed_counterfactual(name, raw.loc[:, list(columns)])
+            frame = typed_counterfactual(name, raw)
         except (ValueError, TypeError) as exc:
             raise InputFileError(f"{path}: a value cannot be read ({exc}).") from exc
         if name == "submission_truth":

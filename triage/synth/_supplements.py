@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,12 @@ import pandas as pd
 from triage.errors import InputFileError
 from triage.schema import ISSUE_AREAS
 from triage.synth import _world as W
+from triage.synth._columns import read_text_table
+
+if TYPE_CHECKING:
+    from triage.synth._letters import NamedLetters, OtherCommunications
+    from triage.synth._outcomes import ImpactSample
+    from triage.synth._simulate import _Run
 
 __all__ = ["SUPPLEMENT_FILES", "read_supplements", "supplement_tables", "typed_supplement"]
 
@@ -70,31 +76,31 @@ def _topics(rng: np.random.Generator, lgbti: np.ndarray, described_other: np.nda
 
 
 def supplement_tables(
+    run: _Run,
+    letters: NamedLetters,
+    other: OtherCommunications,
     *,
-    seed: int,
     comm_id: np.ndarray,
-    n_letters: int,
-    unnamed_year: np.ndarray,
-    unnamed_sent: np.ndarray,
-    pr_year: np.ndarray,
-    pr_sent: np.ndarray,
     case_id: np.ndarray,
-    case_letter: np.ndarray,
-    sampled: np.ndarray,
-    found: np.ndarray,
+    sample: ImpactSample,
     improved: np.ndarray,
     letter_reply: np.ndarray,
-    protester: np.ndarray,
-    areas: np.ndarray,
 ) -> dict[str, pd.DataFrame]:
     """Build the four supplementary tables as text, exactly as written to CSV.
 
     ``comm_id`` lists named letters, then nameless letters, then press releases (the
-    simulation's order); ``case_letter`` is the named letter of each case; ``sampled`` and
-    ``found`` index cases; ``improved`` is each case's true improvement within a year;
-    ``letter_reply`` the observed reply class of each named letter; ``protester`` and
-    ``areas`` (issue-area matrix in ``ISSUE_AREAS`` order) describe each case.
+    simulation's order); ``case_id`` and ``improved`` (each case's true improvement within a
+    year) are in case order; ``sample`` indexes the cases drawn and found for the impact study;
+    ``letter_reply`` is the observed reply class of each named letter. The tables draw from
+    their own stream (``default_rng([run.seed, _STREAM])``), so the six tables are the same
+    either way.
     """
+    seed = run.seed
+    n_letters = len(letters)
+    unnamed_year, unnamed_sent = run.cal.year[other.unnamed_month], other.unnamed_sent
+    pr_year, pr_sent = run.cal.year[other.release_month], other.release_sent
+    case_letter, sampled, found = letters.case_letter, sample.drawn, sample.found
+    protester, areas = run.people.protester[letters.taken], run.people.area[letters.taken]
     rng = np.random.default_rng([int(seed), _STREAM])
     n_u, n_r = len(unnamed_year), len(pr_year)
 
@@ -201,14 +207,7 @@ def read_supplements(folder: str | Path) -> dict[str, pd.DataFrame]:
         path = Path(folder) / f"{name}.csv"
         if not path.exists():
             continue
-        try:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise InputFileError(f"{path}: cannot be read as CSV ({exc}).") from exc
-        missing = [c for c in columns if c not in raw.columns]
-        if missing:
-            raise InputFileError(f"{path}: missing required column(s) {', '.join(missing)}.")
-        frame = raw.loc[:, list(columns)].copy()
+        frame = read_text_table(path, columns)
         if name in _BOOL:
             col = _BOOL[name]
             bad = ~frame[col].isin(("true", "false"))

@@ -29,7 +29,7 @@ from triage.audit._privacy import safe_frame
 from triage.audit._run import record_json, run_candidates
 from triage.config import models_dir
 from triage.errors import TriageError
-from triage.schema import SENSITIVE_COLUMNS, label, split_codes
+from triage.schema import QUEUE_COLUMNS, SENSITIVE_COLUMNS, label, split_codes
 
 __all__ = ["SUPPRESS_BELOW", "export_run", "suppress_counts"]
 
@@ -237,22 +237,13 @@ def export_run(
     over = withhold(registry, over, ("user", "reason"))
     last = dict(zip(over["case_id"], over["action"], strict=True))  # later overrides win
     cands["override"] = [last.get(c, "") for c in cands["case_id"]]
+    # The queue's own columns from country to n_mandates (groups and the planned letter).
+    described = QUEUE_COLUMNS[
+        QUEUE_COLUMNS.index("country") : QUEUE_COLUMNS.index("n_mandates") + 1
+    ]
     columns = [
-        "case_id",
-        "selected",
-        "override",
-        "reason",
-        "score",
-        "lower",
-        "upper",
-        "country",
-        "un_region",
-        "gender",
-        "violations",
-        "issue_areas",
-        "protester",
-        "type",
-        "n_mandates",
+        *("case_id", "selected", "override", "reason", "score", "lower", "upper"),
+        *described,
         "received_date",
     ]
     cands_out = cands.loc[:, [c for c in columns if c in cands.columns]].copy()

@@ -7,8 +7,11 @@ import io
 
 import pandas as pd
 
+from triage._validation import check_params, instance_of
 from triage.audit._privacy import Role, names_allowed, safe_frame
 from triage.schema import SENSITIVE_COLUMNS
+
+_CONSTRAINTS = {"simulated": instance_of(bool, "a bool", show="repr")}
 
 __all__ = ["export_csv", "export_frame", "export_xlsx"]
 
@@ -29,8 +32,7 @@ def export_frame(frame: pd.DataFrame, *, role: Role, simulated: bool) -> pd.Data
     simulated : bool
         Whether the rows come from simulated data; adds a ``data_source`` column saying so.
     """
-    if not isinstance(simulated, bool):
-        raise ValueError(f"`simulated` must be a bool. Got {simulated!r} instead.")
+    check_params(_CONSTRAINTS, simulated=simulated)
     out = frame.copy()
     if not names_allowed(role, "export"):
         out = out.drop(columns=[c for c in out.columns if c in SENSITIVE_COLUMNS])
