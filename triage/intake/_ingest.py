@@ -205,7 +205,7 @@ def ingest_file(
         raise
     except Exception as exc:  # never a traceback to a user: any parsing failure refuses the file
         raise InputFileError(f"{file.name}: cannot be read ({type(exc).__name__}: {exc}).") from exc
-    from triage.registry._registry import typed_frame
+    from triage.registry._rows import typed_frame
 
     contract = _contract_columns(shape)
     accepted = typed_frame([values for _, values in rows], contract)
@@ -848,7 +848,7 @@ def _store(
 ) -> None:
     from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-    from triage.registry._registry import _one_line
+    from triage.registry._engine import one_line as _one_line
 
     name = result.path.name
     rows = [values for _, values in numbered]
