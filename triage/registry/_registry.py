@@ -10,6 +10,8 @@ Each job lives in its own module; :class:`Registry` puts them behind one object:
 - ``_load``: loading a history folder;
 - ``_intake_writes``: registering what ``triage ingest`` accepted;
 - ``_lifecycle_writes``: the lifecycle state machine's steps (rules in ``_lifecycle``);
+- ``_followup_writes``: replies and outcomes recorded after the communication, with the reads
+  their checks need;
 - ``_queries``: read queries.
 """
 
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import db_url
 from triage.registry._engine import make_engine, reachable
+from triage.registry._followup_writes import FollowupRecords
 from triage.registry._intake_writes import IntakeWrites
 from triage.registry._lifecycle_writes import LifecycleWrites, StatusChange
 from triage.registry._load import Loading, LoadSummary
@@ -34,7 +37,7 @@ from triage.registry._rows import typed_frame
 __all__ = ["INCOMING_ORIGINS", "LoadSummary", "Registry", "StatusChange", "typed_frame"]
 
 
-class Registry(Loading, IntakeWrites, LifecycleWrites, Queries):
+class Registry(Loading, IntakeWrites, LifecycleWrites, FollowupRecords, Queries):
     """The case registry: submissions, individuals, communications, cases, replies, outcomes
     and the status history of every submission.
 
