@@ -8,12 +8,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
+from pandera.pandas import DataFrameModel
 from sqlalchemy import func, inspect, select
 
+from triage.errors import TriageError
 from triage.registry._engine import RegistryCore, reachable
 from triage.registry._lifecycle import STATUSES, Status
 from triage.registry._models import (
-    Base,
     Case,
     Communication,
     Individual,
@@ -27,14 +28,18 @@ from triage.registry._models import (
 )
 from triage.registry._rows import typed_frame
 from triage.schema import (
-    CASES_COLUMNS,
-    COMMUNICATIONS_COLUMNS,
-    OUTCOMES_COLUMNS,
     QUEUE_COLUMNS,
-    SUBMISSIONS_COLUMNS,
-    TRUTH_COLUMNS,
+    Cases,
+    Communications,
+    ContractError,
     History,
+    Outcomes,
+    Submissions,
+    coerce,
+    columns_of,
 )
+from triage.schema import Queue as QueueContract
+from triage.schema import Truth as TruthContract
 
 __all__ = ["INCOMING_ORIGINS", "Queries"]
 
@@ -163,30 +168,26 @@ class Queries(RegistryCore):
         """
         with self.engine.connect() as conn:
 
-            def rows(
-                table: type[Base], columns: Sequence[str], *where: Any
-            ) -> list[dict[str, Any]]:
+            def rows(table: Any, columns: Sequence[str], *where: Any) -> list[dict[str, Any]]:
                 cols = [getattr(table, c) for c in columns]
-                query = select(*cols).where(*where).order_by(table.id)  # type: ignore[attr-defined]
-                return [dict(r._mapping) for r in conn.execute(query)]
+                return [
+                    dict(r._mapping)
+                    for r in conn.execute(select(*cols).where(*where).order_by(table.id))
+                ]
+
+            def read(table: Any, model: type[DataFrameModel], *where: Any) -> pd.DataFrame:
+                columns = columns_of(model)
+                return _contract(typed_frame(rows(table, columns, *where), columns), model)
 
             meta = {k: v for k, v in conn.execute(select(Meta.key, Meta.value))}
-            communications = typed_frame(
-                rows(Communication, COMMUNICATIONS_COLUMNS), COMMUNICATIONS_COLUMNS
-            )
-            cases = typed_frame(rows(Case, CASES_COLUMNS), CASES_COLUMNS)
-            outcomes = typed_frame(rows(Outcome, OUTCOMES_COLUMNS), OUTCOMES_COLUMNS)
-            truth = (
-                typed_frame(rows(Truth, TRUTH_COLUMNS), TRUTH_COLUMNS)
-                if meta.get("simulated") == "true"
-                else None
-            )
+            communications = read(Communication, Communications)
+            cases = read(Case, Cases)
+            outcomes = read(Outcome, Outcomes)
+            simulated = meta.get("simulated") == "true"
+            truth = read(Truth, TruthContract) if simulated else None
             submissions = None
             if meta.get("has_submissions") == "true":
-                submissions = typed_frame(
-                    rows(Submission, SUBMISSIONS_COLUMNS, Submission.origin == "history"),
-                    SUBMISSIONS_COLUMNS,
-                )
+                submissions = read(Submission, Submissions, Submission.origin == "history")
             queue_rows = rows(
                 Submission,
                 (*QUEUE_COLUMNS, "submission_id"),
@@ -195,7 +196,7 @@ class Queries(RegistryCore):
         for r in queue_rows:
             r["case_id"] = r["case_id"] or r["submission_id"]
         queue = (
-            typed_frame(queue_rows, QUEUE_COLUMNS)
+            _contract(typed_frame(queue_rows, QUEUE_COLUMNS), QueueContract)
             if queue_rows or meta.get("has_queue") == "true"
             else None
         )
@@ -251,7 +252,18 @@ class Queries(RegistryCore):
             found = [dict(r._mapping) for r in conn.execute(query)]
         for r in found:
             r["case_id"] = r["case_id"] or r["submission_id"]
-        frame = typed_frame(found, QUEUE_COLUMNS)
+        frame = _contract(typed_frame(found, QUEUE_COLUMNS), QueueContract)
         if with_status:
             frame["status"] = pd.Series([r["status"] for r in found], dtype="str")
         return frame
+
+
+def _contract(frame: pd.DataFrame, model: type[DataFrameModel]) -> pd.DataFrame:
+    """Check a table read from the database against its contract (``triage.schema``)."""
+    try:
+        return coerce(frame, model, source=f"the registry's {model.__name__.lower()} table")
+    except ContractError as exc:
+        raise TriageError(
+            f"{exc} The registry holds rows its contract refuses: were they written by "
+            "another program? `triage db status` shows the tables."
+        ) from exc

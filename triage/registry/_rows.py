@@ -13,21 +13,20 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 
 from triage.registry._models import Base, Communication, Meta, Reply
+from triage.schema import BOOL_COLUMNS, DATE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
 
 #: ``source`` of a communication known only from a case; a later full record replaces it.
 STUB = "stub"
 
-_DATE_COLUMNS = frozenset(
-    {"sent_date", "last_incident_date", "reply_date", "received_date", "outcome_date", "at"}
-)
-_BOOL_COLUMNS = frozenset({"protester", "eligible"})
-_INT_COLUMNS = frozenset({"n_mandates", "n_individuals"})
-_FLOAT_COLUMNS = frozenset({"p_improve"})
+#: Dates of the registry's own tables (a status step, an outcome); the rest come from the
+#: table contracts of ``triage.schema``.
+_DATE_COLUMNS = DATE_COLUMNS | {"outcome_date", "at"}
 
 
 def typed_frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
-    """Build a frame typed like ``read_history``: dates ``datetime64``, booleans ``boolean``,
-    counts ``Int64``, ``p_improve`` float, everything else text (blank → NaN).
+    """Build a frame typed like ``read_history`` from database rows: dates ``datetime64``,
+    booleans ``boolean``, counts ``Int64``, probabilities float, everything else text (blank →
+    NaN); each column's type is its type in the table contracts (``triage.schema``).
     """
     rows = list(rows)
     data: dict[str, Any] = {}
@@ -36,11 +35,11 @@ def typed_frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> pd
         if col in _DATE_COLUMNS:
             text = pd.Series([None if v is None else str(v)[:10] for v in values], dtype="str")
             data[col] = pd.to_datetime(text, format="%Y-%m-%d", errors="raise")
-        elif col in _BOOL_COLUMNS:
+        elif col in BOOL_COLUMNS:
             data[col] = pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
-        elif col in _INT_COLUMNS:
+        elif col in INT_COLUMNS:
             data[col] = pd.array([None if v is None else int(v) for v in values], dtype="Int64")
-        elif col in _FLOAT_COLUMNS:
+        elif col in FLOAT_COLUMNS:
             data[col] = pd.array(
                 [float("nan") if v is None else float(v) for v in values], dtype=float
             )

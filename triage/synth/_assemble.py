@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammainc
 
-from triage.schema import HISTORY_FILES, ISSUE_AREAS, VIOLATIONS, region_of
+from triage.schema import (
+    BOOL_COLUMNS,
+    DATE_COLUMNS,
+    HISTORY_FILES,
+    INT_COLUMNS,
+    ISSUE_AREAS,
+    VIOLATIONS,
+    region_of,
+)
 from triage.synth import _world as W
 from triage.synth._simulate import (
     _GENDER_CODES,
@@ -955,20 +963,15 @@ def to_text(
     return tables
 
 
-_DATE_COLUMNS = frozenset({"sent_date", "last_incident_date", "reply_date", "received_date"})
-_BOOL_COLUMNS = frozenset({"protester", "eligible"})
-_INT_COLUMNS = frozenset({"n_mandates", "n_individuals"})
-
-
 def typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Type a text table the way ``triage.schema.read_history`` types it."""
     out = frame.copy()
     for col in out.columns:
-        if col in _DATE_COLUMNS:
+        if col in DATE_COLUMNS:
             out[col] = pd.to_datetime(out[col], format="%Y-%m-%d")
-        elif col in _BOOL_COLUMNS:
+        elif col in BOOL_COLUMNS:
             out[col] = out[col].map({"true": True, "false": False}).astype("boolean")
-        elif col in _INT_COLUMNS:
+        elif col in INT_COLUMNS:
             out[col] = pd.to_numeric(out[col]).astype("Int64")
         elif col == "p_improve":
             out[col] = out[col].astype(float).round(6)  # as written with %.6f

@@ -1,0 +1,441 @@
+"""One contract per table: columns, types, nullability and codes, as pandera models.
+
+Every reader and writer of a table goes through :func:`coerce`: it keeps the model's columns
+in order, turns text into the model's types (dates ``YYYY-MM-DD``, booleans ``true``/``false``,
+whole numbers, probabilities) and validates the result lazily, so one pass finds every bad cell.
+The column tuples (``CASES_COLUMNS``...) and the date, boolean, integer and float column sets
+are derived from these models; nothing else spells them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any, Final, Literal
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera import extensions
+from pandera.errors import SchemaErrors
+from pandera.typing.pandas import Series
+
+from triage.errors import InputFileError
+from triage.schema._countries import countries
+from triage.schema._vocab import (
+    ADDRESSEES,
+    ASSESSMENTS,
+    COMM_TYPES,
+    GENDERS,
+    ISSUE_AREAS,
+    OUTCOMES,
+    REPLY_CLASSES,
+    SURVEY_IMPACTS,
+    UN_REGIONS,
+    VIOLATIONS,
+)
+
+__all__ = [
+    "BOOL_COLUMNS",
+    "CONTRACTS",
+    "DATE_COLUMNS",
+    "FLOAT_COLUMNS",
+    "INT_COLUMNS",
+    "Candidates",
+    "Cases",
+    "Communications",
+    "ContractError",
+    "Kind",
+    "Outcomes",
+    "Queue",
+    "Reasons",
+    "Submissions",
+    "Truth",
+    "coerce",
+    "column_kinds",
+    "columns_of",
+]
+
+Kind = Literal["date", "bool", "int", "float", "text"]
+
+
+_VOCABULARIES: Final[Mapping[str, Iterable[str]]] = {
+    "VIOLATIONS": VIOLATIONS,
+    "ISSUE_AREAS": ISSUE_AREAS,
+}
+
+
+@extensions.register_check_method(statistics=["vocabulary"])  # type: ignore[misc]
+def codes_in(series: pd.Series, *, vocabulary: str) -> pd.Series:
+    """Every ``;``-separated code of a cell is in the named vocabulary (blank is fine)."""
+    allowed = frozenset(_VOCABULARIES[vocabulary])
+    # Lists repeat a lot: judge each distinct cell once.
+    bad = [
+        v
+        for v in series.dropna().unique()
+        if any(c.strip() and c.strip() not in allowed for c in str(v).split(";"))
+    ]
+    return ~series.isin(bad)
+
+
+@extensions.register_check_method(statistics=["table"])  # type: ignore[misc]
+def iso3(series: pd.Series, *, table: str) -> pd.Series:
+    """Every cell is an ISO3 code of ``data/countries.csv`` (``table`` names it)."""
+    return series.isin(list(countries()))
+
+
+def _ids(**kwargs: Any) -> Any:
+    """An id column: text, never blank."""
+    return pa.Field(nullable=False, **kwargs)
+
+
+def _opt(**kwargs: Any) -> Any:
+    """An optional column (blank = unknown) with the given checks."""
+    return pa.Field(nullable=True, **kwargs)
+
+
+def _code(vocabulary: Iterable[str]) -> Any:
+    return _opt(isin=list(vocabulary))
+
+
+def _codes(vocabulary: str) -> Any:
+    return _opt(codes_in=vocabulary)
+
+
+def _country() -> Any:
+    return _opt(iso3="countries")
+
+
+class _Table(pa.DataFrameModel):
+    class Config:
+        strict = True
+        ordered = True
+
+
+class Communications(_Table):
+    """communications.csv: one row per communication (letter or press release)."""
+
+    communication_id: Series[str] = _ids(unique=True)
+    sent_date: Series[pa.DateTime] = _opt()
+    type: Series[str] = _code(COMM_TYPES)
+    addressee: Series[str] = _code(ADDRESSEES)
+    country: Series[str] = _country()
+    n_mandates: Series[pd.Int64Dtype] = _opt(ge=1)
+    last_incident_date: Series[pa.DateTime] = _opt()
+    reply_class: Series[str] = _code(REPLY_CLASSES)
+    reply_date: Series[pa.DateTime] = _opt()
+    n_individuals: Series[pd.Int64Dtype] = _opt(ge=0)
+
+
+class Cases(_Table):
+    """cases.csv: one row per individual case taken up in a communication."""
+
+    case_id: Series[str] = _ids(unique=True)
+    communication_id: Series[str] = _opt()
+    individual_id: Series[str] = _opt()
+    sent_date: Series[pa.DateTime] = _opt()
+    country: Series[str] = _country()
+    un_region: Series[str] = _code(UN_REGIONS)
+    gender: Series[str] = _code(GENDERS)
+    violations: Series[str] = _codes("VIOLATIONS")
+    issue_areas: Series[str] = _codes("ISSUE_AREAS")
+    protester: Series[pd.BooleanDtype] = _opt()
+
+
+class Outcomes(_Table):
+    """outcomes.csv: the observed outcome of a case (one year after sending)."""
+
+    case_id: Series[str] = _ids(unique=True)
+    outcome: Series[str] = _code(OUTCOMES)
+    assessment: Series[str] = _code(ASSESSMENTS)
+    survey_impact: Series[str] = _code(SURVEY_IMPACTS)
+
+
+class Truth(_Table):
+    """truth.csv: the simulation's chance of improvement of each case (never a feature)."""
+
+    case_id: Series[str] = _ids(unique=True)
+    p_improve: Series[float] = _opt(ge=0.0, le=1.0)
+
+
+class Queue(_Table):
+    """queue.csv: incoming submissions awaiting a decision, with the planned communication."""
+
+    case_id: Series[str] = _ids(unique=True)
+    received_date: Series[pa.DateTime] = _opt()
+    individual_id: Series[str] = _opt()
+    defender_name: Series[str] = _opt()
+    source_contact: Series[str] = _opt()
+    country: Series[str] = _country()
+    un_region: Series[str] = _code(UN_REGIONS)
+    gender: Series[str] = _code(GENDERS)
+    violations: Series[str] = _codes("VIOLATIONS")
+    issue_areas: Series[str] = _codes("ISSUE_AREAS")
+    protester: Series[pd.BooleanDtype] = _opt()
+    type: Series[str] = _code(COMM_TYPES)
+    n_mandates: Series[pd.Int64Dtype] = _opt(ge=1)
+    last_incident_date: Series[pa.DateTime] = _opt()
+
+
+class Submissions(_Table):
+    """submissions.csv: every historical submission, taken up or not (case_id blank if not)."""
+
+    submission_id: Series[str] = _ids(unique=True)
+    received_date: Series[pa.DateTime] = _opt()
+    individual_id: Series[str] = _opt()
+    country: Series[str] = _country()
+    un_region: Series[str] = _code(UN_REGIONS)
+    gender: Series[str] = _code(GENDERS)
+    violations: Series[str] = _codes("VIOLATIONS")
+    issue_areas: Series[str] = _codes("ISSUE_AREAS")
+    protester: Series[pd.BooleanDtype] = _opt()
+    eligible: Series[pd.BooleanDtype] = _opt()
+    case_id: Series[str] = _opt()
+
+
+class Candidates(_Table):
+    """The allocator's input: case_id, score (probability of improvement, 0–1), country
+    (ISO3), UN regional group, gender and violations (``;``-separated codes)."""
+
+    case_id: Series[str] = _ids(unique=True)
+    score: Series[float] = pa.Field(nullable=False, ge=0.0, le=1.0)
+    country: Series[str] = _country()
+    un_region: Series[str] = _code(UN_REGIONS)
+    gender: Series[str] = _code(GENDERS)
+    violations: Series[str] = _codes("VIOLATIONS")
+
+
+class Reasons(_Table):
+    """Why each candidate is in or out: case_id, selected, reason (a sentence),
+    score_to_enter (probability, blank when selected) and displaced_by (a case_id or blank)."""
+
+    case_id: Series[str] = _ids(unique=True)
+    selected: Series[bool] = pa.Field(nullable=False)
+    reason: Series[str] = pa.Field(nullable=False)
+    score_to_enter: Series[float] = _opt()
+    displaced_by: Series[str] = _opt()
+
+
+#: The history files' contracts, keyed by file name (without ``.csv``).
+CONTRACTS: Final[Mapping[str, type[pa.DataFrameModel]]] = {
+    "communications": Communications,
+    "cases": Cases,
+    "outcomes": Outcomes,
+    "truth": Truth,
+    "queue": Queue,
+    "submissions": Submissions,
+}
+
+
+@cache
+def _schema(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema:
+    return model.to_schema()
+
+
+def columns_of(model: type[pa.DataFrameModel]) -> tuple[str, ...]:
+    """Return the model's columns, in order."""
+    return tuple(_schema(model).columns)
+
+
+@cache
+def column_kinds(model: type[pa.DataFrameModel]) -> Mapping[str, Kind]:
+    """Return each column's kind (date, bool, int, float, text), read from its pandera type."""
+    kinds: dict[str, Kind] = {}
+    for name, column in _schema(model).columns.items():
+        dtype = str(column.dtype)
+        kinds[name] = (
+            "date"
+            if dtype.startswith("datetime64")
+            else "bool"
+            if dtype in ("boolean", "bool")
+            else "int"
+            if dtype == "Int64"
+            else "float"
+            if dtype.startswith("float")
+            else "text"
+        )
+    return kinds
+
+
+def _columns_of_kind(kind: Kind) -> frozenset[str]:
+    return frozenset(
+        name
+        for model in (*CONTRACTS.values(), Candidates, Reasons)
+        for name, k in column_kinds(model).items()
+        if k == kind
+    )
+
+
+#: Columns typed as dates, booleans, whole numbers and floats in any table contract.
+DATE_COLUMNS: Final = _columns_of_kind("date")
+BOOL_COLUMNS: Final = _columns_of_kind("bool")
+INT_COLUMNS: Final = _columns_of_kind("int")
+FLOAT_COLUMNS: Final = _columns_of_kind("float")
+
+#: What a cell of each kind must look like, in the words of an error message.
+EXPECTED: Final[Mapping[str, str]] = {
+    "date": "a date (YYYY-MM-DD)",
+    "bool": "true or false",
+    "int": "a whole number",
+    "float": "a number",
+    "text": "text",
+}
+
+
+class ContractError(InputFileError):
+    """A table breaks its contract; ``failures`` lists every bad cell.
+
+    ``failures`` has columns row (0-based position in the frame), column, check (what the cell
+    must be, in plain words) and value (the cell as given; never show it for sensitive columns).
+    """
+
+    def __init__(self, message: str, failures: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+
+def _typed(raw: pd.Series, kind: Kind) -> pd.Series:
+    """Turn one text (or already typed) column into ``kind``; unreadable cells become NA."""
+    if kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            return raw
+        return pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
+    if kind == "bool":
+        if isinstance(raw.dtype, pd.BooleanDtype):
+            return raw
+        if pd.api.types.is_bool_dtype(raw):
+            return raw.astype("boolean")
+        return raw.map({"true": True, "false": False, True: True, False: False}).astype("boolean")
+    if kind in ("int", "float"):
+        parsed = pd.to_numeric(raw, errors="coerce")
+        if kind == "int":
+            whole = parsed.isna() | (parsed == parsed.round())
+            return parsed.where(whole).astype("Int64")
+        return parsed.astype(float)
+    if raw.dtype == "str":
+        return raw
+    return raw.astype("str")
+
+
+def _check_words(check: str, kind: Kind, column: str) -> str:
+    """Plain words for a pandera check name."""
+    if check in ("not_nullable",):
+        return "a value (it must not be blank)"
+    if check in ("field_uniqueness", "unique"):
+        return "a value that appears only once"
+    if check.startswith(("greater_than_or_equal_to", "less_than_or_equal_to", "in_range")):
+        bound = check[check.index("(") + 1 : -1] if "(" in check else ""
+        side = "at least" if check.startswith("greater") else "at most"
+        return f"{EXPECTED[kind]} {side} {bound}".strip()
+    if check.startswith("iso3"):
+        return "an ISO3 country code"
+    if check.startswith("codes_in"):
+        return f"{column} codes separated by ;"
+    if check.startswith("isin"):
+        return f"a {column} code"
+    return EXPECTED[kind]
+
+
+def coerce(
+    frame: pd.DataFrame,
+    model: type[pa.DataFrameModel],
+    *,
+    source: str = "table",
+) -> pd.DataFrame:
+    """Return ``frame`` in the model's columns and types, validated lazily.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Text as read from a file, or frames already typed; extra columns are dropped.
+    model : pandera DataFrameModel
+        One of this module's table contracts.
+    source : str, default "table"
+        Names the table in the error message (a file path, "cases").
+
+    Returns
+    -------
+    DataFrame
+        The model's columns in order: dates ``datetime64``, booleans ``boolean``, whole
+        numbers ``Int64``, probabilities ``float``, other columns text (blank = NA).
+
+    Raises
+    ------
+    ContractError
+        A required column is missing, or cells break the contract; ``failures`` lists every
+        bad cell, the message names the first (row as in a spreadsheet: header = row 1) without
+        echoing its value.
+    """
+    columns = columns_of(model)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ContractError(
+            f"{source}: missing required column(s) {', '.join(missing)}.",
+            _failures([]),
+        )
+    kinds = column_kinds(model)
+    out = frame.loc[:, list(columns)].copy()
+    unread: list[pd.DataFrame] = []
+    for col in columns:
+        raw = out[col]
+        kind = kinds[col]
+        if kind == "text":
+            out[col] = _typed(raw, kind)
+            continue
+        parsed = _typed(raw, kind)
+        bad = raw.notna().to_numpy() & parsed.isna().to_numpy()
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            unread.append(
+                pd.DataFrame(
+                    {
+                        "row": rows,
+                        "column": col,
+                        "check": EXPECTED[kind],
+                        "value": raw.iloc[rows].astype(str).to_numpy(),
+                    }
+                )
+            )
+        out[col] = parsed
+    try:
+        _schema(model).validate(out.reset_index(drop=True), lazy=True)
+    except SchemaErrors as exc:
+        unread.append(_from_pandera(exc.failure_cases, kinds))
+    if unread:
+        failures = _failures(unread)
+        first = failures.iloc[0]
+        same = int((failures["column"] == first["column"]).sum())
+        raise ContractError(
+            f"{source}: row {int(first['row']) + 2}, column {first['column']}: expected "
+            f"{first['check']}; {same} such cell(s) in this column.",
+            failures,
+        )
+    return out
+
+
+def _from_pandera(cases: pd.DataFrame, kinds: Mapping[str, Kind]) -> pd.DataFrame:
+    """Pandera's failure table (validated on a 0..n-1 index) as ``ContractError.failures``."""
+    cells = cases[cases["column"].isin(list(kinds))]
+    # A column-level failure (a wrong dtype) has no row: report it on the first.
+    positions = pd.to_numeric(cells["index"], errors="coerce").fillna(0).astype(int)
+    return pd.DataFrame(
+        {
+            "row": positions.to_numpy(),
+            "column": cells["column"].astype(str).to_numpy(),
+            "check": [
+                _check_words(str(c), kinds.get(str(col), "text"), str(col))
+                for c, col in zip(cells["check"], cells["column"], strict=True)
+            ],
+            "value": cells["failure_case"].astype(str).to_numpy(),
+        }
+    )
+
+
+def _failures(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    columns = ["row", "column", "check", "value"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    joined = pd.concat(parts, ignore_index=True)
+    return joined.drop_duplicates(["row", "column"]).sort_values(
+        ["row", "column"], kind="stable", ignore_index=True
+    )
