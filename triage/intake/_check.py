@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import pandas as pd
+from pandera.pandas import DataFrameModel
 
 from triage.intake._cells import (
     find_dates,
@@ -23,7 +26,7 @@ from triage.intake._faults import (
     _where,
 )
 from triage.intake._plan import _settle_day_month
-from triage.intake._read import RawTable
+from triage.intake._read import RawRow, RawTable
 from triage.intake._spec import (
     FIELDS,
     OHCHR_COLUMNS,
@@ -33,10 +36,16 @@ from triage.intake._spec import (
     Shape,
     normalise_column,
 )
-from triage.schema import region_of
-
-if TYPE_CHECKING:
-    pass
+from triage.schema import (
+    Cases,
+    Communications,
+    ContractError,
+    Queue,
+    Submissions,
+    coerce,
+    columns_of,
+    region_of,
+)
 
 _OHCHR_SPECS: Mapping[str, FieldSpec] = {
     "Ref. no.": FIELDS["communication_id"],
@@ -322,3 +331,60 @@ def _parse_replies(
             return None, f"reply date {token}: {why}"
         dates.append(date)
     return dates, None
+
+
+#: The table contracts an accepted row of each shape must keep (``triage.schema``); a column
+#: is checked by the first contract that has it.
+_CONTRACTS_OF: Mapping[Shape, tuple[type[DataFrameModel], ...]] = {
+    "submissions": (Submissions, Queue, Communications),
+    "cases": (Cases,),
+    "communications": (Communications,),
+    "ohchr": (Communications,),
+}
+
+
+def _contract_pass(
+    table: RawTable,
+    shape: Shape,
+    columns: dict[int, tuple[str, str]],
+    rows: list[tuple[int, dict[str, Any]]],
+    accepted: pd.DataFrame,
+    faults: list[dict[str, Any]],
+) -> tuple[list[tuple[int, dict[str, Any]]], pd.DataFrame]:
+    """Check the parsed rows against their table contracts in one lazy pass.
+
+    The friendly cell parsers ran first; every cell the contract still refuses becomes a
+    quarantine line (file, row, column, reason; values that may name a person redacted) and
+    its row leaves ``rows`` and ``accepted``. Returns the rows and frame that remain.
+    """
+    headers = {canon: header for canon, header in columns.values()}
+    covered: set[str] = set()
+    refused: dict[int, list[_Fault]] = {}
+    for model in _CONTRACTS_OF[shape]:
+        wanted = [c for c in columns_of(model) if c in accepted.columns and c not in covered]
+        covered.update(wanted)
+        if not wanted:
+            continue
+        try:
+            coerce(accepted[wanted], model, source=table.path.name, partial=True)
+        except ContractError as exc:
+            for bad in exc.failures.itertuples(index=False):
+                column = str(bad.column)
+                spec = FIELDS.get(column)
+                fault = _Fault(
+                    headers.get(column, column),
+                    str(bad.value),
+                    f"expected {bad.check} (the {shape} contract)",
+                    bool(spec and spec.sensitive),
+                )
+                refused.setdefault(int(str(bad.row)), []).append(
+                    fault if fault.sensitive or not _looks_personal(fault.value) else _redact(fault)
+                )
+    if not refused:
+        return rows, accepted
+    file = str(table.path)
+    for position, found in sorted(refused.items()):
+        raw = RawRow(rows[position][0], [])
+        faults.extend(_fault_line(file, table, raw, f) for f in found)
+    keep = [i for i in range(len(rows)) if i not in refused]
+    return [rows[i] for i in keep], accepted.iloc[keep].reset_index(drop=True)

@@ -7,12 +7,9 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from triage.intake._read import RawRow, RawTable
-
-if TYPE_CHECKING:
-    pass
 
 _REDACTED = "[redacted]"
 #: Cell values shown in a reason are cut to this many characters.

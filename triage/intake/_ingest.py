@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from triage.errors import InputFileError, TriageError
-from triage.intake._check import _check_rows
+from triage.intake._check import _check_rows, _contract_pass
 from triage.intake._plan import _contract_columns, _looks_like_header, _plan
 from triage.intake._read import read_table
 from triage.intake._spec import Shape
@@ -151,14 +151,15 @@ def ingest_file(
         )
         if registry is not None and shape == "submissions":
             rows = _hold_changed(table, columns, rows, faults, registry)
+        # The friendly parsers ran first; the table contract checks what they accepted.
+        from triage.registry._rows import typed_frame
+
+        accepted = typed_frame([values for _, values in rows], _contract_columns(shape))
+        rows, accepted = _contract_pass(table, shape, columns, rows, accepted, faults)
     except TriageError:
         raise
     except Exception as exc:  # never a traceback to a user: any parsing failure refuses the file
         raise InputFileError(f"{file.name}: cannot be read ({type(exc).__name__}: {exc}).") from exc
-    from triage.registry._rows import typed_frame
-
-    contract = _contract_columns(shape)
-    accepted = typed_frame([values for _, values in rows], contract)
     quarantine = pd.DataFrame(faults, columns=list(QUARANTINE_COLUMNS))
     quarantine["row"] = quarantine["row"].astype("int64")
     for col in ("file", "column", "value", "reason"):

@@ -3,8 +3,6 @@ whether its numeric dates are day first or month first."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from triage.errors import InputFileError
 from triage.intake._cells import (
     day_month_order,
@@ -20,9 +18,6 @@ from triage.intake._spec import (
     Shape,
     normalise_column,
 )
-
-if TYPE_CHECKING:
-    pass
 
 _OHCHR_KEYS = {normalise_column(c): c for c in OHCHR_COLUMNS}
 _OHCHR_MARKERS = {normalise_column(c) for c in ("Ref. no.", "Mandates", "Nb. of alleged victims")}

@@ -228,8 +228,14 @@ CONTRACTS: Final[Mapping[str, type[pa.DataFrameModel]]] = {
 
 
 @cache
-def _schema(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema:
-    return model.to_schema()
+def _schema(
+    model: type[pa.DataFrameModel], columns: tuple[str, ...] | None = None
+) -> pa.DataFrameSchema:
+    """The model's schema, or its schema restricted to ``columns``."""
+    schema = model.to_schema()
+    if columns is None or columns == tuple(schema.columns):
+        return schema
+    return schema.select_columns(list(columns))
 
 
 def columns_of(model: type[pa.DataFrameModel]) -> tuple[str, ...]:
@@ -341,6 +347,7 @@ def coerce(
     model: type[pa.DataFrameModel],
     *,
     source: str = "table",
+    partial: bool = False,
 ) -> pd.DataFrame:
     """Return ``frame`` in the model's columns and types, validated lazily.
 
@@ -352,6 +359,9 @@ def coerce(
         One of this module's table contracts.
     source : str, default "table"
         Names the table in the error message (a file path, "cases").
+    partial : bool, default False
+        Check only the model's columns that ``frame`` has (intake files carry some columns
+        of a table); by default a missing column is refused.
 
     Returns
     -------
@@ -367,6 +377,8 @@ def coerce(
         echoing its value.
     """
     columns = columns_of(model)
+    if partial:
+        columns = tuple(c for c in columns if c in frame.columns)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ContractError(
@@ -398,7 +410,7 @@ def coerce(
             )
         out[col] = parsed
     try:
-        _schema(model).validate(out.reset_index(drop=True), lazy=True)
+        _schema(model, columns).validate(out.reset_index(drop=True), lazy=True)
     except SchemaErrors as exc:
         unread.append(_from_pandera(exc.failure_cases, kinds))
     if unread:
