@@ -204,22 +204,18 @@ def _cross_checks(values: dict[str, Any], headers: dict[str, str], shape: Shape)
     elif country and shape in ("submissions", "cases"):
         values["un_region"] = region_of(country)  # derived: the balance targets need it
     received, sent, reply = (values.get(c) for c in ("received_date", "sent_date", "reply_date"))
-    if sent and reply and reply < sent:
-        faults.append(
-            _Fault(
-                headers.get("reply_date", "reply_date"),
-                reply.isoformat(),
-                f"the reply is dated before the communication was sent ({sent.isoformat()})",
+    for column, later, earlier, words in (
+        ("reply_date", reply, sent, "the reply is dated before the communication was sent"),
+        ("sent_date", sent, received, "sent before the submission was received"),
+    ):
+        if later and earlier and later < earlier:
+            faults.append(
+                _Fault(
+                    headers.get(column, column),
+                    later.isoformat(),
+                    f"{words} ({earlier.isoformat()})",
+                )
             )
-        )
-    if received and sent and sent < received:
-        faults.append(
-            _Fault(
-                headers.get("sent_date", "sent_date"),
-                sent.isoformat(),
-                f"sent before the submission was received ({received.isoformat()})",
-            )
-        )
     if values.get("reply_class") == "none" and reply:
         faults.append(
             _Fault(

@@ -154,6 +154,17 @@ class FollowupRecords(RegistryCore):
     ) -> None:
         """Store the observed outcome of a case (one per case).
 
+        Parameters
+        ----------
+        case_id : str
+            A registered case.
+        outcome, assessment : str
+            Codes of ``triage.schema.OUTCOMES`` and ``ASSESSMENTS`` (the caller checks them).
+        at : date
+            When the outcome was observed.
+        conn : Connection, optional
+            The caller's transaction (the audit record's); default a transaction of its own.
+
         Raises
         ------
         TriageError

@@ -21,19 +21,8 @@ from pandera.errors import SchemaErrors
 from pandera.typing.pandas import Series
 
 from triage.errors import InputFileError
+from triage.schema import _vocab
 from triage.schema._countries import countries
-from triage.schema._vocab import (
-    ADDRESSEES,
-    ASSESSMENTS,
-    COMM_TYPES,
-    GENDERS,
-    ISSUE_AREAS,
-    OUTCOMES,
-    REPLY_CLASSES,
-    SURVEY_IMPACTS,
-    UN_REGIONS,
-    VIOLATIONS,
-)
 
 __all__ = [
     "BOOL_COLUMNS",
@@ -60,8 +49,8 @@ Kind = Literal["date", "bool", "int", "float", "text"]
 
 
 _VOCABULARIES: Final[Mapping[str, Iterable[str]]] = {
-    "VIOLATIONS": VIOLATIONS,
-    "ISSUE_AREAS": ISSUE_AREAS,
+    "VIOLATIONS": _vocab.VIOLATIONS,
+    "ISSUE_AREAS": _vocab.ISSUE_AREAS,
 }
 
 
@@ -84,26 +73,41 @@ def iso3(series: pd.Series, *, table: str) -> pd.Series:
     return series.isin(list(countries()))
 
 
-def _ids(**kwargs: Any) -> Any:
-    """An id column: text, never blank."""
-    return pa.Field(nullable=False, **kwargs)
-
-
-def _opt(**kwargs: Any) -> Any:
-    """An optional column (blank = unknown) with the given checks."""
-    return pa.Field(nullable=True, **kwargs)
-
-
-def _code(vocabulary: Iterable[str]) -> Any:
-    return _opt(isin=list(vocabulary))
-
-
-def _codes(vocabulary: str) -> Any:
-    return _opt(codes_in=vocabulary)
-
-
-def _country() -> Any:
-    return _opt(iso3="countries")
+#: Every column of every table, defined once: its type and its checks. A cell may be blank
+#: (unknown) unless its table names the column as its key (never blank, unique) or required.
+_COLUMNS: Final[Mapping[str, tuple[Any, Mapping[str, Any]]]] = {
+    "communication_id": (str, {}),
+    "case_id": (str, {}),
+    "submission_id": (str, {}),
+    "individual_id": (str, {}),
+    "defender_name": (str, {}),
+    "source_contact": (str, {}),
+    "sent_date": (pa.DateTime, {}),
+    "received_date": (pa.DateTime, {}),
+    "last_incident_date": (pa.DateTime, {}),
+    "reply_date": (pa.DateTime, {}),
+    "type": (str, {"isin": list(_vocab.COMM_TYPES)}),
+    "addressee": (str, {"isin": list(_vocab.ADDRESSEES)}),
+    "country": (str, {"iso3": "countries"}),
+    "un_region": (str, {"isin": list(_vocab.UN_REGIONS)}),
+    "gender": (str, {"isin": list(_vocab.GENDERS)}),
+    "violations": (str, {"codes_in": "VIOLATIONS"}),
+    "issue_areas": (str, {"codes_in": "ISSUE_AREAS"}),
+    "protester": (pd.BooleanDtype, {}),
+    "eligible": (pd.BooleanDtype, {}),
+    "n_mandates": (pd.Int64Dtype, {"ge": 1}),
+    "n_individuals": (pd.Int64Dtype, {"ge": 0}),
+    "reply_class": (str, {"isin": list(_vocab.REPLY_CLASSES)}),
+    "outcome": (str, {"isin": list(_vocab.OUTCOMES)}),
+    "assessment": (str, {"isin": list(_vocab.ASSESSMENTS)}),
+    "survey_impact": (str, {"isin": list(_vocab.SURVEY_IMPACTS)}),
+    "p_improve": (float, {"ge": 0.0, "le": 1.0}),
+    "score": (float, {"ge": 0.0, "le": 1.0}),
+    "selected": (bool, {}),
+    "reason": (str, {}),
+    "score_to_enter": (float, {}),
+    "displaced_by": (str, {}),
+}
 
 
 class _Table(pa.DataFrameModel):
@@ -112,108 +116,79 @@ class _Table(pa.DataFrameModel):
         ordered = True
 
 
-class Communications(_Table):
-    """communications.csv: one row per communication (letter or press release)."""
-
-    communication_id: Series[str] = _ids(unique=True)
-    sent_date: Series[pa.DateTime] = _opt()
-    type: Series[str] = _code(COMM_TYPES)
-    addressee: Series[str] = _code(ADDRESSEES)
-    country: Series[str] = _country()
-    n_mandates: Series[pd.Int64Dtype] = _opt(ge=1)
-    last_incident_date: Series[pa.DateTime] = _opt()
-    reply_class: Series[str] = _code(REPLY_CLASSES)
-    reply_date: Series[pa.DateTime] = _opt()
-    n_individuals: Series[pd.Int64Dtype] = _opt(ge=0)
-
-
-class Cases(_Table):
-    """cases.csv: one row per individual case taken up in a communication."""
-
-    case_id: Series[str] = _ids(unique=True)
-    communication_id: Series[str] = _opt()
-    individual_id: Series[str] = _opt()
-    sent_date: Series[pa.DateTime] = _opt()
-    country: Series[str] = _country()
-    un_region: Series[str] = _code(UN_REGIONS)
-    gender: Series[str] = _code(GENDERS)
-    violations: Series[str] = _codes("VIOLATIONS")
-    issue_areas: Series[str] = _codes("ISSUE_AREAS")
-    protester: Series[pd.BooleanDtype] = _opt()
+def _table(
+    name: str, doc: str, columns: str, *, key: str, required: tuple[str, ...] = ()
+) -> type[pa.DataFrameModel]:
+    """A table contract: ``columns`` (space-separated, in file order) from ``_COLUMNS``."""
+    names = columns.split()
+    namespace: dict[str, Any] = {
+        "__doc__": doc,
+        "__module__": __name__,
+        "__qualname__": name,
+        "__annotations__": {c: Series[_COLUMNS[c][0]] for c in names},  # type: ignore[misc]
+    }
+    for c in names:
+        checks = _COLUMNS[c][1]
+        namespace[c] = pa.Field(nullable=c not in (key, *required), unique=c == key, **checks)
+    return type(name, (_Table,), namespace)
 
 
-class Outcomes(_Table):
-    """outcomes.csv: the observed outcome of a case (one year after sending)."""
-
-    case_id: Series[str] = _ids(unique=True)
-    outcome: Series[str] = _code(OUTCOMES)
-    assessment: Series[str] = _code(ASSESSMENTS)
-    survey_impact: Series[str] = _code(SURVEY_IMPACTS)
-
-
-class Truth(_Table):
-    """truth.csv: the simulation's chance of improvement of each case (never a feature)."""
-
-    case_id: Series[str] = _ids(unique=True)
-    p_improve: Series[float] = _opt(ge=0.0, le=1.0)
-
-
-class Queue(_Table):
-    """queue.csv: incoming submissions awaiting a decision, with the planned communication."""
-
-    case_id: Series[str] = _ids(unique=True)
-    received_date: Series[pa.DateTime] = _opt()
-    individual_id: Series[str] = _opt()
-    defender_name: Series[str] = _opt()
-    source_contact: Series[str] = _opt()
-    country: Series[str] = _country()
-    un_region: Series[str] = _code(UN_REGIONS)
-    gender: Series[str] = _code(GENDERS)
-    violations: Series[str] = _codes("VIOLATIONS")
-    issue_areas: Series[str] = _codes("ISSUE_AREAS")
-    protester: Series[pd.BooleanDtype] = _opt()
-    type: Series[str] = _code(COMM_TYPES)
-    n_mandates: Series[pd.Int64Dtype] = _opt(ge=1)
-    last_incident_date: Series[pa.DateTime] = _opt()
-
-
-class Submissions(_Table):
-    """submissions.csv: every historical submission, taken up or not (case_id blank if not)."""
-
-    submission_id: Series[str] = _ids(unique=True)
-    received_date: Series[pa.DateTime] = _opt()
-    individual_id: Series[str] = _opt()
-    country: Series[str] = _country()
-    un_region: Series[str] = _code(UN_REGIONS)
-    gender: Series[str] = _code(GENDERS)
-    violations: Series[str] = _codes("VIOLATIONS")
-    issue_areas: Series[str] = _codes("ISSUE_AREAS")
-    protester: Series[pd.BooleanDtype] = _opt()
-    eligible: Series[pd.BooleanDtype] = _opt()
-    case_id: Series[str] = _opt()
-
-
-class Candidates(_Table):
-    """The allocator's input: case_id, score (probability of improvement, 0–1), country
-    (ISO3), UN regional group, gender and violations (``;``-separated codes)."""
-
-    case_id: Series[str] = _ids(unique=True)
-    score: Series[float] = pa.Field(nullable=False, ge=0.0, le=1.0)
-    country: Series[str] = _country()
-    un_region: Series[str] = _code(UN_REGIONS)
-    gender: Series[str] = _code(GENDERS)
-    violations: Series[str] = _codes("VIOLATIONS")
-
-
-class Reasons(_Table):
-    """Why each candidate is in or out: case_id, selected, reason (a sentence),
-    score_to_enter (probability, blank when selected) and displaced_by (a case_id or blank)."""
-
-    case_id: Series[str] = _ids(unique=True)
-    selected: Series[bool] = pa.Field(nullable=False)
-    reason: Series[str] = pa.Field(nullable=False)
-    score_to_enter: Series[float] = _opt()
-    displaced_by: Series[str] = _opt()
+Communications = _table(
+    "Communications",
+    "communications.csv: one row per communication (letter or press release).",
+    "communication_id sent_date type addressee country n_mandates last_incident_date"
+    " reply_class reply_date n_individuals",
+    key="communication_id",
+)
+Cases = _table(
+    "Cases",
+    "cases.csv: one row per individual case taken up in a communication.",
+    "case_id communication_id individual_id sent_date country un_region gender violations"
+    " issue_areas protester",
+    key="case_id",
+)
+Outcomes = _table(
+    "Outcomes",
+    "outcomes.csv: the observed outcome of a case (one year after sending).",
+    "case_id outcome assessment survey_impact",
+    key="case_id",
+)
+Truth = _table(
+    "Truth",
+    "truth.csv: the simulation's chance of improvement of each case (never a feature).",
+    "case_id p_improve",
+    key="case_id",
+)
+Queue = _table(
+    "Queue",
+    "queue.csv: incoming submissions awaiting a decision, with the planned communication.",
+    "case_id received_date individual_id defender_name source_contact country un_region"
+    " gender violations issue_areas protester type n_mandates last_incident_date",
+    key="case_id",
+)
+Submissions = _table(
+    "Submissions",
+    "submissions.csv: every historical submission, taken up or not (case_id blank if not).",
+    "submission_id received_date individual_id country un_region gender violations"
+    " issue_areas protester eligible case_id",
+    key="submission_id",
+)
+Candidates = _table(
+    "Candidates",
+    "The allocator's input: case_id, score (probability of improvement, 0-1), country "
+    "(ISO3), UN regional group, gender and violations (';'-separated codes).",
+    "case_id score country un_region gender violations",
+    key="case_id",
+    required=("score",),
+)
+Reasons = _table(
+    "Reasons",
+    "Why each candidate is in or out: case_id, selected, reason (a sentence), score_to_enter "
+    "(probability, blank when selected) and displaced_by (a case_id or blank).",
+    "case_id selected reason score_to_enter displaced_by",
+    key="case_id",
+    required=("selected", "reason"),
+)
 
 
 #: The history files' contracts, keyed by file name (without ``.csv``).
