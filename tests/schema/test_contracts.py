@@ -114,3 +114,19 @@ def test_codes_of_the_vocabulary_pass() -> None:
     frame = _cases(len(VIOLATIONS))
     frame["violations"] = [";".join(list(VIOLATIONS)[: i + 1]) for i in range(len(frame))]
     assert coerce(frame, Cases)["violations"].tolist() == frame["violations"].tolist()
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_the_allocator_reads_and_writes_its_contracts(seed: int) -> None:
+    """Candidates going in and reasons coming out keep the Candidates and Reasons contracts."""
+    from triage.allocate import Policy, allocate, explain_selection
+    from triage.allocate._problem import prepare_candidates
+    from triage.allocate._synthetic import random_candidates
+    from triage.schema import Candidates, Reasons
+
+    cands = random_candidates(300, seed=seed)
+    coerce(prepare_candidates(cands), Candidates)
+    policy = Policy.from_toml("name='p'\ncapacity=90\n[share.gender]\nwoman={min=0.35}\n")
+    reasons = coerce(explain_selection(cands, policy, allocate(cands, policy)), Reasons)
+    assert int(reasons["selected"].sum()) == 90
+    assert reasons.loc[reasons["selected"], "score_to_enter"].isna().all()

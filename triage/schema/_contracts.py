@@ -103,7 +103,7 @@ _COLUMNS: Final[Mapping[str, tuple[Any, Mapping[str, Any]]]] = {
     "survey_impact": (str, {"isin": list(_vocab.SURVEY_IMPACTS)}),
     "p_improve": (float, {"ge": 0.0, "le": 1.0}),
     "score": (float, {"ge": 0.0, "le": 1.0}),
-    "selected": (bool, {}),
+    "selected": (pd.BooleanDtype, {}),
     "reason": (str, {}),
     "score_to_enter": (float, {}),
     "displaced_by": (str, {}),
