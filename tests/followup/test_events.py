@@ -55,15 +55,7 @@ def test_registry_lists_equal_the_folder_lists(registry) -> None:
 
 
 def test_record_reply_updates_registry_chain_and_lists(registry) -> None:
-    result = record_reply(
-        registry,
-        "C01",
-        reply_class="rejection",
-        date="2016-12-01",
-        user="ana",
-        role="staff",
-        now=NOW,
-    )
+    result = _reply(registry, "C01", "rejection", "2016-12-01")
     assert result.kind == "reply" and result.record_id.startswith("evt-")
     with registry.engine.connect() as conn:
         comm = conn.execute(
@@ -91,38 +83,33 @@ def test_record_reply_updates_registry_chain_and_lists(registry) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("communication_id", "reply_class", "date", "message"),
     [
-        (
-            {"communication_id": "C01", "reply_class": "rejection", "date": "2016-08-31"},
-            "before the communication was sent",
-        ),
-        (
-            {"communication_id": "C01", "reply_class": "rejection", "date": "2016-12-11"},
-            "in the future",
-        ),
-        (
-            {"communication_id": "C01", "reply_class": "none", "date": "2016-12-01"},
-            "reply class must be one of",
-        ),
-        (
-            {"communication_id": "C01", "reply_class": "rejection", "date": "01/12/2016"},
-            "YYYY-MM-DD",
-        ),
-        (
-            {"communication_id": "C99", "reply_class": "rejection", "date": "2016-12-01"},
-            "not in the registry",
-        ),
-        (
-            {"communication_id": "C11", "reply_class": "rejection", "date": "2016-12-01"},
-            "press release",
-        ),
+        ("C01", "rejection", "2016-08-31", "before the communication was sent"),
+        ("C01", "rejection", "2016-12-11", "in the future"),
+        ("C01", "none", "2016-12-01", "reply class must be one of"),
+        ("C01", "rejection", "01/12/2016", "YYYY-MM-DD"),
+        ("C99", "rejection", "2016-12-01", "not in the registry"),
+        ("C11", "rejection", "2016-12-01", "press release"),
     ],
 )
-def test_record_reply_refusals(registry, kwargs, message) -> None:
+def test_record_reply_refusals(registry, communication_id, reply_class, date, message) -> None:
     with pytest.raises(TriageError, match=message):
-        record_reply(registry, user="ana", role="staff", now=NOW, **kwargs)
+        _reply(registry, communication_id, reply_class, date)
     assert read_records(registry, kind="reply") == []
+
+
+def _reply(registry: Any, communication_id: str, reply_class: str, date: str) -> Any:
+    """Record a reply as staff user ana, on NOW."""
+    return record_reply(
+        registry,
+        communication_id,
+        reply_class=reply_class,
+        date=date,
+        user="ana",
+        role="staff",
+        now=NOW,
+    )
 
 
 def test_auditors_cannot_record_events(registry) -> None:
@@ -145,35 +132,11 @@ def test_auditors_cannot_record_events(registry) -> None:
 
 
 def test_duplicate_reply_is_refused(registry) -> None:
-    record_reply(
-        registry,
-        "C02",
-        reply_class="immaterial",
-        date="2016-11-01",
-        user="ana",
-        role="staff",
-        now=NOW,
-    )
+    _reply(registry, "C02", "immaterial", "2016-11-01")
     with pytest.raises(TriageError, match="already has"):
-        record_reply(
-            registry,
-            "C02",
-            reply_class="immaterial",
-            date="2016-11-01",
-            user="ana",
-            role="staff",
-            now=NOW,
-        )
+        _reply(registry, "C02", "immaterial", "2016-11-01")
     # An earlier second reply is kept but the communication still shows the latest one.
-    record_reply(
-        registry,
-        "C02",
-        reply_class="no_rejection",
-        date="2016-10-20",
-        user="ana",
-        role="staff",
-        now=NOW,
-    )
+    _reply(registry, "C02", "no_rejection", "2016-10-20")
     with registry.engine.connect() as conn:
         comm = conn.execute(
             select(Communication.reply_class).where(Communication.communication_id == "C02")

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from triage.allocate._policy import DIMENSIONS, Policy
 from triage.errors import InputFileError
-from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, countries
+from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, Candidates, columns_of, countries
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -28,9 +28,9 @@ __all__ = [
     "prepare_candidates",
 ]
 
-#: Columns a candidate table must have; ``must_include`` (true/false) and ``received_date`` are
-#: read when present.
-CANDIDATE_COLUMNS: Final = ("case_id", "score", "country", "un_region", "gender", "violations")
+#: Columns a candidate table must have (its contract, ``triage.schema.Candidates``);
+#: ``must_include`` (true/false) and ``received_date`` are read when present.
+CANDIDATE_COLUMNS: Final = columns_of(Candidates)
 
 Sense = Literal["eq", "ge", "le"]
 

@@ -22,7 +22,6 @@ what makes the what-if "HRD alone vs N mandates" move the score.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from typing import Final
 
@@ -31,6 +30,7 @@ import pandas as pd
 
 from triage.errors import InputFileError
 from triage.features._pit import PointInTime, day_numbers
+from triage.features._validate import case_dates, flags, validate_cases
 from triage.schema import (
     COMM_TYPES,
     GENDERS,
@@ -154,136 +154,6 @@ FEATURE_LABELS: Final[Mapping[str, str]] = {
 
 def _country_index() -> dict[str, int]:
     return {iso3: i for i, iso3 in enumerate(sorted(countries()))}
-
-
-def case_dates(cases: pd.DataFrame) -> pd.Series:
-    """Return each case's date (``sent_date``, else ``received_date``) as ``datetime64``.
-
-    Raises
-    ------
-    InputFileError
-        If neither column is present, or a row has no date.
-    """
-    if "sent_date" not in cases.columns and "received_date" not in cases.columns:
-        raise InputFileError(
-            "cases: need a `sent_date` (historical cases) or `received_date` (queue) column."
-        )
-    date = pd.Series(pd.NaT, index=cases.index, dtype="datetime64[ns]")
-    for col in ("sent_date", "received_date"):
-        if col in cases.columns:
-            parsed = _parse_dates(cases[col], col)
-            date = date.fillna(parsed) if date.isna().any() else date
-    missing = date.isna().to_numpy()
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        raise InputFileError(
-            f"cases: row {row + 1} (case_id {_case_id(cases, row)}): no `sent_date` or "
-            "`received_date`; every case needs a date so that only earlier history is used."
-        )
-    return date
-
-
-def _case_id(cases: pd.DataFrame, row: int) -> str:
-    return str(cases["case_id"].iloc[row]) if "case_id" in cases.columns else "?"
-
-
-def _parse_dates(values: pd.Series, column: str) -> pd.Series:
-    """Parse a date column: datetime values pass, text must be ``YYYY-MM-DD``, blank is missing."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values.astype("datetime64[ns]")
-    obj = values.astype(object)
-    if pd.api.types.infer_dtype(obj, skipna=True) in ("string", "empty"):
-        is_dt = pd.Series(False, index=obj.index)  # fast path: text only (CSV input)
-    else:
-        is_dt = obj.map(lambda v: isinstance(v, (datetime.date, np.datetime64))).astype(bool)
-    from_dt = pd.to_datetime(obj.where(is_dt), errors="coerce")
-    text = obj.where(~is_dt).astype("string").str.strip()
-    text = text.where(text != "")
-    from_text = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-    bad = (from_text.isna() & text.notna()).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise InputFileError(
-            f"cases: row {row + 1}, column `{column}`: {text.iloc[row]!r} is not a date "
-            "(expected YYYY-MM-DD)."
-        )
-    return from_dt.fillna(from_text).astype("datetime64[ns]")
-
-
-_CODE_LISTS: Final = {"violations": VIOLATIONS, "issue_areas": ISSUE_AREAS}
-_SINGLE_CODES: Final = {"gender": GENDERS, "un_region": UN_REGIONS, "type": COMM_TYPES}
-
-
-def _bad(cases: pd.DataFrame, row: int, column: str, value: object, reason: str) -> InputFileError:
-    return InputFileError(
-        f"cases: row {row + 1} (case_id {_case_id(cases, row)}), column `{column}`: "
-        f"{value!r} {reason}."
-    )
-
-
-def validate_cases(cases: pd.DataFrame) -> None:
-    """Refuse a cases frame with a code outside the vocabulary or an impossible value.
-
-    Blank cells are allowed (unknown). Raises ``InputFileError`` naming the first bad row (1-based
-    data row), column, value and reason.
-    """
-    ids = cases["case_id"]
-    blank = ids.isna().to_numpy() | (ids.astype("string").str.strip() == "").fillna(True).to_numpy()
-    if blank.any():
-        row = int(np.flatnonzero(blank)[0])
-        raise _bad(cases, row, "case_id", "", "is blank; every case needs an id")
-    dup = ids.astype(str).duplicated().to_numpy()
-    if dup.any():
-        row = int(np.flatnonzero(dup)[0])
-        raise _bad(cases, row, "case_id", str(ids.iloc[row]), "appears more than once")
-    known = countries()
-    text = cases["country"].astype("string").str.strip().str.upper()
-    bad = (text.notna() & (text != "") & ~text.isin(list(known))).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise _bad(cases, row, "country", cases["country"].iloc[row], "is not an ISO3 country code")
-    for column, vocab in _CODE_LISTS.items():
-        if column not in cases.columns:
-            continue
-        codes = cases[column].astype("string").str.split(";").explode().str.strip()
-        codes = codes[codes.notna() & (codes != "")]
-        unknown = ~codes.isin(list(vocab))
-        if unknown.any():
-            label_ = codes.index[unknown.to_numpy()][0]
-            row = int(cases.index.get_loc(label_))  # type: ignore[arg-type]
-            raise _bad(cases, row, column, codes[unknown].iloc[0], f"is not a {column} code")
-    for column, vocab in _SINGLE_CODES.items():
-        if column not in cases.columns:
-            continue
-        col = cases[column].astype("string").str.strip()
-        bad = (col.notna() & (col != "") & ~col.isin(list(vocab))).to_numpy()
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise _bad(cases, row, column, cases[column].iloc[row], f"is not a {column} code")
-    if "n_mandates" in cases.columns:
-        raw = cases["n_mandates"]
-        num = pd.to_numeric(raw, errors="coerce")
-        present = (
-            raw.notna().to_numpy()
-            & (raw.astype("string").str.strip() != "").fillna(False).to_numpy()
-        )
-        bad = present & ~((num >= 1) & (num == np.floor(num))).fillna(False).to_numpy()
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise _bad(cases, row, "n_mandates", raw.iloc[row], "is not a positive whole number")
-    if "last_incident_date" in cases.columns:
-        _parse_dates(cases["last_incident_date"], "last_incident_date")
-    if "protester" in cases.columns:
-        raw = cases["protester"]
-        flags = _flag(raw)
-        present = (
-            raw.notna().to_numpy()
-            & (raw.astype("string").str.strip() != "").fillna(False).to_numpy()
-        )
-        bad = present & np.isnan(flags)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise _bad(cases, row, "protester", raw.iloc[row], "is not true or false")
 
 
 def prepare_cases(cases: pd.DataFrame, history: History) -> pd.DataFrame:
@@ -463,13 +333,6 @@ def _raised_before(history: History, individual: pd.Series, day: np.ndarray) -> 
     return out
 
 
-def _flag(values: pd.Series) -> np.ndarray:
-    """Booleans (or ``true``/``false`` text) as 1.0/0.0, unknown as NaN."""
-    text = values.astype("string").str.strip().str.lower()
-    mapping = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
-    return text.map(mapping).astype(float).to_numpy()
-
-
 def build_features(cases: pd.DataFrame, history: History) -> pd.DataFrame:
     """Build the model's features (``FEATURE_COLUMNS``: flags 0/1, counts, days, rates in [0, 1]).
 
@@ -524,7 +387,7 @@ def build_features(cases: pd.DataFrame, history: History) -> pd.DataFrame:
     for feat in _GENDER_FEATURES:
         cols[feat] = (gender == feat.removeprefix("gender_")).to_numpy(dtype=float)
     cols["protester"] = (
-        _flag(full["protester"]) if "protester" in full.columns else np.full(len(full), np.nan)
+        flags(full["protester"]) if "protester" in full.columns else np.full(len(full), np.nan)
     )
     region = (
         full["un_region"].astype("string")

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select, update
 
 from triage.audit import Role, append_record, read_records
-from triage.audit._ledger import HasEngine, LedgerTx, ledger_transaction, utc_now
+from triage.audit._ledger import LedgerRecord, LedgerTx, ledger_transaction, utc_now
 from triage.errors import TriageError
 from triage.followup._lists import FollowupLists, due_lists
-from triage.registry import Case, Communication, Outcome, Reply, Submission
+from triage.registry import Registry, Status
+from triage.registry._followup_writes import CommunicationRef
 from triage.schema import ASSESSMENTS, OUTCOMES, REPLY_CLASSES, History
 
 __all__ = [
@@ -89,39 +88,50 @@ def _check_date(
         )
 
 
-def _communication(conn: Any, comm_id: str) -> Any:
-    row = conn.execute(
-        select(
-            Communication.communication_id,
-            Communication.sent_date,
-            Communication.type,
-            Communication.reply_date,
-        ).where(Communication.communication_id == comm_id)
-    ).first()
-    if row is None:
+def _communication(registry: Registry, comm_id: str) -> CommunicationRef:
+    found = registry.communication(comm_id)
+    if found is None:
         raise TriageError(f"communication {comm_id!r} is not in the registry.")
-    return row
+    return found
+
+
+def _record(
+    registry: Registry,
+    tx: LedgerTx,
+    kind: str,
+    content: dict[str, str],
+    user: str,
+    role: Role,
+    stamp: dt.datetime,
+    auth: str | None,
+) -> LedgerRecord:
+    """Append the event's audit record (ids ``evt-000001``...) in the event's transaction."""
+    return append_record(
+        registry,
+        kind=kind,
+        content=content,
+        user=user,
+        role=role,
+        record_id=lambda seq: f"evt-{seq:06d}",
+        now=stamp,
+        auth=auth,
+        tx=tx,
+    )
 
 
 def _advance_cases(
-    registry: HasEngine,
+    registry: Registry,
     case_ids: list[str],
-    status: str,
+    status: Status,
     when: dt.date,
     note: str,
     tx: LedgerTx,
 ) -> tuple[list[str], list[str]]:
     advanced: list[str] = []
     skipped: list[str] = []
-    if not hasattr(registry, "advance"):
-        return advanced, case_ids
-    subs = tx.conn.execute(
-        select(Submission.submission_id, Submission.status).where(Submission.case_id.in_(case_ids))
-    ).all()
-    for sid, current in subs:
-        allowed = _REPLYABLE if status == "reply_received" else (*_REPLYABLE,)
-        if current in allowed:
-            registry.advance(sid, status, at=when, note=note, conn=tx.conn)  # type: ignore[attr-defined]
+    for sid, current in registry.submissions_of_cases(case_ids, conn=tx.conn):
+        if current in _REPLYABLE:
+            registry.advance(sid, status, at=when, note=note, conn=tx.conn)
             advanced.append(sid)
         else:
             skipped.append(sid)
@@ -129,7 +139,7 @@ def _advance_cases(
 
 
 def record_reply(
-    registry: HasEngine,
+    registry: Registry,
     communication_id: str,
     *,
     reply_class: str,
@@ -163,64 +173,27 @@ def record_reply(
         )
     when = _as_date(date)
     stamp = now or utc_now()
-    with registry.engine.connect() as conn:
-        comm = _communication(conn, communication_id)
-        if comm.type == "PR":
-            raise TriageError(
-                f"{communication_id} is a press release; states do not reply to those."
-            )
-        _check_date(when, comm.sent_date, stamp.date(), "the reply", communication_id)
-        dup = conn.execute(
-            select(Reply.id).where(
-                Reply.communication_id == communication_id,
-                Reply.reply_date == when,
-                Reply.reply_class == reply_class,
-            )
-        ).first()
-        if dup is not None:
-            raise TriageError(f"{communication_id} already has a {reply_class} reply dated {when}.")
-        case_ids = list(
-            conn.execute(
-                select(Case.case_id).where(Case.communication_id == communication_id)
-            ).scalars()
-        )
+    comm = _communication(registry, communication_id)
+    if comm.type == "PR":
+        raise TriageError(f"{communication_id} is a press release; states do not reply to those.")
+    _check_date(when, comm.sent_date, stamp.date(), "the reply", communication_id)
+    case_ids = registry.case_ids_of(communication_id)
     # The reply, its record and the lifecycle steps commit together, or none of them.
     with ledger_transaction(registry) as tx:
-        conn = tx.conn
-        if conn.execute(
-            select(Reply.id).where(
-                Reply.communication_id == communication_id,
-                Reply.reply_date == when,
-                Reply.reply_class == reply_class,
-            )
-        ).first():
-            raise TriageError(f"{communication_id} already has a {reply_class} reply dated {when}.")
-        conn.execute(
-            insert(Reply).values(
-                communication_id=communication_id, reply_date=when, reply_class=reply_class
-            )
-        )
-        # The communication's summary columns hold its latest reply.
-        if comm.reply_date is None or when >= comm.reply_date:
-            conn.execute(
-                update(Communication)
-                .where(Communication.communication_id == communication_id)
-                .values(reply_class=reply_class, reply_date=when)
-            )
-        record = append_record(
+        registry.add_reply(communication_id, reply_class=reply_class, at=when, conn=tx.conn)
+        record = _record(
             registry,
-            kind="reply",
-            content={
+            tx,
+            "reply",
+            {
                 "communication_id": communication_id,
                 "reply_class": reply_class,
                 "date": when.isoformat(),
             },
-            user=user,
-            role=role,
-            record_id=lambda seq: f"evt-{seq:06d}",
-            now=stamp,
-            auth=auth,
-            tx=tx,
+            user,
+            role,
+            stamp,
+            auth,
         )
         advanced, skipped = _advance_cases(
             registry, case_ids, "reply_received", when, f"reply {record.record_id}", tx
@@ -229,7 +202,7 @@ def record_reply(
 
 
 def record_outcome(
-    registry: HasEngine,
+    registry: Registry,
     case_id: str,
     *,
     outcome: str,
@@ -256,43 +229,31 @@ def record_outcome(
         )
     when = _as_date(date)
     stamp = now or utc_now()
-    with registry.engine.connect() as conn:
-        row = conn.execute(
-            select(Case.case_id, Case.sent_date).where(Case.case_id == case_id)
-        ).first()
-        if row is None:
-            raise TriageError(f"case {case_id!r} is not in the registry.")
-        _check_date(when, row.sent_date, stamp.date(), "the outcome", case_id)
-        existing = conn.execute(
-            select(Outcome.outcome, Outcome.outcome_date).where(Outcome.case_id == case_id)
-        ).first()
-        if existing is not None:
-            raise TriageError(
-                f"case {case_id} already has an outcome ({existing.outcome}, {existing.outcome_date or 'undated'})."
-            )
-    with ledger_transaction(registry) as tx:
-        if tx.conn.execute(select(Outcome.case_id).where(Outcome.case_id == case_id)).first():
-            raise TriageError(f"case {case_id} already has an outcome.")
-        tx.conn.execute(
-            insert(Outcome).values(
-                case_id=case_id, outcome=outcome, assessment=assessment, outcome_date=when
-            )
+    registered, sent = registry.case_sent_date(case_id)
+    if not registered:
+        raise TriageError(f"case {case_id!r} is not in the registry.")
+    _check_date(when, sent, stamp.date(), "the outcome", case_id)
+    existing = registry.outcome_of(case_id)
+    if existing is not None:
+        raise TriageError(
+            f"case {case_id} already has an outcome ({existing.outcome}, {existing.outcome_date or 'undated'})."
         )
-        record = append_record(
+    with ledger_transaction(registry) as tx:
+        registry.add_outcome(case_id, outcome=outcome, assessment=assessment, at=when, conn=tx.conn)
+        record = _record(
             registry,
-            kind="outcome",
-            content={
+            tx,
+            "outcome",
+            {
                 "case_id": case_id,
                 "outcome": outcome,
                 "assessment": assessment,
                 "date": when.isoformat(),
             },
-            user=user,
-            role=role,
-            record_id=lambda seq: f"evt-{seq:06d}",
-            now=stamp,
-            auth=auth,
-            tx=tx,
+            user,
+            role,
+            stamp,
+            auth,
         )
         advanced, skipped = _advance_cases(
             registry, [case_id], "outcome_recorded", when, f"outcome {record.record_id}", tx
@@ -301,7 +262,7 @@ def record_outcome(
 
 
 def record_notified(
-    registry: HasEngine,
+    registry: Registry,
     communication_id: str,
     *,
     date: dt.date | str,
@@ -314,8 +275,7 @@ def record_notified(
     _check_role(role)
     when = _as_date(date)
     stamp = now or utc_now()
-    with registry.engine.connect() as conn:
-        comm = _communication(conn, communication_id)
+    comm = _communication(registry, communication_id)
     _check_date(when, comm.sent_date, stamp.date(), "the notification", communication_id)
     with ledger_transaction(registry) as tx:
         for r in read_records(registry, kind="notified", tx=tx):
@@ -323,21 +283,20 @@ def record_notified(
                 raise TriageError(
                     f"the source of {communication_id} was already notified on {r.content['date']}."
                 )
-        record = append_record(
+        record = _record(
             registry,
-            kind="notified",
-            content={"communication_id": communication_id, "date": when.isoformat()},
-            user=user,
-            role=role,
-            record_id=lambda seq: f"evt-{seq:06d}",
-            now=stamp,
-            auth=auth,
-            tx=tx,
+            tx,
+            "notified",
+            {"communication_id": communication_id, "date": when.isoformat()},
+            user,
+            role,
+            stamp,
+            auth,
         )
     return EventResult(record.record_id, "notified", communication_id, when, [], [])
 
 
-def notifications(registry: HasEngine) -> pd.DataFrame:
+def notifications(registry: Registry) -> pd.DataFrame:
     """Return every recorded notification: communication_id, notified_on (date), record_id, user."""
     rows = [
         {
@@ -353,19 +312,13 @@ def notifications(registry: HasEngine) -> pd.DataFrame:
     return frame
 
 
-def registry_history(registry: HasEngine) -> History:
+def registry_history(registry: Registry) -> History:
     """Return ``registry.history()`` with an ``outcome_date`` column on the outcomes (NaT when unknown)."""
-    history: History = registry.history()  # type: ignore[attr-defined]
-    with registry.engine.connect() as conn:
-        dated = pd.DataFrame(
-            conn.execute(select(Outcome.case_id, Outcome.outcome_date)).all(),
-            columns=["case_id", "outcome_date"],
-        )
-    dated["outcome_date"] = pd.to_datetime(dated["outcome_date"])
-    outcomes = history.outcomes.merge(dated, on="case_id", how="left")
+    history = registry.history()
+    outcomes = history.outcomes.merge(registry.outcome_dates(), on="case_id", how="left")
     return replace(history, outcomes=outcomes)
 
 
-def due(registry: HasEngine, on: dt.date | str | None = None) -> FollowupLists:
+def due(registry: Registry, on: dt.date | str | None = None) -> FollowupLists:
     """Return the follow-up lists of day ``on`` (default today) from the registry."""
     return due_lists(registry_history(registry), on=on or dt.date.today())

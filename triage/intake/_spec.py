@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
+from triage.schema import CASES_COLUMNS, COMMUNICATIONS_COLUMNS, QUEUE_COLUMNS
+
 __all__ = [
     "ALIASES",
     "FIELDS",
@@ -116,54 +118,36 @@ class ShapeSpec:
         return (*self.required, *self.optional)
 
 
+def _shape(
+    id_column: str, required: tuple[str, ...], contract: tuple[str, ...], *extra: str
+) -> ShapeSpec:
+    """A file shape: the required columns, then the rest of its table contract, then extras."""
+    optional = tuple(c for c in contract if c not in required)
+    return ShapeSpec(id_column=id_column, required=required, optional=(*optional, *extra))
+
+
+#: The columns of each file shape come from the table contracts (``triage.schema``): a
+#: submissions file is a queue row that may also say whether it was eligible and, when it was
+#: already decided, when its communication was sent and replied to.
 SHAPES: Final[Mapping[str, ShapeSpec]] = MappingProxyType(
     {
-        "submissions": ShapeSpec(
-            id_column="submission_id",
-            required=("submission_id", "received_date", "country"),
-            optional=(
-                "case_id",
-                "individual_id",
-                "defender_name",
-                "source_contact",
-                "un_region",
-                "gender",
-                "violations",
-                "issue_areas",
-                "protester",
-                "type",
-                "n_mandates",
-                "last_incident_date",
-                "eligible",
-                "sent_date",
-                "reply_date",
-                "reply_class",
-            ),
+        "submissions": _shape(
+            "submission_id",
+            ("submission_id", "received_date", "country"),
+            QUEUE_COLUMNS,
+            "eligible",
+            "sent_date",
+            "reply_date",
+            "reply_class",
         ),
-        "cases": ShapeSpec(
-            id_column="case_id",
-            required=("case_id", "communication_id", "sent_date", "country"),
-            optional=(
-                "individual_id",
-                "un_region",
-                "gender",
-                "violations",
-                "issue_areas",
-                "protester",
-            ),
+        "cases": _shape(
+            "case_id", ("case_id", "communication_id", "sent_date", "country"), CASES_COLUMNS
         ),
-        "communications": ShapeSpec(
-            id_column="communication_id",
-            required=("communication_id", "sent_date", "type", "country"),
-            optional=(
-                "addressee",
-                "n_mandates",
-                "last_incident_date",
-                "reply_class",
-                "reply_date",
-                "n_individuals",
-                "summary",
-            ),
+        "communications": _shape(
+            "communication_id",
+            ("communication_id", "sent_date", "type", "country"),
+            COMMUNICATIONS_COLUMNS,
+            "summary",
         ),
     }
 )

@@ -13,8 +13,21 @@ from pathlib import Path
 from typing import Final
 
 import pandas as pd
+import pandera.pandas as pa
 
 from triage.errors import InputFileError
+from triage.schema._contracts import (
+    CONTRACTS,
+    Cases,
+    Communications,
+    ContractError,
+    Outcomes,
+    Queue,
+    Submissions,
+    Truth,
+    coerce,
+    columns_of,
+)
 
 __all__ = [
     "CASES_COLUMNS",
@@ -31,82 +44,24 @@ __all__ = [
     "split_codes",
 ]
 
-COMMUNICATIONS_COLUMNS: Final = (
-    "communication_id",
-    "sent_date",
-    "type",
-    "addressee",
-    "country",
-    "n_mandates",
-    "last_incident_date",
-    "reply_class",
-    "reply_date",
-    "n_individuals",
-)
-CASES_COLUMNS: Final = (
-    "case_id",
-    "communication_id",
-    "individual_id",
-    "sent_date",
-    "country",
-    "un_region",
-    "gender",
-    "violations",
-    "issue_areas",
-    "protester",
-)
-OUTCOMES_COLUMNS: Final = ("case_id", "outcome", "assessment", "survey_impact")
-TRUTH_COLUMNS: Final = ("case_id", "p_improve")
+COMMUNICATIONS_COLUMNS: Final = columns_of(Communications)
+CASES_COLUMNS: Final = columns_of(Cases)
+OUTCOMES_COLUMNS: Final = columns_of(Outcomes)
+TRUTH_COLUMNS: Final = columns_of(Truth)
 #: The incoming queue: submissions received in the 12 months after the history.
 #: ``type`` and ``n_mandates`` are the planned communication.
-QUEUE_COLUMNS: Final = (
-    "case_id",
-    "received_date",
-    "individual_id",
-    "defender_name",
-    "source_contact",
-    "country",
-    "un_region",
-    "gender",
-    "violations",
-    "issue_areas",
-    "protester",
-    "type",
-    "n_mandates",
-    "last_incident_date",
-)
+QUEUE_COLUMNS: Final = columns_of(Queue)
 #: Every historical submission, including those not taken up (the paper's first
 #: recommendation). ``case_id`` is blank when the submission did not become a case.
-SUBMISSIONS_COLUMNS: Final = (
-    "submission_id",
-    "received_date",
-    "individual_id",
-    "country",
-    "un_region",
-    "gender",
-    "violations",
-    "issue_areas",
-    "protester",
-    "eligible",
-    "case_id",
-)
+SUBMISSIONS_COLUMNS: Final = columns_of(Submissions)
 
 #: Columns that identify people. Stored, never logged, explained or exported unless the role
 #: allows it.
 SENSITIVE_COLUMNS: Final = frozenset({"defender_name", "source_contact", "submitter_name"})
 
 HISTORY_FILES: Final[Mapping[str, tuple[str, ...]]] = {
-    "communications": COMMUNICATIONS_COLUMNS,
-    "cases": CASES_COLUMNS,
-    "outcomes": OUTCOMES_COLUMNS,
-    "truth": TRUTH_COLUMNS,
-    "queue": QUEUE_COLUMNS,
-    "submissions": SUBMISSIONS_COLUMNS,
+    name: columns_of(model) for name, model in CONTRACTS.items()
 }
-
-_DATE_COLUMNS: Final = frozenset({"sent_date", "last_incident_date", "reply_date", "received_date"})
-_BOOL_COLUMNS: Final = frozenset({"protester", "eligible"})
-_INT_COLUMNS: Final = frozenset({"n_mandates", "n_individuals"})
 
 
 @dataclass(frozen=True)
@@ -143,55 +98,20 @@ class History:
         )
 
 
-def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+def _read(path: Path, model: type[pa.DataFrameModel]) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputFileError(f"{path}: cannot be read as CSV ({exc}).") from exc
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputFileError(f"{path}: missing required column(s) {', '.join(missing)}.")
-    frame = frame.loc[:, list(columns)]
-    for col in columns:
-        raw = frame[col]
-        parsed: pd.Series
-        if col in _DATE_COLUMNS:
-            parsed = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
-        elif col in _BOOL_COLUMNS:
-            parsed = raw.map({"true": True, "false": False}).astype("boolean")
-        elif col in _INT_COLUMNS or col == "p_improve":
-            parsed = pd.to_numeric(raw, errors="coerce")
-            if col in _INT_COLUMNS:
-                whole = parsed.isna() | (parsed == parsed.round())
-                parsed = parsed.where(whole)
-        else:
-            continue
-        _refuse_unparsed(path, col, raw, parsed)
-        if col in _INT_COLUMNS:
-            parsed = parsed.astype("Int64")
-        elif col == "p_improve":
-            parsed = parsed.astype(float)
-        frame[col] = parsed
-    return frame
-
-
-def _refuse_unparsed(path: Path, column: str, raw: pd.Series, parsed: pd.Series) -> None:
-    """Raise naming the first cell of ``column`` that is filled but could not be parsed."""
-    bad = raw.notna() & parsed.isna()
-    if bad.any():
-        position = int(bad.to_numpy().nonzero()[0][0])
-        kind = {"p_improve": "a probability"}.get(column, "")
-        if column in _DATE_COLUMNS:
-            kind = "a date (YYYY-MM-DD)"
-        elif column in _BOOL_COLUMNS:
-            kind = "true or false"
-        elif column in _INT_COLUMNS:
-            kind = "a whole number"
+    try:
+        return coerce(frame, model, source=str(path))
+    except ContractError as exc:
+        if exc.failures.empty:  # a missing column: the message says which
+            raise
         # The value is not shown: a shifted row can put a name or a contact in any column.
-        raise InputFileError(
-            f"{path}: row {position + 2}, column {column}: expected {kind}; {int(bad.sum())} such cell(s) in this column. "
-            f"`triage ingest {path.name} --dry-run` lists every faulty row."
-        )
+        raise ContractError(
+            f"{exc} `triage ingest {path.name} --dry-run` lists every faulty row.", exc.failures
+        ) from None
 
 
 def read_history(directory: str | Path) -> History:
@@ -211,16 +131,18 @@ def read_history(directory: str | Path) -> History:
     Raises
     ------
     InputFileError
-        If the folder or a required file is missing or a file lacks a required column.
+        If the folder or a required file is missing, a file lacks a required column, or cells
+        break the table's contract (``triage.schema.CONTRACTS``; a ``ContractError`` whose
+        ``failures`` lists every bad cell).
     """
     root = Path(directory)
     if not root.is_dir():
         raise InputFileError(f"{root}: no such history folder. Create one with `triage generate`.")
     tables: dict[str, pd.DataFrame | None] = {}
-    for name, columns in HISTORY_FILES.items():
+    for name, model in CONTRACTS.items():
         path = root / f"{name}.csv"
         if path.exists():
-            tables[name] = _read(path, columns)
+            tables[name] = _read(path, model)
         elif name in ("communications", "cases", "outcomes"):
             raise InputFileError(f"{path}: required history file is missing.")
         else:

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from triage.schema import BOOL_COLUMNS, DATE_COLUMNS, INT_COLUMNS
 from triage.synth._letters import draw_named_letters, draw_other_communications
 from triage.synth._outcomes import draw_impact_sample, draw_outcomes
 from triage.synth._replies import draw_replies
@@ -137,20 +138,15 @@ def to_text(
     return tables
 
 
-_DATE_COLUMNS = frozenset({"sent_date", "last_incident_date", "reply_date", "received_date"})
-_BOOL_COLUMNS = frozenset({"protester", "eligible"})
-_INT_COLUMNS = frozenset({"n_mandates", "n_individuals"})
-
-
 def typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Type a text table the way ``triage.schema.read_history`` types it."""
     out = frame.copy()
     for col in out.columns:
-        if col in _DATE_COLUMNS:
+        if col in DATE_COLUMNS:
             out[col] = pd.to_datetime(out[col], format="%Y-%m-%d")
-        elif col in _BOOL_COLUMNS:
+        elif col in BOOL_COLUMNS:
             out[col] = out[col].map({"true": True, "false": False}).astype("boolean")
-        elif col in _INT_COLUMNS:
+        elif col in INT_COLUMNS:
             out[col] = pd.to_numeric(out[col]).astype("Int64")
         elif col == "p_improve":
             out[col] = out[col].astype(float).round(6)  # as written with %.6f

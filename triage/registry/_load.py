@@ -1,0 +1,306 @@
+"""Loading a history folder (``triage generate`` output) into the registry, with the
+lifecycle of every historical submission reconstructed from its case's records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
+
+from triage.errors import InputFileError, TriageError
+from triage.registry._engine import ProgressCallback, RegistryCore
+from triage.registry._models import Case, Individual, Outcome, StatusEvent, Submission, Truth
+from triage.registry._rows import (
+    bulk_insert,
+    insert_new,
+    new_rows,
+    records,
+    set_meta,
+    step,
+    store_communications,
+)
+from triage.schema import (
+    CASES_COLUMNS,
+    COMMUNICATIONS_COLUMNS,
+    OUTCOMES_COLUMNS,
+    QUEUE_COLUMNS,
+    SUBMISSIONS_COLUMNS,
+    TRUTH_COLUMNS,
+    History,
+    read_history,
+)
+
+__all__ = ["LoadSummary", "Loading"]
+
+#: An outcome is observed one year after the communication (the history contract).
+_OUTCOME_DELAY = dt.timedelta(days=365)
+_HISTORICAL_NOTE = "historical record (loaded from a history folder)"
+#: Historical decisions have no selection run: the note says so rather than a made-up run id.
+_HISTORICAL_DECISION = "historical decision, made before the registry (no selection run)"
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """What one ``load_history`` call added, per table, and what was already there."""
+
+    added: Mapping[str, int]
+    skipped: Mapping[str, int]
+    seconds: float
+    simulated: bool
+
+    @property
+    def total_added(self) -> int:
+        """Rows added over all tables."""
+        return sum(self.added.values())
+
+    def __str__(self) -> str:
+        parts = [f"{n} {table}" for table, n in self.added.items()]
+        skipped = sum(self.skipped.values())
+        label = " (SIMULATED data)" if self.simulated else ""
+        return (
+            f"added {', '.join(parts)}; {skipped} rows already present; {self.seconds:.1f} s{label}"
+        )
+
+
+class Loading(RegistryCore):
+    """The Registry's history loader."""
+
+    def load_history(
+        self, directory: str | Path, *, on_progress: ProgressCallback | None = None
+    ) -> LoadSummary:
+        """Load a history folder (``triage generate`` output) into the registry.
+
+        Rows whose natural key (communication_id, case_id, submission_id) is already present
+        are skipped, so loading the same folder twice adds nothing. Every submission gets its
+        status history: received, eligible or ineligible, selected or not selected, and for
+        cases the communication, the reply and the outcome.
+
+        Parameters
+        ----------
+        directory : str or Path
+            The history folder (see ``triage.schema.read_history``).
+        on_progress : callable, optional
+            ``on_progress(done, total, what)`` after each table.
+
+        Returns
+        -------
+        LoadSummary
+            Rows added and skipped per table.
+        """
+        start = time.perf_counter()
+        steps = 9
+        report = on_progress or (lambda done, total, what: None)
+        report(0, steps, "reading files")
+        try:
+            history = read_history(directory)
+        except TriageError:
+            raise
+        except Exception as exc:  # a bad date or number in a history file: one clear line
+            raise InputFileError(
+                f"{directory}: a history file cannot be read ({type(exc).__name__}: {exc}). "
+                "Check it with `triage ingest FILE --dry-run`, which names the row."
+            ) from exc
+        _check_links(Path(directory), history)
+        added: dict[str, int] = {}
+        skipped: dict[str, int] = {}
+        now = self._clock()
+        try:
+            with self.engine.begin() as conn:
+                report(1, steps, "communications")
+                comm_rows = records(history.communications, COMMUNICATIONS_COLUMNS)
+                new_comms = store_communications(conn, comm_rows, source="history")
+                added["communications"] = len(new_comms)
+                skipped["communications"] = len(comm_rows) - len(new_comms)
+                added["replies"] = sum(
+                    1
+                    for r in new_comms
+                    if r.get("reply_date") is not None or r.get("reply_class") not in (None, "none")
+                )
+                report(3, steps, "cases")
+                insert_new(
+                    conn,
+                    Case,
+                    "case_id",
+                    records(history.cases, CASES_COLUMNS),
+                    added,
+                    skipped,
+                )
+                report(4, steps, "outcomes")
+                sent = {
+                    r["case_id"]: r["sent_date"]
+                    for r in records(history.cases, ("case_id", "sent_date"))
+                }
+                outcome_rows = records(history.outcomes, OUTCOMES_COLUMNS)
+                for r in outcome_rows:
+                    when = sent.get(r["case_id"])
+                    r["outcome_date"] = when + _OUTCOME_DELAY if when else None
+                insert_new(conn, Outcome, "case_id", outcome_rows, added, skipped)
+                report(5, steps, "simulation truth")
+                if history.truth is not None:
+                    insert_new(
+                        conn,
+                        Truth,
+                        "case_id",
+                        records(history.truth, TRUTH_COLUMNS),
+                        added,
+                        skipped,
+                    )
+                    set_meta(conn, "simulated", "true")
+                report(6, steps, "submissions")
+                sub_rows: list[dict[str, Any]] = []
+                if history.submissions is not None:
+                    sub_rows += [
+                        {**r, "origin": "history"}
+                        for r in records(history.submissions, SUBMISSIONS_COLUMNS)
+                    ]
+                if history.queue is not None:
+                    sub_rows += [
+                        {**r, "submission_id": r["case_id"], "eligible": True, "origin": "queue"}
+                        for r in records(history.queue, QUEUE_COLUMNS)
+                    ]
+                new_subs = new_rows(conn, Submission, "submission_id", sub_rows)
+                events = _historical_events(new_subs, history, now)
+                for r in new_subs:
+                    r["status"], r["status_at"] = "received", r["received_date"]
+                _apply_last_status(new_subs, events)
+                for origin, label in (("history", "submissions"), ("queue", "queue")):
+                    mine = [r for r in new_subs if r["origin"] == origin]
+                    given = sum(1 for r in sub_rows if r["origin"] == origin)
+                    added[label], skipped[label] = len(mine), given - len(mine)
+                if new_subs:
+                    bulk_insert(conn, Submission, new_subs)
+                if history.submissions is not None:
+                    set_meta(conn, "has_submissions", "true")
+                if history.queue is not None:
+                    set_meta(conn, "has_queue", "true")
+                report(7, steps, "individuals")
+                _insert_individuals(conn, history, added, skipped)
+                report(8, steps, "status history")
+                if events:
+                    bulk_insert(conn, StatusEvent, events)
+                added["status_history"] = len(events)
+        except SQLAlchemyError as exc:
+            raise TriageError(
+                f"cannot load {directory} into the registry {self!r}: {exc}. "
+                "Run `triage db init` first if the tables do not exist."
+            ) from exc
+        report(steps, steps, "done")
+        return LoadSummary(
+            added=added,
+            skipped=skipped,
+            seconds=time.perf_counter() - start,
+            simulated=history.truth is not None,
+        )
+
+
+def _insert_individuals(
+    conn: Any, history: History, added: dict[str, int], skipped: dict[str, int]
+) -> None:
+    people: dict[str, dict[str, Any]] = {}
+    sources: list[tuple[pd.DataFrame | None, tuple[str, ...]]] = [
+        (history.cases, ("individual_id", "gender")),
+        (history.submissions, ("individual_id", "gender")),
+        (history.queue, ("individual_id", "gender", "defender_name")),
+    ]
+    for frame, cols in sources:
+        if frame is None:
+            continue
+        for r in records(frame, cols):
+            pid = r["individual_id"]
+            if pid is None:
+                continue
+            known = people.setdefault(pid, {"individual_id": pid})
+            for c in cols[1:]:
+                if known.get(c) is None and r.get(c) is not None:
+                    known[c] = r[c]
+    rows = [{"gender": None, "defender_name": None, **p} for p in people.values()]
+    insert_new(conn, Individual, "individual_id", rows, added, skipped)
+
+
+def _check_links(directory: Path, history: History) -> None:
+    """Refuse a history whose cases point at communications it does not have."""
+    known = set(history.communications["communication_id"].dropna())
+    linked = history.cases["communication_id"].dropna()
+    orphans = sorted(set(linked) - known)
+    if orphans:
+        shown = ", ".join(orphans[:5]) + (" ..." if len(orphans) > 5 else "")
+        raise InputFileError(
+            f"{directory / 'cases.csv'}: {len(orphans)} communication id(s) are not in "
+            f"communications.csv: {shown}."
+        )
+
+
+def _historical_events(
+    subs: list[dict[str, Any]], history: History, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """The lifecycle of historical submissions, reconstructed from their case's records."""
+    case_comm = {
+        r["case_id"]: r["communication_id"]
+        for r in records(history.cases, ("case_id", "communication_id"))
+    }
+    comms = {
+        r["communication_id"]: r
+        for r in records(history.communications, ("communication_id", "sent_date", "reply_date"))
+    }
+    with_outcome = set(history.outcomes["case_id"].dropna())
+    events: list[dict[str, Any]] = []
+    for s in subs:
+        sid, received = s["submission_id"], s["received_date"]
+        events.append(step(sid, "received", received, now, note=_HISTORICAL_NOTE))
+        if s.get("origin") == "queue":
+            events.append(step(sid, "eligible", received, now, note="in the incoming queue"))
+            continue
+        if s.get("eligible") is None:
+            continue
+        if not s["eligible"]:
+            events.append(step(sid, "ineligible", received, now, note=_HISTORICAL_NOTE))
+            continue
+        events.append(step(sid, "eligible", received, now, note=_HISTORICAL_NOTE))
+        case_id = s.get("case_id")
+        comm = comms.get(case_comm.get(case_id)) if case_id else None
+        if comm is None:
+            events.append(
+                step(
+                    sid, "not_selected", received, now, note=_HISTORICAL_DECISION + "; not taken up"
+                )
+            )
+            continue
+        # Steps never go back in time, even where a record's dates disagree.
+        known = [d for d in (comm["sent_date"], received) if d is not None]
+        sent = max(known) if known else None
+        events.append(step(sid, "selected", sent, now, note=_HISTORICAL_DECISION))
+        events.append(step(sid, "communication_sent", sent, now, note=_HISTORICAL_NOTE))
+        reply = comm["reply_date"]
+        if reply is not None:
+            reply = max(reply, sent) if sent is not None else reply
+            events.append(step(sid, "reply_received", reply, now, note=_HISTORICAL_NOTE))
+        if case_id in with_outcome and sent is not None:
+            last = reply or sent
+            events.append(
+                step(
+                    sid,
+                    "outcome_recorded",
+                    max(sent + _OUTCOME_DELAY, last),
+                    now,
+                    note=_HISTORICAL_NOTE,
+                )
+            )
+    return events
+
+
+def _apply_last_status(subs: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    """Set each submission row's current status to its last lifecycle event."""
+    last: dict[str, dict[str, Any]] = {}
+    for e in events:
+        last[e["submission_id"]] = e
+    for s in subs:
+        final = last.get(s["submission_id"])
+        if final is not None:
+            s["status"], s["status_at"] = final["status"], final["at"]

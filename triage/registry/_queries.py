@@ -1,0 +1,269 @@
+"""Read queries of the registry: counts, the history tables typed like ``read_history``, the
+incoming queue, stored submissions, the intake log and status histories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+from pandera.pandas import DataFrameModel
+from sqlalchemy import func, inspect, select
+
+from triage.errors import TriageError
+from triage.registry._engine import RegistryCore, reachable
+from triage.registry._lifecycle import STATUSES, Status
+from triage.registry._models import (
+    Case,
+    Communication,
+    Individual,
+    IntakeFile,
+    Meta,
+    Outcome,
+    Reply,
+    StatusEvent,
+    Submission,
+    Truth,
+)
+from triage.registry._rows import typed_frame
+from triage.schema import (
+    QUEUE_COLUMNS,
+    Cases,
+    Communications,
+    ContractError,
+    History,
+    Outcomes,
+    Submissions,
+    coerce,
+    columns_of,
+)
+from triage.schema import Queue as QueueContract
+from triage.schema import Truth as TruthContract
+
+__all__ = ["INCOMING_ORIGINS", "Queries"]
+
+#: Origins of incoming submissions (the queue file and ``triage ingest``), as opposed to the
+#: historical submissions loaded from ``submissions.csv``.
+INCOMING_ORIGINS: tuple[str, ...] = ("queue", "intake")
+
+
+class Queries(RegistryCore):
+    """The Registry's read side."""
+
+    @reachable
+    def is_empty(self) -> bool:
+        """Return True when the registry holds no submissions, communications or cases."""
+        names = set(inspect(self.engine).get_table_names())
+        with self.engine.connect() as conn:
+            for table in (Submission, Communication, Case):
+                if table.__tablename__ not in names:
+                    continue
+                if conn.execute(select(func.count()).select_from(table)).scalar_one():
+                    return False
+        return True
+
+    @reachable
+    def counts(self) -> dict[str, int]:
+        """Rows per registry table (for ``triage db status``)."""
+        with self.engine.connect() as conn:
+            return {
+                t.__tablename__: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (
+                    Submission,
+                    Individual,
+                    Communication,
+                    Case,
+                    Reply,
+                    Outcome,
+                    StatusEvent,
+                    Truth,
+                )
+            }
+
+    @reachable
+    def status_counts(self) -> dict[str, int]:
+        """Submissions per current lifecycle status, in lifecycle order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Submission.status, func.count()).group_by(Submission.status)
+            ).all()
+        found = {status: n for status, n in rows}
+        return {s: found[s] for s in STATUSES if s in found}
+
+    @reachable
+    def submission_hashes(self, submission_ids: Sequence[str]) -> dict[str, str | None]:
+        """The stored content hash of each registered submission among ``submission_ids``."""
+        wanted = set(submission_ids)
+        with self.engine.connect() as conn:
+            found = conn.execute(select(Submission.submission_id, Submission.content_hash)).all()
+        return {sid: digest for sid, digest in found if sid in wanted}
+
+    @reachable
+    def submission_records(self, submission_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored columns of each registered submission among ``submission_ids``
+        (looked up in batches, so a large file costs no more than its own ids)."""
+        columns = [c for c in Submission.__table__.columns if c.name != "id"]
+        found: dict[str, dict[str, Any]] = {}
+        wanted = list(dict.fromkeys(submission_ids))
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for row in conn.execute(
+                    select(*columns).where(Submission.submission_id.in_(chunk))
+                ).mappings():
+                    found[row["submission_id"]] = dict(row)
+        return found
+
+    @reachable
+    def intake_log(self) -> pd.DataFrame:
+        """Every ingested file: file_name, sha256, ingested_at, n_read, n_accepted,
+        n_quarantined, n_added, oldest first."""
+        cols = (
+            "file_name",
+            "sha256",
+            "ingested_at",
+            "n_read",
+            "n_accepted",
+            "n_quarantined",
+            "n_added",
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(*[getattr(IntakeFile, c) for c in cols]).order_by(IntakeFile.id)
+            ).all()
+        return pd.DataFrame([tuple(r) for r in found], columns=list(cols))
+
+    @reachable
+    def status_of(self, submission_id: str) -> str | None:
+        """Return the current status of a submission, or None if it is not registered."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(Submission.status).where(Submission.submission_id == submission_id)
+            ).scalar_one_or_none()
+
+    @reachable
+    def status_history(self, submission_id: str | None = None) -> pd.DataFrame:
+        """Return lifecycle steps: submission_id, status, at (date), run_id, note, in order."""
+        query = select(
+            StatusEvent.submission_id,
+            StatusEvent.status,
+            StatusEvent.at,
+            StatusEvent.run_id,
+            StatusEvent.note,
+        ).order_by(StatusEvent.id)
+        if submission_id is not None:
+            query = query.where(StatusEvent.submission_id == submission_id)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        return typed_frame(rows, ("submission_id", "status", "at", "run_id", "note"))
+
+    @reachable
+    def history(self) -> History:
+        """Return the history tables built from the database, typed like ``read_history``.
+
+        ``submissions`` holds the historical submissions (None if none were loaded);
+        ``queue`` holds every incoming submission (from queue.csv and from intake), whatever
+        its status; ``truth`` is present only for simulated data.
+        """
+        with self.engine.connect() as conn:
+
+            def rows(table: Any, columns: Sequence[str], *where: Any) -> list[dict[str, Any]]:
+                cols = [getattr(table, c) for c in columns]
+                return [
+                    dict(r._mapping)
+                    for r in conn.execute(select(*cols).where(*where).order_by(table.id))
+                ]
+
+            def read(table: Any, model: type[DataFrameModel], *where: Any) -> pd.DataFrame:
+                columns = columns_of(model)
+                return _contract(typed_frame(rows(table, columns, *where), columns), model)
+
+            meta = {k: v for k, v in conn.execute(select(Meta.key, Meta.value))}
+            communications = read(Communication, Communications)
+            cases = read(Case, Cases)
+            outcomes = read(Outcome, Outcomes)
+            simulated = meta.get("simulated") == "true"
+            truth = read(Truth, TruthContract) if simulated else None
+            submissions = None
+            if meta.get("has_submissions") == "true":
+                submissions = read(Submission, Submissions, Submission.origin == "history")
+            queue_rows = rows(
+                Submission,
+                (*QUEUE_COLUMNS, "submission_id"),
+                Submission.origin.in_(INCOMING_ORIGINS),
+            )
+        for r in queue_rows:
+            r["case_id"] = r["case_id"] or r["submission_id"]
+        queue = (
+            _contract(typed_frame(queue_rows, QUEUE_COLUMNS), QueueContract)
+            if queue_rows or meta.get("has_queue") == "true"
+            else None
+        )
+        return History(
+            communications=communications,
+            cases=cases,
+            outcomes=outcomes,
+            queue=queue,
+            truth=truth,
+            submissions=submissions,
+            simulated=truth is not None,
+        )
+
+    @reachable
+    def queue(
+        self,
+        *,
+        statuses: Iterable[Status] = ("eligible",),
+        with_status: bool = False,
+        origins: Iterable[str] = INCOMING_ORIGINS,
+    ) -> pd.DataFrame:
+        """Return incoming submissions in QUEUE_COLUMNS (+ ``status``), oldest first.
+
+        By default only eligible submissions awaiting a decision. A selection run passes
+        ``OPEN_DECISIONS`` (eligible, selected, not selected): a decision may be revised by a
+        later run until the communication is sent. Names are included; callers redact.
+        ``case_id`` is the submission's id when it has no case id.
+
+        Parameters
+        ----------
+        statuses : iterable of status, default ("eligible",)
+            Lifecycle statuses to include.
+        with_status : bool, default False
+            Add a ``status`` column (the current lifecycle status).
+        origins : iterable of str, default ("queue", "intake")
+            Where the submissions came from. Historical submissions (``history``) were decided
+            before the registry existed and are never candidates of a new run.
+        """
+        wanted = list(dict.fromkeys(statuses))
+        unknown = [s for s in wanted if s not in STATUSES]
+        if unknown:
+            raise ValueError(
+                f"`statuses` must be lifecycle statuses ({', '.join(STATUSES)}). "
+                f"Got {unknown!r} instead."
+            )
+        query = (
+            select(*[getattr(Submission, c) for c in (*QUEUE_COLUMNS, "submission_id", "status")])
+            .where(Submission.status.in_(wanted))
+            .where(Submission.origin.in_(list(origins)))
+            .order_by(Submission.id)
+        )
+        with self.engine.connect() as conn:
+            found = [dict(r._mapping) for r in conn.execute(query)]
+        for r in found:
+            r["case_id"] = r["case_id"] or r["submission_id"]
+        frame = _contract(typed_frame(found, QUEUE_COLUMNS), QueueContract)
+        if with_status:
+            frame["status"] = pd.Series([r["status"] for r in found], dtype="str")
+        return frame
+
+
+def _contract(frame: pd.DataFrame, model: type[DataFrameModel]) -> pd.DataFrame:
+    """Check a table read from the database against its contract (``triage.schema``)."""
+    try:
+        return coerce(frame, model, source=f"the registry's {model.__name__.lower()} table")
+    except ContractError as exc:
+        raise TriageError(
+            f"{exc} The registry holds rows its contract refuses: were they written by "
+            "another program? `triage db status` shows the tables."
+        ) from exc
