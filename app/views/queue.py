@@ -11,6 +11,7 @@ from _ui import (
     kept_selectbox,
     kept_text_input,
     plain,
+    plural,
     simulated_banner,
 )
 
@@ -193,7 +194,8 @@ page = p1.number_input(
     f"Page (of {n_pages})", 1, n_pages, 1, key="q_page", help=f"{PAGE_SIZE} cases per page"
 )
 p2.markdown(
-    f"**{len(shown):,}** of {len(table):,} cases match the filters: page {page} of {n_pages}."
+    f"**{len(shown):,}** of {plural(len(table), 'case')} "
+    f"{'matches' if len(shown) == 1 else 'match'} the filters: page {page} of {n_pages}."
 )
 visible = shown.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
 
@@ -357,7 +359,7 @@ export = pd.DataFrame(
 simulated = _data.is_simulated()
 e1, e2, _ = st.columns([1, 1, 3])
 e1.download_button(
-    f"CSV ({len(export):,} cases)",
+    f"CSV ({plural(len(export), 'case')})",
     lambda: export_csv(export, role=role, simulated=simulated),
     "queue.csv",
     "text/csv",
@@ -365,7 +367,7 @@ e1.download_button(
     icon=":material/download:",
 )
 e2.download_button(
-    f"XLSX ({len(export):,} cases)",
+    f"XLSX ({plural(len(export), 'case')})",
     lambda: export_xlsx(export, role=role, simulated=simulated),
     "queue.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
