@@ -48,13 +48,9 @@ def _history_read(url: str) -> tuple[History, dict[str, int]]:
     return _registry(url).history(), counts
 
 
-def _history(url: str) -> History:
-    return _history_read(url)[0]
-
-
 def history() -> History:
     """The registry's history (typed like ``read_history``); shared, never mutate it."""
-    return _history(db_url())
+    return _history_read(db_url())[0]
 
 
 def after_run() -> None:
@@ -175,7 +171,7 @@ def _scores(url: str, model_path: str) -> pd.DataFrame:
         queue = incoming.drop(columns="status").reset_index(drop=True)
         scores = page.scores
     else:
-        hist = _history(url)
+        hist = _history_read(url)[0]
         queue = hist.queue if hist.queue is not None else _registry(url).queue()
         scores = _model(model_path).predict(queue, hist)
     return queue.merge(scores, on="case_id", how="left", validate="one_to_one")
@@ -227,7 +223,7 @@ def _replicates(url: str, model_path: str) -> pd.DataFrame:
     # One row per incoming case, one column per bootstrap replicate of the model.
     from triage.features import build_features
 
-    hist = _history(url)
+    hist = _history_read(url)[0]
     queue = _scored_queue(url, model_path)
     features = build_features(queue.drop(columns=["score", "lower", "upper", "status"]), hist)
     return pd.DataFrame(
@@ -248,12 +244,17 @@ def _allocation(url: str, model_path: str, policy_toml: str) -> tuple[Any, pd.Da
     return allocation, why.merge(chances, on="case_id", how="left", validate="one_to_one")
 
 
+def stored_selection(policy: Any) -> pd.DataFrame | None:
+    """The precomputed reasons under ``policy`` (as ``selection_reasons``) when stored, else None."""
+    page = first_page()
+    return page.selection_for(policy.sha256) if page is not None else None
+
+
 def selection_reasons(policy: Any) -> pd.DataFrame:
     """Each candidate's reason under ``policy`` (case_id, selected, reason, score_to_enter,
     displaced_by, p_selected, chance): the precomputed table when it was made under this policy,
     else computed."""
-    page = first_page()
-    stored = page.selection_for(policy.sha256) if page is not None else None
+    stored = stored_selection(policy)
     return stored if stored is not None else allocation(policy)[1]
 
 
@@ -283,7 +284,7 @@ def _explanations(url: str, model_path: str, case_ids: tuple[str, ...]) -> pd.Da
 
     queue = _scored_queue(url, model_path)
     rows = queue[queue["case_id"].isin(case_ids)]
-    return explain(_model(model_path), rows, _history(url))
+    return explain(_model(model_path), rows, _history_read(url)[0])
 
 
 def explanations(case_ids: list[str]) -> pd.DataFrame:
@@ -318,7 +319,7 @@ def _what_if(url: str, model_path: str, case_id: str, n_mandates: tuple[int, ...
 
     queue = _scored_queue(url, model_path)
     row = queue[queue["case_id"] == case_id].drop(columns=["score", "lower", "upper", "status"])
-    return _score(_model(model_path), row, _history(url), n_mandates=n_mandates)
+    return _score(_model(model_path), row, _history_read(url)[0], n_mandates=n_mandates)
 
 
 def what_if(case_id: str, n_mandates: tuple[int, ...]) -> pd.DataFrame:
@@ -337,7 +338,7 @@ def what_if(case_id: str, n_mandates: tuple[int, ...]) -> pd.DataFrame:
 def _engagement(url: str) -> tuple[pd.DataFrame, dict[str, float]]:
     from triage.followup import engagement_overall, state_engagement
 
-    hist = _history(url)
+    hist = _history_read(url)[0]
     return state_engagement(hist), engagement_overall(hist)
 
 

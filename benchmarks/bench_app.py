@@ -81,25 +81,20 @@ def _demo_env() -> tuple[dict[str, str], str]:
 
 
 def _precompute_first_page(env: dict[str, str]) -> str:
-    """What ``triage demo prepare`` does last: store the first page unless it is current."""
+    """What ``triage demo prepare`` does last: store the first page and the Case page's views
+    unless they are current."""
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        from triage.allocate import load_policy
-        from triage.config import db_url, models_dir, policies_dir
-        from triage.monitor import build_first_page, current_key, read_first_page, write_first_page
+        from triage.cli._demo import _case_views, _first_page
+        from triage.config import db_url, models_dir
         from triage.registry import Registry
 
         registry = Registry(db_url())
-        model_dir, policy_path = models_dir() / "default", policies_dir() / "default.toml"
-        key, _ = current_key(registry, model_dir=model_dir)
-        page = read_first_page(key=key)
-        if page is not None and page.selection_for(load_policy(policy_path).sha256) is not None:
-            registry.dispose()
-            return "first page precomputed"
-        write_first_page(build_first_page(registry, model_dir=model_dir, policy_path=policy_path))
+        _first_page(registry, models_dir() / "default")
+        _case_views(registry, models_dir() / "default")
         registry.dispose()
-        return "first page precomputed now"
+        return "first page and case views precomputed"
     finally:
         for k, v in saved.items():
             if v is None:

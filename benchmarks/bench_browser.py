@@ -51,7 +51,7 @@ def run() -> list[tuple[str, float, str]]:
     env, note = _demo_env()
     note = f"{note}; {_precompute_first_page(env)}"
     env = _private_copy(env)
-    out: list[tuple[str, float, str]] = []
+    out = _Rows()
     log = Path(tempfile.mkdtemp(prefix="triage-bench-log-")) / "server.log"
     with served(env, log) as base, chromium() as browser:
         page, cold = open_page(browser, f"{base}/queue?as=staff")
@@ -88,9 +88,11 @@ def run() -> list[tuple[str, float, str]]:
         settle(page)
         for label, name in (("Woman", "band"), ("Capacity: cases to take up", "capacity")):
             thumb = slider_thumb(page, label)
-            thumb.focus()
             times = []
             for _ in range(5):
+                # The visible thumb takes the keyboard focus (the range input itself does not).
+                thumb.locator("xpath=../..").click()
+                settle(page)
                 key = "ArrowRight" if name == "band" else "ArrowLeft"
                 times.append(timed(page, lambda k=key: page.keyboard.press(k)))
                 page.wait_for_timeout(2500)  # pricing fills in, then the next press
@@ -134,6 +136,15 @@ def run() -> list[tuple[str, float, str]]:
         out.append(("browser: Queue load after a recorded run", after, ""))
         page.close()
     return [(what, seconds, f"{target} ({note})".strip()) for what, seconds, target in out]
+
+
+class _Rows(list[tuple[str, float, str]]):
+    """The measured rows, each also printed as soon as it is measured (a long run shows
+    progress, and a failure later keeps what was measured)."""
+
+    def append(self, row: tuple[str, float, str]) -> None:
+        print(f"  {row[0]:<62} {row[1]:8.3f} s", flush=True)
+        super().append(row)
 
 
 if __name__ == "__main__":

@@ -43,16 +43,21 @@ simulated_banner(_data.is_simulated())
 queue = _data.scored_queue()
 policy_path = _data.current_policy_path()
 policy = _data.load_policy(policy_path)
-allocation = _data.selection(policy)
+# The precomputed first page holds the policy's decisions: no solve on the first load.
+stored = _data.stored_selection(policy)
+if stored is not None:
+    chosen = set(stored.loc[stored["selected"], "case_id"])
+    n_candidates = len(stored)
+else:
+    allocation = _data.selection(policy)
+    chosen, n_candidates = set(allocation.selected), int(allocation.n_candidates)
 st.caption(
     f"Incoming cases scored by model **{_data.model_version()}** and selected under policy "
     f"**{plain(policy.name)}** ({policy_path.name}, capacity {policy.capacity}): "
-    f"{len(allocation.selected)} of {allocation.n_candidates} candidates "
-    f"are selected (solver status: {allocation.status})."
+    f"{len(chosen):,} of {plural(n_candidates, 'candidate')} are selected."
 )
 
 candidate = queue["case_id"].isin(_data.candidates()["case_id"])
-chosen = set(allocation.selected)
 table = queue.assign(
     selected=[
         cid in chosen if c else None for cid, c in zip(queue["case_id"], candidate, strict=True)

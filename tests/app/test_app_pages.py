@@ -7,7 +7,6 @@ only that it runs without an exception.
 from __future__ import annotations
 
 import re
-
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
