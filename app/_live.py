@@ -8,6 +8,7 @@ thread; a newer change of the same session withdraws the requests it has not sta
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -65,8 +66,13 @@ def live_allocations(start: Any, policy: Any) -> tuple[Any, Any]:
 
     if _fixed_parts(start) == fixed:
         baseline = solve(start)
-    else:
-        baseline = InteractiveAllocator(candidates(), start).allocation_
+    else:  # another capacity or country limit: the starting policy's own solve, kept
+        kept = st.session_state.get("_interactive_start")
+        if kept is None or kept[0] != (start.to_toml(), _fixed_parts(start)):
+            allocation = InteractiveAllocator(candidates(), start).allocation_
+            kept = ((start.to_toml(), _fixed_parts(start)), allocation)
+            st.session_state["_interactive_start"] = kept
+        baseline = kept[1]
     return baseline, solve(policy)
 
 
@@ -89,8 +95,13 @@ def _tradeoff(
 
 
 _LATER: dict[tuple[Any, ...], Future[Any]] = {}
+_LATEST: dict[tuple[str, str], tuple[Any, ...]] = {}
 _POOL: list[ThreadPoolExecutor] = []
 _LATER_LIMIT = 64
+#: Seconds a request waits on the worker before it starts: a slider still moving replaces it,
+#: and the page's own re-solve and redraw never compete with pricing for the processor.
+_QUIET = 0.5
+_SUPERSEDED = object()
 
 
 def _session() -> str:
@@ -106,13 +117,29 @@ def _later(kind: str, fn: Any, *args: Any) -> Any:
     ``fn`` is a cached loader, so the result also lands in its cache. One worker: the solver
     work of pricing and trade-off curves never runs twice at once on a small machine. A new
     request withdraws the same session's requests of the same kind that have not started,
-    so moving a slider through ten values prices the last one only.
+    and a request waits ``_QUIET`` seconds before it starts, so moving a slider through ten
+    values prices the last one only.
     """
     if not _POOL:
         _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="later"))
     session = _session()
     key = (kind, *args)
+    _LATEST[(kind, session)] = key
+
+    def job() -> Any:
+        time.sleep(_QUIET)
+        if _LATEST.get((kind, session)) != key:
+            return _SUPERSEDED  # a newer change of this session came in meanwhile
+        return fn(*args)
+
     future = _LATER.get(key)
+    if (
+        future is not None
+        and future.done()
+        and future.exception() is None
+        and future.result() is _SUPERSEDED
+    ):
+        future = None  # asked for again: compute it after all
     if future is None or future.cancelled():
         for other, queued in list(_LATER.items()):
             mine = other[0] == kind and getattr(queued, "session", None) == session
@@ -120,15 +147,16 @@ def _later(kind: str, fn: Any, *args: Any) -> Any:
                 _LATER.pop(other, None)
         while len(_LATER) >= _LATER_LIMIT:
             _LATER.pop(next(iter(_LATER)))
-        future = _LATER[key] = _POOL[0].submit(fn, *args)
+        future = _LATER[key] = _POOL[0].submit(job)
         future.session = session  # type: ignore[attr-defined]
     if not future.done():
         return None
     try:
-        return future.result()
+        result = future.result()
     except Exception:
         _LATER.pop(key, None)
         raise
+    return None if result is _SUPERSEDED else result
 
 
 def prices_later(policy: Any) -> pd.DataFrame | None:
