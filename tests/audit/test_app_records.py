@@ -35,12 +35,13 @@ def test_the_ledger_index_follows_runs_overrides_and_lapses(
     assert set(index.latest_run.values()) == {first.run_id}
 
     dropped = first.selected[0]
+    why = "The source withdrew the submission."
     override = record_override(
         registry,
         run_id=first.run_id,
         case_id=dropped,
         action="drop",
-        reason="The source withdrew the submission.",
+        reason=why,
         user="ana",
         role="staff",
     )
@@ -127,18 +128,9 @@ def test_a_run_with_the_sessions_model_and_history_records_what_run_selection_re
     held = registry.history()
     model = _SeesHistory()
     options = {k: v for k, v in fakes.items() if k != "scorer"}
-    loaded = run_selection_loaded(
-        registry=registry,
-        model=model,
-        history=held,
-        history_counts=counts,
-        model_dir=tmp_path / "model",
-        policy_path=policy_file,
-        user="ana",
-        role="staff",
-        now=T0,
-        **options,
-    )
+    base = {"registry": registry, "model": model, "history": held, "model_dir": tmp_path}
+    who = {"policy_path": policy_file, "user": "ana", "role": "staff"}
+    loaded = run_selection_loaded(**base, history_counts=counts, now=T0, **who, **options)
     assert model.histories[-1] is held  # the session's history, not a second read
     direct = _run(registry, policy_file, fakes, now=T0)
     assert loaded.selected == direct.selected
@@ -147,27 +139,7 @@ def test_a_run_with_the_sessions_model_and_history_records_what_run_selection_re
 
     # When the history tables changed since it was read, the registry is read again.
     stale = {**counts, "outcomes": counts.get("outcomes", 0) + 1}
-    run_selection_loaded(
-        registry=registry,
-        model=model,
-        history=held,
-        history_counts=stale,
-        model_dir=tmp_path / "model",
-        policy_path=policy_file,
-        user="ana",
-        role="staff",
-        **options,
-    )
+    run_selection_loaded(**base, history_counts=stale, **who, **options)
     assert model.histories[-1] is not held
     with pytest.raises(ValueError, match="`options` must not hold scorer"):
-        run_selection_loaded(
-            registry=registry,
-            model=model,
-            history=held,
-            history_counts=counts,
-            model_dir=tmp_path,
-            policy_path=policy_file,
-            user="ana",
-            role="staff",
-            scorer=model,
-        )
+        run_selection_loaded(**base, history_counts=counts, scorer=model, **who)

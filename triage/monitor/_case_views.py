@@ -59,7 +59,7 @@ class CaseViews:
     Attributes
     ----------
     key : str
-        ``case_views_key`` of the registry and model the content was computed from.
+        What the views were computed from (``case_views_key``): served only while it matches.
     contributions : DataFrame
         ``triage.explain.explain`` of every incoming case: case_id, feature, value,
         contribution (probability points / 100; ``feature == "_base"`` is the base score).
