@@ -95,17 +95,28 @@ def run() -> list[tuple[str, float, str]]:
                 settle(page)
                 thumb.focus()
                 key = "ArrowRight" if name == "band" else "ArrowLeft"
-                times.append(timed(page, lambda k=key: page.keyboard.press(k)))
+                before = thumb.get_attribute("value")
+                try:
+                    times.append(timed(page, lambda k=key: page.keyboard.press(k), timeout=30))
+                except TimeoutError:
+                    after = thumb.get_attribute("value")
+                    print(f"  ({name}: no run seen in 30 s; the slider went {before} -> {after})")
                 settle(page)
+            if not times:
+                continue
             out.append(
                 (
-                    f"browser: Targets {name} change, new numbers (median of 5)",
+                    f"browser: Targets {name} change, new numbers (median of {len(times)})",
                     statistics.median(times),
                     "target < 1 s",
                 )
             )
             out.append(
-                (f"browser: Targets {name} change, slowest of 5", max(times), "target < 1 s")
+                (
+                    f"browser: Targets {name} change, slowest of {len(times)}",
+                    max(times),
+                    "target < 1 s",
+                )
             )
         t = time.perf_counter()
         page.wait_for_selector("text=What each target costs", timeout=60_000)
