@@ -87,10 +87,10 @@ st.table(pd.DataFrame({"": list(facts), "Value": list(facts.values())}).set_inde
 score_col, decision_col = st.columns(2)
 score_col.metric(
     "Score: probability of improvement within a year",
-    f"{case['score']:.0%}",
+    f"{case['score']:.1%}",
     help="Calibrated estimate of model " + str(_data.model().version),
 )
-score_col.caption(f"90% interval: {case['lower']:.0%} to {case['upper']:.0%}")
+score_col.caption(f"90% interval: {case['lower']:.1%} to {case['upper']:.1%}")
 override = _data.effective_overrides().get(case_id)
 with decision_col:
     if decision.empty:

@@ -38,6 +38,8 @@ DIM_TITLES: Mapping[str, str] = {
     "violations": "Violations",
 }
 
+#: Lists up to this long are drawn as static tables (they wrap; longer ones scroll).
+_TABLE_ROWS = 40
 #: Seconds a change waits for a following one before solving (a key held on a slider).
 _SETTLE = 0.08
 
@@ -277,15 +279,19 @@ with right:
         with st.expander(
             f"Cases that enter or leave ({n_in + n_out})", expanded=0 < n_in + n_out <= 20
         ):
-            st.dataframe(
-                moves.rename(columns={"case_id": "Case"}),
-                hide_index=True,
-                key="t_changes",
-                column_config={
-                    "Score": st.column_config.NumberColumn("Score", format="percent"),
-                    "Reason": st.column_config.TextColumn("Reason", width="large"),
-                },
+            shown = moves.rename(columns={"case_id": "Case"}).assign(
+                Score=[f"{v:.1%}" for v in moves["Score"]]
             )
+            if len(shown) <= _TABLE_ROWS:
+                # A static table wraps its text: every column fits the half-screen column.
+                st.table(shown.set_index("Case"))
+            else:
+                st.dataframe(
+                    shown,
+                    hide_index=True,
+                    key="t_changes",
+                    column_config={"Reason": st.column_config.TextColumn("Reason", width="large")},
+                )
 
         # Pricing re-solves without each target and the trade-off curve re-solves at several
         # bounds: both run on a worker thread, so the new selection shows at once and they

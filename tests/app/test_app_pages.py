@@ -49,9 +49,10 @@ def texts(at: AppTest) -> str:
 
 
 def find_table(at: AppTest, *columns: str) -> pd.DataFrame:
-    """The first table shown with all these columns (plain tables carry no key in AppTest)."""
-    for frame in at.dataframe:
-        value = frame.value
+    """The first table shown with all these columns (plain tables carry no key in AppTest);
+    a static table's index counts as a column."""
+    frames = [f.value for f in at.dataframe] + [t.value.reset_index() for t in at.table]
+    for value in frames:
         if all(c in value.columns for c in columns):
             return value
     raise AssertionError(f"no table with columns {columns}")
