@@ -190,7 +190,7 @@ def test_case_page_shows_score_reasons_what_if_and_record(app_env: AppEnv) -> No
     at = open_page("case", params={"case": case["case_id"]})
     assert at.selectbox(key="case_id").value == case["case_id"]
     shown = texts(at)
-    assert f"{case['score']:.0%}" in [m.value for m in at.metric]
+    assert f"{case['score']:.1%}" in [m.value for m in at.metric]
     assert "1. " in shown and "points" in shown  # plain-language reasons
     # What-if: the app's "alone" score equals the model's score with one mandate.
     alone = case.drop(labels=["score", "lower", "upper"]).to_frame().T
