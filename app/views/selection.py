@@ -220,6 +220,10 @@ st.dataframe(
         violations=view["violations"].map(lambda v: ", ".join(label(c) for c in split_codes(v))),
         reason=view["reason"].map(lambda r: split_reason(r)[0]),
         score_to_enter=view["score_to_enter"].map(lambda v: "" if pd.isna(v) else f"{v:.1%}"),
+        # Percentages to one decimal, as the reasons quote them.
+        score=view["score"] * 100,
+        lower=view["lower"] * 100,
+        upper=view["upper"] * 100,
         displaced_by=view["displaced_by"].fillna(""),
         **(
             {"constraints": view["reason"].map(lambda r: split_reason(r)[1])}
@@ -250,9 +254,9 @@ st.dataframe(
     key="sel_cases",
     column_config={
         "Reason": st.column_config.TextColumn("Reason", width="large"),
-        "Score": st.column_config.NumberColumn("Score", format="percent"),
-        "Lower": st.column_config.NumberColumn("Lower", format="percent"),
-        "Upper": st.column_config.NumberColumn("Upper", format="percent"),
+        "Score": st.column_config.NumberColumn("Score", format="%.1f%%"),
+        "Lower": st.column_config.NumberColumn("Lower", format="%.1f%%"),
+        "Upper": st.column_config.NumberColumn("Upper", format="%.1f%%"),
     },
 )
 if not keep_names:

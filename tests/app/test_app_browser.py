@@ -168,6 +168,9 @@ def test_every_page_renders_with_content(
             page.wait_for_selector("[data-testid=stDataFrame]", timeout=30_000)
         if slug in ("case", "monitoring", "selection"):
             page.wait_for_selector(".vega-embed", timeout=30_000)
+        if slug == "targets":  # a busy browser mounts the sliders after the run has ended
+            page.get_by_test_id("stSlider").first.wait_for(timeout=30_000)
+            page.get_by_test_id("stMetric").first.wait_for(timeout=30_000)
         page.screenshot(path=str(shots / f"{i}-{slug}.png"), full_page=True)
         page.close()
     assert sorted(p.name for p in shots.glob("*.png"))[:1] == ["0-gate.png"]
