@@ -331,9 +331,6 @@ def what_if(case_id: str, n_mandates: tuple[int, ...]) -> pd.DataFrame:
     return _what_if(db_url(), str(default_model_dir()), case_id, n_mandates)
 
 
-# -- state engagement ------------------------------------------------------------------------
-
-
 @st.cache_resource(show_spinner=False)
 def _engagement(url: str) -> tuple[pd.DataFrame, dict[str, float]]:
     from triage.followup import engagement_overall, state_engagement
@@ -359,9 +356,6 @@ def overall_record() -> dict[str, float]:
     return _engagement(db_url())[1]
 
 
-# -- runs and overrides ----------------------------------------------------------------------
-
-
 def standing_overrides() -> dict[str, dict[str, str]]:
     """Earlier overrides that a new run keeps unless they are let lapse (case: action, id)."""
     from triage.audit._run import active_overrides
@@ -371,7 +365,7 @@ def standing_overrides() -> dict[str, dict[str, str]]:
 
 @st.cache_resource(show_spinner=False)
 def _decisions_index(url: str) -> Any:
-    # The ledger read once (refresh() and after_run() forget it after a write).
+    # The ledger read once (after_run() forgets it after a write).
     from triage.audit._decisions import decision_index
 
     return decision_index(_registry(url))
@@ -430,15 +424,24 @@ def record_run(
 ) -> Any:
     """Record a selection run (``triage.audit.run_selection``) with the session's model and
     history, then forget what it changed (``after_run``); return the ``RunRecord``."""
-    from triage.audit._session_run import run_selection_loaded
+    from triage.audit._session_run import KnownSelection, run_selection_loaded
 
     hist, counts = _history_read(db_url())
+    policy = load_policy(policy_path)
+    shown, why = allocation(policy)  # what the Selection page shows: reused if the run agrees
     run = run_selection_loaded(
         registry=registry(),
         model=model(),
         history=hist,
         history_counts=counts,
         model_dir=default_model_dir(),
+        known=KnownSelection(
+            candidates=candidates(),
+            policy_sha256=policy.sha256,
+            selected=frozenset(str(c) for c in shown.selected),
+            objective=float(shown.objective or 0.0),
+            reasons=why,
+        ),
         policy_path=policy_path,
         user=user,
         role=role,
@@ -449,8 +452,6 @@ def record_run(
     after_run()
     return run
 
-
-# -- warm-up ---------------------------------------------------------------------------------
 
 _WARMING: dict[str, Any] = {}
 

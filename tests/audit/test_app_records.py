@@ -4,6 +4,7 @@ versions, and runs recorded with a model and history the session already holds."
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,48 @@ def test_a_run_with_the_sessions_model_and_history_records_what_run_selection_re
     assert model.histories[-1] is not held
     with pytest.raises(ValueError, match="`options` must not hold scorer"):
         run_selection_loaded(**base, history_counts=counts, scorer=model, **who)
+
+
+def test_a_known_selection_is_reused_only_when_the_run_makes_exactly_it(
+    registry: Any, policy_file: Path, fakes: dict[str, Any], tmp_path: Path
+) -> None:
+    from triage.audit._session_run import KnownSelection
+    from triage.monitor import history_counts
+
+    first = _run(registry, policy_file, fakes, now=T0)
+    marked = first.reasons.assign(reason="REUSED " + first.reasons["reason"].astype(str))
+    objective = float(first.allocation.objective or 0.0)
+    options = {k: v for k, v in fakes.items() if k != "scorer"}
+    base = {
+        "registry": registry,
+        "model": FakeScorer(),
+        "history": registry.history(),
+        "history_counts": history_counts(registry),
+        "model_dir": tmp_path,
+        "policy_path": policy_file,
+        "user": "ana",
+        "role": "staff",
+    }
+
+    def run_with(known: KnownSelection) -> list[str]:
+        record = run_selection_loaded(**base, known=known, **options)
+        return [str(r["reason"]) for r in record.record.content["reasons"]]
+
+    policy_sha = fakes["policy_parser"](policy_file.read_text()).get("sha256", None)
+    same = KnownSelection(
+        candidates=first.candidates,
+        policy_sha256=policy_sha,
+        selected=frozenset(first.selected),
+        objective=objective,
+        reasons=marked,
+    )
+    assert all(r.startswith("REUSED ") for r in run_with(same))
+    # Anything different (one selected case, the objective, a score): explained afresh.
+    other = first.candidates.assign(score=first.candidates["score"] * 0.5)
+    for changed in (
+        replace(same, selected=same.selected - {first.selected[0]}),
+        replace(same, objective=objective + 1.0),
+        replace(same, candidates=other),
+        replace(same, policy_sha256="another"),
+    ):
+        assert not any(r.startswith("REUSED ") for r in run_with(changed))
