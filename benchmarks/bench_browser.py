@@ -94,8 +94,10 @@ def run() -> list[tuple[str, float, str]]:
                 page.wait_for_selector("text=What each target costs", timeout=120_000)
                 settle(page)
                 thumb.focus()
-                key = "ArrowRight" if name == "band" else "ArrowLeft"
                 before = thumb.get_attribute("value")
+                # Towards the middle, so a press always changes the value.
+                low, high = float(thumb.get_attribute("min")), float(thumb.get_attribute("max"))
+                key = "ArrowRight" if float(before or 0) < (low + high) / 2 else "ArrowLeft"
                 try:
                     times.append(timed(page, lambda k=key: page.keyboard.press(k), timeout=30))
                 except TimeoutError:
