@@ -314,12 +314,16 @@ with right:
                 "A target at its limit says what asking it for one more case would cost."
             )
             table = plain_price_table(prices, policy)
-            # A static table wraps its text to the column's width: nothing runs off-screen.
-            st.table(
-                table.assign(
-                    Cost=[f"{c:.2f}" if c >= 0.005 else "none" for c in table["Cost"]]
-                ).set_index("Target")
-            )
+            table = table.assign(
+                Cost=[f"{c:.2f}" if c >= 0.005 else "none" for c in table["Cost"]]
+            ).set_index("Target")
+            free = table["What it means"].str.startswith("costs nothing")
+            # Static tables wrap their text to the column's width: nothing runs off-screen.
+            if (~free).any():
+                st.table(table[~free])
+            if free.any():
+                with st.expander(f"{plural(int(free.sum()), 'target')} that cost nothing"):
+                    st.table(table[free])
 
     curve = None
     if moved_key:

@@ -318,7 +318,11 @@ def test_targets_slider_changes_the_selection_and_prices_it(app_env: AppEnv) -> 
         time.sleep(0.5)
         at.run()
     # A static table (it wraps its text, so no column runs off a 1366-pixel screen).
-    prices = next(t.value for t in at.table if "Cost" in t.value.columns).reset_index()
+    # Targets that cost something first; those that cost nothing in a second table below.
+    parts = [t.value.reset_index() for t in at.table if "Cost" in t.value.columns]
+    assert all((p["Cost"] != "none").any() for p in parts[:1])
+    assert all(p["What it means"].str.startswith("costs nothing").all() for p in parts[1:])
+    prices = pd.concat(parts, ignore_index=True)
     assert list(prices.columns) == ["Target", "Cost", "What it means"]
     women = prices[prices["Target"].str.startswith("floor for Woman")]
     cost = prices["Cost"].map(lambda c: 0.0 if c == "none" else float(c))
