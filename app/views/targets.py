@@ -348,7 +348,7 @@ with right:
                     ),
                     y=alt.Y(
                         "objective:Q",
-                        title="Expected improvements (sum of scores)",
+                        title="Expected improvements",
                         scale=alt.Scale(zero=False),
                     ),
                     tooltip=[
@@ -366,7 +366,6 @@ with right:
                 f"{label(code)}",
                 width="container",
                 height=260,
-                autosize=alt.AutoSizeParams(type="fit", contains="padding"),
             ),
             key="t_tradeoff",
         )
