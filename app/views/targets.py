@@ -374,7 +374,7 @@ with right:
         st.caption("Move a band to see its trade-off curve.")
     if prices is None or (moved_key and curve is None):
 
-        @st.fragment(run_every=0.4)
+        @st.fragment(run_every=0.6)
         def _working() -> None:
             # Polls the worker; when both are done, one full rerun draws them.
             done = _live.prices_later(policy) is not None
