@@ -277,7 +277,7 @@ with right:
                 f"Solver {allocation.solver}, status {allocation.status}, gap {allocation.gap:.2%}."
             )
         with st.expander(
-            f"Cases that enter or leave ({n_in + n_out})", expanded=0 < n_in + n_out <= 20
+            f"Cases that enter or leave ({n_in + n_out})", expanded=0 < n_in + n_out <= 8
         ):
             shown = moves.rename(columns={"case_id": "Case"}).assign(
                 Score=[f"{v:.1%}" for v in moves["Score"]]
