@@ -1,8 +1,9 @@
 """Cached loaders: the registry, its history and queue, the default model and the default policy.
 
 Every function here only calls ``triage``; Streamlit caches the results so that a page load
-or a widget change does not re-read the database or re-score the queue. Writes (an override,
-a run, a saved policy) call ``refresh()`` so the next read sees them.
+or a widget change does not re-read the database or re-score the queue. A recorded run or
+override calls ``after_run()``, which forgets what it changed (statuses and the ledger) and only
+that. The Targets page's live solves are in ``_live``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,6 @@ import streamlit as st
 
 from triage.config import db_url, models_dir, policies_dir
 from triage.schema import History
-
-__all__ = [
-    "default_policy_path",
-    "history",
-    "refresh",
-    "registry",
-]
 
 
 def default_policy_path() -> Path:
@@ -47,27 +41,16 @@ def registry() -> Any:
 
 
 @st.cache_resource(show_spinner="Reading the registry…")
-def _history(url: str) -> History:
-    return _registry(url).history()
+def _history_read(url: str) -> tuple[History, dict[str, int]]:
+    from triage.monitor import history_counts
+
+    counts = history_counts(_registry(url))  # before the read: a later write then misses
+    return _registry(url).history(), counts
 
 
 def history() -> History:
     """The registry's history (typed like ``read_history``); shared, never mutate it."""
-    return _history(db_url())
-
-
-def refresh() -> None:
-    """Forget cached registry reads after a write (an override, a run, a new policy)."""
-    _first_page.clear()
-    _history.clear()
-    _scores.clear()
-    _CASE_VIEWS.clear()
-    _scored_queue.clear()
-    _selection.clear()
-    _allocation.clear()
-    _replicates.clear()
-    _engagement.clear()
-    _decisions_index.clear()
+    return _history_read(db_url())[0]
 
 
 def after_run() -> None:
@@ -108,11 +91,6 @@ def model_version() -> str:
     return default_model_dir().name
 
 
-def empty_frame(columns: list[str]) -> pd.DataFrame:
-    """An empty frame with the given columns (for pages with nothing to show yet)."""
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-
-
 # -- policies --------------------------------------------------------------------------------
 
 
@@ -133,11 +111,6 @@ def policy_options() -> dict[str, Path]:
     folder = saved_policies_dir()
     saved = sorted(folder.glob("*.toml")) if folder.is_dir() else []
     return {p.name: p for p in shipped} | {f"saved/{p.name}": p for p in saved}
-
-
-def policy_paths() -> list[Path]:
-    """The files of ``policy_options()``, in order."""
-    return list(policy_options().values())
 
 
 @st.cache_data(show_spinner=False)
@@ -198,7 +171,7 @@ def _scores(url: str, model_path: str) -> pd.DataFrame:
         queue = incoming.drop(columns="status").reset_index(drop=True)
         scores = page.scores
     else:
-        hist = _history(url)
+        hist = _history_read(url)[0]
         queue = hist.queue if hist.queue is not None else _registry(url).queue()
         scores = _model(model_path).predict(queue, hist)
     return queue.merge(scores, on="case_id", how="left", validate="one_to_one")
@@ -250,7 +223,7 @@ def _replicates(url: str, model_path: str) -> pd.DataFrame:
     # One row per incoming case, one column per bootstrap replicate of the model.
     from triage.features import build_features
 
-    hist = _history(url)
+    hist = _history_read(url)[0]
     queue = _scored_queue(url, model_path)
     features = build_features(queue.drop(columns=["score", "lower", "upper", "status"]), hist)
     return pd.DataFrame(
@@ -271,12 +244,17 @@ def _allocation(url: str, model_path: str, policy_toml: str) -> tuple[Any, pd.Da
     return allocation, why.merge(chances, on="case_id", how="left", validate="one_to_one")
 
 
+def stored_selection(policy: Any) -> pd.DataFrame | None:
+    """The precomputed reasons under ``policy`` (as ``selection_reasons``) when stored, else None."""
+    page = first_page()
+    return page.selection_for(policy.sha256) if page is not None else None
+
+
 def selection_reasons(policy: Any) -> pd.DataFrame:
     """Each candidate's reason under ``policy`` (case_id, selected, reason, score_to_enter,
     displaced_by, p_selected, chance): the precomputed table when it was made under this policy,
     else computed."""
-    page = first_page()
-    stored = page.selection_for(policy.sha256) if page is not None else None
+    stored = stored_selection(policy)
     return stored if stored is not None else allocation(policy)[1]
 
 
@@ -287,49 +265,36 @@ def allocation(policy: Any) -> tuple[Any, pd.DataFrame]:
     return _allocation(db_url(), str(default_model_dir()), policy.to_toml())
 
 
-@st.cache_data(show_spinner="Explaining the scores…", max_entries=64)
+@st.cache_resource(show_spinner=False)
+def _case_views(url: str, model_path: str) -> Any:
+    from triage.monitor import case_views_key, read_case_views
+
+    return read_case_views(key=case_views_key(_registry(url), model_dir=Path(model_path)))
+
+
+def case_views() -> Any:
+    """The Case page's views ``triage demo prepare`` stored (``triage.monitor.CaseViews``) when
+    they match the registry and the model as they are now; None otherwise (then pages compute)."""
+    return _case_views(db_url(), str(default_model_dir()))
+
+
+@st.cache_data(show_spinner="Explaining the score…", max_entries=64)
 def _explanations(url: str, model_path: str, case_ids: tuple[str, ...]) -> pd.DataFrame:
     from triage.explain import explain
 
     queue = _scored_queue(url, model_path)
     rows = queue[queue["case_id"].isin(case_ids)]
-    return explain(_model(model_path), rows, _history(url))
+    return explain(_model(model_path), rows, _history_read(url)[0])
 
 
 def explanations(case_ids: list[str]) -> pd.DataFrame:
-    """SHAP contributions (probability points) of the given cases only: SHAP costs per row,
-    so the whole queue's are read from the warm-up's table once it is ready."""
-    ready = _CASE_VIEWS.get(("explain", db_url(), str(default_model_dir())))
-    if ready is not None:
-        return ready[ready["case_id"].isin(case_ids)].reset_index(drop=True)
+    """SHAP contributions (probability points) of the given cases: the stored ones when the
+    Case page's views are current, else computed for these cases only."""
+    views = case_views()
+    stored = views.contributions_of(case_ids) if views is not None else None
+    if stored is not None:
+        return stored
     return _explanations(db_url(), str(default_model_dir()), tuple(sorted(case_ids)))
-
-
-#: The whole queue's SHAP table and what-if scores, computed once by the warm-up thread so the
-#: Case page reads a new case instead of computing it (scores do not change with a run).
-_CASE_VIEWS: dict[tuple[str, ...], pd.DataFrame] = {}
-WHAT_IF_MANDATES = tuple(range(1, 9))
-
-
-def _precompute_case_views(url: str, model_path: str) -> None:
-    from triage.explain import explain
-
-    queue = _scored_queue(url, model_path)
-    model, hist = _model(model_path), _history(url)
-    if ("explain", url, model_path) not in _CASE_VIEWS:
-        _CASE_VIEWS[("explain", url, model_path)] = explain(model, queue, hist)
-    if ("what_if", url, model_path) not in _CASE_VIEWS:
-        rows = queue.drop(columns=["score", "lower", "upper", "status"])
-        frames = []
-        for n in WHAT_IF_MANDATES:
-            copy = rows.copy()
-            copy["case_id"] = [f"{c}#{n}" for c in rows["case_id"]]
-            copy["n_mandates"] = pd.array([n] * len(rows), dtype="Int64")
-            frames.append(copy)
-        scored = model.predict(pd.concat(frames, ignore_index=True), hist)
-        parts = scored["case_id"].str.rsplit("#", n=1, expand=True)
-        scored = scored.assign(case_id=parts[0], n_mandates=parts[1].astype(int))
-        _CASE_VIEWS[("what_if", url, model_path)] = scored
 
 
 def reasons(case_ids: list[str], top: int = 3) -> pd.DataFrame:
@@ -348,44 +313,29 @@ def reasons(case_ids: list[str], top: int = 3) -> pd.DataFrame:
     return _reasons(explanations(case_ids), top=top)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner="Scoring the alternatives…", max_entries=256)
 def _what_if(url: str, model_path: str, case_id: str, n_mandates: tuple[int, ...]) -> pd.DataFrame:
-    # One copy of the case per number of mandates, each under its own id: the feature builder
-    # refuses duplicate case ids (triage.scoring.what_if repeats the id; reported).
+    from triage.scoring import what_if as _score
+
     queue = _scored_queue(url, model_path)
     row = queue[queue["case_id"] == case_id].drop(columns=["score", "lower", "upper", "status"])
-    frame = pd.concat([row] * len(n_mandates), ignore_index=True)
-    frame["case_id"] = [f"{case_id}#{n}" for n in n_mandates]
-    frame["n_mandates"] = pd.array(list(n_mandates), dtype="Int64")
-    scored = _model(model_path).predict(frame, _history(url))
-    scored.insert(1, "n_mandates", list(n_mandates))
-    scored["case_id"] = case_id
-    return scored
+    return _score(_model(model_path), row, _history_read(url)[0], n_mandates=n_mandates)
 
 
 def what_if(case_id: str, n_mandates: tuple[int, ...]) -> pd.DataFrame:
     """The case's score if sent with each number of mandates: n_mandates, score, lower, upper."""
-    ready = _CASE_VIEWS.get(("what_if", db_url(), str(default_model_dir())))
-    if ready is not None and set(n_mandates) <= set(WHAT_IF_MANDATES):
-        found = ready[(ready["case_id"] == case_id) & ready["n_mandates"].isin(n_mandates)]
-        if len(found) == len(n_mandates):
-            cols = [
-                "case_id",
-                "n_mandates",
-                *[c for c in found.columns if c not in ("case_id", "n_mandates")],
-            ]
-            return found.sort_values("n_mandates")[cols].reset_index(drop=True)
+    views = case_views()
+    stored = views.what_if_of(case_id, n_mandates) if views is not None else None
+    if stored is not None:
+        return stored
     return _what_if(db_url(), str(default_model_dir()), case_id, n_mandates)
-
-
-# -- state engagement ------------------------------------------------------------------------
 
 
 @st.cache_resource(show_spinner=False)
 def _engagement(url: str) -> tuple[pd.DataFrame, dict[str, float]]:
     from triage.followup import engagement_overall, state_engagement
 
-    hist = _history(url)
+    hist = _history_read(url)[0]
     return state_engagement(hist), engagement_overall(hist)
 
 
@@ -406,154 +356,6 @@ def overall_record() -> dict[str, float]:
     return _engagement(db_url())[1]
 
 
-def _fixed_parts(policy: Any) -> tuple[Any, ...]:
-    return (
-        db_url(),
-        str(default_model_dir()),
-        policy.capacity,
-        policy.max_per_country,
-        tuple(sorted(policy.per_country.items())),
-        policy.must_include,
-        policy.exploration_share,
-    )
-
-
-def live_allocations(start: Any, policy: Any) -> tuple[Any, Any]:
-    """The allocations under ``start`` and under ``policy``, re-solved in memory.
-
-    One ``InteractiveAllocator`` per session (it holds solver state, so sessions never share
-    it), rebuilt when capacity or country limits change; only share bands re-solve warm. Both
-    allocations come from the same solver so that "enter" and "leave" are never artefacts of
-    two solvers breaking ties differently.
-    """
-    from triage.allocate import InteractiveAllocator
-
-    fixed = _fixed_parts(policy)
-    held = st.session_state.get("_interactive")
-    if held is None or held[0] != fixed:
-        held = (fixed, InteractiveAllocator(candidates(), policy))
-        st.session_state["_interactive"] = held
-    allocator = held[1]
-    if _fixed_parts(start) == fixed:
-        baseline = allocator.resolve(start)
-    else:
-        baseline = InteractiveAllocator(candidates(), start).allocation_
-    return baseline, allocator.resolve(policy)
-
-
-@st.cache_data(show_spinner="Pricing each target…", max_entries=64)
-def _prices(url: str, model_path: str, policy_toml: str) -> pd.DataFrame:
-    from triage.allocate import Policy, price_of_balance
-
-    cands = _candidates(_scored_queue(url, model_path))
-    return price_of_balance(cands, Policy.from_toml(policy_toml))
-
-
-def prices(policy: Any) -> pd.DataFrame:
-    """Each target's cost in expected improvements (``triage.allocate.price_of_balance``)."""
-    return _prices(db_url(), str(default_model_dir()), policy.to_toml())
-
-
-@st.cache_data(show_spinner="Tracing the trade-off…", max_entries=64)
-def _tradeoff(
-    url: str, model_path: str, policy_toml: str, dim: str, code: str, side: str
-) -> pd.DataFrame:
-    from triage.allocate import Policy, tradeoff_curve
-
-    cands = _candidates(_scored_queue(url, model_path))
-    return tradeoff_curve(
-        cands, Policy.from_toml(policy_toml), dimension=dim, code=code, bound=side
-    )
-
-
-def tradeoff(policy: Any, dim: str, code: str, side: str) -> pd.DataFrame:
-    """Expected improvements as one band's bound is tightened (``tradeoff_curve``)."""
-    return _tradeoff(db_url(), str(default_model_dir()), policy.to_toml(), dim, code, side)
-
-
-_LATER: dict[tuple[Any, ...], Any] = {}
-_LATER_LIMIT = 64
-
-
-def _later(key: tuple[Any, ...], fn: Any, *args: Any) -> Any:
-    """``fn(*args)`` computed on a worker thread: its result once done, else None (started).
-
-    ``fn`` is a cached loader, so the result also lands in its cache. One worker: the solver
-    work of pricing and trade-off curves never runs twice at once on a small machine.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = _LATER.get(("pool",))
-    if pool is None:
-        pool = _LATER[("pool",)] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="later")
-    future = _LATER.get(key)
-    if future is None:
-        while len(_LATER) > _LATER_LIMIT:
-            oldest = next(k for k in _LATER if k != ("pool",))
-            _LATER.pop(oldest)
-        future = _LATER[key] = pool.submit(fn, *args)
-    if not future.done():
-        return None
-    try:
-        return future.result()
-    except Exception:
-        _LATER.pop(key, None)
-        raise
-
-
-def prices_later(policy: Any) -> pd.DataFrame | None:
-    """``prices(policy)`` when computed; otherwise start computing it and return None."""
-    args = (db_url(), str(default_model_dir()), policy.to_toml())
-    return _later(("prices", *args), _prices, *args)
-
-
-def tradeoff_later(policy: Any, dim: str, code: str, side: str) -> pd.DataFrame | None:
-    """``tradeoff(...)`` when computed; otherwise start computing it and return None."""
-    args = (db_url(), str(default_model_dir()), policy.to_toml(), dim, code, side)
-    return _later(("tradeoff", *args), _tradeoff, *args)
-
-
-def save_policy(policy: Any, *, name: str, parent: Any, user: str, role: str = "staff") -> Path:
-    """Write ``policy`` under a new name to ``var/policies/`` and return the file (never overwrites).
-
-    Only roles allowed to save policies may; the name and the description are checked for
-    names and contacts first.
-    """
-    import datetime as dt
-    import re
-
-    from triage.audit import check_free_text
-    from triage.audit._roles import require
-    from triage.errors import TriageError
-
-    require(role, "save_policy")
-    check_free_text(registry(), name, what="the policy name")
-    check_free_text(
-        registry(), str(getattr(policy, "description", "") or ""), what="the policy description"
-    )
-
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
-    if not slug:
-        raise TriageError("a policy version needs a name of letters, digits, dots or dashes.")
-    folder = saved_policies_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path, n = folder / f"{slug}.toml", 1
-    while path.exists():
-        n += 1
-        path = folder / f"{slug}-v{n}.toml"
-    named = policy.with_changes(name=path.stem)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    header = (
-        f"# Saved from the Targets page by {user} at {stamp}.\n"
-        f"# Derived from policy {parent.name} (sha256 {parent.sha256}).\n"
-    )
-    path.write_text(header + named.to_toml(), encoding="utf-8")
-    return path
-
-
-# -- runs and overrides ----------------------------------------------------------------------
-
-
 def standing_overrides() -> dict[str, dict[str, str]]:
     """Earlier overrides that a new run keeps unless they are let lapse (case: action, id)."""
     from triage.audit._run import active_overrides
@@ -562,74 +364,26 @@ def standing_overrides() -> dict[str, dict[str, str]]:
 
 
 @st.cache_resource(show_spinner=False)
-def _decisions_index(
-    url: str,
-) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]], dict[str, str]]:
-    # Read the ledger once (refresh() forgets it after a write): the latest run holding each
-    # case, every override of each case in chain order, and the override standing for each
-    # case (the latest one, carried into later runs until a run lets it lapse).
-    from triage.audit import read_records
+def _decisions_index(url: str) -> Any:
+    # The ledger read once (after_run() forgets it after a write).
+    from triage.audit._decisions import decision_index
 
-    latest: dict[str, str] = {}
-    by_case: dict[str, list[dict[str, Any]]] = {}
-    standing: dict[str, str] = {}
-    for record in read_records(_registry(url)):
-        if record.kind == "run":
-            for r in record.content.get("reasons", []):
-                latest[str(r["case_id"])] = str(record.record_id)
-            for entry in record.content.get("overrides", {}).get("lapsed", []):
-                standing.pop(str(entry["case_id"]), None)
-        elif record.kind == "override":
-            case_id = str(record.content.get("case_id"))
-            by_case.setdefault(case_id, []).append(
-                {
-                    "id": str(record.record_id),
-                    "time": str(record.created_at),
-                    "user": str(record.user),
-                    "role": str(record.role),
-                    "run_id": str(record.content.get("run_id")),
-                    "action": str(record.content.get("action")),
-                    "reason": str(record.content.get("reason", "")),
-                }
-            )
-            standing[case_id] = str(record.record_id)
-    return latest, by_case, standing
+    return decision_index(_registry(url))
 
 
 def latest_run_for(case_id: str) -> str | None:
     """The most recent recorded run in which ``case_id`` was a candidate, if any."""
-    return _decisions_index(db_url())[0].get(case_id)
+    return _decisions_index(db_url()).latest_run.get(case_id)
 
 
 def effective_overrides() -> dict[str, dict[str, Any]]:
-    """The override in force for each case: its latest override, which later runs carry
-    forward until one lets it lapse. Keys: id, time, user, role, run_id, action, reason."""
-    _, by_case, standing = _decisions_index(db_url())
-    out = {}
-    for case_id, override_id in standing.items():
-        found = [o for o in by_case.get(case_id, []) if o["id"] == override_id]
-        if found:
-            out[case_id] = found[-1]
-    return out
+    """The override in force for each case (id, time, user, role, run_id, action, reason)."""
+    return dict(_decisions_index(db_url()).effective())
 
 
 def overrides(case_id: str) -> pd.DataFrame:
     """Every override recorded for a case: Override, Time (UTC), User, Role, Run, Action, Reason."""
-    rows = [
-        {
-            "Override": o["id"],
-            "Time (UTC)": o["time"][:19].replace("T", " "),
-            "User": o["user"],
-            "Role": o["role"],
-            "Run": o["run_id"],
-            "Action": {"select": "Take up", "drop": "Do not take up"}.get(o["action"], o["action"]),
-            "Reason": o["reason"],
-        }
-        for o in _decisions_index(db_url())[1].get(case_id, [])
-    ]
-    return pd.DataFrame(
-        rows, columns=["Override", "Time (UTC)", "User", "Role", "Run", "Action", "Reason"]
-    )
+    return _decisions_index(db_url()).override_table(case_id)
 
 
 def record_override(
@@ -659,27 +413,66 @@ def record_override(
     return str(record.record_id)
 
 
-# -- warm-up ---------------------------------------------------------------------------------
+def record_run(
+    policy_path: Path,
+    *,
+    user: str,
+    role: str,
+    auth: str,
+    lapse_overrides: bool,
+    on_progress: Any = None,
+) -> Any:
+    """Record a selection run (``triage.audit.run_selection``) with the session's model and
+    history, then forget what it changed (``after_run``); return the ``RunRecord``."""
+    from triage.audit._session_run import KnownSelection, run_selection_loaded
+
+    hist, counts = _history_read(db_url())
+    policy = load_policy(policy_path)
+    shown, why = allocation(policy)  # what the Selection page shows: reused if the run agrees
+    run = run_selection_loaded(
+        registry=registry(),
+        model=model(),
+        history=hist,
+        history_counts=counts,
+        model_dir=default_model_dir(),
+        known=KnownSelection(
+            candidates=candidates(),
+            policy_sha256=policy.sha256,
+            selected=frozenset(str(c) for c in shown.selected),
+            objective=float(shown.objective or 0.0),
+            reasons=why,
+        ),
+        policy_path=policy_path,
+        user=user,
+        role=role,
+        auth=auth,
+        lapse_overrides=lapse_overrides,
+        on_progress=on_progress,
+    )
+    after_run()
+    return run
+
 
 _WARMING: dict[str, Any] = {}
 
 
 def _warm(url: str, model_path: str, policy_toml: str | None) -> None:
     try:
-        import triage.explain  # noqa: F401  (SHAP is the slowest import; the Case page needs it)
-
-        _model(model_path)  # parsing the bootstrap boosters takes seconds; Case needs the model
+        # Parsing the bootstrap boosters takes seconds: recording a run and a case missing from
+        # the stored views need the model. The queue's SHAP table is never computed here (it
+        # is precomputed by ``triage demo prepare``; a miss explains one case at a time).
+        _model(model_path)
+        _case_views(url, model_path)
         _engagement(url)
         if policy_toml is not None:
             _allocation(url, model_path, policy_toml)
-        _precompute_case_views(url, model_path)
     except Exception:
         return
 
 
 def warm_up() -> None:
-    """Start filling the slow caches (SHAP import, policy reasons, state records) in the
-    background, once per registry: the first page shows scores while these finish."""
+    """Start filling the slow caches (the model, the Case page's views, policy reasons, state
+    records) in the background, once per registry: the first page shows while these finish."""
     import threading
 
     url = db_url()

@@ -6,7 +6,9 @@ Holds no decision logic: everything shown is computed by ``triage``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import streamlit as st
@@ -33,10 +35,15 @@ __all__ = [
     "kept_selectbox",
     "kept_text_input",
     "plain",
+    "plural",
     "role_label",
     "safe_table",
     "simulated_banner",
+    "working",
 ]
+
+#: Seconds an update may take before a "working" sign shows (shorter ones would only flicker).
+WORKING_DELAY = 0.3
 
 Role = Literal["staff", "mandate_holder", "auditor"]
 
@@ -237,3 +244,37 @@ def kept_text_input(
     value = where.text_input(text, key=key, placeholder=placeholder, help=help)
     _mirror(key, value)
     return str(value)
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """Return ``n`` and its noun, pluralised: "1 case", "2 cases", "1,650 cases"."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+@contextmanager
+def working(text: str, *, slot: Any = None, delay: float = WORKING_DELAY) -> Iterator[None]:
+    """Show ``text`` with an hourglass in ``slot`` (default: here) while the block runs longer
+    than ``delay`` seconds; remove it when the block ends. The figures on screen stay until the
+    new ones replace them, so the sign says they are about to change."""
+    from streamlit.runtime.scriptrunner import add_script_run_ctx
+
+    place = slot if slot is not None else st.empty()
+    lock, state = threading.Lock(), {"open": True, "shown": False}
+
+    def show() -> None:
+        with lock:
+            if state["open"]:
+                place.info(text, icon=":material/hourglass_top:")
+                state["shown"] = True
+
+    timer = threading.Timer(delay, show)
+    add_script_run_ctx(timer)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with lock:
+            state["open"] = False
+            if state["shown"]:
+                place.empty()

@@ -15,6 +15,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,32 +82,34 @@ def _demo_env() -> tuple[dict[str, str], str]:
     return env, f"default seed, full scale, built in {root}"
 
 
-def _precompute_first_page(env: dict[str, str]) -> str:
-    """What ``triage demo prepare`` does last: store the first page unless it is current."""
+@contextmanager
+def environ(env: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``env`` set for the block, restored after it."""
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        from triage.allocate import load_policy
-        from triage.config import db_url, models_dir, policies_dir
-        from triage.monitor import build_first_page, current_key, read_first_page, write_first_page
-        from triage.registry import Registry
-
-        registry = Registry(db_url())
-        model_dir, policy_path = models_dir() / "default", policies_dir() / "default.toml"
-        key, _ = current_key(registry, model_dir=model_dir)
-        page = read_first_page(key=key)
-        if page is not None and page.selection_for(load_policy(policy_path).sha256) is not None:
-            registry.dispose()
-            return "first page precomputed"
-        write_first_page(build_first_page(registry, model_dir=model_dir, policy_path=policy_path))
-        registry.dispose()
-        return "first page precomputed now"
+        yield
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _precompute_first_page(env: dict[str, str]) -> str:
+    """What ``triage demo prepare`` does last: store the first page and the Case page's views
+    unless they are current."""
+    with environ(env):
+        from triage.cli._demo import _case_views, _first_page
+        from triage.config import db_url, models_dir
+        from triage.registry import Registry
+
+        registry = Registry(db_url())
+        _first_page(registry, models_dir() / "default")
+        _case_views(registry, models_dir() / "default")
+        registry.dispose()
+    return "first page and case views precomputed"
 
 
 def run() -> list[tuple[str, float, str]]:

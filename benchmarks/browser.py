@@ -37,13 +37,16 @@ CHROMIUM_ARGS = [
 
 _OBSERVE = """() => {
     const app = document.querySelector('[data-testid=stApp]');
-    window.__runs = [];
+    const t0 = performance.now();
+    // A run already going (a polling fragment) absorbs the interaction's rerun without the
+    // state changing: count it as started at t0.
+    window.__runs = [[t0, app.dataset.testScriptState]];
     if (window.__observer) window.__observer.disconnect();
     window.__observer = new MutationObserver(() => {
         window.__runs.push([performance.now(), app.dataset.testScriptState]);
     });
     window.__observer.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-    return performance.now();
+    return t0;
 }"""
 _ENDED = """t0 => {
     const runs = window.__runs || [];

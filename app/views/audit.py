@@ -7,12 +7,21 @@ import json
 import _data
 import pandas as pd
 import streamlit as st
-from _ui import current_role, kept_selectbox, plain, safe_table, simulated_banner
+from _ui import current_role, kept_selectbox, plain, plural, safe_table, simulated_banner
 
 from triage.allocate import split_reason
 from triage.audit import get_record, list_runs, override_summary, replay, verify_chain
 from triage.errors import TriageError
 from triage.schema import label
+
+
+def _gap(value: object) -> str:
+    """An optimality gap as a percentage ("0.00%"), or "–" when none was recorded."""
+    try:
+        return f"{float(value):.2%}"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "–"
+
 
 st.title("Audit")
 history = _data.history()
@@ -59,7 +68,7 @@ table = pd.DataFrame(
         ],
         "Solver": [records[r].content["solver"].get("name", "") for r in runs["run_id"]],
         "Status": runs["status"],
-        "Gap": [f"{float(g):.2%}" if pd.notna(g) else "–" for g in runs["gap"]],
+        "Gap": [_gap(g) if pd.notna(g) else "–" for g in runs["gap"]],
         "Candidates": runs["candidates"],
         "Selected": runs["selected"],
         "Overrides": runs["overrides"],
@@ -70,7 +79,6 @@ st.dataframe(
     safe_table(table),
     hide_index=True,
     key="audit_runs",
-    column_config={"Gap": st.column_config.NumberColumn("Gap", format="%.4f")},
 )
 
 
@@ -102,7 +110,7 @@ with c1:
                 f"{plain(content['model'].get('integrity', 'not checked'))})",
                 f"- **Candidate data**: {content['candidates']['n']} cases, sha256 `{content['candidates']['sha256']}`",
                 f"- **Solver**: {content['solver'].get('name')} {content['solver'].get('version') or ''}, "
-                f"status {content['solver'].get('status')}, gap {content['solver'].get('gap')}",
+                f"status {content['solver'].get('status')}, gap {_gap(content['solver'].get('gap'))}",
                 f"- **Seed**: {content.get('seed')}",
                 "- **Earlier overrides**: "
                 + _carried(content.get("overrides", {}).get("carried", []), "kept")
@@ -182,7 +190,10 @@ else:
     )
 overall = override_summary(registry)
 o = overall.overall.iloc[0]
-st.caption(f"All runs: {int(o['overrides'])} overrides over {int(o['cases'])} candidate decisions.")
+st.caption(
+    f"All runs: {plural(int(o['overrides']), 'override')} over "
+    f"{plural(int(o['cases']), 'candidate decision')}."
+)
 by_group = overall.by_group
 if not by_group.empty and int(o["overrides"]) > 0:
     st.dataframe(

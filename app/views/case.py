@@ -7,7 +7,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 from _charts import waterfall
-from _ui import current_auth, current_role, current_user, plain, safe_table, simulated_banner
+from _ui import (
+    current_auth,
+    current_role,
+    current_user,
+    plain,
+    plural,
+    safe_table,
+    simulated_banner,
+)
 
 from triage.allocate import decision_words, split_reason
 from triage.audit import names_allowed, redact
@@ -58,7 +66,11 @@ facts = {
     "Issue areas": ", ".join(label(c) for c in split_codes(case["issue_areas"])) or "–",
     "Protester": {True: "Yes", False: "No"}.get(case["protester"], "Unknown"),
     "Planned communication": f"{COMM_TYPES.get(case['type'], case['type'])}, "
-    f"{case['n_mandates']} mandate(s)",
+    + (
+        plural(int(case["n_mandates"]), "mandate")
+        if pd.notna(case["n_mandates"])
+        else "mandates unknown"
+    ),
     "Received": f"{case['received_date']:%Y-%m-%d}",
     "Last incident": f"{case['last_incident_date']:%Y-%m-%d}"
     if pd.notna(case["last_incident_date"])
@@ -75,10 +87,10 @@ st.table(pd.DataFrame({"": list(facts), "Value": list(facts.values())}).set_inde
 score_col, decision_col = st.columns(2)
 score_col.metric(
     "Score: probability of improvement within a year",
-    f"{case['score']:.0%}",
+    f"{case['score']:.1%}",
     help="Calibrated estimate of model " + str(_data.model().version),
 )
-score_col.caption(f"90% interval: {case['lower']:.0%} to {case['upper']:.0%}")
+score_col.caption(f"90% interval: {case['lower']:.1%} to {case['upper']:.1%}")
 override = _data.effective_overrides().get(case_id)
 with decision_col:
     if decision.empty:

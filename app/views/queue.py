@@ -11,6 +11,7 @@ from _ui import (
     kept_selectbox,
     kept_text_input,
     plain,
+    plural,
     simulated_banner,
 )
 
@@ -42,16 +43,21 @@ simulated_banner(_data.is_simulated())
 queue = _data.scored_queue()
 policy_path = _data.current_policy_path()
 policy = _data.load_policy(policy_path)
-allocation = _data.selection(policy)
+# The precomputed first page holds the policy's decisions: no solve on the first load.
+stored = _data.stored_selection(policy)
+if stored is not None:
+    chosen = set(stored.loc[stored["selected"], "case_id"])
+    n_candidates = len(stored)
+else:
+    allocation = _data.selection(policy)
+    chosen, n_candidates = set(allocation.selected), int(allocation.n_candidates)
 st.caption(
     f"Incoming cases scored by model **{_data.model_version()}** and selected under policy "
     f"**{plain(policy.name)}** ({policy_path.name}, capacity {policy.capacity}): "
-    f"{len(allocation.selected)} of {allocation.n_candidates} candidates "
-    f"are selected (solver status: {allocation.status})."
+    f"{len(chosen):,} of {plural(n_candidates, 'candidate')} are selected."
 )
 
 candidate = queue["case_id"].isin(_data.candidates()["case_id"])
-chosen = set(allocation.selected)
 table = queue.assign(
     selected=[
         cid in chosen if c else None for cid, c in zip(queue["case_id"], candidate, strict=True)
@@ -193,7 +199,8 @@ page = p1.number_input(
     f"Page (of {n_pages})", 1, n_pages, 1, key="q_page", help=f"{PAGE_SIZE} cases per page"
 )
 p2.markdown(
-    f"**{len(shown):,}** of {len(table):,} cases match the filters: page {page} of {n_pages}."
+    f"**{len(shown):,}** of {plural(len(table), 'case')} "
+    f"{'matches' if len(shown) == 1 else 'match'} the filters: page {page} of {n_pages}."
 )
 visible = shown.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
 
@@ -357,7 +364,7 @@ export = pd.DataFrame(
 simulated = _data.is_simulated()
 e1, e2, _ = st.columns([1, 1, 3])
 e1.download_button(
-    f"CSV ({len(export):,} cases)",
+    f"CSV ({plural(len(export), 'case')})",
     lambda: export_csv(export, role=role, simulated=simulated),
     "queue.csv",
     "text/csv",
@@ -365,7 +372,7 @@ e1.download_button(
     icon=":material/download:",
 )
 e2.download_button(
-    f"XLSX ({len(export):,} cases)",
+    f"XLSX ({plural(len(export), 'case')})",
     lambda: export_xlsx(export, role=role, simulated=simulated),
     "queue.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

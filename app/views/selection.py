@@ -13,6 +13,7 @@ from _ui import (
     current_role,
     current_user,
     plain,
+    plural,
     simulated_banner,
 )
 
@@ -22,7 +23,7 @@ from triage.allocate import (
     group_explanation,
     split_reason,
 )
-from triage.audit import export_csv, export_xlsx, names_allowed, run_selection
+from triage.audit import export_csv, export_xlsx, names_allowed
 from triage.errors import TriageError
 from triage.monitor import shares_by_year
 from triage.schema import (
@@ -219,6 +220,10 @@ st.dataframe(
         violations=view["violations"].map(lambda v: ", ".join(label(c) for c in split_codes(v))),
         reason=view["reason"].map(lambda r: split_reason(r)[0]),
         score_to_enter=view["score_to_enter"].map(lambda v: "" if pd.isna(v) else f"{v:.1%}"),
+        # Percentages to one decimal, as the reasons quote them.
+        score=view["score"] * 100,
+        lower=view["lower"] * 100,
+        upper=view["upper"] * 100,
         displaced_by=view["displaced_by"].fillna(""),
         **(
             {"constraints": view["reason"].map(lambda r: split_reason(r)[1])}
@@ -249,9 +254,9 @@ st.dataframe(
     key="sel_cases",
     column_config={
         "Reason": st.column_config.TextColumn("Reason", width="large"),
-        "Score": st.column_config.NumberColumn("Score", format="percent"),
-        "Lower": st.column_config.NumberColumn("Lower", format="percent"),
-        "Upper": st.column_config.NumberColumn("Upper", format="percent"),
+        "Score": st.column_config.NumberColumn("Score", format="%.1f%%"),
+        "Lower": st.column_config.NumberColumn("Lower", format="%.1f%%"),
+        "Upper": st.column_config.NumberColumn("Upper", format="%.1f%%"),
     },
 )
 if not keep_names:
@@ -303,9 +308,14 @@ else:
         st.dataframe(compared, hide_index=True, key="sel_compare_table")
 
 st.subheader("Record this selection")
-if role == "auditor":
-    st.caption("Auditors review runs on the Audit page; they do not record selections.")
-else:
+
+
+@st.fragment
+def _record() -> None:
+    # A fragment: the button reruns this section only; the page above is not drawn again.
+    if role == "auditor":
+        st.caption("Auditors review runs on the Audit page; they do not record selections.")
+        return
     st.markdown(
         "Recording scores the registry queue, selects under this policy, stores a hash-chained "
         "run record and moves every candidate to *selected* or *not selected*."
@@ -313,8 +323,8 @@ else:
     standing = _data.standing_overrides()
     if standing:
         st.markdown(
-            f"**{len(standing)} earlier override(s) carry forward**: a case someone selected "
-            "stays in, one someone dropped stays out. The run record lists them."
+            f"**{plural(len(standing), 'earlier override')} carry forward**: a case someone "
+            "selected stays in, one someone dropped stays out. The run record lists them."
         )
     lapse = st.checkbox(
         "Let earlier overrides lapse (the allocator decides those cases afresh; the record "
@@ -322,26 +332,35 @@ else:
         key="sel_lapse",
         disabled=not standing,
     )
-    if st.button("Record selection run", key="sel_record", type="primary"):
-        with st.spinner("Recording the run…"):
-            try:
-                run = run_selection(
-                    registry=_data.registry(),
-                    policy_path=policy_path,
-                    user=current_user(),
-                    role=role,
-                    model_dir=_data.default_model_dir(),
-                    auth=current_auth(),
-                    lapse_overrides=lapse,
-                )
-            except TriageError as exc:
-                st.error(exc.message)
-            else:
-                _data.after_run()
-                kept = run.record.content.get("overrides", {})
-                st.success(
-                    f"Recorded {run.run_id}: {len(run.selected)} cases selected "
-                    f"(status {run.allocation.status}); {len(kept.get('carried', []))} earlier "
-                    f"override(s) kept, {len(kept.get('lapsed', []))} let lapse. See it on the "
-                    "Audit page."
-                )
+    if not st.button("Record selection run", key="sel_record", type="primary"):
+        return
+    bar = st.progress(0.0, text="Recording the run: reading the queue…")
+
+    def progress(done: int, total: int, what: str) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"Recording the run: {what}…")
+
+    try:
+        run = _data.record_run(
+            policy_path,
+            user=current_user(),
+            role=role,
+            auth=current_auth(),
+            lapse_overrides=lapse,
+            on_progress=progress,
+        )
+    except TriageError as exc:
+        bar.empty()
+        st.error(exc.message)
+        return
+    bar.empty()
+    kept = run.record.content.get("overrides", {})
+    st.success(
+        f"Recorded {run.run_id}: {plural(len(run.selected), 'case')} selected "
+        f"(solution: {'best possible' if run.allocation.status == 'optimal' else run.allocation.status}); "
+        f"{plural(len(kept.get('carried', [])), 'earlier override')} kept, "
+        f"{len(kept.get('lapsed', [])):,} let lapse. See it on the Audit page; the other pages "
+        "show the new statuses when next opened."
+    )
+
+
+_record()

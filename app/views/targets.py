@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import difflib
 import re
+import time
 from collections.abc import Mapping
 
 import _data
+import _live
 import altair as alt
 import pandas as pd
 import streamlit as st
-from _ui import current_role, current_user, plain, simulated_banner
+from _ui import current_role, current_user, plain, plural, simulated_banner, working
 
 from triage.allocate import (
     BandChange,
@@ -35,6 +37,11 @@ DIM_TITLES: Mapping[str, str] = {
     "gender": "Gender",
     "violations": "Violations",
 }
+
+#: Lists up to this long are drawn as static tables (they wrap; longer ones scroll).
+_TABLE_ROWS = 40
+#: Seconds a change waits for a following one before solving (a key held on a slider).
+_SETTLE = 0.08
 
 st.title("Targets")
 history = _data.history()
@@ -200,9 +207,14 @@ except TriageError as exc:
 
 with right:
     st.subheader("Selection under these targets")
-    with st.spinner("Re-solving the selection…"):
+    sign = st.empty()
+    # A key held down on a slider sends a change every few milliseconds: wait a moment, then
+    # write (Streamlit stops this run there when a newer change is waiting, before any solve).
+    time.sleep(_SETTLE)
+    sign.empty()
+    with working("Working: re-solving the selection under these targets…", slot=sign):
         try:
-            baseline, allocation = _data.live_allocations(reference, policy)
+            baseline, allocation = _live.live_allocations(reference, policy)
         except (TriageError, ValueError) as exc:
             allocation = None
             st.warning(f"No selection: {getattr(exc, 'message', str(exc))}")
@@ -257,30 +269,34 @@ with right:
         n_in = int((moves["Change"] == "enters").sum())
         n_out = int((moves["Change"] == "leaves").sum())
         st.markdown(
-            f"Against policy **{plain(reference.name)}**: **{n_in}** case(s) would be taken up in "
-            f"addition, **{n_out}** would no longer be taken up."
+            f"Against policy **{plain(reference.name)}**: **{plural(n_in, 'case')}** would be "
+            f"taken up in addition, **{n_out:,}** would no longer be taken up."
         )
         if current_role() == "auditor":
             st.caption(
                 f"Solver {allocation.solver}, status {allocation.status}, gap {allocation.gap:.2%}."
             )
         with st.expander(
-            f"Cases that enter or leave ({n_in + n_out})", expanded=0 < n_in + n_out <= 20
+            f"Cases that enter or leave ({n_in + n_out})", expanded=0 < n_in + n_out <= 8
         ):
-            st.dataframe(
-                moves.rename(columns={"case_id": "Case"}),
-                hide_index=True,
-                key="t_changes",
-                column_config={
-                    "Score": st.column_config.NumberColumn("Score", format="percent"),
-                    "Reason": st.column_config.TextColumn("Reason", width="large"),
-                },
+            shown = moves.rename(columns={"case_id": "Case"}).assign(
+                Score=[f"{v:.1%}" for v in moves["Score"]]
             )
+            if len(shown) <= _TABLE_ROWS:
+                # A static table wraps its text: every column fits the half-screen column.
+                st.table(shown.set_index("Case"))
+            else:
+                st.dataframe(
+                    shown,
+                    hide_index=True,
+                    key="t_changes",
+                    column_config={"Reason": st.column_config.TextColumn("Reason", width="large")},
+                )
 
         # Pricing re-solves without each target and the trade-off curve re-solves at several
         # bounds: both run on a worker thread, so the new selection shows at once and they
         # fill in after (a "working" line says so meanwhile).
-        prices = _data.prices_later(policy)
+        prices = _live.prices_later(policy)
         if prices is None:
             price_slot.metric("What all targets cost", "…", help="Being computed")
         else:
@@ -297,28 +313,24 @@ with right:
                 "within a year: how many more the selection would achieve without the target. "
                 "A target at its limit says what asking it for one more case would cost."
             )
-            st.dataframe(
-                plain_price_table(prices, policy),
-                hide_index=True,
-                key="t_prices",
-                width="stretch",
-                column_config={
-                    "Target": st.column_config.TextColumn("Target", width="medium"),
-                    "Cost": st.column_config.NumberColumn(
-                        "Cost",
-                        format="%.2f",
-                        help="Situations expected to improve that it gives up",
-                    ),
-                    "What it means": st.column_config.TextColumn("What it means", width="large"),
-                },
-            )
+            table = plain_price_table(prices, policy)
+            table = table.assign(
+                Cost=[f"{c:.2f}" if c >= 0.005 else "none" for c in table["Cost"]]
+            ).set_index("Target")
+            free = table["What it means"].str.startswith("costs nothing")
+            # Static tables wrap their text to the column's width: nothing runs off-screen.
+            if (~free).any():
+                st.table(table[~free])
+            if free.any():
+                with st.expander(f"{plural(int(free.sum()), 'target')} that cost nothing"):
+                    st.table(table[free])
 
     curve = None
     if moved_key:
         dim, code = moved_key.groups()
         bound = policy.shares.get(dim, {}).get(code, Bound())
         side = "min" if bound.min is not None or bound.max is None else "max"
-        curve = _data.tradeoff_later(policy, dim, code, side)
+        curve = _live.tradeoff_later(policy, dim, code, side)
     if moved_key and curve is None:
         st.caption("Tracing the trade-off of the target being moved…")
     elif moved_key and curve is not None:
@@ -336,7 +348,7 @@ with right:
                     ),
                     y=alt.Y(
                         "objective:Q",
-                        title="Expected improvements (sum of scores)",
+                        title="Expected improvements",
                         scale=alt.Scale(zero=False),
                     ),
                     tooltip=[
@@ -350,23 +362,24 @@ with right:
                 .mark_rule(strokeDash=[4, 4])
                 .encode(x="share:Q")
             ).properties(
-                title=f"Trade-off of the target being moved: {label(code)} ({side}); dashed: now. "
-                "Missing points are infeasible.",
+                title=f"Trade-off of the {'floor' if side == 'min' else 'ceiling'} for "
+                f"{label(code)}",
                 width="container",
                 height=260,
             ),
             key="t_tradeoff",
         )
+        st.caption("Dashed line: the value now. A missing point is a value no selection can meet.")
     else:
         st.caption("Move a band to see its trade-off curve.")
     if prices is None or (moved_key and curve is None):
 
-        @st.fragment(run_every=0.4)
+        @st.fragment(run_every=0.6)
         def _working() -> None:
             # Polls the worker; when both are done, one full rerun draws them.
-            done = _data.prices_later(policy) is not None
+            done = _live.prices_later(policy) is not None
             if moved_key:
-                done = done and _data.tradeoff_later(policy, dim, code, side) is not None
+                done = done and _live.tradeoff_later(policy, dim, code, side) is not None
             if done:
                 st.rerun()
             st.caption(":material/hourglass_top: Working: pricing each target…")
@@ -411,7 +424,7 @@ with right:
             )
             if st.form_submit_button("Save policy version", type="primary"):
                 try:
-                    path = _data.save_policy(
+                    path = _live.save_policy(
                         policy, name=name, parent=start, user=current_user(), role=current_role()
                     )
                 except TriageError as exc:

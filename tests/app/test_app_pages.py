@@ -6,6 +6,7 @@ only that it runs without an exception.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,10 @@ def texts(at: AppTest) -> str:
 
 
 def find_table(at: AppTest, *columns: str) -> pd.DataFrame:
-    """The first table shown with all these columns (plain tables carry no key in AppTest)."""
-    for frame in at.dataframe:
-        value = frame.value
+    """The first table shown with all these columns (plain tables carry no key in AppTest);
+    a static table's index counts as a column."""
+    frames = [f.value for f in at.dataframe] + [t.value.reset_index() for t in at.table]
+    for value in frames:
         if all(c in value.columns for c in columns):
             return value
     raise AssertionError(f"no table with columns {columns}")
@@ -188,7 +190,7 @@ def test_case_page_shows_score_reasons_what_if_and_record(app_env: AppEnv) -> No
     at = open_page("case", params={"case": case["case_id"]})
     assert at.selectbox(key="case_id").value == case["case_id"]
     shown = texts(at)
-    assert f"{case['score']:.0%}" in [m.value for m in at.metric]
+    assert f"{case['score']:.1%}" in [m.value for m in at.metric]
     assert "1. " in shown and "points" in shown  # plain-language reasons
     # What-if: the app's "alone" score equals the model's score with one mandate.
     alone = case.drop(labels=["score", "lower", "upper"]).to_frame().T
@@ -303,7 +305,8 @@ def test_targets_slider_changes_the_selection_and_prices_it(app_env: AppEnv) -> 
     shown = texts(at)
     assert "Against policy **test**" in shown
     # Raising the floor for women moves cases.
-    assert "**0** case(s) would be taken up in addition" not in shown
+    assert "**0 cases** would be taken up in addition" not in shown
+    assert "case(s)" not in shown
     moves = find_table(at, "Case", "Reason")
     assert {"Country", "Region", "Gender", "Score"} <= set(moves.columns)
     # Prices and the trade-off are computed on a worker thread: the browser polls; here, rerun.
@@ -314,10 +317,18 @@ def test_targets_slider_changes_the_selection_and_prices_it(app_env: AppEnv) -> 
             break
         time.sleep(0.5)
         at.run()
-    prices = find_table(at, "Target", "Cost")
+    # A static table (it wraps its text, so no column runs off a 1366-pixel screen).
+    # Targets that cost something first; those that cost nothing in a second table below.
+    parts = [t.value.reset_index() for t in at.table if "Cost" in t.value.columns]
+    assert all((p["Cost"] != "none").any() for p in parts[:1])
+    assert all(p["What it means"].str.startswith("costs nothing").all() for p in parts[1:])
+    prices = pd.concat(parts, ignore_index=True)
+    assert list(prices.columns) == ["Target", "Cost", "What it means"]
     women = prices[prices["Target"].str.startswith("floor for Woman")]
-    assert women["Cost"].iloc[0] > 0
-    assert prices["Cost"].is_monotonic_decreasing  # costliest first
+    cost = prices["Cost"].map(lambda c: 0.0 if c == "none" else float(c))
+    assert cost[women.index[0]] > 0
+    assert cost.is_monotonic_decreasing  # costliest first
+    assert all(c == "none" or re.fullmatch(r"\d+\.\d\d", c) for c in prices["Cost"])
     assert len(at.get("vega_lite_chart")) >= 1  # the trade-off chart of the moved band
 
 

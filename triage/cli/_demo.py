@@ -2,7 +2,9 @@
 
 Builds the default-seed simulated history if it is missing, loads it into the default
 registry if that is empty, and precomputes the app's first page (queue scores, SHAP reasons,
-the default policy's decisions) into ``var/cache/first-page.json`` when it is missing or stale.
+the default policy's decisions) into ``var/cache/first-page.json`` and the Case page's views
+(every incoming case's SHAP table and what-if scores) into ``var/cache/case-views/`` when they
+are missing or stale.
 Safe to run again: it does nothing when all three are in place and current.
 """
 
@@ -62,6 +64,7 @@ def prepare(
         )
     else:
         _first_page(registry, model_dir)
+        _case_views(registry, model_dir)
     from triage.audit._signing import load_signing_key, secure_tree
 
     load_signing_key()  # var/keys/audit_ed25519.pem, 0600, created on first use
@@ -91,3 +94,19 @@ def _first_page(registry: Registry, model_dir: Path) -> None:
         )
     path = write_first_page(page)
     console.print(f"app first page precomputed: {len(page.scores)} cases scored, in {path}")
+
+
+def _case_views(registry: Registry, model_dir: Path) -> None:
+    """Precompute the Case page's views (every case's SHAP table and what-if scores)."""
+    from triage.cli._progress import progress_bar
+    from triage.monitor import build_case_views, case_views_key, read_case_views, write_case_views
+
+    if read_case_views(key=case_views_key(registry, model_dir=model_dir)) is not None:
+        console.print("app case views already precomputed (model and registry unchanged)")
+        return
+    with progress_bar("Precomputing the Case page (SHAP and what-if)") as update:
+        views = build_case_views(registry, model_dir=model_dir, on_progress=update)
+    path = write_case_views(views)
+    console.print(
+        f"app case views precomputed: {views.what_if['case_id'].nunique()} cases, in {path}"
+    )
