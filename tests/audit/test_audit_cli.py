@@ -7,20 +7,13 @@ from typing import Any
 
 import pytest
 from audit_fixtures import FakeScorer
+from cli_helpers import run_cli as cli
 from sqlalchemy import update
 
 from triage.audit import run_selection
 from triage.audit._tables import AuditRecord
-from triage.cli import main
 
 REAL_POLICY = 'name = "test"\ncapacity = 20\n[share.gender]\nwoman = { min = 0.4 }\n[share.un_region]\nweog = { max = 0.15 }\n'
-
-
-def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(args)
-    out = capsys.readouterr()
-    return int(done.value.code or 0), out.out, out.err
 
 
 @pytest.fixture
