@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_fixtures import drop_case
 from test_audit_cli import cli, real_run  # noqa: F401  (fixture)
 
 from triage.audit import (
     add_user,
     authenticate,
     read_records,
-    record_override,
     resolve_session,
 )
 from triage.audit._roles import PERMISSIONS, allowed, require
@@ -101,16 +101,7 @@ def test_records_carry_how_the_actor_signed_in(real_run: Any, registry, capsys) 
     )
     assert code == 0
     assert read_records(registry, kind="override")[-1].content["signed_in"] == "demo"
-    record = record_override(
-        registry,
-        run_id=real_run.run_id,
-        case_id=real_run.selected[1],
-        action="drop",
-        reason="already taken up elsewhere",
-        user="ana",
-        role="staff",
-        auth="password",
-    )
+    record = drop_case(registry, real_run, 1, reason="already taken up elsewhere", auth="password")
     assert record.content["signed_in"] == "password"
 
 
