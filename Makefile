@@ -52,7 +52,7 @@ demo: prepare
 
 # The whole suite, slow and browser tests included, on both cores.
 test: install
-	$(BIN)/python -m pytest -q -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -73,7 +73,7 @@ floors:
 	$(PYTHON) -m venv $(FLOORS)
 	$(PYTHON) .ci/floors.py app > $(FLOORS)/floors.txt
 	$(FLOORS)/bin/python -m pip install --quiet -c $(FLOORS)/floors.txt -e '.[app,dev]'
-	$(FLOORS)/bin/python -m pytest -q -n auto -m "not slow and not browser" $(FLOOR_TESTS)
+	$(FLOORS)/bin/python -m pytest -q -n auto --dist loadgroup -m "not slow and not browser" $(FLOOR_TESTS)
 
 # Refresh the locks after a change of pyproject.toml's dependencies: keeps every pin that still
 # fits; `make lock UPGRADE=1` moves every package to its newest allowed version.

@@ -5,6 +5,9 @@
 - Hypothesis profiles: ``fast`` locally (the default), ``ci`` when ``CI=true`` (or
   ``HYPOTHESIS_PROFILE=ci``): every property test runs :data:`CI_SCALE` times as many examples
   as its ``@settings`` asks for (tests without their own count run 300 instead of 50).
+- The ``slow`` mark: tests over :data:`SLOW_SECONDS` carry it; the end of a run names any
+  that do not.
+- One terminal width (``COLUMNS=120``) for the CLI's tables, serial, parallel or in CI.
 - pytest-xdist (``make test`` runs ``-n auto``): each worker gets its own PostgreSQL database
   (``<database>_gw0``, ``<database>_gw1``...) cut from ``TRIAGE_TEST_PG_URL``, so workers never
   drop each other's tables.
@@ -21,13 +24,43 @@ from suite_settings import hypothesis_profile, scale_examples, worker_database_u
 
 from triage.config import DEFAULT_SEED, project_root
 
+#: The terminal width the CLI's tables are drawn for during tests.
+TERMINAL_COLUMNS = 120
+#: A test whose call takes longer than this is marked ``slow`` (``-m "not slow"`` skips it).
+SLOW_SECONDS = 5.0
+_UNMARKED_SLOW: list[tuple[float, str]] = []
 
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    slow = report.when == "call" and report.duration > SLOW_SECONDS
+    if slow and "slow" not in report.keywords:
+        _UNMARKED_SLOW.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the tests over :data:`SLOW_SECONDS` without the ``slow`` mark (a busy machine
+    stretches every duration, so read it as a hint)."""
+    if _UNMARKED_SLOW:
+        terminalreporter.write_sep("-", f"over {SLOW_SECONDS:.0f} s and not marked slow")
+        for seconds, nodeid in sorted(_UNMARKED_SLOW, reverse=True):
+            terminalreporter.write_line(f"{seconds:6.1f} s  {nodeid}")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The real-browser tests each start a Streamlit server and Chromium: one worker runs them
+    # all (``--dist loadgroup``), so two never compete for the two cores.
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
     if hypothesis_profile() == "ci":
         scale_examples(items)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Rich sizes the CLI's tables to the terminal: 80 columns in an xdist worker or in CI, the
+    # developer's window in a serial run. One width for every run keeps the output the same.
+    os.environ["COLUMNS"] = str(TERMINAL_COLUMNS)
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     url = os.environ.get("TRIAGE_TEST_PG_URL")
     if worker and url:

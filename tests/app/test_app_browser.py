@@ -23,7 +23,7 @@ import pytest
 
 from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS, free_port
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app" / "streamlit_app.py"

@@ -89,6 +89,7 @@ _CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["run", "override", "event"])
 def test_a_killed_decision_takes_effect_whole_or_not_at_all(
     loaded, url: str, policy_file: Path, kind: str

@@ -45,7 +45,9 @@ def _build_wheel(dest: Path) -> Path:
     # fetches the build backend into an isolated environment.
     if importlib.util.find_spec("wheel") is not None:
         command.append("--no-build-isolation")
-    subprocess.run([*command, str(src)], check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [*command, str(src)], check=True, capture_output=True, timeout=600, env=_clean_env()
+    )
     (wheel,) = (dest / "dist").glob("triage-*.whl")
     return wheel
 
@@ -57,8 +59,10 @@ def _fresh_venv(dest: Path, wheel: Path) -> Path:
     )
     python = dest / "bin" / "python"
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
+    # Without PYTHONPATH: a checkout on it (with its triage.egg-info) would read as installed.
     subprocess.run(
         [*pip, "--no-deps", "--no-index", str(wheel)],
+        env=_clean_env(),
         check=True,
         capture_output=True,
         timeout=300,

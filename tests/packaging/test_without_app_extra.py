@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Makes ``import streamlit`` / ``import altair`` fail as if they were not installed.
@@ -44,6 +46,7 @@ def test_every_module_imports_without_streamlit_or_altair(tmp_path: Path) -> Non
     assert int(result.stdout.strip()) > 50
 
 
+@pytest.mark.slow
 def test_the_cli_runs_without_streamlit_or_altair(tmp_path: Path) -> None:
     main = "from triage.cli import main\nsys.argv = ['triage', *{args!r}]\nmain()\n"
     generated = _run(main.format(args=["generate", "--out", "h", "--scale", "0.05"]), tmp_path)

@@ -31,6 +31,7 @@ def trained(folders: tuple[Path, Path]) -> tuple[Path, Path]:
     return hist, model
 
 
+@pytest.mark.slow
 def test_train_prints_metrics_table(
     folders: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -233,6 +234,7 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "--out" in out
 
 
+@pytest.mark.slow
 def test_compare_with_adds_the_other_models_metrics(
     trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
