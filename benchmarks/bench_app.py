@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks import environ
+
 ROOT = Path(__file__).resolve().parents[1]
 
 _PROBE = r"""
@@ -82,9 +84,7 @@ def _demo_env() -> tuple[dict[str, str], str]:
 
 def _precompute_first_page(env: dict[str, str]) -> str:
     """What ``triage demo prepare`` does last: store the first page unless it is current."""
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with environ(env):
         from triage.allocate import load_policy
         from triage.config import db_url, models_dir, policies_dir
         from triage.monitor import build_first_page, current_key, read_first_page, write_first_page
@@ -100,12 +100,6 @@ def _precompute_first_page(env: dict[str, str]) -> str:
         write_first_page(build_first_page(registry, model_dir=model_dir, policy_path=policy_path))
         registry.dispose()
         return "first page precomputed now"
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def run() -> list[tuple[str, float, str]]:

@@ -9,13 +9,13 @@ every Targets interaction and a new case on the Case page under 1 s, recording a
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import environ
 from benchmarks.bench_app import _demo_env, _precompute_first_page
 from benchmarks.browser import CHROMIUM, chromium, open_page, served, settle, slider_thumb, timed
 
@@ -24,16 +24,8 @@ def _private_copy(env: dict[str, str]) -> dict[str, str]:
     """The demo registry and first-page cache copied to a temporary var/ (runs write to it)."""
     from triage.config import db_url, var_dir
 
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with environ(env):
         source_var, url = var_dir(), db_url()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     if not url.startswith("sqlite:///"):
         raise RuntimeError(f"the browser bench copies a SQLite registry; got {url}")
     root = Path(tempfile.mkdtemp(prefix="triage-bench-browser-"))
