@@ -131,3 +131,8 @@ def drop_case(
         role="staff",
         **extra,
     )
+
+
+def drop_argv(run: Any, case: str, reason: str, *extra: str) -> list[str]:
+    """``triage audit override RUN CASE --action drop --reason REASON [EXTRA...]``, as argv."""
+    return ["audit", "override", run.run_id, case, "--action", "drop", "--reason", reason, *extra]

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import drop_case
+from audit_fixtures import drop_argv, drop_case
 from test_audit_cli import cli, real_run  # noqa: F401  (fixture)
 
 from triage.audit import (
@@ -67,18 +67,7 @@ def test_the_role_matrix() -> None:
 def test_mandate_holder_cannot_override_through_the_cli(real_run: Any, capsys) -> None:  # noqa: F811
     case = real_run.selected[0]
     code, _, err = cli(
-        [
-            "audit",
-            "override",
-            real_run.run_id,
-            case,
-            "--action",
-            "drop",
-            "--reason",
-            "raised by another mandate",
-            "--role",
-            "mandate_holder",
-        ],
+        drop_argv(real_run, case, "raised by another mandate", "--role", "mandate_holder"),
         capsys,
     )
     assert code == 2 and "may not record an override" in err and "Traceback" not in err
@@ -87,16 +76,7 @@ def test_mandate_holder_cannot_override_through_the_cli(real_run: Any, capsys) -
 def test_records_carry_how_the_actor_signed_in(real_run: Any, registry, capsys) -> None:  # noqa: F811
     case = real_run.selected[0]
     code, _, _ = cli(
-        [
-            "audit",
-            "override",
-            real_run.run_id,
-            case,
-            "--action",
-            "drop",
-            "--reason",
-            "raised by another mandate",
-        ],
+        drop_argv(real_run, case, "raised by another mandate"),
         capsys,
     )
     assert code == 0
