@@ -312,6 +312,7 @@ def test_score_to_enter_matches_independent_milp(
     assert out.loc[case, "score_to_enter"] == pytest.approx(expected, abs=1e-7)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10_000), st.integers(10, 80), st.sampled_from([0.3, 0.5, 0.7, 0.9]))
 def test_relaxation_is_smallest_and_works(seed: int, n: int, floor: float) -> None:
