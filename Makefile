@@ -11,8 +11,6 @@ ADDRESS ?= localhost
 # requirements/dev.txt (+ the dev extra, for `make test`); the same pins where they overlap.
 LOCK_APP := requirements/app.txt
 LOCK_DEV := requirements/dev.txt
-# Tests run on both cores (pytest-xdist); `make test PYTEST_ARGS='-m "not slow"'` for a quick run.
-PYTEST_ARGS ?=
 # The floors check (`make floors`, in CI): a separate venv with every dependency at its floor.
 FLOORS := .venv-floors
 FLOOR_TESTS ?= tests/packaging tests/schema tests/synth tests/features tests/scoring tests/explain \
@@ -50,9 +48,11 @@ demo: prepare
 		--server.headless true \
 		--browser.gatherUsageStats false
 
-# The whole suite, slow and browser tests included, on both cores.
+# The whole suite, slow tests included: on both cores (pytest-xdist), then the real-browser tests
+# alone (a Streamlit server and Chromium each), so they never compete with the rest for the cores.
 test: install
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup -m "not browser"
+	$(BIN)/python -m pytest -q -m browser
 
 lint: install
 	$(BIN)/ruff check .
