@@ -12,17 +12,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from benchmarks import median_seconds
 
 
 def run() -> list[tuple[str, float, str]]:
@@ -39,7 +31,7 @@ def run() -> list[tuple[str, float, str]]:
     allocate(yearly, policy)  # warm imports
     for solver in ("highs", "cbc"):
         result = allocate(yearly, policy, solver=solver)  # type: ignore[arg-type]
-        t = _median(lambda s=solver: allocate(yearly, policy, solver=s), 5)  # type: ignore[misc]
+        t = median_seconds(lambda s=solver: allocate(yearly, policy, solver=s), 5)  # type: ignore[misc]
         rows.append(
             (
                 f"allocate 550 of 1,650 (PuLP + {solver})",
@@ -53,7 +45,7 @@ def run() -> list[tuple[str, float, str]]:
     rows.append(
         (
             "allocate 550 of 12,086 (PuLP + highs)",
-            _median(lambda: allocate(history, policy), 5),
+            median_seconds(lambda: allocate(history, policy), 5),
             f"target < 0.5 s; {result.status}, gap {result.gap}",
         )
     )
@@ -69,7 +61,11 @@ def run() -> list[tuple[str, float, str]]:
             subprocess.run(cmd, check=True, capture_output=True, env=env)
 
         rows.append(
-            ("triage select --candidates (12,086), whole process", _median(cli, 3), "target < 2 s")
+            (
+                "triage select --candidates (12,086), whole process",
+                median_seconds(cli, 3),
+                "target < 2 s",
+            )
         )
 
     inter = InteractiveAllocator(history, policy)

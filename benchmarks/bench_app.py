@@ -15,9 +15,9 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from benchmarks import environ
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,21 +80,6 @@ def _demo_env() -> tuple[dict[str, str], str]:
         "TRIAGE_OPEN_DEMO": "1",
     }
     return env, f"default seed, full scale, built in {root}"
-
-
-@contextmanager
-def environ(env: dict[str, str]) -> Iterator[None]:
-    """``os.environ`` with ``env`` set for the block, restored after it."""
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _precompute_first_page(env: dict[str, str]) -> str:

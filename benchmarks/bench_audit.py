@@ -7,24 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from benchmarks import median_seconds
 
 
 class _HashScorer:
@@ -119,7 +110,7 @@ def run() -> list[tuple[str, float, str]]:
         rows.append(
             (
                 "replay a run from stored inputs",
-                _median(lambda: replay(registry, record.run_id), 3),
+                median_seconds(lambda: replay(registry, record.run_id), 3),
                 f"{n} candidates",
             )
         )
@@ -127,7 +118,7 @@ def run() -> list[tuple[str, float, str]]:
         rows.append(
             (
                 "candidate table to canonical CSV + SHA-256",
-                _median(
+                median_seconds(
                     lambda: hashlib.sha256(candidates_to_csv(record.candidates)).hexdigest(), 3
                 ),
                 f"{n} rows, {len(data) / 1e6:.1f} MB",
@@ -136,7 +127,7 @@ def run() -> list[tuple[str, float, str]]:
         rows.append(
             (
                 "candidate table back from CSV",
-                _median(lambda: candidates_from_csv(data), 3),
+                median_seconds(lambda: candidates_from_csv(data), 3),
                 f"{n} rows",
             )
         )
@@ -152,14 +143,14 @@ def run() -> list[tuple[str, float, str]]:
         rows.append(
             (
                 "verify_chain",
-                _median(lambda: verify_chain(registry), 3),
+                median_seconds(lambda: verify_chain(registry), 3),
                 "1,000 records incl. one run of 12k reasons",
             )
         )
         rows.append(
             (
                 "append one record",
-                _median(
+                median_seconds(
                     lambda: append_record(
                         registry,
                         kind="note",
@@ -176,7 +167,7 @@ def run() -> list[tuple[str, float, str]]:
         rows.append(
             (
                 "export_run bundle",
-                _median(lambda: export_run(registry, record.run_id, tmp / "bundle"), 3),
+                median_seconds(lambda: export_run(registry, record.run_id, tmp / "bundle"), 3),
                 f"{n} candidates",
             )
         )
@@ -186,14 +177,14 @@ def run() -> list[tuple[str, float, str]]:
         rows.append(
             (
                 "due_lists (reminders, follow-up, publication)",
-                _median(lambda: due_lists(hist, on="2016-11-30"), 3),
+                median_seconds(lambda: due_lists(hist, on="2016-11-30"), 3),
                 "default history, 4,511 communications",
             )
         )
         rows.append(
             (
                 "state_engagement",
-                _median(lambda: state_engagement(hist), 3),
+                median_seconds(lambda: state_engagement(hist), 3),
                 "default history, 12,086 cases",
             )
         )

@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_app import _demo_env, _precompute_first_page, environ
+from benchmarks import environ
+from benchmarks.bench_app import _demo_env, _precompute_first_page
 from benchmarks.browser import CHROMIUM, chromium, open_page, served, settle, slider_thumb, timed
 
 

@@ -8,16 +8,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - start, value
+from benchmarks import timed
 
 
 def run() -> list[tuple[str, float, str]]:
@@ -45,7 +38,7 @@ def run() -> list[tuple[str, float, str]]:
             if label == "postgresql":
                 Base.metadata.drop_all(registry.engine)
                 registry.init()
-            seconds, summary = _timed(lambda r=registry: r.load_history(history))
+            seconds, summary = timed(lambda r=registry: r.load_history(history))
             events = summary.added["status_history"]
             rows.append(
                 (
@@ -54,7 +47,7 @@ def run() -> list[tuple[str, float, str]]:
                     f"{note}; {events} status steps; target: seconds",
                 )
             )
-            seconds, again = _timed(lambda r=registry: r.load_history(history))
+            seconds, again = timed(lambda r=registry: r.load_history(history))
             rows.append(
                 (
                     f"load_history again ({label})",
@@ -62,11 +55,11 @@ def run() -> list[tuple[str, float, str]]:
                     f"added {again.total_added} (idempotent)",
                 )
             )
-            seconds, _ = _timed(registry.history)
+            seconds, _ = timed(registry.history)
             rows.append(
                 (f"Registry.history() ({label})", seconds, "identical frames to read_history")
             )
-            seconds, queue = _timed(registry.queue)
+            seconds, queue = timed(registry.queue)
             rows.append(
                 (f"Registry.queue() ({label})", seconds, f"{len(queue)} awaiting a decision")
             )
@@ -74,12 +67,12 @@ def run() -> list[tuple[str, float, str]]:
                 Base.metadata.drop_all(registry.engine)
             registry.dispose()
         for name in ("submissions", "cases", "queue"):
-            seconds, result = _timed(lambda n=name: ingest_file(history / f"{n}.csv"))
+            seconds, result = timed(lambda n=name: ingest_file(history / f"{n}.csv"))
             rows.append((f"ingest {name}.csv (check only)", seconds, result.summary()))
         fresh = Registry(f"sqlite:///{root / 'ingest.db'}").init()
-        seconds, result = _timed(lambda: ingest_file(history / "submissions.csv", registry=fresh))
+        seconds, result = timed(lambda: ingest_file(history / "submissions.csv", registry=fresh))
         rows.append(("ingest submissions.csv into SQLite", seconds, f"{result.added} added"))
-        seconds, result = _timed(lambda: ingest_file(history / "submissions.csv", registry=fresh))
+        seconds, result = timed(lambda: ingest_file(history / "submissions.csv", registry=fresh))
         rows.append(("re-ingest submissions.csv", seconds, f"{result.added} added (idempotent)"))
         fresh.dispose()
     return rows

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import timed
+
 TARGET_SECONDS = 3.0
 
 
@@ -32,12 +34,6 @@ def _median(fn: Callable[[], Any], repeat: int = 3) -> float:
         times.append(time.perf_counter() - start)
     _FASTEST.append(min(times))
     return statistics.median(times)
-
-
-def _once(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
 
 
 def run() -> list[tuple[str, float, str]]:
@@ -61,7 +57,7 @@ def run() -> list[tuple[str, float, str]]:
         seconds = _median(lambda: build_features(cases, history))
         rows.append((f"build_features, {n:,} history cases", seconds, "median of 3"))
 
-        seconds, result = _once(lambda: train(history, out_dir=root / "m-sample", seed=0))
+        seconds, result = timed(lambda: train(history, out_dir=root / "m-sample", seed=0))
         rows.append(
             (
                 "train (selection, calibration, 20 bootstraps), impact sample",
@@ -69,7 +65,7 @@ def run() -> list[tuple[str, float, str]]:
                 f"{result.summary['n_labelled']} labelled cases",
             )
         )
-        seconds, result_all = _once(lambda: train(history_all, out_dir=root / "m-all", seed=0))
+        seconds, result_all = timed(lambda: train(history_all, out_dir=root / "m-all", seed=0))
         rows.append(
             (
                 "train (selection, calibration, 20 bootstraps), --outcomes all",

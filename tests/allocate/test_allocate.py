@@ -93,6 +93,7 @@ def small_instance(draw: st.DrawFn) -> tuple[pd.DataFrame, Policy]:
 instances = st.composite(small_instance)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_matches_independent_milp(instance: tuple[pd.DataFrame, Policy]) -> None:
@@ -117,6 +118,7 @@ def test_matches_independent_milp(instance: tuple[pd.DataFrame, Policy]) -> None
             assert r["achieved"] <= r["target"], r
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.integers(20, 300), st.randoms(use_true_random=False))
 def test_row_order_and_determinism(seed: int, n: int, rnd) -> None:  # type: ignore[no-untyped-def]
@@ -310,6 +312,7 @@ def test_score_to_enter_matches_independent_milp(
     assert out.loc[case, "score_to_enter"] == pytest.approx(expected, abs=1e-7)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10_000), st.integers(10, 80), st.sampled_from([0.3, 0.5, 0.7, 0.9]))
 def test_relaxation_is_smallest_and_works(seed: int, n: int, floor: float) -> None:

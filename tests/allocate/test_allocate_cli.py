@@ -143,6 +143,7 @@ def test_select_does_not_import_model_libraries(queue_csv: Path) -> None:
     assert json.loads(done.stdout)["status"] == "optimal"
 
 
+@pytest.mark.slow
 def test_backtest_on_the_simulated_history(
     history_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

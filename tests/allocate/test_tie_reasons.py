@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from triage.allocate._synthetic import random_candidates
 _PCT = re.compile(r"(\d+\.\d+)%")
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), levels=st.integers(2, 12), lottery=st.integers(0, 50))
 def test_no_reason_contradicts_its_numbers(seed: int, levels: int, lottery: int) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from benchmarks.browser import CHROMIUM, chromium, served
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app" / "streamlit_app.py"

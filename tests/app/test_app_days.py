@@ -22,7 +22,7 @@ import pytest
 
 from benchmarks.browser import CHROMIUM, chromium, open_page, served, settle, slider_thumb
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 #: What a person must never read: constraint names, model feature names, Python's blanks.
 INTERNAL = re.compile(

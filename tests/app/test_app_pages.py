@@ -94,6 +94,7 @@ def test_each_role_opens_on_its_page_with_the_simulated_banner(
     assert any("Simulated data" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_every_widget_has_a_stable_key(app_env: AppEnv) -> None:
     for page in ("queue", "case", "targets", "selection", "monitoring", "audit"):
         at = open_page(page)
@@ -227,6 +228,7 @@ def test_case_page_names_follow_the_role(app_env: AppEnv) -> None:
     assert "Defender (pseudonym)" in facts.index
 
 
+@pytest.mark.slow
 def test_override_needs_a_run_and_a_reason_and_reaches_the_audit_page(
     writable_env: AppEnv,
 ) -> None:

@@ -113,3 +113,26 @@ def fake_explain(candidates: pd.DataFrame, policy: Any, allocation: FakeAllocati
             ],
         }
     )
+
+
+def drop_case(
+    registry: Any, run: Any, index: int = 0, *, reason: str, user: str = "ana", **extra: Any
+) -> Any:
+    """Record a staff member's override dropping ``run.selected[index]``; return the record."""
+    from triage.audit import record_override
+
+    return record_override(
+        registry,
+        run_id=run.run_id,
+        case_id=run.selected[index],
+        action="drop",
+        reason=reason,
+        user=user,
+        role="staff",
+        **extra,
+    )
+
+
+def drop_argv(run: Any, case: str, reason: str, *extra: str) -> list[str]:
+    """``triage audit override RUN CASE --action drop --reason REASON [EXTRA...]``, as argv."""
+    return ["audit", "override", run.run_id, case, "--action", "drop", "--reason", reason, *extra]

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,27 +24,10 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'atomic.db'}"
-        return
-    pg = os.environ.get("TRIAGE_TEST_PG_URL")
-    if not pg:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(
-                "CI=true but TRIAGE_TEST_PG_URL is not set: the PostgreSQL run is required."
-            )
-        pytest.skip("TRIAGE_TEST_PG_URL is not set (PostgreSQL tests skipped)")
-    from triage.registry import Base, Registry
-
-    reg = Registry(pg).init()
-    Base.metadata.drop_all(reg.engine)
-    reg.dispose()
-    yield pg
-    reg = Registry(pg)
-    Base.metadata.drop_all(reg.engine)
-    reg.dispose()
+@pytest.fixture
+def url(registry_url: str) -> str:
+    """SQLite, then PostgreSQL when TRIAGE_TEST_PG_URL is set (tests/conftest.py)."""
+    return registry_url
 
 
 @pytest.fixture
@@ -107,6 +89,7 @@ _CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["run", "override", "event"])
 def test_a_killed_decision_takes_effect_whole_or_not_at_all(
     loaded, url: str, policy_file: Path, kind: str

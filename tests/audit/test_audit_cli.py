@@ -6,21 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import FakeScorer
+from audit_fixtures import FakeScorer, drop_argv
+from cli_helpers import run_cli as cli
 from sqlalchemy import update
 
 from triage.audit import run_selection
 from triage.audit._tables import AuditRecord
-from triage.cli import main
 
 REAL_POLICY = 'name = "test"\ncapacity = 20\n[share.gender]\nwoman = { min = 0.4 }\n[share.un_region]\nweog = { max = 0.15 }\n'
-
-
-def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(args)
-    out = capsys.readouterr()
-    return int(done.value.code or 0), out.out, out.err
 
 
 @pytest.fixture
@@ -49,16 +42,7 @@ def test_verify_replay_runs_export(real_run, registry, tmp_path: Path, capsys) -
 def test_override_then_summary(real_run, tmp_path: Path, capsys) -> None:
     case = real_run.selected[0]
     code, out, err = cli(
-        [
-            "audit",
-            "override",
-            real_run.run_id,
-            case,
-            "--action",
-            "drop",
-            "--reason",
-            "raised by another mandate",
-        ],
+        drop_argv(real_run, case, "raised by another mandate"),
         capsys,
     )
     assert code == 0 and "recorded ovr-000002" in out and "open demo mode" in err
@@ -66,16 +50,7 @@ def test_override_then_summary(real_run, tmp_path: Path, capsys) -> None:
     assert code == 0 and "Override rate by group" in out
     assert (tmp_path / "o" / "overrides_by_group.csv").exists()
     code, _, err = cli(
-        [
-            "audit",
-            "override",
-            real_run.run_id,
-            case,
-            "--action",
-            "drop",
-            "--reason",
-            "again, twice",
-        ],
+        drop_argv(real_run, case, "again, twice"),
         capsys,
     )
     assert code == 2 and "already overridden" in err and "Traceback" not in err
@@ -101,33 +76,13 @@ def test_user_add_and_list_then_login_required(real_run, capsys, monkeypatch) ->
     assert "auditor1" in out and "auditor" in out and token not in out
     # With a users file, writing commands need a login, and auditors may not override.
     code, _, err = cli(
-        [
-            "audit",
-            "override",
-            real_run.run_id,
-            real_run.selected[0],
-            "--action",
-            "drop",
-            "--reason",
-            "a good long reason",
-        ],
+        drop_argv(real_run, real_run.selected[0], "a good long reason"),
         capsys,
     )
     assert code == 3 and "--user" in err
     monkeypatch.setenv("TRIAGE_PASSWORD", token)
     code, _, err = cli(
-        [
-            "audit",
-            "override",
-            real_run.run_id,
-            real_run.selected[0],
-            "--action",
-            "drop",
-            "--reason",
-            "a good long reason",
-            "--user",
-            "auditor1",
-        ],
+        drop_argv(real_run, real_run.selected[0], "a good long reason", "--user", "auditor1"),
         capsys,
     )
     assert code == 2 and "auditors" in err

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import NAME_MARKER
+from audit_fixtures import NAME_MARKER, drop_case
 from sqlalchemy import update
 
 from triage.audit import (
@@ -135,15 +135,7 @@ def test_bundle_claim_is_tested_against_its_files(registry, done, tmp_path: Path
     folder = export_run(registry, done.run_id, tmp_path / "ok")
     assert "No names of defenders or sources" in (folder / "summary.html").read_text()
     # A record written before reasons were checked, with a name in it: withheld on export.
-    record_override(
-        registry,
-        run_id=done.run_id,
-        case_id=done.selected[0],
-        action="drop",
-        reason="placeholder reason text",
-        user="ana",
-        role="staff",
-    )
+    drop_case(registry, done, reason="placeholder reason text")
     with registry.engine.begin() as conn:
         row = conn.execute(
             AuditRecord.__table__.select().where(AuditRecord.kind == "override")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from audit_fixtures import NAME_MARKER
+from audit_fixtures import NAME_MARKER, drop_case
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -123,15 +123,7 @@ def test_override_rates_by_group_are_counted_by_hand(registry, done_run) -> None
             user="ana",
             role="staff",
         )
-    record_override(
-        registry,
-        run_id=done_run.run_id,
-        case_id=done_run.selected[0],
-        action="drop",
-        reason="duplicate of another case",
-        user="ana",
-        role="staff",
-    )
+    drop_case(registry, done_run, reason="duplicate of another case")
     touched = [*outs, done_run.selected[0]]
     summary = override_summary(registry)
     assert summary.overall.iloc[0].to_dict() == {

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_fixtures import drop_argv, drop_case
 from test_audit_cli import cli, real_run  # noqa: F401  (fixture)
 
 from triage.audit import (
     add_user,
     authenticate,
     read_records,
-    record_override,
     resolve_session,
 )
 from triage.audit._roles import PERMISSIONS, allowed, require
@@ -67,18 +67,7 @@ def test_the_role_matrix() -> None:
 def test_mandate_holder_cannot_override_through_the_cli(real_run: Any, capsys) -> None:  # noqa: F811
     case = real_run.selected[0]
     code, _, err = cli(
-        [
-            "audit",
-            "override",
-            real_run.run_id,
-            case,
-            "--action",
-            "drop",
-            "--reason",
-            "raised by another mandate",
-            "--role",
-            "mandate_holder",
-        ],
+        drop_argv(real_run, case, "raised by another mandate", "--role", "mandate_holder"),
         capsys,
     )
     assert code == 2 and "may not record an override" in err and "Traceback" not in err
@@ -87,30 +76,12 @@ def test_mandate_holder_cannot_override_through_the_cli(real_run: Any, capsys) -
 def test_records_carry_how_the_actor_signed_in(real_run: Any, registry, capsys) -> None:  # noqa: F811
     case = real_run.selected[0]
     code, _, _ = cli(
-        [
-            "audit",
-            "override",
-            real_run.run_id,
-            case,
-            "--action",
-            "drop",
-            "--reason",
-            "raised by another mandate",
-        ],
+        drop_argv(real_run, case, "raised by another mandate"),
         capsys,
     )
     assert code == 0
     assert read_records(registry, kind="override")[-1].content["signed_in"] == "demo"
-    record = record_override(
-        registry,
-        run_id=real_run.run_id,
-        case_id=real_run.selected[1],
-        action="drop",
-        reason="already taken up elsewhere",
-        user="ana",
-        role="staff",
-        auth="password",
-    )
+    record = drop_case(registry, real_run, 1, reason="already taken up elsewhere", auth="password")
     assert record.content["signed_in"] == "password"
 
 

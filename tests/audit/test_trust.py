@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import fake_allocate, fake_policy
+from audit_fixtures import drop_case, fake_allocate, fake_policy
 from test_audit_cli import cli, real_run  # noqa: F401  (fixture)
 
 from triage.audit import (
@@ -36,15 +36,7 @@ def done(registry, policy_file, fakes) -> Any:
     run = run_selection(
         registry=registry, policy_path=policy_file, user="ana", role="staff", **fakes
     )
-    record_override(
-        registry,
-        run_id=run.run_id,
-        case_id=run.selected[0],
-        action="drop",
-        reason="duplicate of an earlier letter",
-        user="ana",
-        role="staff",
-    )
+    drop_case(registry, run, reason="duplicate of an earlier letter")
     return run
 
 
@@ -168,15 +160,7 @@ def test_database_rollback_is_caught(registry, done, tmp_path: Path) -> None:
     backup = tmp_path / "backup.db"
     registry.engine.dispose()
     shutil.copy(_db_path(registry), backup)
-    record_override(
-        registry,
-        run_id=done.run_id,
-        case_id=done.selected[1],
-        action="drop",
-        reason="the state already replied on this",
-        user="ana",
-        role="staff",
-    )
+    drop_case(registry, done, 1, reason="the state already replied on this")
     assert verify_chain(registry).ok
     registry.engine.dispose()
     shutil.copy(backup, _db_path(registry))
@@ -313,15 +297,7 @@ def test_rollback_of_a_copy_elsewhere_with_a_new_ledger_id_is_caught(
     registry, done, tmp_path: Path
 ) -> None:
     old = _copy(registry, tmp_path, "old.db")  # before the second override
-    record_override(
-        registry,
-        run_id=done.run_id,
-        case_id=done.selected[1],
-        action="drop",
-        reason="the state already replied on this",
-        user="ana",
-        role="staff",
-    )
+    drop_case(registry, done, 1, reason="the state already replied on this")
     con = sqlite3.connect(_db_path(old))
     con.execute("UPDATE audit_meta SET value = 'fresh' WHERE key = 'ledger_id'")
     con.commit()

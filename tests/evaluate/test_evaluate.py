@@ -18,6 +18,8 @@ from triage.evaluate._data import OUTCOME_LAG
 from triage.evaluate._evaluate import _by_seed
 from triage.evaluate._year import _chosen, _select, _year_policy, evaluate_year
 
+pytestmark = pytest.mark.slow  # replays years of refits on a simulated history
+
 ARMS = ("mandate", "triage", "random", "oracle")
 
 

@@ -28,6 +28,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate(tmp_path_factory.mktemp("eval"), seed=7, scale=0.1, outcomes="all")
 
 
+@pytest.mark.slow
 def test_json_on_a_folder(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(
         ["evaluate", "--data", str(folder), "--from-year", "2015", "--json", "--jobs", "1"],
@@ -43,6 +44,7 @@ def test_json_on_a_folder(folder: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_the_table_says_what_it_compares(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["evaluate", "--data", str(folder), "--from-year", "2016"], capsys)
     assert code == 0
@@ -51,6 +53,7 @@ def test_the_table_says_what_it_compares(folder: Path, capsys: pytest.CaptureFix
     assert "SIMULATED" in out
 
 
+@pytest.mark.slow
 def test_seeds_in_memory_give_an_interval(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(
         [

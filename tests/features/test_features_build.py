@@ -205,6 +205,7 @@ def test_no_leakage_delete_or_shuffle_the_future(toy: History, pick: int, seed: 
     pd.testing.assert_frame_equal(full, build_features(case_only, shuffled))
 
 
+@pytest.mark.slow
 @HYP
 @given(day=st.integers(min_value=400, max_value=4500), n=st.integers(1, 6))
 def test_no_leakage_for_queue_cases_mid_history(toy: History, day: int, n: int) -> None:

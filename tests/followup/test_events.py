@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import run_cli as cli
 from sqlalchemy import select
 
 from triage.audit import read_records, verify_chain
-from triage.cli import main
 from triage.config import project_root
 from triage.errors import TriageError
 from triage.followup import (
@@ -221,13 +221,6 @@ def test_lifecycle_moves_for_queue_cases(registry) -> None:
         registry, "K01", outcome="same", date="2016-11-20", user="ana", role="staff"
     )
     assert result.advanced == ["S1"] and registry.status_of("S1") == "outcome_recorded"
-
-
-def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(args)
-    out = capsys.readouterr()
-    return int(done.value.code or 0), out.out, out.err
 
 
 def test_cli_followup_and_record(registry, capsys, monkeypatch, tmp_path: Path) -> None:

@@ -214,6 +214,7 @@ def histories(draw: st.DrawFn) -> History:
     return History(communications=comms, cases=cases, outcomes=outcomes)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(histories(), days, st.randoms(use_true_random=False))
 def test_list_invariants(history: History, on: dt.date, rnd) -> None:

@@ -155,6 +155,7 @@ def test_engagement_class_rejects_nan() -> None:
 classes = st.sampled_from(["none", "immaterial", "rejection", "no_rejection", "content_unknown"])
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None)
 @given(
     st.lists(

@@ -100,6 +100,7 @@ rows = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(rows, st.randoms(use_true_random=False))
 def test_shares_are_proportions_and_ignore_row_order(data: list, rnd: object) -> None:

@@ -11,26 +11,15 @@ from pathlib import Path
 import pytest
 
 from triage.config import project_root
-from triage.registry import Base, Registry
+from triage.registry import Registry
 
 _CLI = "import sys; from triage.cli import main; main(sys.argv[1:])"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.db'}"
-        return
-    pg = os.environ.get("TRIAGE_TEST_PG_URL")
-    if not pg:
-        pytest.skip("TRIAGE_TEST_PG_URL is not set (PostgreSQL tests skipped)")
-    registry = Registry(pg).init()
-    Base.metadata.drop_all(registry.engine)
-    registry.dispose()
-    yield pg
-    registry = Registry(pg)
-    Base.metadata.drop_all(registry.engine)
-    registry.dispose()
+@pytest.fixture
+def url(registry_url: str) -> str:
+    """SQLite, then PostgreSQL when TRIAGE_TEST_PG_URL is set (tests/conftest.py)."""
+    return registry_url
 
 
 @pytest.mark.slow

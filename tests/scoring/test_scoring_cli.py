@@ -9,16 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_cli as _run
 from features.toy_history import toy_history, write_history
 
 from triage.cli import main
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +31,7 @@ def trained(folders: tuple[Path, Path]) -> tuple[Path, Path]:
     return hist, model
 
 
+@pytest.mark.slow
 def test_train_prints_metrics_table(
     folders: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -239,6 +234,7 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "--out" in out
 
 
+@pytest.mark.slow
 def test_compare_with_adds_the_other_models_metrics(
     trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

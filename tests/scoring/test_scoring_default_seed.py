@@ -11,6 +11,8 @@ import pytest
 from triage.schema import read_history
 from triage.scoring import train
 
+pytestmark = pytest.mark.slow  # trains on the full default-seed history
+
 _SHIPPED = Path(__file__).resolve().parents[2] / "models" / "default" / "metrics.json"
 
 

@@ -94,6 +94,7 @@ def test_artifacts_small_complete_and_reloadable(trained: TrainResult, toy: Hist
     pd.testing.assert_frame_equal(loaded.predict(queue, toy), trained.model.predict(queue, toy))
 
 
+@pytest.mark.slow
 def test_same_seed_byte_identical_artifacts(
     toy: History, trained: TrainResult, tmp_path: Path
 ) -> None:
@@ -108,6 +109,7 @@ def test_same_seed_byte_identical_artifacts(
             assert a == b, name
 
 
+@pytest.mark.slow
 def test_truth_is_never_used_by_the_model(
     toy: History, trained: TrainResult, tmp_path: Path
 ) -> None:
@@ -133,6 +135,7 @@ def test_scores_are_probabilities_inside_their_interval(trained: TrainResult, to
     assert scored["score"].nunique() > 5
 
 
+@pytest.mark.slow
 @settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
