@@ -105,7 +105,7 @@ def test_solve_increasing_finds_the_root_or_the_nearer_end(
 
 def test_solve_increasing_says_when_it_does_not_converge(monkeypatch: pytest.MonkeyPatch) -> None:
     """A root finder that runs out of iterations raises a clear error instead of a wrong root."""
-    import triage.synth._roots as roots
+    import triage._roots as roots
 
     monkeypatch.setattr(roots, "_MAXITER", 1)
     with pytest.raises(RuntimeError, match="Solving the cube did not converge in 1 iterations"):

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from triage._roots import solve_increasing
 from triage.features._build import SHRINK
 from triage.scoring._calibration import Calibrator, CalibratorKind, fit_calibrator, logit, sigmoid
 from triage.scoring._selection import Unit, _fit, _raw_p
@@ -137,16 +138,8 @@ def _shared_variance(
         q = sigmoid(b[:, None] + tau * _GH_NODES[None, :])
         return float(pairs(q) @ _GH_WEIGHTS) - base
 
-    lo, hi = 0.0, 4.0
-    if expected(hi) < observed:
-        return hi**2
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        if expected(mid) < observed:
-            lo = mid
-        else:
-            hi = mid
-    return ((lo + hi) / 2) ** 2
+    tau = solve_increasing(expected, observed, 0.0, 4.0, what="the shared effects' variance")
+    return tau**2
 
 
 def _country_held_out_scores(
