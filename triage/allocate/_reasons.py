@@ -123,6 +123,62 @@ def _solve_forced_inner(
     return mip.objective, x, lp
 
 
+def _fixed_mip(eng: Engine, lp: LPResult, incumbent: float) -> tuple[float, np.ndarray] | None:
+    """The integer optimum by reduced-cost fixing, given a feasible total ``incumbent``.
+
+    A selection that differs from the LP optimum in a column whose reduced cost exceeds the gap
+    ``lp.objective - incumbent`` is worth less than ``incumbent``, so every optimum keeps those
+    columns at their LP values; the integer program runs on the other columns only. None when
+    that program is not settled (the caller solves the full one).
+    """
+    import highspy
+
+    from triage.allocate._engine import new_highs
+
+    p = eng.problem
+    gap = max(lp.objective - incumbent, 0.0)
+    reduced = lp.reduced
+    slack = gap + 1e-9 * max(1.0, abs(lp.objective))
+    one = (reduced < -slack) & (eng.col_ub > 0)
+    free = np.flatnonzero(~one & ((reduced <= slack) | (eng.col_lb > 0)))
+    if len(free) > 20_000:
+        return None
+    shift = p.matrix @ one.astype(np.float64)
+    sub = p.csc[:, free]
+    model = highspy.HighsLp()
+    model.num_col_ = len(free)
+    model.num_row_ = len(eng.lo)
+    model.col_cost_ = eng.cost[free]
+    model.col_lower_ = eng.col_lb[free]
+    model.col_upper_ = eng.col_ub[free]
+    model.row_lower_ = _finite_bounds(eng.lo - shift)
+    model.row_upper_ = _finite_bounds(eng.hi - shift)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = sub.indptr.astype(np.int32)
+    model.a_matrix_.index_ = sub.indices.astype(np.int32)
+    model.a_matrix_.value_ = sub.data.astype(np.float64)
+    model.a_matrix_.num_col_ = len(free)
+    model.a_matrix_.num_row_ = len(eng.lo)
+    model.integrality_ = [highspy.HighsVarType.kInteger] * len(free)
+    h = new_highs(eng.time_limit)
+    h.passModel(model)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    x = one.copy()
+    x[free] = np.asarray(h.getSolution().col_value) > 0.5
+    return float(p.scores[x].sum()), x
+
+
+def _finite_bounds(values: np.ndarray) -> np.ndarray:
+    import highspy
+
+    out = np.asarray(values, dtype=np.float64).copy()
+    out[np.isposinf(out)] = highspy.kHighsInf
+    out[np.isneginf(out)] = -highspy.kHighsInf
+    return out
+
+
 def _solve_pattern(eng: Engine, j: int, swap: Swap | None) -> tuple[float, np.ndarray | None]:
     """Return (W, others): the best total of K - 1 cases, any of them, with one more case of
     ``j``'s constraint pattern counted in, and their selection; (-inf, None) when none fits."""
@@ -137,10 +193,14 @@ def _solve_pattern(eng: Engine, j: int, swap: Swap | None) -> tuple[float, np.nd
             # One exchange (j in, a selected case out) that reaches the LP bound is optimal.
             best = swap(j)
             bound = lp.objective
-            if best is not None and best[0] >= bound - 1e-9 * max(1.0, abs(bound)):
+            if best is not None:
                 others = best[1].copy()
                 others[j] = False
-                return best[0], others
+                if best[0] >= bound - 1e-9 * max(1.0, abs(bound)):
+                    return best[0], others
+                fixed = _fixed_mip(eng, lp, best[0])
+                if fixed is not None:
+                    return fixed
         mip = eng.solve_mip(lp, backend="highspy")
     finally:
         eng.set_row_bounds(lo, hi)
