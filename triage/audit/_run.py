@@ -459,7 +459,7 @@ def run_selection(
         if isinstance(value, str) and value:
             check_free_text(registry, value, what=f"the policy {field_name}")
 
-    report(0, 5, "reading the queue")
+    report(0, 9, "reading the queue")
     from triage.registry import OPEN_DECISIONS
 
     queue = registry.queue(statuses=OPEN_DECISIONS)
@@ -467,9 +467,10 @@ def run_selection(
         raise TriageError(
             "the registry queue is empty: nothing to select. Load or ingest submissions first."
         )
+    report(1, 9, "reading the history")
     history = registry.history()
 
-    report(1, 5, "scoring")
+    report(2, 9, "scoring")
     if scorer is None:
         from triage.scoring import load_model
 
@@ -482,6 +483,7 @@ def run_selection(
 
         features = build_features(public, history)
         scores = _call_with_optional(scorer.predict, public, history, features=features)
+        report(3, 9, "scoring the bootstrap replicates")
         replicates = np.asarray(scorer.member_scores(features))
     else:
         scores = scorer.predict(public, history)
@@ -506,7 +508,7 @@ def run_selection(
         "lapsed": _override_list(carried) if lapse_overrides else [],
     }
 
-    report(2, 5, "allocating")
+    report(4, 9, "allocating")
     allocate = allocator or _default_allocator()
     options: dict[str, Any] = {"seed": seed}
     if solver is not None:
@@ -515,15 +517,17 @@ def run_selection(
         allocate, _with_overrides(candidates, overrides_entry["carried"]), policy, **options
     )
     selected = sorted(str(c) for c in allocation.selected)
+    report(5, 9, "reasons")
     explain = explainer or _default_explainer()
     reasons = _reasons(explain(candidates, policy, allocation), candidates, selected)
+    report(6, 9, "chance of selection")
     chances = _chances(candidates, merged, policy, replicates, allocation, seed)
     if chances is not None:
         reasons = reasons.merge(
             chances.loc[:, ["case_id", "p_selected", "chance"]], on="case_id", how="left"
         )
 
-    report(3, 5, "recording the run")
+    report(7, 9, "recording the run")
     candidates_sha = hashlib.sha256(data).hexdigest()
     content = {
         "policy": {
@@ -591,11 +595,11 @@ def run_selection(
             tx=tx,
         )
         if advance:
-            report(4, 5, "moving cases along their lifecycle")
+            report(8, 9, "moving cases along their lifecycle")
             registry.advance_many(
                 decisions, run_id=record.record_id, at=now or utc_now(), conn=tx.conn
             )
-    report(5, 5, "done")
+    report(9, 9, "done")
     return RunRecord(
         run_id=record.record_id,
         allocation=allocation,
