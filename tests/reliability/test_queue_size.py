@@ -26,3 +26,38 @@ def test_an_oversized_registry_queue_is_refused_before_it_is_read(
     (line,) = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert "the registry queue holds 12 cases awaiting a decision" in line
     assert "at most 10 at once" in line
+
+
+def test_the_refusal_comes_before_the_queue_or_the_history_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.registry import Registry
+
+    rows = "".join(f"Q{i},2015-01-01,KEN\n" for i in range(5))
+    source = tmp_path / "queue.csv"
+    source.write_text("submission_id,received_date,country\n" + rows, "utf-8")
+    with pytest.raises(SystemExit):
+        main(["ingest", str(source)])
+    capsys.readouterr()
+    read: list[str] = []
+
+    def reading(name: str):  # type: ignore[no-untyped-def]
+        def refuse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            read.append(name)
+            raise AssertionError(f"Registry.{name} was called before the size check")
+
+        return refuse
+
+    for name in ("queue", "history"):
+        monkeypatch.setattr(Registry, name, reading(name))
+    monkeypatch.setattr(_allocate, "MAX_REGISTRY_QUEUE", 4)
+    with pytest.raises(SystemExit) as info:
+        main(["select"])
+    _, err = capsys.readouterr()
+    assert info.value.code == 2 and read == []
+    assert "holds 5 cases awaiting a decision" in err
+    # Within the limit the same registry is read (the check is not a refusal of everything).
+    monkeypatch.setattr(_allocate, "MAX_REGISTRY_QUEUE", 5)
+    with pytest.raises((SystemExit, AssertionError)):
+        main(["select"])
+    assert read[:1] == ["queue"]

@@ -80,7 +80,7 @@ def chance_words(times: int, n: int) -> str:
     return f"{text}: borderline" if 0.25 <= times / n <= 0.75 else text
 
 
-def reachable_columns(problem: Problem, replicates: np.ndarray) -> np.ndarray:
+def reachable_columns(problem: Problem, replicates: np.ndarray, *, extra: int = 0) -> np.ndarray:
     """Return the sorted columns that an optimal selection under some replicate can contain.
 
     Candidates with identical constraint rows (one pattern) are interchangeable except for their
@@ -97,6 +97,9 @@ def reachable_columns(problem: Problem, replicates: np.ndarray) -> np.ndarray:
         The program (its rows; its own scores are not used).
     replicates : ndarray of shape (problem.n, n replicates)
         Alternative scores, row ``j`` for column ``j``.
+    extra : int, default 0
+        Keep this many more members per pattern (one more answers for any program in which one
+        column is left out).
     """
     n = problem.n
     if n == 0:
@@ -118,7 +121,7 @@ def reachable_columns(problem: Problem, replicates: np.ndarray) -> np.ndarray:
         starts = np.flatnonzero(np.r_[True, sorted_pattern[1:] != sorted_pattern[:-1]])
         first = np.repeat(starts, np.diff(np.r_[starts, n]))
         rank = np.arange(n) - first
-        keep[order[rank < cap[order]]] = True
+        keep[order[rank < cap[order] + extra]] = True
     return np.flatnonzero(keep)
 
 

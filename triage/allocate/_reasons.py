@@ -20,7 +20,7 @@ from triage.allocate._allocation import Allocation, TieDraw
 from triage.allocate._engine import Engine, LPResult
 from triage.allocate._policy import Policy
 from triage.allocate._present import constraint_phrase
-from triage.allocate._problem import Problem, Row, build_problem, column_patterns
+from triage.allocate._problem import Problem, Row, build_problem, column_patterns, subproblem
 
 __all__ = ["explain_selection"]
 
@@ -83,7 +83,7 @@ def _solve_forced(
     finally:
         # An infeasible forced solve pulls every candidate into the model; go back to the
         # small core so the next solves stay fast.
-        if len(eng.core) > 4 * len(core_before) + 1000:
+        if len(core_before) and len(eng.core) > 4 * len(core_before) + 1000:
             eng._build(core_before)
 
 
@@ -204,7 +204,7 @@ def _solve_pattern(eng: Engine, j: int, swap: Swap | None) -> tuple[float, np.nd
         mip = eng.solve_mip(lp, backend="highspy")
     finally:
         eng.set_row_bounds(lo, hi)
-        if len(eng.core) > 4 * len(core_before) + 1000:
+        if len(core_before) and len(eng.core) > 4 * len(core_before) + 1000:
             eng._build(core_before)
     if mip.status == "infeasible":
         return -math.inf, None
@@ -306,8 +306,23 @@ def explain_selection(
         xj[j] = True
         return z - float(problem.scores[out]), xj
 
+    # The solves run on the candidates that can matter: a pattern's members beyond its cap
+    # (plus one, for a program with one member left out) are never in an optimum, so every V
+    # is the same on this smaller program (see ``reachable_columns``).
+    from triage.allocate._chances import reachable_columns
+
+    reach = np.union1d(reachable_columns(problem, problem.scores[:, None], extra=1), selected_idx)
+    where = np.full(n, -1, dtype=np.int64)
+    where[reach] = np.arange(len(reach))
+    sub_eng = Engine(subproblem(problem, reach))
+    x_sub = x[reach]
+
+    def swap_sub(jj: int) -> tuple[float, np.ndarray] | None:
+        found = best_swap(int(reach[jj]))
+        return None if found is None else (found[0], found[1][reach])
+
     def leavers(xj: np.ndarray | None) -> np.ndarray | None:
-        return None if xj is None else np.flatnonzero(x & ~xj)
+        return None if xj is None else reach[np.flatnonzero(x_sub & ~xj)]
 
     unselected = np.flatnonzero(~x)
     pattern = column_patterns(problem)
@@ -322,18 +337,20 @@ def explain_selection(
     starts = np.flatnonzero(np.r_[True, pattern[order][1:] != pattern[order][:-1]])
     if not total:
         starts = starts[:0]
-    for a, b in zip(starts.tolist(), np.r_[starts[1:], len(order)].tolist(), strict=True):
+    ends = np.r_[starts[1:], len(order)][: len(starts)]
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         members = order[a:b]
         pid = int(pattern[members[0]])
         # One solve per pattern: the best selection of the K - 1 others when one more case of
         # this pattern is in (every candidate may be among them). A member it leaves out has
         # exactly this answer: forcing it in leaves the same choice, and no better one.
-        v, others = _solve_pattern(eng, int(members[0]), best_swap)
-        by_pattern[pid] = (v, others, None if others is None else np.flatnonzero(x & ~others))
+        inside = members[where[members] >= 0]  # never empty: at most `cap` are selected
+        v, others = _solve_pattern(sub_eng, int(where[inside[0]]), swap_sub)
+        by_pattern[pid] = (v, others, leavers(others))
         if others is not None:
-            for j in members[others[members]].tolist():
+            for j in inside[others[where[inside]]].tolist():
                 # The pattern's best choice uses this member itself: solve it on its own.
-                vj, xj, _ = _solve_forced(eng, int(j), best_swap)
+                vj, xj, _ = _solve_forced(sub_eng, int(where[j]), swap_sub)
                 own[int(j)] = (vj, leavers(xj))
         done += len(members)
         if on_progress:
