@@ -30,11 +30,11 @@ _STAGES = (
     "import time, triage.audit as _a\n"
     "_run = _a.run_selection\n"
     "def _timed(**kw):\n"
-    "    last = [time.perf_counter(), 'start']\n"
+    "    last = [time.perf_counter(), time.process_time(), 'policy and its names check']\n"
     "    def tick(done, total, what):\n"
-    "        now = time.perf_counter()\n"
-    "        sys.stderr.write(f'\\nSTAGE {now - last[0]:.3f} {last[1]}\\n')\n"
-    "        last[:] = [now, what]\n"
+    "        now, cpu = time.perf_counter(), time.process_time()\n"
+    "        sys.stderr.write(f'\\nSTAGE {now - last[0]:.3f} {cpu - last[1]:.3f} {last[2]}\\n')\n"
+    "        last[:] = [now, cpu, what]\n"
     "    return _run(on_progress=tick, **kw)\n"
     "_a.run_selection = _timed\n"
 )
@@ -51,8 +51,8 @@ def _measure(
         "import atexit, resource, sys\n"
         "atexit.register(lambda: sys.stderr.write("
         "f'\\nPEAK_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n'))\n"
-        + (_STAGES if stages is not None else "")
-        + _CLI
+        "atexit.register(lambda: sys.stderr.write(f'\\nCPU_S {sum(resource.getrusage("
+        "resource.RUSAGE_SELF)[:2]):.2f}\\n'))\n" + (_STAGES if stages is not None else "") + _CLI
     )
     started = time.perf_counter()
     done = subprocess.run(
@@ -62,12 +62,15 @@ def _measure(
         check=False,
         env={**os.environ, **(env or {})},
     )
+    seconds = time.perf_counter() - started
+    cpu = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("CPU_S")]
     if stages is not None:
+        if cpu:
+            stages.insert(0, f"CPU {float(cpu[-1]):.1f} s")
         for line in done.stderr.splitlines():
             if line.startswith("STAGE "):
-                _, seconds, what = line.split(" ", 2)
-                stages.append(f"{what} {float(seconds):.1f} s")
-    seconds = time.perf_counter() - started
+                _, wall_s, cpu_s, what = line.split(" ", 3)
+                stages.append(f"{what} {float(wall_s):.1f} s (CPU {float(cpu_s):.1f} s)")
     peak = [int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_KB")]
     kb = peak[-1] if peak else resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, kb / 2**20, done.returncode
