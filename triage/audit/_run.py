@@ -303,12 +303,16 @@ def run_selection(
     policy_text = policy_bytes.decode("utf-8", errors="strict")
     parse = policy_parser or _default_policy_parser()
     policy = parse(policy_text)
-    from triage.audit._names import check_free_text
+    from triage.audit._names import check_free_text, name_index
 
+    texts: dict[str, str] = {}
     for field_name in ("name", "description"):
         value = getattr(policy, field_name, None)
         if isinstance(value, str) and value:
-            check_free_text(registry, value, what=f"the policy {field_name}")
+            texts[field_name] = value
+    index = name_index(registry) if texts else None  # every name read once, not per field
+    for field_name, value in texts.items():
+        check_free_text(registry, value, what=f"the policy {field_name}", index=index)
 
     report(0, 9, "reading the queue")
     from triage.registry import OPEN_DECISIONS
