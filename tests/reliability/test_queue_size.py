@@ -9,15 +9,20 @@ import pytest
 from triage.cli import _allocate, main
 
 
-def test_an_oversized_registry_queue_is_refused_before_it_is_read(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rows = "".join(f"Q{i},2015-01-01,FRA\n" for i in range(12))
+def _queue(tmp_path: Path, capsys: pytest.CaptureFixture[str], n: int, country: str) -> None:
+    """Ingest ``n`` queued submissions from ``country`` into the test registry."""
+    rows = "".join(f"Q{i},2015-01-01,{country}\n" for i in range(n))
     source = tmp_path / "queue.csv"
     source.write_text("submission_id,received_date,country\n" + rows, "utf-8")
     with pytest.raises(SystemExit):
         main(["ingest", str(source)])
     capsys.readouterr()
+
+
+def test_an_oversized_registry_queue_is_refused_before_it_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _queue(tmp_path, capsys, 12, "FRA")
     monkeypatch.setattr(_allocate, "MAX_REGISTRY_QUEUE", 10)
     with pytest.raises(SystemExit) as info:
         main(["select"])
@@ -33,12 +38,7 @@ def test_the_refusal_comes_before_the_queue_or_the_history_is_read(
 ) -> None:
     from triage.registry import Registry
 
-    rows = "".join(f"Q{i},2015-01-01,KEN\n" for i in range(5))
-    source = tmp_path / "queue.csv"
-    source.write_text("submission_id,received_date,country\n" + rows, "utf-8")
-    with pytest.raises(SystemExit):
-        main(["ingest", str(source)])
-    capsys.readouterr()
+    _queue(tmp_path, capsys, 5, "KEN")
     read: list[str] = []
 
     def reading(name: str):  # type: ignore[no-untyped-def]

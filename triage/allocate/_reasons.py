@@ -133,7 +133,7 @@ def _fixed_mip(eng: Engine, lp: LPResult, incumbent: float) -> tuple[float, np.n
     """
     import highspy
 
-    from triage.allocate._engine import new_highs
+    from triage.allocate._engine import _finite, new_highs
 
     p = eng.problem
     gap = max(lp.objective - incumbent, 0.0)
@@ -144,21 +144,9 @@ def _fixed_mip(eng: Engine, lp: LPResult, incumbent: float) -> tuple[float, np.n
     if len(free) > 20_000:
         return None
     shift = p.matrix @ one.astype(np.float64)
-    sub = p.csc[:, free]
-    model = highspy.HighsLp()
-    model.num_col_ = len(free)
-    model.num_row_ = len(eng.lo)
-    model.col_cost_ = eng.cost[free]
-    model.col_lower_ = eng.col_lb[free]
-    model.col_upper_ = eng.col_ub[free]
-    model.row_lower_ = _finite_bounds(eng.lo - shift)
-    model.row_upper_ = _finite_bounds(eng.hi - shift)
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = sub.indptr.astype(np.int32)
-    model.a_matrix_.index_ = sub.indices.astype(np.int32)
-    model.a_matrix_.value_ = sub.data.astype(np.float64)
-    model.a_matrix_.num_col_ = len(free)
-    model.a_matrix_.num_row_ = len(eng.lo)
+    model = eng._core_lp(free)
+    model.row_lower_ = _finite(eng.lo - shift)
+    model.row_upper_ = _finite(eng.hi - shift)
     model.integrality_ = [highspy.HighsVarType.kInteger] * len(free)
     h = new_highs(eng.time_limit)
     h.passModel(model)
@@ -168,15 +156,6 @@ def _fixed_mip(eng: Engine, lp: LPResult, incumbent: float) -> tuple[float, np.n
     x = one.copy()
     x[free] = np.asarray(h.getSolution().col_value) > 0.5
     return float(p.scores[x].sum()), x
-
-
-def _finite_bounds(values: np.ndarray) -> np.ndarray:
-    import highspy
-
-    out = np.asarray(values, dtype=np.float64).copy()
-    out[np.isposinf(out)] = highspy.kHighsInf
-    out[np.isneginf(out)] = -highspy.kHighsInf
-    return out
 
 
 def _solve_pattern(eng: Engine, j: int, swap: Swap | None) -> tuple[float, np.ndarray | None]:
