@@ -61,3 +61,29 @@ def test_the_refusal_comes_before_the_queue_or_the_history_is_read(
     with pytest.raises((SystemExit, AssertionError)):
         main(["select"])
     assert read[:1] == ["queue"]
+
+
+def test_decided_history_submissions_do_not_count_toward_the_limit(
+    mini_history: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.registry import OPEN_DECISIONS, Registry
+
+    with pytest.raises(SystemExit):
+        main(["db", "load", str(mini_history)])
+    capsys.readouterr()
+    registry = Registry()
+    every = sum(n for s, n in registry.status_counts().items() if s in OPEN_DECISIONS)
+    incoming = len(registry.queue(statuses=OPEN_DECISIONS))
+    registry.dispose()
+    assert every > incoming > 0  # the history holds decided, not-selected submissions
+    read: list[str] = []
+
+    def refuse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        read.append("queue")
+        raise AssertionError("read")
+
+    monkeypatch.setattr(Registry, "queue", refuse)
+    monkeypatch.setattr(_allocate, "MAX_REGISTRY_QUEUE", incoming)
+    with pytest.raises((SystemExit, AssertionError)):
+        main(["select"])
+    assert read == ["queue"]  # within the limit: the run went on to read its queue

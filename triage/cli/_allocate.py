@@ -21,7 +21,11 @@ from triage.cli._app import app, console, err_console
 from triage.errors import InputFileError, TriageError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
+
+    from triage.registry import Registry
 
 _POLICY_HELP = "Policy file (TOML). Default: policies/default.toml."
 
@@ -32,9 +36,31 @@ def _policy_path(policy: Path | None) -> Path:
     return policy if policy is not None else policies_dir() / "default.toml"
 
 
-#: The largest registry queue ``triage select`` scores, explains and records in one run
-#: (measured: 100,000 cases take about 90 s and 0.7 GiB on the 2-core reference machine).
+#: The largest registry queue ``triage select`` scores, explains and records in one run. Measured
+#: (2026-12-02, `make bench reliability`, 2-core machine at load 11-13): 100,000 queued cases
+#: take 45 s of CPU (130 s wall under that load) and peak at 0.91 GiB; memory grows about linearly
+#: (0.56 GiB per 100,000), so this limit stays near 1.75 GiB, an extrapolation, not a measurement.
+#: Counted over the incoming submissions awaiting or holding a revisable decision (the run's
+#: candidates), in the database, before anything is read.
 MAX_REGISTRY_QUEUE = 250_000
+
+
+def _open_decisions(registry: Registry, statuses: Iterable[str]) -> int:
+    """Incoming submissions (queue and intake) with one of ``statuses``: a run's candidates,
+    counted in the database without reading them."""
+    from sqlalchemy import func, select
+
+    from triage.registry import Submission
+    from triage.registry._registry import INCOMING_ORIGINS
+
+    query = (
+        select(func.count())
+        .select_from(Submission)
+        .where(Submission.status.in_(list(statuses)))
+        .where(Submission.origin.in_(INCOMING_ORIGINS))
+    )
+    with registry.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def _read_csv(path: Path, what: str) -> pd.DataFrame:
@@ -131,7 +157,7 @@ def select(
         session = cli_session(user, role, password)
         registry = open_registry(None)
         # Refuse a queue too large to score, explain and record in memory before reading it.
-        queued = sum(n for s, n in registry.status_counts().items() if s in OPEN_DECISIONS)
+        queued = _open_decisions(registry, OPEN_DECISIONS)
         if queued > MAX_REGISTRY_QUEUE:
             raise TriageError(
                 f"the registry queue holds {queued:,} cases awaiting a decision; a recorded "
