@@ -323,7 +323,16 @@ def explain_selection(
         # One solve per pattern: the best selection of the K - 1 others when one more case of
         # this pattern is in (every candidate may be among them). A member it leaves out has
         # exactly this answer: forcing it in leaves the same choice, and no better one.
-        inside = members[where[members] >= 0]  # never empty: at most `cap` are selected
+        inside = members[where[members] >= 0]
+        if not len(inside):
+            # Only when the selection is not the pattern's best (a time limit): the full program.
+            v, others = _solve_pattern(eng, int(members[0]), best_swap)
+            by_pattern[pid] = (v, others, None if others is None else np.flatnonzero(x & ~others))
+            for j in members[others[members]].tolist() if others is not None else []:
+                vj, xj, _ = _solve_forced(eng, int(j), best_swap)
+                own[int(j)] = (vj, None if xj is None else np.flatnonzero(x & ~xj))
+            done += len(members)
+            continue
         v, others = _solve_pattern(sub_eng, int(where[inside[0]]), swap_sub)
         by_pattern[pid] = (v, others, leavers(others))
         if others is not None:
