@@ -65,6 +65,11 @@ def _measure(
     seconds = time.perf_counter() - started
     cpu = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("CPU_S")]
     if stages is not None:
+        if done.returncode:
+            said = [
+                ln for ln in done.stderr.splitlines() if ln.strip() and ln[:4] not in "PEAKCPU_"
+            ]
+            stages.append(f"failed: {said[-1] if said else 'no message'}")
         if cpu:
             stages.insert(0, f"CPU {float(cpu[-1]):.1f} s")
         for line in done.stderr.splitlines():
