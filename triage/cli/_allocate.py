@@ -37,9 +37,8 @@ def _policy_path(policy: Path | None) -> Path:
 
 
 #: The largest registry queue ``triage select`` scores, explains and records in one run. Measured
-#: (2026-12-02, `make bench reliability`, 2-core machine at load 11-13): 100,000 queued cases
-#: take 45 s of CPU (130 s wall under that load) and peak at 0.91 GiB; memory grows about linearly
-#: (0.56 GiB per 100,000), so this limit stays near 1.75 GiB, an extrapolation, not a measurement.
+#: (2026-12-02, `make bench reliability`, 2-core machine shared with other work): 100,000 queued
+#: cases take 45 s of CPU and peak at 0.91 GiB; 250,000 take 107 s of CPU and peak at 1.62 GiB.
 #: Counted over the incoming submissions awaiting or holding a revisable decision (the run's
 #: candidates), in the database, before anything is read.
 MAX_REGISTRY_QUEUE = 250_000
