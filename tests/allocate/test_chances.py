@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from triage.allocate import Policy, allocate, chance_words, selection_chances
+from triage.allocate import Policy, PolicyError, allocate, chance_words, selection_chances
 from triage.allocate._synthetic import random_candidates
 
 _POLICY = "name='t'\ncapacity={k}\n[share.gender]\nwoman={{min=0.3}}\n"
@@ -83,3 +83,50 @@ def test_words_and_bad_input() -> None:
         selection_chances(cands, policy, np.zeros((9, 2)))
     with pytest.raises(ValueError, match="`replicates` must hold probabilities"):
         selection_chances(cands, policy, np.full((10, 2), 1.5))
+
+
+_CAPPED = (
+    "name='c'\ncapacity={k}\n[share.gender]\nwoman={{min=0.3}}\n"
+    "[share.violations]\ndetention={{max=0.5}}\n[limit]\nmax_per_country=2\n"
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(20, 70), k=st.integers(3, 9), b=st.integers(1, 4))
+def test_leaving_out_unreachable_cases_changes_no_selection(
+    seed: int, n: int, k: int, b: int
+) -> None:
+    """Chances on the reduced program equal a full ``allocate`` per replicate, ties included."""
+    cands = random_candidates(n, seed=seed, n_countries=6)
+    # Two decimals: many exact ties, which the lottery must settle as on the full program.
+    reps = np.round(np.random.default_rng(seed).random((n, b)), 2)
+    policy = Policy.from_toml(_CAPPED.format(k=k))
+    try:
+        chances = selection_chances(cands, policy, reps, seed=seed % 3).by_case
+    except PolicyError:  # a policy the candidates cannot meet is refused alike below
+        with pytest.raises(PolicyError):
+            allocate(cands.assign(score=reps[:, 0]), policy, seed=seed % 3)
+        return
+    counts = dict.fromkeys(cands["case_id"], 0)
+    for j in range(b):
+        full = allocate(cands.assign(score=reps[:, j]), policy, seed=seed % 3)
+        if not full.feasible:
+            assert chances["p_selected"].isna().all()
+            return
+        for c in full.selected:
+            counts[c] += 1
+    got = chances.set_index("case_id")["times_selected"].to_dict()
+    assert got == counts
+
+
+def test_the_reduction_leaves_cases_out_on_a_capped_queue() -> None:
+    from triage.allocate._chances import reachable_columns
+    from triage.allocate._problem import build_problem
+
+    cands = random_candidates(400, seed=3, n_countries=5)
+    policy = Policy.from_toml(_CAPPED.format(k=8))
+    problem = build_problem(cands, policy)
+    reps = np.random.default_rng(3).random((400, 3))
+    kept = reachable_columns(problem, reps)
+    assert 0 < len(kept) < problem.n // 2
+    assert set(problem.forced.tolist()) <= set(kept.tolist())

@@ -5,7 +5,6 @@ The only package that imports PuLP and highspy.
 
 from triage.allocate._allocation import Allocation, Relaxation, TieDraw, allocate
 from triage.allocate._chances import SelectionChances, chance_words, selection_chances
-from triage.allocate._explain import explain_selection
 from triage.allocate._interactive import InteractiveAllocator, price_of_balance, tradeoff_curve
 from triage.allocate._policy import Bound, Pacing, Policy, PolicyError, load_policy
 from triage.allocate._present import (
@@ -15,6 +14,7 @@ from triage.allocate._present import (
     price_table,
 )
 from triage.allocate._problem import CANDIDATE_COLUMNS, prepare_candidates
+from triage.allocate._reasons import explain_selection
 from triage.allocate._rolling import BacktestResult, RollingResult, backtest, rolling_selection
 from triage.allocate._words import (
     BandChange,

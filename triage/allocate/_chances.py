@@ -15,9 +15,15 @@ import pandas as pd
 
 from triage.allocate._allocation import solve_problem
 from triage.allocate._policy import Policy
-from triage.allocate._problem import build_problem, prepare_candidates
+from triage.allocate._problem import (
+    Problem,
+    build_problem,
+    column_patterns,
+    prepare_candidates,
+    subproblem,
+)
 
-__all__ = ["SelectionChances", "chance_words", "selection_chances"]
+__all__ = ["SelectionChances", "chance_words", "reachable_columns", "selection_chances"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,51 @@ def chance_words(times: int, n: int) -> str:
     return f"{text}: borderline" if 0.25 <= times / n <= 0.75 else text
 
 
+def reachable_columns(problem: Problem, replicates: np.ndarray, *, extra: int = 0) -> np.ndarray:
+    """Return the sorted columns that an optimal selection under some replicate can contain.
+
+    Candidates with identical constraint rows (one pattern) are interchangeable except for their
+    score, so an optimal selection takes a pattern's members best score first, and exact ties in
+    the lottery's order (``tie_break`` and ``canonical_ties`` keep that order). A pattern can
+    hold at most ``cap`` selected cases, the smallest upper bound of its rows (the capacity row
+    bounds every column). So a member ranked ``cap`` or lower in its pattern, by (score, lottery),
+    is selected under no replicate, and leaving it out changes no selection. Forced columns
+    always stay.
+
+    Parameters
+    ----------
+    problem : Problem
+        The program (its rows; its own scores are not used).
+    replicates : ndarray of shape (problem.n, n replicates)
+        Alternative scores, row ``j`` for column ``j``.
+    extra : int, default 0
+        Keep this many more members per pattern (one more answers for any program in which one
+        column is left out).
+    """
+    n = problem.n
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    _, hi = problem.bounds()
+    csc = problem.csc
+    lengths = np.diff(csc.indptr)
+    if (lengths == 0).any():
+        return np.arange(n, dtype=np.int64)
+    upper = np.where(np.isfinite(hi), hi, n)[csc.indices]
+    cap = np.minimum.reduceat(upper, csc.indptr[:-1]).astype(np.int64)
+    pattern = column_patterns(problem)
+    keep = np.zeros(n, dtype=bool)
+    keep[problem.forced] = True
+    lottery = problem.lottery
+    for b in range(replicates.shape[1]):
+        order = np.lexsort((lottery, -replicates[:, b], pattern))
+        sorted_pattern = pattern[order]
+        starts = np.flatnonzero(np.r_[True, sorted_pattern[1:] != sorted_pattern[:-1]])
+        first = np.repeat(starts, np.diff(np.r_[starts, n]))
+        rank = np.arange(n) - first
+        keep[order[rank < cap[order] + extra]] = True
+    return np.flatnonzero(keep)
+
+
 def selection_chances(
     candidates: pd.DataFrame,
     policy: Policy,
@@ -118,13 +169,16 @@ def selection_chances(
     n_rep = reps.shape[1]
     counts = np.zeros(problem.n, dtype=np.int64)
     feasible = True
+    # Only columns some replicate could select are solved: the rest provably never are.
+    cols = reachable_columns(problem, reps)
+    core = subproblem(problem, cols)
     for b in range(n_rep):
-        alt = replace(problem, scores=np.ascontiguousarray(reps[:, b]))
+        alt = replace(core, scores=np.ascontiguousarray(reps[cols, b]))
         result = solve_problem(alt, policy, solver="highspy")
         if not result.feasible or result._x is None:
             feasible = False
             break
-        counts += result._x.astype(np.int64)
+        counts[cols] += result._x.astype(np.int64)
     p = counts / n_rep if n_rep and feasible else np.full(problem.n, np.nan)
     words = [
         chance_words(int(c), n_rep) if feasible else "no selection: the policy cannot be met"

@@ -24,8 +24,10 @@ __all__ = [
     "Problem",
     "Row",
     "build_problem",
+    "column_patterns",
     "lottery_rank",
     "prepare_candidates",
+    "subproblem",
 ]
 
 #: Columns a candidate table must have (its contract, ``triage.schema.Candidates``);
@@ -429,4 +431,43 @@ def build_problem(
         exploration=explore,
         missing_must_include=tuple(missing),
         tie_seed=int(seed),
+    )
+
+
+def column_patterns(problem: Problem) -> np.ndarray:
+    """Return each column's constraint pattern as an int (equal ints: identical rows).
+
+    Exact (no hashing): the sorted row indices of each column, padded, compared whole.
+    """
+    csc = problem.csc
+    lengths = np.diff(csc.indptr)
+    width = int(lengths.max()) if len(lengths) else 0
+    padded = np.full((problem.n, max(width, 1)), -1, dtype=np.int64)
+    col_of = np.repeat(np.arange(problem.n), lengths)
+    slot = np.arange(len(csc.indices)) - np.repeat(csc.indptr[:-1], lengths)
+    padded[col_of, slot] = csc.indices
+    padded.sort(axis=1)
+    return np.unique(padded, axis=0, return_inverse=True)[1].ravel().astype(np.int64)
+
+
+def subproblem(problem: Problem, cols: np.ndarray) -> Problem:
+    """Return ``problem`` restricted to the columns ``cols`` (sorted), with the same rows, capacity
+    and tie lottery; forced and exploration columns must be among ``cols``."""
+    cols = np.asarray(cols, dtype=np.int64)
+    where = np.full(problem.n, -1, dtype=np.int64)
+    where[cols] = np.arange(len(cols))
+    if (where[problem.forced] < 0).any():
+        raise ValueError("`cols` must hold every forced column. Got some left out instead.")
+    return Problem(
+        candidates=problem.candidates.iloc[cols],
+        case_ids=problem.case_ids[cols],
+        scores=problem.scores[cols],
+        k=problem.k,
+        rows=problem.rows,
+        matrix=problem.csc[:, cols].tocsr(),
+        forced=where[problem.forced],
+        exploration=where[problem.exploration],
+        missing_must_include=problem.missing_must_include,
+        tie_seed=problem.tie_seed,
+        _lottery=problem.lottery[cols],
     )

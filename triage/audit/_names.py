@@ -222,7 +222,8 @@ def name_index(registry: Any) -> NameIndex:
                 contacts.append(contact)
         if Individual.__tablename__ in tables:
             names.extend(conn.execute(select(Individual.defender_name)).scalars())
-    return NameIndex(names, contacts)
+    # A name or contact met again adds nothing: index each once.
+    return NameIndex(dict.fromkeys(names), dict.fromkeys(contacts))
 
 
 def withhold(registry: Any, frame: Any, columns: Iterable[str]) -> Any:
@@ -242,13 +243,17 @@ def withhold(registry: Any, frame: Any, columns: Iterable[str]) -> Any:
     return out
 
 
-def check_free_text(registry: Any | None, text: str, *, what: str) -> None:
+def check_free_text(
+    registry: Any | None, text: str, *, what: str, index: NameIndex | None = None
+) -> None:
     """Refuse ``text`` (raise ``TriageError``) when it holds a name, contact, e-mail or phone.
 
     ``what`` names the field in the message ("the override reason"); the message never
-    repeats the name or contact found.
+    repeats the name or contact found. ``index`` (``name_index(registry)``, built once) saves
+    reading every name again when several texts are checked.
     """
-    index = name_index(registry) if registry is not None else None
+    if index is None and registry is not None:
+        index = name_index(registry)
     found = find_sensitive(text, index)
     if found is not None:
         raise TriageError(

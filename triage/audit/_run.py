@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
-import io
-import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,40 +25,47 @@ from triage.audit._ledger import (
     LedgerRecord,
     LedgerTx,
     append_record,
-    get_blob,
-    get_record,
     ledger_transaction,
     put_blob,
     read_records,
     utc_now,
 )
 from triage.audit._privacy import ROLES, Role
+from triage.audit._replay import ReplayResult, list_runs, record_json, replay, run_candidates
 from triage.audit._roles import require
+from triage.audit._run_io import (
+    CANDIDATE_COLUMNS,
+    Allocator,
+    Explainer,
+    PolicyParser,
+    _call_with_optional,
+    _default_allocator,
+    _default_explainer,
+    _default_policy_parser,
+    _json_value,
+    _sha,
+    _with_overrides,
+    candidates_from_csv,
+    candidates_to_csv,
+)
 from triage.errors import TriageError
-from triage.schema import QUEUE_COLUMNS, SENSITIVE_COLUMNS
+from triage.schema import SENSITIVE_COLUMNS
 
 __all__ = [
     "CANDIDATE_COLUMNS",
     "ReplayResult",
     "RunRecord",
+    "active_overrides",
     "candidates_from_csv",
     "candidates_to_csv",
     "list_runs",
+    "record_json",
     "replay",
+    "run_candidates",
     "run_selection",
 ]
 
 ProgressCallback = Callable[[int, int, str], None]
-
-#: The candidate table stored with each run: the queue without names, plus the scores.
-CANDIDATE_COLUMNS: tuple[str, ...] = (
-    *(c for c in QUEUE_COLUMNS if c not in SENSITIVE_COLUMNS),
-    "score",
-    "lower",
-    "upper",
-)
-_DATES = ("received_date", "last_incident_date")
-_FLOATS = ("score", "lower", "upper")
 
 if TYPE_CHECKING:
     from triage.registry import Registry, Status
@@ -75,11 +78,6 @@ class Scorer(Protocol):
     sha256: str
 
     def predict(self, cases: pd.DataFrame, history: Any) -> pd.DataFrame: ...
-
-
-Allocator = Callable[..., Any]
-Explainer = Callable[[pd.DataFrame, Any, Any], pd.DataFrame]
-PolicyParser = Callable[[str], Any]
 
 
 @dataclass(frozen=True)
@@ -109,141 +107,6 @@ class RunRecord:
     reasons: pd.DataFrame = field(repr=False)
     candidates: pd.DataFrame = field(repr=False)
     record: LedgerRecord = field(repr=False)
-
-
-@dataclass(frozen=True)
-class ReplayResult:
-    """The outcome of re-running a stored selection.
-
-    ``identical`` is True when the replayed selection equals the stored one; ``added`` and
-    ``removed`` list the case ids that differ (in the replay, not in the original).
-    """
-
-    run_id: str
-    identical: bool
-    n_candidates: int
-    n_selected: int
-    added: list[str]
-    removed: list[str]
-    candidates_sha256: str
-    policy_sha256: str
-    status: str
-    original_status: str
-    model_check: str = ""
-    model_ok: bool = True
-    record_check: str = ""
-    record_ok: bool = True
-
-    def summary(self) -> str:
-        """Return one line for a terminal."""
-        if not self.record_ok:
-            return f"{self.run_id}: THE RECORD CANNOT BE TRUSTED: {self.record_check}"
-        if not self.model_ok:
-            return f"{self.run_id}: MODEL CHECK FAILED: {self.model_check}"
-        if self.identical:
-            return (
-                f"{self.run_id}: replay identical ({self.n_selected} of {self.n_candidates} "
-                f"selected, status {self.status}; candidates {self.candidates_sha256[:12]}, "
-                f"policy {self.policy_sha256[:12]})"
-            )
-        return (
-            f"{self.run_id}: replay DIFFERS: {len(self.added)} case(s) added "
-            f"({', '.join(self.added[:5])}), {len(self.removed)} removed "
-            f"({', '.join(self.removed[:5])}); status {self.status} vs {self.original_status}"
-        )
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def candidates_to_csv(candidates: pd.DataFrame) -> bytes:
-    """Return the canonical CSV bytes of a candidate table: CANDIDATE_COLUMNS, sorted by case_id.
-
-    Dates are ``YYYY-MM-DD``, booleans ``true``/``false``, floats in shortest round-trip form,
-    missing values blank, ``\\n`` line ends. Equal tables give equal bytes whatever their row order.
-    """
-    missing = [c for c in ("case_id", "score") if c not in candidates.columns]
-    if missing:
-        raise ValueError(
-            f"`candidates` must have columns case_id and score. Got no {', '.join(missing)} instead."
-        )
-    frame = pd.DataFrame(index=candidates.index)
-    for col in CANDIDATE_COLUMNS:
-        values = (
-            candidates[col]
-            if col in candidates.columns
-            else pd.Series(pd.NA, index=candidates.index)
-        )
-        if col in _DATES:
-            text = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
-        elif col == "protester":
-            text = values.map(lambda v: "" if pd.isna(v) else ("true" if bool(v) else "false"))
-        elif col in _FLOATS:
-            text = values.map(lambda v: "" if pd.isna(v) else repr(float(v)))
-        elif col == "n_mandates":
-            text = values.map(lambda v: "" if pd.isna(v) else str(int(v)))
-        else:
-            text = values.map(lambda v: "" if pd.isna(v) else str(v))
-        frame[col] = text.fillna("").astype(str)
-    if frame["case_id"].duplicated().any():
-        dup = frame.loc[frame["case_id"].duplicated(), "case_id"].iloc[0]
-        raise TriageError(f"candidate table: case_id {dup!r} appears more than once.")
-    frame = frame.sort_values("case_id", kind="stable")
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue().encode("utf-8")
-
-
-def candidates_from_csv(data: bytes) -> pd.DataFrame:
-    """Parse canonical candidate CSV bytes into typed columns (the exact inverse of ``candidates_to_csv``)."""
-    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_values=[""])
-    for col in _DATES:
-        frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d")
-    for col in _FLOATS:
-        frame[col] = pd.to_numeric(frame[col]).astype(float)
-    frame["protester"] = frame["protester"].map({"true": True, "false": False}).astype("boolean")
-    frame["n_mandates"] = pd.to_numeric(frame["n_mandates"]).astype("Int64")
-    return frame
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or value is pd.NA:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _call_with_optional(func: Callable[..., Any], *args: Any, **optional: Any) -> Any:
-    """Call ``func(*args)`` passing only the keyword arguments its signature accepts."""
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return func(*args)
-    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    kwargs = {k: v for k, v in optional.items() if accepts_any or k in params}
-    return func(*args, **kwargs)
-
-
-def _default_allocator() -> Allocator:
-    from triage.allocate import allocate
-
-    return allocate
-
-
-def _default_explainer() -> Explainer:
-    from triage.allocate import explain_selection
-
-    return explain_selection
-
-
-def _default_policy_parser() -> PolicyParser:
-    from triage.allocate import Policy
-
-    return lambda text: Policy.from_toml(text)
 
 
 def _library_version(solver_name: str) -> str | None:
@@ -364,18 +227,6 @@ def _override_list(carried: dict[str, dict[str, str]]) -> list[dict[str, str]]:
     ]
 
 
-def _with_overrides(candidates: pd.DataFrame, carried: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """The candidates the allocator sees: dropped cases left out, selected ones must-include."""
-    if not carried:
-        return candidates
-    drop = {str(e["case_id"]) for e in carried if e["action"] == "drop"}
-    keep = {str(e["case_id"]) for e in carried if e["action"] == "select"}
-    ids = candidates["case_id"].astype(str)
-    out = candidates.loc[~ids.isin(drop)].copy()
-    out["must_include"] = out["case_id"].astype(str).isin(keep)
-    return out.reset_index(drop=True)
-
-
 def run_selection(
     *,
     registry: Registry,
@@ -452,14 +303,18 @@ def run_selection(
     policy_text = policy_bytes.decode("utf-8", errors="strict")
     parse = policy_parser or _default_policy_parser()
     policy = parse(policy_text)
-    from triage.audit._names import check_free_text
+    from triage.audit._names import check_free_text, name_index
 
+    texts: dict[str, str] = {}
     for field_name in ("name", "description"):
         value = getattr(policy, field_name, None)
         if isinstance(value, str) and value:
-            check_free_text(registry, value, what=f"the policy {field_name}")
+            texts[field_name] = value
+    index = name_index(registry) if texts else None  # every name read once, not per field
+    for field_name, value in texts.items():
+        check_free_text(registry, value, what=f"the policy {field_name}", index=index)
 
-    report(0, 5, "reading the queue")
+    report(0, 9, "reading the queue")
     from triage.registry import OPEN_DECISIONS
 
     queue = registry.queue(statuses=OPEN_DECISIONS)
@@ -467,9 +322,10 @@ def run_selection(
         raise TriageError(
             "the registry queue is empty: nothing to select. Load or ingest submissions first."
         )
+    report(1, 9, "reading the history")
     history = registry.history()
 
-    report(1, 5, "scoring")
+    report(2, 9, "scoring")
     if scorer is None:
         from triage.scoring import load_model
 
@@ -482,6 +338,7 @@ def run_selection(
 
         features = build_features(public, history)
         scores = _call_with_optional(scorer.predict, public, history, features=features)
+        report(3, 9, "scoring the bootstrap replicates")
         replicates = np.asarray(scorer.member_scores(features))
     else:
         scores = scorer.predict(public, history)
@@ -506,7 +363,7 @@ def run_selection(
         "lapsed": _override_list(carried) if lapse_overrides else [],
     }
 
-    report(2, 5, "allocating")
+    report(4, 9, "allocating")
     allocate = allocator or _default_allocator()
     options: dict[str, Any] = {"seed": seed}
     if solver is not None:
@@ -515,15 +372,17 @@ def run_selection(
         allocate, _with_overrides(candidates, overrides_entry["carried"]), policy, **options
     )
     selected = sorted(str(c) for c in allocation.selected)
+    report(5, 9, "reasons")
     explain = explainer or _default_explainer()
     reasons = _reasons(explain(candidates, policy, allocation), candidates, selected)
+    report(6, 9, "chance of selection")
     chances = _chances(candidates, merged, policy, replicates, allocation, seed)
     if chances is not None:
         reasons = reasons.merge(
             chances.loc[:, ["case_id", "p_selected", "chance"]], on="case_id", how="left"
         )
 
-    report(3, 5, "recording the run")
+    report(7, 9, "recording the run")
     candidates_sha = hashlib.sha256(data).hexdigest()
     content = {
         "policy": {
@@ -591,11 +450,11 @@ def run_selection(
             tx=tx,
         )
         if advance:
-            report(4, 5, "moving cases along their lifecycle")
+            report(8, 9, "moving cases along their lifecycle")
             registry.advance_many(
                 decisions, run_id=record.record_id, at=now or utc_now(), conn=tx.conn
             )
-    report(5, 5, "done")
+    report(9, 9, "done")
     return RunRecord(
         run_id=record.record_id,
         allocation=allocation,
@@ -603,165 +462,4 @@ def run_selection(
         reasons=reasons,
         candidates=candidates,
         record=record,
-    )
-
-
-def run_candidates(registry: HasEngine, run_id: str) -> pd.DataFrame:
-    """Return a stored run's candidate table (checked against its SHA-256)."""
-    record = get_record(registry, run_id, kind="run")
-    return candidates_from_csv(get_blob(registry, record.content["candidates"]["sha256"]))
-
-
-def replay(
-    registry: HasEngine,
-    run_id: str,
-    *,
-    allocator: Allocator | None = None,
-    policy_parser: PolicyParser | None = None,
-) -> ReplayResult:
-    """Re-run a stored selection from its stored inputs and compare the selections.
-
-    The candidate table is read from the registry and checked against the stored SHA-256,
-    the policy is parsed from the stored text (checked against its SHA-256), and the
-    allocator runs with the stored seed. No model is needed.
-
-    Raises
-    ------
-    TriageError
-        If the run does not exist or a stored input no longer matches its hash.
-    """
-    record = get_record(registry, run_id, kind="run")
-    content = record.content
-    policy_text = content["policy"]["text"]
-    if _sha(policy_text.encode("utf-8")) != content["policy"]["sha256"]:
-        raise TriageError(f"{run_id}: the stored policy no longer matches its SHA-256.")
-    data = get_blob(registry, content["candidates"]["sha256"])
-    candidates = candidates_from_csv(data)
-    policy = (policy_parser or _default_policy_parser())(policy_text)
-    carried = content.get("overrides", {}).get("carried", [])
-    options: dict[str, Any] = {"seed": content["seed"]}
-    requested = content.get("solver", {}).get("requested")
-    if requested:
-        options["solver"] = requested
-    allocation = _call_with_optional(
-        allocator or _default_allocator(), _with_overrides(candidates, carried), policy, **options
-    )
-    model_check, model_ok = _check_model(content.get("model", {}))
-    from triage.audit._ledger import verify_chain
-
-    # A replay of a rewritten record would agree with itself: check the chain and signatures.
-    chain = verify_chain(registry)
-    record_ok, record_check = chain.ok, ("" if chain.ok else chain.problem)
-    again = sorted(str(c) for c in allocation.selected)
-    before = list(content["selected"])
-    added = sorted(set(again) - set(before))
-    removed = sorted(set(before) - set(again))
-    return ReplayResult(
-        run_id=run_id,
-        identical=again == before,
-        n_candidates=len(candidates),
-        n_selected=len(again),
-        added=added,
-        removed=removed,
-        candidates_sha256=content["candidates"]["sha256"],
-        policy_sha256=content["policy"]["sha256"],
-        status=str(getattr(allocation, "status", "unknown")),
-        original_status=str(content["solver"]["status"]),
-        model_check=model_check,
-        model_ok=model_ok,
-        record_check=record_check,
-        record_ok=record_ok,
-    )
-
-
-def _check_model(model: dict[str, Any]) -> tuple[str, bool]:
-    """Check a run's recorded model: its sha against its card's, and against the artifacts
-    still on disk when its folder is there."""
-    sha = str(model.get("sha256", ""))
-    integrity = str(model.get("integrity", ""))
-    if integrity.startswith("MISMATCH"):
-        return f"the run used model artifacts that did not match their card ({integrity})", False
-    card = str(model.get("card_sha256", ""))
-    if card and sha and card != sha:
-        return f"recorded model sha {sha[:16]} differs from its card's {card[:16]}", False
-    folder = model.get("dir")
-    if folder is None:
-        from triage.config import models_dir
-
-        candidate = models_dir() / str(model.get("version", ""))
-        folder = str(candidate) if str(model.get("version", "")) else None
-    if folder and Path(folder).is_dir():
-        from triage.scoring._model import ARTIFACT_FILES, artifact_sha256
-
-        if all((Path(folder) / n).is_file() for n in ARTIFACT_FILES):
-            now = artifact_sha256(Path(folder))
-            if sha and now != sha:
-                return (
-                    f"model sha {sha[:16]} recorded; the artifacts in {folder} now hash to "
-                    f"{now[:16]} (the replay does not need them: it uses the stored scores)",
-                    True,
-                )
-            return f"model sha {sha[:16]} matches the artifacts in {folder}", True
-    return f"model sha {sha[:16]} (artifacts not on this machine)", True
-
-
-def list_runs(registry: HasEngine) -> pd.DataFrame:
-    """Return one row per stored run: run_id, created_at, user, role, policy_sha256, model_version, candidates, selected, status, gap, overrides."""
-    runs = read_records(registry, kind="run")
-    overrides = read_records(registry, kind="override")
-    per_run: dict[str, int] = {}
-    for o in overrides:
-        per_run[o.content["run_id"]] = per_run.get(o.content["run_id"], 0) + 1
-    rows = [
-        {
-            "run_id": r.record_id,
-            "created_at": r.created_at,
-            "user": r.user,
-            "role": r.role,
-            "policy_sha256": r.content["policy"]["sha256"],
-            "model_version": r.content["model"]["version"],
-            "candidates": int(r.content["candidates"]["n"]),
-            "selected": len(r.content["selected"]),
-            "status": r.content["solver"]["status"],
-            "gap": r.content["solver"]["gap"],
-            "overrides": per_run.get(r.record_id, 0),
-        }
-        for r in runs
-    ]
-    columns = [
-        "run_id",
-        "created_at",
-        "user",
-        "role",
-        "policy_sha256",
-        "model_version",
-        "candidates",
-        "selected",
-        "status",
-        "gap",
-        "overrides",
-    ]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def record_json(record: LedgerRecord) -> str:
-    """Return a record as indented JSON with sorted keys (for exports)."""
-    return (
-        json.dumps(
-            {
-                "seq": record.seq,
-                "kind": record.kind,
-                "record_id": record.record_id,
-                "created_at": record.created_at,
-                "user": record.user,
-                "role": record.role,
-                "prev_hash": record.prev_hash,
-                "hash": record.hash,
-                "content": record.content,
-            },
-            indent=2,
-            sort_keys=True,
-            ensure_ascii=False,
-        )
-        + "\n"
     )

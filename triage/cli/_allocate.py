@@ -7,15 +7,25 @@ instant and ``triage select --candidates`` never loads LightGBM, SHAP or Streaml
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from triage.cli._allocate_show import (
+    _print_frame,
+    _print_summary,
+    _replicate_chances,
+    _write_reasons,
+)
 from triage.cli._app import app, console, err_console
 from triage.errors import InputFileError, TriageError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
+
+    from triage.registry import Registry
 
 _POLICY_HELP = "Policy file (TOML). Default: policies/default.toml."
 
@@ -26,9 +36,30 @@ def _policy_path(policy: Path | None) -> Path:
     return policy if policy is not None else policies_dir() / "default.toml"
 
 
-#: The largest registry queue ``triage select`` scores, explains and records in one run
-#: (measured: 100,000 cases take about 90 s and 0.7 GiB on the 2-core reference machine).
+#: The largest registry queue ``triage select`` scores, explains and records in one run. Measured
+#: (2026-12-02, `make bench reliability`, 2-core machine shared with other work): 100,000 queued
+#: cases take 45 s of CPU and peak at 0.91 GiB; 250,000 take 107 s of CPU and peak at 1.62 GiB.
+#: Counted over the incoming submissions awaiting or holding a revisable decision (the run's
+#: candidates), in the database, before anything is read.
 MAX_REGISTRY_QUEUE = 250_000
+
+
+def _open_decisions(registry: Registry, statuses: Iterable[str]) -> int:
+    """Incoming submissions (queue and intake) with one of ``statuses``: a run's candidates,
+    counted in the database without reading them."""
+    from sqlalchemy import func, select
+
+    from triage.registry import Submission
+    from triage.registry._registry import INCOMING_ORIGINS
+
+    query = (
+        select(func.count())
+        .select_from(Submission)
+        .where(Submission.status.in_(list(statuses)))
+        .where(Submission.origin.in_(INCOMING_ORIGINS))
+    )
+    with registry.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def _read_csv(path: Path, what: str) -> pd.DataFrame:
@@ -40,77 +71,6 @@ def _read_csv(path: Path, what: str) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputFileError(f"{path}: cannot be read as CSV ({exc}).") from exc
-
-
-def _guard(value: Any) -> Any:
-    # Spreadsheet formula injection: a cell starting with one of these would be executed.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _write_reasons(frame: pd.DataFrame, path: Path) -> None:
-    out = frame.copy()
-    for col in ("case_id", "reason", "displaced_by"):
-        out[col] = out[col].map(_guard)
-    out["selected"] = out["selected"].map({True: "true", False: "false"})
-    if "chance" in out.columns:
-        out["chance"] = out["chance"].map(_guard)
-    try:
-        out.to_csv(path, index=False, lineterminator="\n")
-    except OSError as exc:
-        raise TriageError(f"{path}: cannot write the reasons file ({exc}).") from exc
-
-
-def _print_summary(allocation: Any) -> None:
-    from rich.markup import escape
-    from rich.table import Column, Table
-
-    console.print(
-        f"[bold]{allocation.status}[/]: {len(allocation.selected)} of "
-        f"{allocation.n_candidates} candidates selected, objective "
-        f"{(allocation.objective or 0):.3f} expected improvements, gap {allocation.gap:g} "
-        f"({allocation.solver}, policy {allocation.policy_name})",
-        highlight=False,
-    )
-    table = Table("kind", "target", "achieved", "binding", "shadow price")
-    table.columns.insert(0, Column("constraint", overflow="fold"))
-    for r in allocation.constraints.to_dict("records"):
-        name = str(r["name"])
-        if name.startswith(("exploration[", "must_include[")):
-            continue  # one line each would drown the table; counted below
-        if name.startswith("max_per_country") and not r["binding"]:
-            continue
-        price = r["shadow_price"]
-        table.add_row(
-            escape(str(r["name"])),
-            str(r["kind"]),
-            str(r["target"]),
-            "" if r["achieved"] is None else str(r["achieved"]),
-            "yes" if r["binding"] else "",
-            "" if price != price else f"{price:+.4f}",
-        )
-    console.print(table)
-    for tie in getattr(allocation, "ties", ()):
-        console.print(
-            f"{len(tie.draw_order)} candidates tie exactly at a score of {tie.score:.1%}; the "
-            f"{tie.places} place(s) among them were drawn by lot (seed {allocation.tie_seed}; "
-            "the draw order is in the --json output and the run record).",
-            highlight=False,
-        )
-    forced = allocation.constraints["name"].str.startswith("must_include[").sum()
-    if forced or allocation.exploration:
-        console.print(
-            f"{forced} must-include case(s); {len(allocation.exploration)} case(s) drawn at "
-            "random for exploration.",
-            highlight=False,
-        )
-    if allocation.missing_must_include:
-        err_console.print(
-            "warning: must-include case(s) not among the candidates: "
-            + ", ".join(allocation.missing_must_include),
-            highlight=False,
-        )
 
 
 @app.command("select")
@@ -196,7 +156,7 @@ def select(
         session = cli_session(user, role, password)
         registry = open_registry(None)
         # Refuse a queue too large to score, explain and record in memory before reading it.
-        queued = sum(n for s, n in registry.status_counts().items() if s in OPEN_DECISIONS)
+        queued = _open_decisions(registry, OPEN_DECISIONS)
         if queued > MAX_REGISTRY_QUEUE:
             raise TriageError(
                 f"the registry queue holds {queued:,} cases awaiting a decision; a recorded "
@@ -260,29 +220,6 @@ def select(
         raise TriageError(allocation.message, exit_code=2)
 
 
-def _replicate_chances(
-    frame: pd.DataFrame, path: Path, policy: Any, seed: int
-) -> pd.DataFrame | None:
-    """p_selected from the candidates' replicate_1.. columns (``triage score --replicates``)."""
-    import numpy as np
-    import pandas as pd
-
-    cols = [c for c in frame.columns if c.startswith("replicate_")]
-    if not cols:
-        return None
-    values = frame.loc[:, cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < 0) | (values > 1)
-    if bad.any():
-        row, col = (int(v[0]) for v in np.nonzero(bad))
-        raise InputFileError(
-            f"{path}: line {row + 2}, column {cols[col]}: a replicate score must be a "
-            "probability in [0, 1]."
-        )
-    from triage.allocate import selection_chances
-
-    return selection_chances(frame, policy, values, seed=seed).by_case
-
-
 def _load_candidates(path: Path) -> pd.DataFrame:
     from triage.allocate._problem import prepare_candidates
 
@@ -300,25 +237,6 @@ def _scored_queue(history: Path) -> tuple[pd.DataFrame, str]:
         raise InputFileError(f"{history / 'truth.csv'}: has no p_improve for some queued cases.")
     merged["score"] = pd.to_numeric(merged["p_improve"])
     return merged, "the simulation's true p_improve (SIMULATED oracle, not a model score)"
-
-
-def _print_frame(frame: pd.DataFrame, title: str) -> None:
-    from rich.markup import escape
-    from rich.table import Column, Table
-
-    table = Table(*[Column(str(c), overflow="fold") for c in frame.columns], title=title)
-    for rec in frame.itertuples(index=False):
-        cells = []
-        for v in rec:
-            if isinstance(v, float):
-                if v != v:
-                    cells.append("")
-                else:
-                    cells.append(str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.4f}")
-            else:
-                cells.append(escape(str(v)))
-        table.add_row(*cells)
-    console.print(table)
 
 
 @app.command("price")

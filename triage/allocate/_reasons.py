@@ -20,7 +20,7 @@ from triage.allocate._allocation import Allocation, TieDraw
 from triage.allocate._engine import Engine, LPResult
 from triage.allocate._policy import Policy
 from triage.allocate._present import constraint_phrase
-from triage.allocate._problem import Problem, Row, build_problem
+from triage.allocate._problem import Problem, Row, build_problem, column_patterns, subproblem
 
 __all__ = ["explain_selection"]
 
@@ -83,7 +83,7 @@ def _solve_forced(
     finally:
         # An infeasible forced solve pulls every candidate into the model; go back to the
         # small core so the next solves stay fast.
-        if len(eng.core) > 4 * len(core_before) + 1000:
+        if len(core_before) and len(eng.core) > 4 * len(core_before) + 1000:
             eng._build(core_before)
 
 
@@ -121,6 +121,73 @@ def _solve_forced_inner(
     x = mip.x.copy()
     x[j] = True
     return mip.objective, x, lp
+
+
+def _fixed_mip(eng: Engine, lp: LPResult, incumbent: float) -> tuple[float, np.ndarray] | None:
+    """The integer optimum by reduced-cost fixing, given a feasible total ``incumbent``.
+
+    A selection that differs from the LP optimum in a column whose reduced cost exceeds the gap
+    ``lp.objective - incumbent`` is worth less than ``incumbent``, so every optimum keeps those
+    columns at their LP values; the integer program runs on the other columns only. None when
+    that program is not settled (the caller solves the full one).
+    """
+    import highspy
+
+    from triage.allocate._engine import _finite, new_highs
+
+    p = eng.problem
+    gap = max(lp.objective - incumbent, 0.0)
+    reduced = lp.reduced
+    slack = gap + 1e-9 * max(1.0, abs(lp.objective))
+    one = (reduced < -slack) & (eng.col_ub > 0)
+    free = np.flatnonzero(~one & ((reduced <= slack) | (eng.col_lb > 0)))
+    if len(free) > 20_000:
+        return None
+    shift = p.matrix @ one.astype(np.float64)
+    model = eng._core_lp(free)
+    model.row_lower_ = _finite(eng.lo - shift)
+    model.row_upper_ = _finite(eng.hi - shift)
+    model.integrality_ = [highspy.HighsVarType.kInteger] * len(free)
+    h = new_highs(eng.time_limit)
+    h.passModel(model)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    x = one.copy()
+    x[free] = np.asarray(h.getSolution().col_value) > 0.5
+    return float(p.scores[x].sum()), x
+
+
+def _solve_pattern(eng: Engine, j: int, swap: Swap | None) -> tuple[float, np.ndarray | None]:
+    """Return (W, others): the best total of K - 1 cases, any of them, with one more case of
+    ``j``'s constraint pattern counted in, and their selection; (-inf, None) when none fits."""
+    p = eng.problem
+    core_before = eng.core.copy()
+    lo, hi = eng.lo.copy(), eng.hi.copy()
+    col = p.csc[:, j].toarray().ravel()
+    eng.set_row_bounds(lo - col, hi - col)
+    try:
+        lp = eng.solve_lp()
+        if lp.status == "optimal" and not lp.integral and swap is not None:
+            # One exchange (j in, a selected case out) that reaches the LP bound is optimal.
+            best = swap(j)
+            bound = lp.objective
+            if best is not None:
+                others = best[1].copy()
+                others[j] = False
+                if best[0] >= bound - 1e-9 * max(1.0, abs(bound)):
+                    return best[0], others
+                fixed = _fixed_mip(eng, lp, best[0])
+                if fixed is not None:
+                    return fixed
+        mip = eng.solve_mip(lp, backend="highspy")
+    finally:
+        eng.set_row_bounds(lo, hi)
+        if len(core_before) and len(eng.core) > 4 * len(core_before) + 1000:
+            eng._build(core_before)
+    if mip.status == "infeasible":
+        return -math.inf, None
+    return mip.objective, mip.x
 
 
 def explain_selection(
@@ -218,73 +285,73 @@ def explain_selection(
         xj[j] = True
         return z - float(problem.scores[out]), xj
 
-    unselected = np.flatnonzero(~x)
-    outside = [int(j) for j in unselected if eng.pos[j] < 0]
-    inside = [int(j) for j in unselected if eng.pos[j] >= 0]
-    done = 0
-    total = len(unselected)
-    # V_j and the selected cases that would leave (their column indices; None when j cannot
-    # enter). Only the leavers are kept, never a full selection per candidate: memory stays
-    # linear in the number of candidates.
-    results: dict[int, tuple[float, np.ndarray | None]] = {}
+    # The solves run on the candidates that can matter: a pattern's members beyond its cap
+    # (plus one, for a program with one member left out) are never in an optimum, so every V
+    # is the same on this smaller program (see ``reachable_columns``).
+    from triage.allocate._chances import reachable_columns
+
+    reach = np.union1d(reachable_columns(problem, problem.scores[:, None], extra=1), selected_idx)
+    where = np.full(n, -1, dtype=np.int64)
+    where[reach] = np.arange(len(reach))
+    sub_eng = Engine(subproblem(problem, reach))
+    x_sub = x[reach]
+
+    def swap_sub(jj: int) -> tuple[float, np.ndarray] | None:
+        found = best_swap(int(reach[jj]))
+        return None if found is None else (found[0], found[1][reach])
 
     def leavers(xj: np.ndarray | None) -> np.ndarray | None:
-        return None if xj is None else np.flatnonzero(x & ~xj)
+        return None if xj is None else reach[np.flatnonzero(x_sub & ~xj)]
 
-    # Two candidates with the same rows and the same score pose the same problem (swap their
-    # labels), so one solve answers for all of them; neither is selected, so the same cases
-    # leave.
-    twins: dict[bytes, int] = {}
-    for j in map(int, inside):
-        key = csc.indices[csc.indptr[j] : csc.indptr[j + 1]].tobytes() + problem.scores[j].tobytes()
-        if key in twins:
-            results[j] = results[twins[key]]
-        else:
-            twins[key] = j
-            v, xj, _ = _solve_forced(eng, int(j), best_swap)
-            results[int(j)] = (v, leavers(xj))
-        done += 1
-        if on_progress and done % 50 == 0:
-            on_progress(done, total, "score to enter")
-    # Candidates outside the core: group by identical constraint rows, lowest score first.
-    groups: dict[bytes, list[int]] = {}
-    for j in map(int, outside):
-        key = csc.indices[csc.indptr[j] : csc.indptr[j + 1]].tobytes()
-        groups.setdefault(key, []).append(int(j))
-    for members in groups.values():
-        members.sort(key=lambda c: (problem.scores[c], c))
-        pending = list(members)
-        while pending:
-            r = pending.pop(0)
-            v, xr, lp = _solve_forced(eng, r, best_swap)
-            results[r] = (v, leavers(xr))
-            done += 1
-            # Twins (same rows, same score) pose the same problem with the labels swapped:
-            # the same V, and the same selected cases leave (neither twin is selected).
-            same = 0
-            while same < len(pending) and problem.scores[pending[same]] == problem.scores[r]:
-                results[pending[same]] = results[r]
-                same += 1
-            done += same
-            pending = pending[same:]
-            if xr is None or lp is None or not lp.integral:
-                continue
-            # Shared answer proof: the LP duals for r also price out r itself, and r's
-            # solution selects no other member, so every member has the same V.
-            a_col = csc[:, r].toarray().ravel()
-            reduced_r = problem.scores[r] - float(a_col @ (-lp.y))
-            others = np.array(pending, dtype=np.int64)
-            if reduced_r <= _TOL and (not len(others) or not xr[others].any()):
-                shared = results[r]
-                for j in pending:
-                    results[j] = shared
-                done += len(pending)
-                pending = []
+    unselected = np.flatnonzero(~x)
+    pattern = column_patterns(problem)
+    total = len(unselected)
+    # V_j and the selected cases that would leave (their column indices; None when j cannot
+    # enter), one entry per pattern where the pattern's answer holds for its members, else per
+    # case. Only the leavers are kept, never a full selection per candidate: memory stays linear.
+    by_pattern: dict[int, tuple[float, np.ndarray | None, np.ndarray | None]] = {}
+    own: dict[int, tuple[float, np.ndarray | None]] = {}
+    done = 0
+    order = unselected[np.argsort(pattern[unselected], kind="stable")]
+    starts = np.flatnonzero(np.r_[True, pattern[order][1:] != pattern[order][:-1]])
+    if not total:
+        starts = starts[:0]
+    ends = np.r_[starts[1:], len(order)][: len(starts)]
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        members = order[a:b]
+        pid = int(pattern[members[0]])
+        # One solve per pattern: the best selection of the K - 1 others when one more case of
+        # this pattern is in (every candidate may be among them). A member it leaves out has
+        # exactly this answer: forcing it in leaves the same choice, and no better one.
+        inside = members[where[members] >= 0]
+        if not len(inside):
+            # Only when the selection is not the pattern's best (a time limit): the full program.
+            v, others = _solve_pattern(eng, int(members[0]), best_swap)
+            by_pattern[pid] = (v, others, None if others is None else np.flatnonzero(x & ~others))
+            for j in members[others[members]].tolist() if others is not None else []:
+                vj, xj, _ = _solve_forced(eng, int(j), best_swap)
+                own[int(j)] = (vj, None if xj is None else np.flatnonzero(x & ~xj))
+            done += len(members)
+            continue
+        v, others = _solve_pattern(sub_eng, int(where[inside[0]]), swap_sub)
+        by_pattern[pid] = (v, others, leavers(others))
+        if others is not None:
+            for j in inside[others[where[inside]]].tolist():
+                # The pattern's best choice uses this member itself: solve it on its own.
+                vj, xj, _ = _solve_forced(sub_eng, int(where[j]), swap_sub)
+                own[int(j)] = (vj, leavers(xj))
+        done += len(members)
         if on_progress:
             on_progress(done, total, "score to enter")
-
+    # Who leaves and which ceilings are full depend on the pattern and V alone: said once each.
+    leaving_text: dict[tuple[int, float], str] = {}
+    full_rows: dict[int, list[int]] = {}
     for j in unselected.tolist():
-        v, out_idx = results[int(j)]
+        pid = int(pattern[j])
+        if j in own:
+            v, out_idx = own[j]
+        else:
+            v, _, out_idx = by_pattern[pid]
         s = problem.scores[j]
         cid = str(problem.case_ids[j])
         if not math.isfinite(v) or out_idx is None:
@@ -295,21 +362,31 @@ def explain_selection(
             continue
         t = z - v
         to_enter[j] = t
-        leaving = problem.case_ids[out_idx]
-        if len(leaving) > 1:
-            swap = _single_swap(problem, x, achieved, lo_rows, hi_rows, j, t)
-            if swap is not None:
-                leaving = problem.case_ids[[swap]]
-        displaced[j] = ";".join(sorted(leaving.tolist()))
-        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
-        full = [
-            r
-            for r in rows
-            if r > 0
-            and problem.rows[r].kind == "max"
-            and shadow[r] > _TOL
-            and achieved[r] >= problem.rows[r].target
-        ]
+        key = (pid, float(v))
+        if j in own or key not in leaving_text:
+            leaving = problem.case_ids[out_idx]
+            if len(leaving) > 1:
+                swap = _single_swap(problem, x, achieved, lo_rows, hi_rows, j, t)
+                if swap is not None:
+                    leaving = problem.case_ids[[swap]]
+            text = ";".join(sorted(leaving.tolist()))
+            if j in own:
+                displaced[j] = text
+            else:
+                leaving_text[key] = text
+        if j not in own:
+            displaced[j] = leaving_text[key]
+        if pid not in full_rows:
+            rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+            full_rows[pid] = [
+                r
+                for r in rows
+                if r > 0
+                and problem.rows[r].kind == "max"
+                and shadow[r] > _TOL
+                and achieved[r] >= problem.rows[r].target
+            ]
+        full = full_rows[pid]
         at_bar = s + _TOL * max(1.0, abs(t)) >= t
         if cid in tie_of and at_bar:
             out_reason[j] = _tie_sentence(tie_of[cid], cid, seed, selected=False)
