@@ -78,6 +78,14 @@ for key, value in st.session_state.get("_keep_t", {}).items():
         st.session_state[key] = value
 
 
+def _change_words(change: float, reference: str) -> str:
+    """The change in expected improvements against the reference policy, never "-0.0"."""
+    if abs(change) < 0.005:
+        return f"no change vs {plain(reference)}"
+    digits = 1 if abs(change) >= 0.1 else 2
+    return f"{change:+.{digits}f} vs {plain(reference)}"
+
+
 def _moved(key: str) -> None:
     st.session_state["_t_last_moved"] = key
 
@@ -253,12 +261,12 @@ with right:
             f"{len(allocation.selected)}",
             help=f"of {allocation.n_candidates} candidates",
         )
+        change = objective - float(baseline.objective or 0)
         m2.metric(
             "Expected improvements",
             f"{objective:.1f}",
-            delta=f"{objective - float(baseline.objective or 0):+.1f} vs {reference.name}"
-            if baseline.feasible
-            else None,
+            delta=_change_words(change, reference.name) if baseline.feasible else None,
+            delta_color="normal" if abs(change) >= 0.005 else "off",
             help="Defenders' situations expected to improve within a year: the sum of the "
             "selected cases' scores",
         )
@@ -304,7 +312,7 @@ with right:
             total = float(everything["cost"].iloc[0]) if len(everything) else None
             price_slot.metric(
                 "What all targets cost",
-                "–" if total is None else f"{max(total, 0.0):.2f}",
+                "–" if total is None else f"{max(total, 0.0):.2f} improvements",
                 help="Defenders' situations expected to improve that selecting by score alone "
                 "would add: what balancing the selection costs",
             )
