@@ -7,7 +7,8 @@ from typing import Literal
 
 import numpy as np
 
-from triage.allocate._engine import MIPResult, _normaliser, quiet_highs
+from triage.allocate._engine import MIPResult
+from triage.allocate._highs import _normaliser, quiet_highs
 from triage.allocate._problem import Problem
 
 __all__ = ["build_pulp_model", "solve_core_mip"]

@@ -133,7 +133,7 @@ def _fixed_mip(eng: Engine, lp: LPResult, incumbent: float) -> tuple[float, np.n
     """
     import highspy
 
-    from triage.allocate._engine import _finite, new_highs
+    from triage.allocate._highs import _finite, new_highs
 
     p = eng.problem
     gap = max(lp.objective - incumbent, 0.0)
