@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import streamlit as st
@@ -31,6 +32,7 @@ __all__ = [
     "current_auth",
     "current_role",
     "current_user",
+    "export_buttons",
     "kept_multiselect",
     "kept_selectbox",
     "kept_text_input",
@@ -244,6 +246,40 @@ def kept_text_input(
     value = where.text_input(text, key=key, placeholder=placeholder, help=help)
     _mirror(key, value)
     return str(value)
+
+
+_XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_buttons(
+    columns: Sequence[Any],
+    export: Any,
+    *,
+    role: Role,
+    simulated: bool,
+    stem: str,
+    labels: tuple[str, str],
+    key: str,
+    icon: str | None = None,
+) -> None:
+    """Draw the CSV and XLSX download buttons of a table, in two given columns.
+
+    The files are built only when asked for (deferred): writing XLSX takes most of a second.
+    The buttons are keyed ``{key}_csv`` and ``{key}_xlsx`` and save ``{stem}.csv`` and
+    ``{stem}.xlsx``.
+    """
+    from triage.audit import export_csv, export_xlsx
+
+    kinds = (("csv", export_csv, "text/csv"), ("xlsx", export_xlsx, _XLSX_MIME))
+    for column, text, (ext, write, mime) in zip(columns, labels, kinds, strict=True):
+        column.download_button(
+            text,
+            partial(write, export, role=role, simulated=simulated),
+            f"{stem}.{ext}",
+            mime,
+            key=f"{key}_{ext}",
+            icon=icon,
+        )
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,6 +111,16 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def mini_history() -> Path:
     """The tiny hand-made history in the exact contract format (read only)."""
     return project_root() / "data" / "fixtures" / "history_mini"
+
+
+@pytest.fixture
+def followup_history(tmp_path: Path) -> Path:
+    """A writable ``tmp_path/history`` holding the follow-up fixture's three history files."""
+    folder = tmp_path / "history"
+    folder.mkdir()
+    for name in ("communications.csv", "cases.csv", "outcomes.csv"):
+        shutil.copy(project_root() / "data" / "fixtures" / "followup" / name, folder / name)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,15 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
-__all__ = ["CI_SCALE", "hypothesis_profile", "scale_examples", "worker_database_url"]
+__all__ = [
+    "CI_SCALE",
+    "hypothesis_profile",
+    "property_settings",
+    "scale_examples",
+    "worker_database_url",
+]
 
 #: How many times more examples the ``ci`` profile runs than a test's own ``@settings`` says.
 CI_SCALE = 3
@@ -28,6 +34,16 @@ def hypothesis_profile() -> str:
 
 
 settings.load_profile(hypothesis_profile())
+
+
+def property_settings(max_examples: int) -> settings:
+    """Return ``@settings`` for a property test with fixtures: ``max_examples`` examples (scaled
+    under ``ci``), no deadline, and no health check against function-scoped fixtures."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
 
 
 def scale_examples(items: list[pytest.Item]) -> None:

@@ -13,6 +13,9 @@ from triage import monitor
 from triage.followup import ENGAGEMENT_CLASSES
 from triage.schema import GENDERS, OUTCOMES, UN_REGIONS, VIOLATIONS, countries, label
 
+#: A year's share against its target band, in the order the charts' legends show them.
+POSITIONS = ["below the target band", "within the band or no band", "above the target band"]
+
 st.title("Monitoring")
 history = _data.history()
 simulated_banner(history.simulated)
@@ -61,26 +64,31 @@ tab_profile, tab_geo, tab_load, tab_outcome, tab_share = st.tabs(
 )
 
 with tab_profile:
-    viol = monitor.violation_shares(cases)
-    st.altair_chart(
-        _charts.share_bars(
-            viol,
-            title=f"Figure 1. Cases by violation suffered (n={len(cases):,})",
-            y_title="Violation",
+    for shares, n, title, y_title, name in (
+        (
+            monitor.violation_shares(cases),
+            1,
+            "Cases by violation suffered",
+            "Violation",
+            "violations",
         ),
-        key="fig1",
-    )
-    _table(viol.drop(columns="code").rename(columns=str.capitalize), "violations", "fig1_table")
-    areas = monitor.issue_area_shares(cases)
-    st.altair_chart(
-        _charts.share_bars(
-            areas,
-            title=f"Figure 2. Cases by the defender's issue area, in the paper's six categories (n={len(cases):,})",
-            y_title="Issue area",
+        (
+            monitor.issue_area_shares(cases),
+            2,
+            "Cases by the defender's issue area, in the paper's six categories",
+            "Issue area",
+            "issue areas",
         ),
-        key="fig2",
-    )
-    _table(areas.drop(columns="code").rename(columns=str.capitalize), "issue areas", "fig2_table")
+    ):
+        st.altair_chart(
+            _charts.share_bars(
+                shares,
+                title=f"Figure {n}. {title} (n={len(cases):,})",
+                y_title=y_title,
+            ),
+            key=f"fig{n}",
+        )
+        _table(shares.drop(columns="code").rename(columns=str.capitalize), name, f"fig{n}_table")
     st.caption(
         "A case counts once in each category its defender works in, so the shares add up to "
         "more than 100%. The paper's categories join women's and LGBTI rights, and indigenous, "
@@ -397,11 +405,7 @@ with tab_share:
             "position:N",
             title="Against the target",
             scale=alt.Scale(
-                domain=[
-                    "below the target band",
-                    "within the band or no band",
-                    "above the target band",
-                ],
+                domain=POSITIONS,
                 range=["triangle-down", "circle", "triangle-up"],
             ),
         ),
@@ -409,11 +413,7 @@ with tab_share:
             "position:N",
             legend=None,
             scale=alt.Scale(
-                domain=[
-                    "below the target band",
-                    "within the band or no band",
-                    "above the target band",
-                ],
+                domain=POSITIONS,
                 range=["#d73027", "#4d4d4d", "#4575b4"],
             ),
         ),

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 from _ui import (
     current_role,
+    export_buttons,
     kept_multiselect,
     kept_selectbox,
     kept_text_input,
@@ -16,7 +17,7 @@ from _ui import (
 )
 
 from triage.allocate import decision_words, split_reason
-from triage.audit import export_csv, export_xlsx, redact
+from triage.audit import redact
 from triage.registry import STATUSES
 from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, countries, label, split_codes
 
@@ -363,20 +364,14 @@ export = pd.DataFrame(
 )
 simulated = _data.is_simulated()
 e1, e2, _ = st.columns([1, 1, 3])
-e1.download_button(
-    f"CSV ({plural(len(export), 'case')})",
-    lambda: export_csv(export, role=role, simulated=simulated),
-    "queue.csv",
-    "text/csv",
-    key="q_csv",
-    icon=":material/download:",
-)
-e2.download_button(
-    f"XLSX ({plural(len(export), 'case')})",
-    lambda: export_xlsx(export, role=role, simulated=simulated),
-    "queue.xlsx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    key="q_xlsx",
+export_buttons(
+    (e1, e2),
+    export,
+    role=role,
+    simulated=simulated,
+    stem="queue",
+    labels=(f"CSV ({plural(len(export), 'case')})", f"XLSX ({plural(len(export), 'case')})"),
+    key="q",
     icon=":material/download:",
 )
 

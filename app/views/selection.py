@@ -12,6 +12,7 @@ from _ui import (
     current_auth,
     current_role,
     current_user,
+    export_buttons,
     plain,
     plural,
     simulated_banner,
@@ -23,7 +24,7 @@ from triage.allocate import (
     group_explanation,
     split_reason,
 )
-from triage.audit import export_csv, export_xlsx, names_allowed
+from triage.audit import names_allowed
 from triage.errors import TriageError
 from triage.monitor import shares_by_year
 from triage.schema import (
@@ -265,20 +266,14 @@ if not keep_names:
     )
 stem = f"selection-{policy.name}-{policy.sha256[:8]}"
 d1, d2 = st.columns(2)
-# Files are built only when asked for (deferred): writing XLSX takes most of a second.
-d1.download_button(
-    "Download CSV",
-    lambda: export_csv(export, role=role, simulated=bool(history.simulated)),
-    f"{stem}.csv",
-    "text/csv",
-    key="sel_csv",
-)
-d2.download_button(
-    "Download XLSX",
-    lambda: export_xlsx(export, role=role, simulated=bool(history.simulated)),
-    f"{stem}.xlsx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    key="sel_xlsx",
+export_buttons(
+    (d1, d2),
+    export,
+    role=role,
+    simulated=bool(history.simulated),
+    stem=stem,
+    labels=("Download CSV", "Download XLSX"),
+    key="sel",
 )
 
 st.subheader("Compare with another policy")

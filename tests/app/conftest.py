@@ -7,9 +7,12 @@ cases, so its bands bite. Tests that write (runs, overrides, saved policies) get
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +104,55 @@ def writable_env(shared_env: AppEnv, tmp_path: Path, monkeypatch: pytest.MonkeyP
     for key, value in env.environ().items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def require_chromium() -> None:
+    """Skip a browser test without Debian's Chromium (fail it when ``CI`` is set)."""
+    from benchmarks.browser import CHROMIUM
+
+    if CHROMIUM.exists():
+        return
+    message = (
+        f"{CHROMIUM} not found: the browser test needs Debian's Chromium. Install it with "
+        "`sudo apt-get install chromium` (never `playwright install`)."
+    )
+    if os.environ.get("CI"):
+        pytest.fail(message + " CI is set, so this is a failure.")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser_env(shared_env: AppEnv) -> AppEnv:
+    """The data the browser tests' server serves: the shared fixture registry, unless a test
+    module overrides this fixture."""
+    return shared_env
+
+
+@pytest.fixture(scope="module")
+def server(
+    browser_env: AppEnv, tmp_path_factory: pytest.TempPathFactory, require_chromium: None
+) -> Iterator[str]:
+    """The app served on a free local port, on :func:`browser_env`."""
+    from benchmarks.browser import served
+
+    log = tmp_path_factory.mktemp("streamlit-log") / "server.log"
+    with served(browser_env.environ(), log) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[Any]:
+    """Debian's Chromium (Playwright, headless) for the module's tests."""
+    from benchmarks.browser import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: ``TRIAGE_SCREENSHOTS`` or a fresh temporary folder (printed)."""
+    folder = Path(os.environ.get("TRIAGE_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -10,14 +10,10 @@ Never ``playwright install``. Without Chromium the test skips, except when ``CI`
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from benchmarks.browser import CHROMIUM, chromium, served
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,41 +27,6 @@ PAGES = {
     "monitoring": "Monitoring",
     "audit": "Audit",
 }
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = (
-        f"{CHROMIUM} not found: the browser test needs Debian's Chromium. Install it with "
-        "`sudo apt-get install chromium` (never `playwright install`)."
-    )
-    if os.environ.get("CI"):
-        pytest.fail(message + " CI is set, so this is a failure.")
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def server(shared_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app served on a free local port, on the shared fixture registry."""
-    _require_chromium()
-    log = tmp_path_factory.mktemp("streamlit-log") / "server.log"
-    with served(shared_env.environ(), log) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where screenshots go: ``TRIAGE_SCREENSHOTS`` or a fresh temporary folder (printed)."""
-    folder = Path(os.environ.get("TRIAGE_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def browser(server: str) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def _settle(page: Any) -> None:

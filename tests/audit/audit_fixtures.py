@@ -4,7 +4,9 @@ scorer and allocator, so runs, replays and tampering are tested without a traine
 from __future__ import annotations
 
 import hashlib
+import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,22 +117,56 @@ def fake_explain(candidates: pd.DataFrame, policy: Any, allocation: FakeAllocati
     )
 
 
+def override_case(
+    registry: Any, run: Any, case_id: str, *, action: str, reason: str, **extra: Any
+) -> Any:
+    """Record an override of ``case_id`` in ``run``; return the record.
+
+    ``extra`` goes to :func:`triage.audit.record_override`; ``user`` defaults to "ana" and
+    ``role`` to "staff".
+    """
+    from triage.audit import record_override
+
+    extra = {"user": "ana", "role": "staff", **extra}
+    return record_override(
+        registry, run_id=run.run_id, case_id=case_id, action=action, reason=reason, **extra
+    )
+
+
 def drop_case(
     registry: Any, run: Any, index: int = 0, *, reason: str, user: str = "ana", **extra: Any
 ) -> Any:
     """Record a staff member's override dropping ``run.selected[index]``; return the record."""
-    from triage.audit import record_override
-
-    return record_override(
-        registry,
-        run_id=run.run_id,
-        case_id=run.selected[index],
-        action="drop",
-        reason=reason,
-        user=user,
-        role="staff",
-        **extra,
+    return override_case(
+        registry, run, run.selected[index], action="drop", reason=reason, user=user, **extra
     )
+
+
+def at_once(n: int, action: Callable[[int], object]) -> list[str]:
+    """Call ``action(0)`` … ``action(n - 1)`` in ``n`` threads released together.
+
+    Returns one entry per call, in the order they finished: "ok", or the message of the
+    :class:`~triage.errors.TriageError` it raised.
+    """
+    from triage.errors import TriageError
+
+    barrier = threading.Barrier(n)
+    outcomes: list[str] = []
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            action(i)
+            outcomes.append("ok")
+        except TriageError as exc:
+            outcomes.append(exc.message)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
 
 
 def drop_argv(run: Any, case: str, reason: str, *extra: str) -> list[str]:

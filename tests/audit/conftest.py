@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from audit_fixtures import (
-    FOLLOWUP_FIXTURE,
     FakeScorer,
     fake_allocate,
     fake_explain,
     fake_policy,
     make_queue,
 )
+from registry_helpers import loaded_registry
 
 
 @pytest.fixture
-def history_with_queue(tmp_path: Path) -> Path:
-    folder = tmp_path / "history"
-    folder.mkdir()
-    for name in ("communications.csv", "cases.csv", "outcomes.csv"):
-        shutil.copy(FOLLOWUP_FIXTURE / name, folder / name)
-    make_queue(60).to_csv(folder / "queue.csv", index=False)
-    return folder
+def history_with_queue(followup_history: Path) -> Path:
+    make_queue(60).to_csv(followup_history / "queue.csv", index=False)
+    return followup_history
 
 
 @pytest.fixture
@@ -36,12 +31,8 @@ def policy_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def registry(tmp_path: Path, history_with_queue: Path) -> Any:
-    from triage.registry import Registry
-
-    reg = Registry(f"sqlite:///{tmp_path / 'audit.db'}").init()
-    reg.load_history(history_with_queue)
-    yield reg
-    reg.dispose()
+    with loaded_registry(tmp_path / "audit.db", history_with_queue) as reg:
+        yield reg
 
 
 @pytest.fixture

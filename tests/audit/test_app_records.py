@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import FakeScorer
+from audit_fixtures import FakeScorer, drop_case
 
-from triage.audit import record_override, run_selection
+from triage.audit import run_selection
 from triage.audit._decisions import decision_index
 from triage.audit._policy_store import save_policy_version
 from triage.audit._session_run import run_selection_loaded
@@ -37,15 +37,7 @@ def test_the_ledger_index_follows_runs_overrides_and_lapses(
 
     dropped = first.selected[0]
     why = "The source withdrew the submission."
-    override = record_override(
-        registry,
-        run_id=first.run_id,
-        case_id=dropped,
-        action="drop",
-        reason=why,
-        user="ana",
-        role="staff",
-    )
+    override = drop_case(registry, first, reason=why)
     index = decision_index(registry)
     assert index.effective()[dropped]["id"] == override.record_id
     assert index.effective()[dropped]["action"] == "drop"

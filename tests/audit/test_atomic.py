@@ -11,14 +11,13 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_fixtures import at_once, override_case
 
-from triage.audit import read_records, record_override, run_selection, verify_chain
-from triage.errors import TriageError
+from triage.audit import read_records, run_selection, verify_chain
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -137,30 +136,17 @@ def test_a_killed_decision_takes_effect_whole_or_not_at_all(
 def test_concurrent_overrides_of_one_case_record_one(loaded) -> None:
     reg, run = loaded
     case = run.selected[0]
-    barrier = threading.Barrier(4)
-    outcomes: list[str] = []
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        try:
-            record_override(
-                reg,
-                run_id=run.run_id,
-                case_id=case,
-                action="drop",
-                reason=f"reviewer {i} found a duplicate",
-                user=f"u{i}",
-                role="staff",
-            )
-            outcomes.append("ok")
-        except TriageError as exc:
-            outcomes.append(exc.message)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(
+        4,
+        lambda i: override_case(
+            reg,
+            run,
+            case,
+            action="drop",
+            reason=f"reviewer {i} found a duplicate",
+            user=f"u{i}",
+        ),
+    )
     assert outcomes.count("ok") == 1, outcomes
     assert all("already overridden" in o for o in outcomes if o != "ok")
     assert len(read_records(reg, kind="override")) == 1
@@ -169,29 +155,18 @@ def test_concurrent_overrides_of_one_case_record_one(loaded) -> None:
 
 def test_concurrent_runs_take_effect_in_chain_order(loaded, policy_file: Path, fakes) -> None:
     reg, _ = loaded
-    barrier = threading.Barrier(3)
-    errors: list[str] = []
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        try:
-            run_selection(
-                registry=reg,
-                policy_path=policy_file,
-                user=f"u{i}",
-                role="staff",
-                seed=i,
-                **fakes,
-            )
-        except TriageError as exc:
-            errors.append(exc.message)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    outcomes = at_once(
+        3,
+        lambda i: run_selection(
+            registry=reg,
+            policy_path=policy_file,
+            user=f"u{i}",
+            role="staff",
+            seed=i,
+            **fakes,
+        ),
+    )
+    assert outcomes == ["ok"] * 3, outcomes  # no run was refused
     chain = [r.record_id for r in read_records(reg, kind="run")]
     assert len(chain) == 4
     steps = reg.status_history() if hasattr(reg, "status_history") else None

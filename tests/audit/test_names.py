@@ -16,7 +16,6 @@ from triage.audit import (
     check_free_text,
     export_run,
     override_summary,
-    record_override,
     run_selection,
 )
 from triage.audit._names import NameIndex, find_sensitive
@@ -106,15 +105,7 @@ def done(registry, policy_file, fakes) -> Any:
 )
 def test_override_reasons_with_any_name_or_contact_are_refused(registry, done, reason) -> None:
     with pytest.raises(TriageError, match="describe the case without names"):
-        record_override(
-            registry,
-            run_id=done.run_id,
-            case_id=done.selected[0],
-            action="drop",
-            reason=reason,
-            user="ana",
-            role="staff",
-        )
+        drop_case(registry, done, reason=reason)
 
 
 def test_policy_names_are_checked(registry, tmp_path: Path, fakes) -> None:

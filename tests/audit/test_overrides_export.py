@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from audit_fixtures import NAME_MARKER, drop_case
+from audit_fixtures import NAME_MARKER, drop_case, override_case
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,7 +17,6 @@ from triage.audit import (
     effective_selection,
     export_run,
     override_summary,
-    record_override,
     run_selection,
     suppress_counts,
     verify_chain,
@@ -37,14 +36,8 @@ def done_run(registry, policy_file, fakes) -> Any:
 def test_override_select_and_drop(registry, done_run) -> None:
     out = next(c for c in done_run.candidates["case_id"] if c not in done_run.selected)
     inn = done_run.selected[0]
-    rec = record_override(
-        registry,
-        run_id=done_run.run_id,
-        case_id=out,
-        action="select",
-        reason="urgent risk to life",
-        user="mo",
-        role="staff",
+    rec = override_case(
+        registry, done_run, out, action="select", reason="urgent risk to life", user="mo"
     )
     assert rec.kind == "override" and rec.content == {
         "run_id": done_run.run_id,
@@ -53,15 +46,7 @@ def test_override_select_and_drop(registry, done_run) -> None:
         "reason": "urgent risk to life",
     }
     assert (rec.user, rec.role) == ("mo", "staff") and rec.created_at.endswith("Z")
-    record_override(
-        registry,
-        run_id=done_run.run_id,
-        case_id=inn,
-        action="drop",
-        reason="already raised by WGAD",
-        user="ana",
-        role="staff",
-    )
+    drop_case(registry, done_run, reason="already raised by WGAD")
     chosen = effective_selection(registry, done_run.run_id)
     assert out in chosen and inn not in chosen and len(chosen) == 20
     assert registry.status_of(out) == "selected" and registry.status_of(inn) == "not_selected"
@@ -84,10 +69,10 @@ def test_override_refusals(registry, done_run, case, action, role, reason, messa
         "unselected": next(c for c in done_run.candidates["case_id"] if c not in done_run.selected),
     }
     with pytest.raises(TriageError, match=message):
-        record_override(
+        override_case(
             registry,
-            run_id=done_run.run_id,
-            case_id=ids.get(case, case),
+            done_run,
+            ids.get(case, case),
             action=action,
             reason=reason,
             user="x",
@@ -99,14 +84,10 @@ def test_override_reason_may_not_name_the_defender(registry, done_run) -> None:
     case = done_run.selected[0]
     number = int(case[1:])  # the fixture names case Q0012 "<marker> Defender0012"
     with pytest.raises(TriageError, match=r"defender.s name"):
-        record_override(
+        drop_case(
             registry,
-            run_id=done_run.run_id,
-            case_id=case,
-            action="drop",
+            done_run,
             reason=f"spoke with {NAME_MARKER.lower()} defender{number:04d} today",
-            user="ana",
-            role="staff",
         )
 
 
@@ -114,15 +95,7 @@ def test_override_rates_by_group_are_counted_by_hand(registry, done_run) -> None
     cands = done_run.candidates.set_index("case_id")
     outs = [c for c in cands.index if c not in done_run.selected][:3]
     for c in outs:
-        record_override(
-            registry,
-            run_id=done_run.run_id,
-            case_id=c,
-            action="select",
-            reason="field office request",
-            user="ana",
-            role="staff",
-        )
+        override_case(registry, done_run, c, action="select", reason="field office request")
     drop_case(registry, done_run, reason="duplicate of another case")
     touched = [*outs, done_run.selected[0]]
     summary = override_summary(registry)
@@ -156,15 +129,7 @@ def test_override_summary_without_runs(registry) -> None:
 
 
 def test_export_bundle(registry, done_run, tmp_path: Path) -> None:
-    record_override(
-        registry,
-        run_id=done_run.run_id,
-        case_id=done_run.selected[1],
-        action="drop",
-        reason='=HYPERLINK("evil") reason',
-        user="ana",
-        role="staff",
-    )
+    drop_case(registry, done_run, 1, reason='=HYPERLINK("evil") reason')
     out = export_run(registry, done_run.run_id, tmp_path / "bundle")
     names = sorted(p.name for p in out.iterdir())
     assert names == [

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import drop_case, fake_allocate, fake_policy
+from audit_fixtures import drop_case, fake_allocate, fake_policy, override_case
 from test_audit_cli import cli, real_run  # noqa: F401  (fixture)
 
 from triage.audit import (
     read_records,
     record_hash,
-    record_override,
     replay,
     run_selection,
     verify_chain,
@@ -234,14 +233,13 @@ def test_verify_without_a_public_key_says_how_to_give_one(registry, done, monkey
 
 def test_second_override_of_a_case_in_a_run_is_refused(registry, done) -> None:
     with pytest.raises(TriageError, match="already overridden"):
-        record_override(
+        override_case(
             registry,
-            run_id=done.run_id,
-            case_id=done.selected[0],
+            done,
+            done.selected[0],
             action="select",
             reason="changed my mind about it",
             user="bo",
-            role="staff",
         )
 
 

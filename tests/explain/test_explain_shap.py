@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from features.toy_history import toy_history
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from suite_settings import property_settings
 
 from triage.explain import BASE, contributions, explain, global_importance, reasons
 from triage.features import FEATURE_COLUMNS, build_features
@@ -18,9 +19,7 @@ from triage.schema import History
 from triage.scoring import TriageModel, train
 from triage.scoring._calibration import Calibrator, fit_calibrator, sigmoid
 
-HYP = settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+HYP = property_settings(15)
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from features.toy_history import toy_history
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from suite_settings import property_settings
 
 from triage.errors import InputFileError
 from triage.features import FEATURE_COLUMNS, build_features, drafting_delay
 from triage.schema import History
 
-HYP = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+HYP = property_settings(25)
 
 
 @pytest.fixture(scope="module")

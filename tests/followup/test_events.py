@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_helpers import run_cli as cli
+from registry_helpers import loaded_registry
 from sqlalchemy import select
 
 from triage.audit import read_records, verify_chain
@@ -29,17 +29,9 @@ NOW = dt.datetime(2016, 12, 10, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Any:
-    from triage.registry import Registry
-
-    folder = tmp_path / "history"
-    folder.mkdir()
-    for name in ("communications.csv", "cases.csv", "outcomes.csv"):
-        shutil.copy(FIXTURE / name, folder / name)
-    reg = Registry(f"sqlite:///{tmp_path / 'f.db'}").init()
-    reg.load_history(folder)
-    yield reg
-    reg.dispose()
+def registry(tmp_path: Path, followup_history: Path) -> Any:
+    with loaded_registry(tmp_path / "f.db", followup_history) as reg:
+        yield reg
 
 
 def test_registry_lists_equal_the_folder_lists(registry) -> None:
@@ -166,22 +158,16 @@ def test_record_outcome(registry) -> None:
     assert "K07" in set(
         due(registry, on="2016-12-01").followup["case_id"]
     )  # as of before the outcome
-    with pytest.raises(TriageError, match="already has an outcome"):
-        record_outcome(
-            registry, "K07", outcome="same", date="2016-12-03", user="ana", role="staff", now=NOW
-        )
-    with pytest.raises(TriageError, match="before the communication was sent"):
-        record_outcome(
-            registry, "K01", outcome="same", date="2016-08-01", user="ana", role="staff", now=NOW
-        )
-    with pytest.raises(TriageError, match="outcome must be one of"):
-        record_outcome(
-            registry, "K01", outcome="better", date="2016-10-01", user="ana", role="staff", now=NOW
-        )
-    with pytest.raises(TriageError, match="not in the registry"):
-        record_outcome(
-            registry, "K99", outcome="same", date="2016-10-01", user="ana", role="staff", now=NOW
-        )
+    for case, outcome, date, message in [
+        ("K07", "same", "2016-12-03", "already has an outcome"),
+        ("K01", "same", "2016-08-01", "before the communication was sent"),
+        ("K01", "better", "2016-10-01", "outcome must be one of"),
+        ("K99", "same", "2016-10-01", "not in the registry"),
+    ]:
+        with pytest.raises(TriageError, match=message):
+            record_outcome(
+                registry, case, outcome=outcome, date=date, user="ana", role="staff", now=NOW
+            )
 
 
 def test_record_notified(registry) -> None:

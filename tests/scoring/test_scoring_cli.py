@@ -15,6 +15,11 @@ from features.toy_history import toy_history, write_history
 from triage.cli import main
 
 
+def _inputs(cases: Path, history: Path, model: Path) -> list[str]:
+    """``--cases CASES --data HISTORY --model MODEL``, as argv."""
+    return ["--cases", str(cases), "--data", str(history), "--model", str(model)]
+
+
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("cli")
@@ -60,7 +65,7 @@ def test_score_and_explain_agree(
 ) -> None:
     hist, model = trained
     scores, expl, why = tmp_path / "s.csv", tmp_path / "e.csv", tmp_path / "r.csv"
-    common = ["--cases", str(hist / "queue.csv"), "--data", str(hist), "--model", str(model)]
+    common = _inputs(hist / "queue.csv", hist, model)
     code, out, _ = _run(["score", *common, "--out", str(scores)], capsys)
     assert code == 0 and "scored 50 cases" in out
     code, out, _ = _run(["explain", *common, "--out", str(expl), "--reasons", str(why)], capsys)
@@ -86,18 +91,7 @@ def test_score_cases_csv_shape(
     hist, model = trained
     out = tmp_path / "c.csv"
     code, _, _ = _run(
-        [
-            "score",
-            "--cases",
-            str(hist / "cases.csv"),
-            "--data",
-            str(hist),
-            "--model",
-            str(model),
-            "--out",
-            str(out),
-        ],
-        capsys,
+        ["score", *_inputs(hist / "cases.csv", hist, model), "--out", str(out)], capsys
     )
     assert code == 0
     assert len(pd.read_csv(out)) == len(pd.read_csv(hist / "cases.csv"))
@@ -111,17 +105,7 @@ def test_same_inputs_byte_identical_outputs(
     for i in range(2):
         out = tmp_path / f"e{i}.csv"
         _run(
-            [
-                "explain",
-                "--cases",
-                str(hist / "queue.csv"),
-                "--data",
-                str(hist),
-                "--model",
-                str(model),
-                "--out",
-                str(out),
-            ],
+            ["explain", *_inputs(hist / "queue.csv", hist, model), "--out", str(out)],
             capsys,
         )
         outs.append(out.read_bytes())
@@ -137,17 +121,7 @@ def test_bad_cases_file_gives_one_clear_line(
     bad = tmp_path / "bad.csv"
     queue.to_csv(bad, index=False)
     code, _, err = _run(
-        [
-            "score",
-            "--cases",
-            str(bad),
-            "--data",
-            str(hist),
-            "--model",
-            str(model),
-            "--out",
-            str(tmp_path / "x.csv"),
-        ],
+        ["score", *_inputs(bad, hist, model), "--out", str(tmp_path / "x.csv")],
         capsys,
     )
     assert code == 2
@@ -161,33 +135,13 @@ def test_bad_cases_file_gives_one_clear_line(
     missing = tmp_path / "missing.csv"
     queue.drop(columns=["country"]).to_csv(missing, index=False)
     code, _, err = _run(
-        [
-            "score",
-            "--cases",
-            str(missing),
-            "--data",
-            str(hist),
-            "--model",
-            str(model),
-            "--out",
-            str(tmp_path / "y.csv"),
-        ],
+        ["score", *_inputs(missing, hist, model), "--out", str(tmp_path / "y.csv")],
         capsys,
     )
     assert code == 2 and "missing required column `country`" in " ".join(err.split())
 
     code, _, err = _run(
-        [
-            "explain",
-            "--cases",
-            str(tmp_path / "nope.csv"),
-            "--data",
-            str(hist),
-            "--model",
-            str(model),
-            "--out",
-            str(tmp_path / "z.csv"),
-        ],
+        ["explain", *_inputs(tmp_path / "nope.csv", hist, model), "--out", str(tmp_path / "z.csv")],
         capsys,
     )
     assert code == 2 and "no such file" in err
@@ -200,12 +154,7 @@ def test_missing_model_and_history(
     code, _, err = _run(
         [
             "score",
-            "--cases",
-            str(hist / "queue.csv"),
-            "--data",
-            str(hist),
-            "--model",
-            str(tmp_path / "none"),
+            *_inputs(hist / "queue.csv", hist, tmp_path / "none"),
             "--out",
             str(tmp_path / "o.csv"),
         ],
@@ -241,20 +190,10 @@ def test_compare_with_adds_the_other_models_metrics(
     import json
 
     hist, model = trained
+    train = ["train", "--data", str(hist)]
     out = tmp_path / "cmp"
     code, _, _ = _run(
-        [
-            "train",
-            "--data",
-            str(hist),
-            "--out",
-            str(out),
-            "--n-bootstrap",
-            "2",
-            "--compare-with",
-            str(model),
-        ],
-        capsys,
+        [*train, "--out", str(out), "--n-bootstrap", "2", "--compare-with", str(model)], capsys
     )
     assert code == 0
     summary = json.loads((out / "metrics.json").read_text())
@@ -262,16 +201,7 @@ def test_compare_with_adds_the_other_models_metrics(
     assert summary["comparison"]["test"] == other["test"]
     assert "## Learning from more data" in (out / "MODEL_CARD.md").read_text()
     code, _, err = _run(
-        [
-            "train",
-            "--data",
-            str(hist),
-            "--out",
-            str(tmp_path / "x"),
-            "--compare-with",
-            str(tmp_path / "none"),
-        ],
-        capsys,
+        [*train, "--out", str(tmp_path / "x"), "--compare-with", str(tmp_path / "none")], capsys
     )
     assert code == 2 and "no metrics to compare with" in " ".join(err.split())
 
@@ -288,7 +218,7 @@ def test_score_with_policy_gives_each_case_its_chance_of_selection(
     policy = tmp_path / "p.toml"
     policy.write_text("name = 'p'\ncapacity = 15\n[share.gender]\nwoman = { min = 0.3 }\n")
     out, reps, why = tmp_path / "s.csv", tmp_path / "r.csv", tmp_path / "why.csv"
-    common = ["--cases", str(hist / "queue.csv"), "--data", str(hist), "--model", str(model)]
+    common = _inputs(hist / "queue.csv", hist, model)
     code, _, _ = _run(["score", *common, "--out", str(out), "--policy", str(policy)], capsys)
     assert code == 0
     s = pd.read_csv(out)

@@ -11,6 +11,7 @@ import pytest
 from features.toy_history import toy_history
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from suite_settings import property_settings
 
 from triage.errors import TriageError
 from triage.features import FEATURE_COLUMNS
@@ -28,9 +29,7 @@ from triage.scoring import (
 from triage.scoring._calibration import fit_calibrator
 from triage.scoring._model import ARTIFACT_FILES
 
-HYP = settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+HYP = property_settings(20)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from synth_helpers import assert_same_files
 
 from triage.errors import InputFileError
 from triage.features import build_features
@@ -81,10 +82,7 @@ def test_plans_are_letters_to_name_individuals_before_receipt(
 def test_written_files_are_deterministic_and_read_back(tmp_path: Path) -> None:
     a = generate(tmp_path / "a", seed=9, scale=0.05)
     b = generate(tmp_path / "b", seed=9, scale=0.05)
-    for name, columns in COUNTERFACTUAL_FILES.items():
-        text = (a / f"{name}.csv").read_bytes()
-        assert text == (b / f"{name}.csv").read_bytes(), name
-        assert text.decode().splitlines()[0] == ",".join(columns)
+    assert_same_files(a, b, COUNTERFACTUAL_FILES)
     back = read_counterfactual(a)
     mem = simulate(seed=9, scale=0.05, counterfactual=True)
     for name in COUNTERFACTUAL_FILES:

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from triage.cli._app import main
 from triage.schema import HISTORY_FILES, read_history
 from triage.synth import COUNTERFACTUAL_FILES, SUPPLEMENT_FILES, generate, simulate
 
@@ -107,48 +107,40 @@ def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:
 
 def test_cli_generate_and_calibration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "hist"
-    with pytest.raises(SystemExit) as done:
-        main(["generate", "--out", str(out), "--seed", "9", "--scale", "0.05"])
-    assert done.value.code == 0
-    printed = capsys.readouterr().out
+    code, printed, _ = run_cli(
+        ["generate", "--out", str(out), "--seed", "9", "--scale", "0.05"], capsys
+    )
+    assert code == 0
     assert "SIMULATED" in printed and str(out) in printed.replace("\n", "")
     assert (out / "queue.csv").exists()
     # A tenth-scale history cannot match the paper's counts: calibration says so, exit 1.
-    with pytest.raises(SystemExit) as done:
-        main(["calibration", "--data", str(out)])
-    assert done.value.code == 1
-    assert "FAIL" in capsys.readouterr().out
+    code, printed, _ = run_cli(["calibration", "--data", str(out)], capsys)
+    assert code == 1
+    assert "FAIL" in printed
 
 
 def test_cli_calibration_without_history_explains(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as done:
-        main(["calibration", "--data", str(tmp_path / "missing")])
-    assert done.value.code == 2
-    err = capsys.readouterr().err
+    code, _, err = run_cli(["calibration", "--data", str(tmp_path / "missing")], capsys)
+    assert code == 2
     assert "triage generate --out" in err and "Traceback" not in err
 
 
 def test_cli_rejects_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as done:
-        main(["generate", "--out", str(tmp_path), "--outcomes", "most"])
-    assert done.value.code == 2
-    assert "--outcomes must be 'sample' or 'all'" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as done:
-        main(["generate", "--out", str(tmp_path), "--scale", "-1"])
-    assert done.value.code == 2
-    assert "`scale` must be" in capsys.readouterr().err
+    code, _, err = run_cli(["generate", "--out", str(tmp_path), "--outcomes", "most"], capsys)
+    assert code == 2
+    assert "--outcomes must be 'sample' or 'all'" in err
+    code, _, err = run_cli(["generate", "--out", str(tmp_path), "--scale", "-1"], capsys)
+    assert code == 2
+    assert "`scale` must be" in err
 
 
-def test_default_calibration_dir_is_the_demo_history(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_default_calibration_dir_is_the_demo_history(capsys: pytest.CaptureFixture[str]) -> None:
     # conftest points TRIAGE_VAR at an empty folder: the message names where to generate.
-    with pytest.raises(SystemExit) as done:
-        main(["calibration"])
-    assert done.value.code == 2
-    assert "history" in capsys.readouterr().err
+    code, _, err = run_cli(["calibration"], capsys)
+    assert code == 2
+    assert "history" in err
 
 
 def test_generate_into_a_file_path_is_a_clear_error(tmp_path: Path) -> None:
@@ -188,10 +180,8 @@ def test_cli_calibration_on_a_broken_file_is_one_clear_line(
     first[1] = "2010-13-45"
     comms[1] = ",".join(first)
     (folder / "communications.csv").write_text("\n".join(comms) + "\n")
-    with pytest.raises(SystemExit) as done:
-        main(["calibration", "--data", str(folder)])
-    assert done.value.code == 2
-    err = capsys.readouterr().err
+    code, _, err = run_cli(["calibration", "--data", str(folder)], capsys)
+    assert code == 2
     assert "Traceback" not in err
     # Row and column named; the cell's value is never echoed (it could be a name).
     assert "row 2, column sent_date" in err and "2010-13-45" not in err

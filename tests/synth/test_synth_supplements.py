@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from synth_helpers import assert_same_files
 
 from triage.errors import InputFileError
 from triage.schema import HISTORY_FILES, ISSUE_AREAS, read_history
@@ -29,10 +30,7 @@ def test_supplements_leave_the_six_tables_unchanged() -> None:
 def test_generate_writes_supplements_deterministically(tmp_path: Path) -> None:
     a = generate(tmp_path / "a", seed=9, scale=0.05)
     b = generate(tmp_path / "b", seed=9, scale=0.05)
-    for name, columns in SUPPLEMENT_FILES.items():
-        text = (a / f"{name}.csv").read_bytes()
-        assert text == (b / f"{name}.csv").read_bytes(), name
-        assert text.decode().splitlines()[0] == ",".join(columns)
+    assert_same_files(a, b, SUPPLEMENT_FILES)
     c = generate(tmp_path / "c", seed=10, scale=0.05)
     assert (a / "reply_content.csv").read_bytes() != (c / "reply_content.csv").read_bytes()
 

@@ -6,11 +6,12 @@ Heavy libraries (pandas, SQLAlchemy, openpyxl) are imported inside the command f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from triage.cli._app import app, console, err_console
+from triage.cli._audit import open_registry
 
 db_app = typer.Typer(
     help="The case registry (SQLite file var/triage.db by default; TRIAGE_DB_URL overrides it).",
@@ -26,10 +27,9 @@ UrlOption = Annotated[
 ]
 
 
-def _registry(url: str | None):  # type: ignore[no-untyped-def]
-    from triage.registry import Registry
-
-    return Registry(url)
+def _shown_url(registry: Any) -> str:
+    """The registry's URL as printed: any password hidden."""
+    return str(registry.engine.url.render_as_string(hide_password=True))
 
 
 @db_app.command("init")
@@ -37,9 +37,7 @@ def db_init(
     url: UrlOption = None,
 ) -> None:
     """Create the registry tables (safe to run again: existing tables and rows are kept)."""
-    registry = _registry(url)
-    registry.init()
-    console.print(f"registry ready: {registry.engine.url.render_as_string(hide_password=True)}")
+    console.print(f"registry ready: {_shown_url(open_registry(url))}")
 
 
 @db_app.command("load")
@@ -55,8 +53,7 @@ def db_load(
     """Load a history folder into the registry; rows already present are skipped."""
     from triage.cli._progress import progress_bar
 
-    registry = _registry(url)
-    registry.init()
+    registry = open_registry(url)
     with progress_bar("Loading the registry") as update:
         summary = registry.load_history(directory, on_progress=update)
     console.print(f"loaded {directory}: {summary}", highlight=False, soft_wrap=True, markup=False)
@@ -69,11 +66,8 @@ def db_status(
     """Show rows per table and submissions per lifecycle status."""
     from triage.registry import STATUSES
 
-    registry = _registry(url)
-    registry.init()
-    console.print(
-        f"registry: {registry.engine.url.render_as_string(hide_password=True)}", highlight=False
-    )
+    registry = open_registry(url)
+    console.print(f"registry: {_shown_url(registry)}", highlight=False)
     for table, n in registry.counts().items():
         console.print(f"  {table:<18} {n:>8}", highlight=False, markup=False)
     console.print("submissions by status:")
@@ -141,8 +135,7 @@ def ingest(
         check_output_file(report, option="--report", inputs=[file])
     registry = None
     if not dry_run:
-        registry = _registry(url)
-        registry.init()
+        registry = open_registry(url)
     result = ingest_file(file, registry=registry, assume_eligible=assume_eligible)
     for line in result.warnings:
         err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
