@@ -9,53 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
+from apptest_helpers import APP, TIMEOUT, AppEnv, find_table, open_page, texts
 from streamlit.testing.v1 import AppTest
-
-APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
-TIMEOUT = 120
-AppEnv = Any  # tests/app/conftest.py: AppEnv (root, var, models, db_url)
-
-
-def open_page(
-    page: str | None,
-    *,
-    role: str = "staff",
-    policy: str = "saved/test.toml",
-    params: dict[str, str | list[str]] | None = None,
-) -> AppTest:
-    """Run the app signed in (open demo) as ``role``, then switch to ``page`` if given."""
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.query_params["as"] = role
-    at.query_params["policy"] = policy
-    for key, value in (params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(f"views/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(at: AppTest) -> str:
-    """All visible text of markdown, captions, alerts and metrics, joined."""
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    parts += [a.value for a in (*at.warning, *at.info, *at.success, *at.error)]
-    parts += [f"{m.label}: {m.value}" for m in at.metric]
-    return "\n".join(str(p) for p in parts)
-
-
-def find_table(at: AppTest, *columns: str) -> pd.DataFrame:
-    """The first table shown with all these columns (plain tables carry no key in AppTest);
-    a static table's index counts as a column."""
-    frames = [f.value for f in at.dataframe] + [t.value.reset_index() for t in at.table]
-    for value in frames:
-        if all(c in value.columns for c in columns):
-            return value
-    raise AssertionError(f"no table with columns {columns}")
 
 
 def scored(env: AppEnv) -> pd.DataFrame:
@@ -208,7 +166,6 @@ def test_case_page_shows_score_reasons_what_if_and_record(app_env: AppEnv) -> No
     # The chance of selection, as a number and in words that agree with it.
     chance = next(m for m in at.metric if m.label == "Chance of selection")
     words = next(c.value for c in at.caption if "plausible model" in c.value)
-    import re
 
     found = re.search(r"under (all )?(\d+)(?: of (\d+))? plausible", words)
     assert found is not None, words
@@ -257,110 +214,6 @@ def test_override_needs_a_run_and_a_reason_and_reaches_the_audit_page(
 
 
 # -- targets -----------------------------------------------------------------------------------
-
-
-def test_targets_reports_an_impossible_band_in_words_with_a_relaxation(app_env: AppEnv) -> None:
-    at = open_page("targets", role="mandate_holder")
-    assert "Cases selected: 60" in texts(at)
-    # 7 of the 165 candidates are from the Eastern European Group: 60% of 60 cannot be met.
-    at.slider(key="t_band__un_region__eastern_european").set_value((60, 100)).run()
-    shown = texts(at)
-    assert "No selection meets all these targets" in shown
-    # The smallest relaxation, in the slider's own units and in words, with a button.
-    assert "Lower the floor for Eastern European Group from 60% to" in shown
-    assert "share_min" not in shown
-    next(b for b in at.button if b.label == "Apply this change").click().run()
-    assert "No selection meets all these targets" not in texts(at)
-    assert not at.exception
-
-
-def test_targets_offers_a_relaxation_when_floors_exceed_100_percent(app_env: AppEnv) -> None:
-    at = open_page("targets", role="mandate_holder")
-    at.slider(key="t_band__gender__woman").set_value((90, 100)).run()
-    at.slider(key="t_band__gender__man").set_value((50, 100)).run()
-    shown = texts(at)
-    assert "cannot all hold" in shown
-    assert "Lower the floor for Man from 50% to 10% of the selection" in shown
-    # 90% women is more than the candidates hold: one offer covers both changes.
-    assert "Lower the floor for Woman from 90% to" in shown
-    assert "share_min" not in shown
-    next(b for b in at.button if b.label == "Apply this change").click().run()
-    assert at.slider(key="t_band__gender__man").value == (10, 100)
-    shown = texts(at)
-    assert "cannot all hold" not in shown
-    assert "No selection meets all these targets" not in shown
-    assert "Cases selected: 60" in shown
-
-
-def test_unsaved_targets_survive_a_visit_to_another_page(app_env: AppEnv) -> None:
-    at = open_page("targets", role="mandate_holder")
-    at.slider(key="t_band__gender__woman").set_value((34, 100)).run()
-    at.switch_page("views/selection.py").run()
-    assert "Unsaved targets" in texts(at)
-    at.switch_page("views/targets.py").run()
-    assert at.slider(key="t_band__gender__woman").value == (34, 100)
-
-
-def test_targets_slider_changes_the_selection_and_prices_it(app_env: AppEnv) -> None:
-    at = open_page("targets", role="mandate_holder")
-    at.slider(key="t_band__gender__woman").set_value((45, 100)).run()
-    shown = texts(at)
-    assert "Against policy **test**" in shown
-    # Raising the floor for women moves cases.
-    assert "**0 cases** would be taken up in addition" not in shown
-    assert "case(s)" not in shown
-    moves = find_table(at, "Case", "Reason")
-    assert {"Country", "Region", "Gender", "Score"} <= set(moves.columns)
-    # Prices and the trade-off are computed on a worker thread: the browser polls; here, rerun.
-    import time
-
-    for _ in range(120):
-        if "What each target costs" in texts(at) and len(at.get("vega_lite_chart")) >= 1:
-            break
-        time.sleep(0.5)
-        at.run()
-    # A static table (it wraps its text, so no column runs off a 1366-pixel screen).
-    # Targets that cost something first; those that cost nothing in a second table below.
-    parts = [t.value.reset_index() for t in at.table if "Cost" in t.value.columns]
-    assert all((p["Cost"] != "none").any() for p in parts[:1])
-    assert all(p["What it means"].str.startswith("costs nothing").all() for p in parts[1:])
-    prices = pd.concat(parts, ignore_index=True)
-    assert list(prices.columns) == ["Target", "Cost", "What it means"]
-    women = prices[prices["Target"].str.startswith("floor for Woman")]
-    cost = prices["Cost"].map(lambda c: 0.0 if c == "none" else float(c))
-    assert cost[women.index[0]] > 0
-    assert cost.is_monotonic_decreasing  # costliest first
-    assert all(c == "none" or re.fullmatch(r"\d+\.\d\d", c) for c in prices["Cost"])
-    assert len(at.get("vega_lite_chart")) >= 1  # the trade-off chart of the moved band
-    # Metrics speak in improvements, never a bare or signed zero ("-0.0 vs test").
-    metrics = {m.label: m for m in at.metric}
-    assert re.fullmatch(r"\d+\.\d\d improvements", metrics["What all targets cost"].value)
-    delta = metrics["Expected improvements"].proto.delta
-    assert re.fullmatch(r"(no change|[+-]\d+\.\d+) vs test", delta), delta
-    assert not re.match(r"[+-]0\.0+ ", delta)
-
-
-def test_targets_say_no_change_when_the_targets_are_the_policys(app_env: AppEnv) -> None:
-    at = open_page("targets", role="mandate_holder")
-    metric = next(m for m in at.metric if m.label == "Expected improvements")
-    assert metric.proto.delta == "no change vs test"
-
-
-def test_targets_saves_a_new_policy_version_with_a_diff(writable_env: AppEnv) -> None:
-    at = open_page("targets", role="mandate_holder")
-    at.slider(key="t_capacity").set_value(50).run()
-    assert "+capacity = 50" in at.code[0].value
-    at.text_input(key="t_save_name").input("fifty")
-    next(b for b in at.button if b.label == "Save policy version").click().run()
-    saved = writable_env.var / "policies" / "fifty.toml"
-    assert saved.exists()
-    from triage.allocate import load_policy
-
-    assert load_policy(saved).capacity == 50
-    assert at.selectbox(key="policy").value == "saved/fifty.toml"
-
-
-# -- selection ---------------------------------------------------------------------------------
 
 
 def test_selection_shows_every_target_and_exports_safely(app_env: AppEnv) -> None:
@@ -522,7 +375,6 @@ def test_case_page_reads_in_words_and_shows_both_reply_records(app_env: AppEnv) 
     shown = texts(at)
     assert "share_min" not in shown and "max_per_country[" not in shown
     spec = " ".join(str(c.proto.spec) for c in at.get("vega_lite_chart"))
-    import re
 
     assert not re.search(r"\bv_[a-z]+ =|\bia_[a-z_]+ =|country_improve_rate", spec)
     record = at.table[1].value
