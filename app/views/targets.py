@@ -80,8 +80,6 @@ for key, value in st.session_state.get("_keep_t", {}).items():
 
 def _change_words(change: float, reference: str) -> str:
     """The change in expected improvements against the reference policy, never "-0.0"."""
-    if abs(change) < 0.005:
-        return f"no change vs {plain(reference)}"
     digits = 1 if abs(change) >= 0.1 else 2
     return f"{change:+.{digits}f} vs {plain(reference)}"
 
@@ -255,7 +253,7 @@ with right:
         st.stop()
     else:
         objective = float(allocation.objective or 0.0)
-        m1, m2, m3 = st.columns(3)
+        m1, m2, m3 = st.columns([0.8, 1.25, 1.0])
         m1.metric(
             "Cases selected",
             f"{len(allocation.selected)}",
@@ -265,8 +263,10 @@ with right:
         m2.metric(
             "Expected improvements",
             f"{objective:.1f}",
-            delta=_change_words(change, reference.name) if baseline.feasible else None,
-            delta_color="normal" if abs(change) >= 0.005 else "off",
+            # No change shows no delta at all: an arrow beside "no change" would read as one.
+            delta=_change_words(change, reference.name)
+            if baseline.feasible and abs(change) >= 0.005
+            else None,
             help="Defenders' situations expected to improve within a year: the sum of the "
             "selected cases' scores",
         )
@@ -312,7 +312,7 @@ with right:
             total = float(everything["cost"].iloc[0]) if len(everything) else None
             price_slot.metric(
                 "What all targets cost",
-                "–" if total is None else f"{max(total, 0.0):.2f} improvements",
+                "–" if total is None else f"{max(total, 0.0):.2f}",
                 help="Defenders' situations expected to improve that selecting by score alone "
                 "would add: what balancing the selection costs",
             )
