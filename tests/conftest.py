@@ -21,7 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from suite_settings import hypothesis_profile, scale_examples, worker_database_url
+from suite_settings import (
+    hypothesis_profile,
+    postgres_url_or_skip,
+    scale_examples,
+    worker_database_url,
+)
 
 from triage.config import DEFAULT_SEED, project_root
 
@@ -88,13 +93,7 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'registry.db'}"
         return
-    url = os.environ.get("TRIAGE_TEST_PG_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(
-                "CI=true but TRIAGE_TEST_PG_URL is not set: the PostgreSQL run is required."
-            )
-        pytest.skip("TRIAGE_TEST_PG_URL is not set (PostgreSQL registry tests skipped)")
+    url = postgres_url_or_skip("PostgreSQL registry tests")
     from triage.registry import Base, Registry
 
     registry = Registry(url)

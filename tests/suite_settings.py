@@ -88,3 +88,18 @@ def worker_database_url(url: str, worker: str) -> str:
     finally:
         engine.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
+
+
+def postgres_url_or_skip(what: str) -> str:
+    """``TRIAGE_TEST_PG_URL`` (this worker's database), or skip ``what`` without it.
+
+    In CI (``CI=true``) a missing URL is a failure: the PostgreSQL runs are required there.
+    """
+    url = os.environ.get("TRIAGE_TEST_PG_URL")
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(
+                "CI=true but TRIAGE_TEST_PG_URL is not set: the PostgreSQL run is required."
+            )
+        pytest.skip(f"TRIAGE_TEST_PG_URL is not set ({what} skipped)")
+    return url

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from suite_settings import postgres_url_or_skip
 
 from triage.config import project_root
 
@@ -173,13 +174,7 @@ def test_a_killed_selection_records_a_whole_run_or_nothing(
 def test_a_killed_selection_on_postgresql_records_a_whole_run_or_nothing(
     tmp_path: Path, history: Path
 ) -> None:
-    url = os.environ.get("TRIAGE_TEST_PG_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(
-                "CI=true but TRIAGE_TEST_PG_URL is not set: the PostgreSQL run is required."
-            )
-        pytest.skip("TRIAGE_TEST_PG_URL is not set (PostgreSQL kill test skipped)")
+    url = postgres_url_or_skip("PostgreSQL kill test")
     from sqlalchemy import text
 
     from triage.registry import Base, Registry
