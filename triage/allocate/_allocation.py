@@ -74,12 +74,14 @@ def tie_draws(problem: Problem, x: np.ndarray) -> tuple[TieDraw, ...]:
         return ()
     starts = np.flatnonzero(np.concatenate([[True], ~same_next]))
     ends = np.concatenate([starts[1:], [len(order)]])
+    # Counted for every group at once; only the groups the selection splits are looked at.
+    chosen_in = np.add.reduceat(x[order].astype(np.int64), starts)
+    split = (ends - starts >= 2) & (chosen_in > 0) & (chosen_in < ends - starts)
     draws = []
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+    for a, b, chosen in zip(
+        starts[split].tolist(), ends[split].tolist(), chosen_in[split].tolist(), strict=True
+    ):
         group = order[a:b]
-        chosen = int(x[group].sum())
-        if len(group) < 2 or chosen in (0, len(group)):
-            continue
         draws.append(
             TieDraw(
                 score=float(s[group[0]]),

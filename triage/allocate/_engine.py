@@ -265,9 +265,13 @@ class Engine:
             y_scaled = np.asarray(sol.row_dual, dtype=np.float64)
             cand, reduced_cand = self._price(y_scaled, exclude)
             if not len(cand):
+                values = np.asarray(sol.col_value, dtype=np.float64)
                 x = np.zeros(n)
-                x[self.core] = np.asarray(sol.col_value, dtype=np.float64)
-                objective = float(self.problem.scores @ x)
+                x[self.core] = values
+                # Summed over the model's columns only (the rest are 0): a dot product over
+                # every candidate would hand a 100,000-long vector to the threaded BLAS on
+                # every solve, whose threads spin for milliseconds on a busy machine.
+                objective = float(self.problem.scores[self.core] @ values)
                 y = y_scaled * self.spread
                 if self.low:
                     y[0] -= self.low

@@ -93,8 +93,10 @@ class RunRecord:
     selected : list of str
         Selected case ids, sorted.
     reasons : DataFrame
-        case_id, selected, reason: one row per candidate; with a model that has bootstrap
-        replicates also p_selected (0–1) and chance (the same in words).
+        case_id, selected, reason: one row per candidate; score_to_enter (score units, NaN when
+        selected or out of reach) and displaced_by (';'-separated case ids) when the explainer
+        gives them; with a model that has bootstrap replicates also p_selected (0–1) and chance
+        (the same in words).
     candidates : DataFrame
         The stored candidate table (no names), as re-read from its canonical CSV.
     record : LedgerRecord
@@ -140,6 +142,10 @@ def _solver_info(allocation: Any, requested: str | None) -> dict[str, Any]:
     }
 
 
+#: Columns of ``explain_selection`` kept beside the reason when the explainer gives them.
+_EXACT = ("score_to_enter", "displaced_by")
+
+
 def _reasons(
     explained: pd.DataFrame, candidates: pd.DataFrame, selected: Sequence[str]
 ) -> pd.DataFrame:
@@ -147,12 +153,17 @@ def _reasons(
     base = pd.DataFrame({"case_id": candidates["case_id"].astype(str)})
     base["selected"] = base["case_id"].isin(chosen)
     if explained is not None and len(explained) and "reason" in explained.columns:
-        reasons = explained.loc[:, ["case_id", "reason"]].copy()
+        # The exact score to enter and who would leave come along, so `triage select --reasons`
+        # writes them without explaining the run a second time.
+        kept = ["case_id", "reason", *(c for c in _EXACT if c in explained.columns)]
+        reasons = explained.loc[:, kept].copy()
         reasons["case_id"] = reasons["case_id"].astype(str)
         base = base.merge(reasons.drop_duplicates("case_id"), on="case_id", how="left")
     else:
         base["reason"] = None
-    base["reason"] = base["reason"].astype(object).where(base["reason"].notna(), "")
+    for col in ("reason", "displaced_by"):
+        if col in base.columns:
+            base[col] = base[col].astype(object).where(base[col].notna(), "")
     return base.sort_values("case_id").reset_index(drop=True)
 
 
