@@ -8,8 +8,9 @@ one named row per target, ``lo <= A[r] @ x <= hi``. Columns are in case_id order
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,17 @@ import scipy.sparse as sp
 
 from triage.allocate._policy import DIMENSIONS, Policy
 from triage.errors import InputFileError
-from triage.schema import GENDERS, UN_REGIONS, VIOLATIONS, Candidates, columns_of, countries
+from triage.schema import (
+    GENDERS,
+    SENSITIVE_COLUMNS,
+    UN_REGIONS,
+    VIOLATIONS,
+    Candidates,
+    ContractError,
+    coerce,
+    columns_of,
+    countries,
+)
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -118,13 +129,62 @@ def _fail(
         return
     shown = []
     for pos in bad[:3]:
-        # Line numbers count the header as line 1, as a spreadsheet does.
-        shown.append(
-            f"line {pos + 2} (case_id {case_ids[pos]}), column {column}: value "
-            f"{values[pos]!r} {reason}"
-        )
+        # Line numbers count the header as line 1, as a spreadsheet does; a name or contact is
+        # never repeated.
+        value = "" if column in SENSITIVE_COLUMNS else f"value {values[pos]!r} "
+        shown.append(f"line {pos + 2} (case_id {case_ids[pos]}), column {column}: {value}{reason}")
     more = f" ({len(bad) - 3} more rows like this)" if len(bad) > 3 else ""
     raise InputFileError(f"{source}: " + "; ".join(shown) + more + ".")
+
+
+#: Why a cell of a candidate column breaks the contract, in the words of the error message.
+_WHY: Final[Mapping[str, str]] = {
+    "country": "is not an ISO 3166 alpha-3 code",
+    "un_region": f"is not a UN regional group ({', '.join(UN_REGIONS)})",
+    "gender": f"is not one of {', '.join(GENDERS)}",
+}
+
+
+def _blank_is_none(values: np.ndarray) -> pd.Series:
+    """Text cells with blanks as missing (the contract's "unknown")."""
+    return pd.Series(np.where(values == "", None, values), dtype=object)
+
+
+def _refuse(
+    source: str, case_id: np.ndarray, error: ContractError, shown: Mapping[str, np.ndarray]
+) -> NoReturn:
+    """Raise ``InputFileError`` for the first column (in file order) with cells the contract
+    refused (``error.failures``): up to three rows by line and case_id, the value as given and
+    why it is refused."""
+    failures = error.failures
+    for column in CANDIDATE_COLUMNS:
+        rows = failures.loc[failures["column"] == column, "row"].to_numpy(dtype=np.int64)
+        if not len(rows):
+            continue
+        bad = np.zeros(len(case_id), dtype=bool)
+        bad[rows] = True
+        values = shown[column]
+        if column == "case_id":
+            _fail(source, case_id, values, bad & (case_id == ""), column, "is blank")
+            later = pd.Series(case_id).duplicated(keep="first").to_numpy()
+            _fail(source, case_id, values, bad & later, column, "appears more than once")
+        elif column == "score":
+            number = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(np.float64)
+            _fail(
+                source,
+                case_id,
+                values,
+                bad & ~np.isfinite(number),
+                column,
+                "is not a finite number",
+            )
+            _fail(source, case_id, values, bad, column, "is not a probability from 0 to 1")
+        elif column == "violations":
+            text = str(values[rows[0]]).replace(" ", "").lower().split(";")
+            first = next(c for c in text if c and c not in VIOLATIONS)
+            _fail(source, case_id, values, bad, column, f"has unknown code {first!r}")
+        _fail(source, case_id, values, bad, column, _WHY.get(column, "breaks its contract"))
+    raise InputFileError(str(error))
 
 
 def _factor(frame: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
@@ -164,46 +224,55 @@ def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd
     ids = frame["case_id"].reset_index(drop=True)
     ids = ids.where(ids.notna(), "").astype("str").str.strip()
     case_id = ids.to_numpy(dtype=object)
-    _fail(source, case_id, case_id, case_id == "", "case_id", "is blank")
-    dup = ids.duplicated(keep="first").to_numpy()
-    _fail(source, case_id, case_id, dup, "case_id", "appears more than once")
-
     raw_score = frame["score"].reset_index(drop=True)
-    score = pd.to_numeric(raw_score, errors="coerce")
-    score_arr = score.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(score_arr)
-    if bad.any():
-        shown = raw_score.to_numpy(dtype=object, na_value="")
-        _fail(source, case_id, shown, bad, "score", "is not a finite number")
-    # A score is a probability of improvement: 100 or -0.5 is a file in the wrong units, and
-    # 1e308 would overflow the objective.
-    outside = (score_arr < 0.0) | (score_arr > 1.0)
-    if outside.any():
-        shown = raw_score.to_numpy(dtype=object, na_value="")
-        _fail(source, case_id, shown, outside, "score", "is not a probability from 0 to 1")
 
+    # Spelling is forgiven before the contract is checked: codes in any case, a region implied
+    # by the country, a blank gender unknown, violations in any order.
     table = countries()
     c_codes, c_u = _factor(frame, "country")
     c_u = np.array([u.upper() for u in c_u], dtype=object)
-    c_ok = np.array([u == "" or u in table for u in c_u])
     country = c_u[c_codes]
-    _fail(source, case_id, country, ~c_ok[c_codes], "country", "is not an ISO 3166 alpha-3 code")
     implied_u = np.array([table[u].un_region if u in table else "" for u in c_u], dtype=object)
     implied = implied_u[c_codes]
-
     r_codes, r_u = _factor(frame, "un_region")
     r_u = np.array([u.lower() for u in r_u], dtype=object)
     region = r_u[r_codes]
     region = np.where(region == "", implied, region)
-    r_ok = pd.Series(region).isin(list(UN_REGIONS)).to_numpy()
-    _fail(
-        source,
-        case_id,
-        region,
-        ~r_ok,
-        "un_region",
-        f"is not a UN regional group ({', '.join(UN_REGIONS)})",
+    g_codes, g_u = _factor(frame, "gender")
+    g_u = np.array([u.lower() or "unknown" for u in g_u], dtype=object)
+    gender = g_u[g_codes]
+    v_codes, v_u = _factor(frame, "violations")
+    order_of = {c: i for i, c in enumerate(VIOLATIONS)}
+    canon = np.empty(len(v_u), dtype=object)
+    for i, value in enumerate(v_u):
+        codes = [c for c in str(value).replace(" ", "").lower().split(";") if c]
+        known = all(c in order_of for c in codes)
+        canon[i] = ";".join(sorted(set(codes), key=order_of.__getitem__)) if known else value
+
+    # The one contract of a candidate table (triage.schema.Candidates) judges every cell; a
+    # region stays required (a blank one with no country to imply it is refused).
+    spelled = pd.DataFrame(
+        {
+            "case_id": _blank_is_none(case_id),
+            "score": raw_score,
+            "country": _blank_is_none(country),
+            "un_region": pd.Series(region, dtype=object),
+            "gender": pd.Series(gender, dtype=object),
+            "violations": _blank_is_none(canon[v_codes]),
+        }
     )
+    try:
+        score_arr = coerce(spelled, Candidates, source=source)["score"].to_numpy(np.float64)
+    except ContractError as exc:
+        shown = {
+            "case_id": case_id,
+            "score": raw_score.to_numpy(dtype=object, na_value=""),
+            "country": country,
+            "un_region": region,
+            "gender": gender,
+            "violations": v_u[v_codes],
+        }
+        _refuse(source, case_id, exc, shown)
     _fail(
         source,
         case_id,
@@ -212,29 +281,6 @@ def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd
         "un_region",
         "does not match the regional group of the case's country",
     )
-
-    g_codes, g_u = _factor(frame, "gender")
-    g_u = np.array([u.lower() or "unknown" for u in g_u], dtype=object)
-    g_ok = np.array([u in GENDERS for u in g_u])
-    gender = g_u[g_codes]
-    _fail(source, case_id, gender, ~g_ok[g_codes], "gender", f"is not one of {', '.join(GENDERS)}")
-
-    v_codes, v_u = _factor(frame, "violations")
-    order_of = {c: i for i, c in enumerate(VIOLATIONS)}
-    canon = np.empty(len(v_u), dtype=object)
-    wrong_u = np.zeros(len(v_u), dtype=bool)
-    first_wrong: dict[int, str] = {}
-    for i, value in enumerate(v_u):
-        codes = [c for c in str(value).replace(" ", "").lower().split(";") if c]
-        wrong = [c for c in codes if c not in VIOLATIONS]
-        if wrong:
-            wrong_u[i] = True
-            first_wrong[i] = wrong[0]
-        canon[i] = ";".join(sorted(set(codes), key=order_of.__getitem__)) if not wrong else ""
-    bad = wrong_u[v_codes]
-    if bad.any():
-        first = first_wrong[int(v_codes[np.flatnonzero(bad)[0]])]
-        _fail(source, case_id, v_u[v_codes], bad, "violations", f"has unknown code {first!r}")
 
     # Group columns stay categorical: a million rows hold only a few hundred distinct values,
     # and the program is built from the category codes.

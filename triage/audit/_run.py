@@ -334,7 +334,8 @@ def run_selection(
             "the registry queue is empty: nothing to select. Load or ingest submissions first."
         )
     report(1, 9, "reading the history")
-    history = registry.history()
+    # The candidates are the queue just read: the history's copy of it is not needed.
+    history = _call_with_optional(registry.history, with_queue=False)
 
     report(2, 9, "scoring")
     if scorer is None:
@@ -348,9 +349,15 @@ def run_selection(
         from triage.features import build_features
 
         features = build_features(public, history)
-        scores = _call_with_optional(scorer.predict, public, history, features=features)
-        report(3, 9, "scoring the bootstrap replicates")
-        replicates = np.asarray(scorer.member_scores(features))
+        if hasattr(scorer, "predict_with_members"):
+            # The score's interval already scores every member: keep those scores.
+            scores, members = scorer.predict_with_members(public, history, features=features)
+            report(3, 9, "scoring the bootstrap replicates")
+        else:
+            scores = _call_with_optional(scorer.predict, public, history, features=features)
+            report(3, 9, "scoring the bootstrap replicates")
+            members = scorer.member_scores(features)
+        replicates = np.asarray(members)
     else:
         scores = scorer.predict(public, history)
     if "case_id" not in scores.columns or "score" not in scores.columns:

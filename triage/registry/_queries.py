@@ -159,12 +159,18 @@ class Queries(RegistryCore):
         return typed_frame(rows, ("submission_id", "status", "at", "run_id", "note"))
 
     @reachable
-    def history(self) -> History:
+    def history(self, *, with_queue: bool = True) -> History:
         """Return the history tables built from the database, typed like ``read_history``.
 
         ``submissions`` holds the historical submissions (None if none were loaded);
         ``queue`` holds every incoming submission (from queue.csv and from intake), whatever
         its status; ``truth`` is present only for simulated data.
+
+        Parameters
+        ----------
+        with_queue : bool, default True
+            Read the incoming submissions into ``queue``; False leaves it None (a selection
+            run reads its candidates with :meth:`queue` and scores them against the past only).
         """
         with self.engine.connect() as conn:
 
@@ -188,16 +194,20 @@ class Queries(RegistryCore):
             submissions = None
             if meta.get("has_submissions") == "true":
                 submissions = read(Submission, Submissions, Submission.origin == "history")
-            queue_rows = rows(
-                Submission,
-                (*QUEUE_COLUMNS, "submission_id"),
-                Submission.origin.in_(INCOMING_ORIGINS),
+            queue_rows = (
+                rows(
+                    Submission,
+                    (*QUEUE_COLUMNS, "submission_id"),
+                    Submission.origin.in_(INCOMING_ORIGINS),
+                )
+                if with_queue
+                else []
             )
         for r in queue_rows:
             r["case_id"] = r["case_id"] or r["submission_id"]
         queue = (
             _contract(typed_frame(queue_rows, QUEUE_COLUMNS), QueueContract)
-            if queue_rows or meta.get("has_queue") == "true"
+            if with_queue and (queue_rows or meta.get("has_queue") == "true")
             else None
         )
         return History(

@@ -167,7 +167,18 @@ class TriageModel:
         (``known_country_outcomes``); without it every case gets the widest country term
         (none known).
         """
-        score, sd = self.score_sd(X, n_known=n_known)
+        score, draws = self._score_and_members(X)
+        return self._scored_frame(X, score, draws, n_known)
+
+    def _scored_frame(
+        self,
+        X: pd.DataFrame,
+        score: np.ndarray,
+        draws: np.ndarray | None,
+        n_known: np.ndarray | None,
+    ) -> pd.DataFrame:
+        """score, lower, upper of each row of ``X`` from its score and member draws."""
+        sd = self._sd(score, draws, n_known)
         lower, upper = interval_bounds(score, sd, level=self.level)
         return pd.DataFrame({"score": score, "lower": lower, "upper": upper}, index=X.index)
 
@@ -176,9 +187,13 @@ class TriageModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The score and the interval's total log-odds sd of each row (see ``interval``)."""
         score, draws = self._score_and_members(X)
-        n = np.zeros(len(X)) if n_known is None else np.asarray(n_known, dtype=float)
-        sd = interval_sd(draws, n=len(score), level=self.level, context_sd=self.context_sd_of(n))
-        return score, sd
+        return score, self._sd(score, draws, n_known)
+
+    def _sd(
+        self, score: np.ndarray, draws: np.ndarray | None, n_known: np.ndarray | None
+    ) -> np.ndarray:
+        n = np.zeros(len(score)) if n_known is None else np.asarray(n_known, dtype=float)
+        return interval_sd(draws, n=len(score), level=self.level, context_sd=self.context_sd_of(n))
 
     def member_scores(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated score of each case under each bootstrap member: an (n cases, n members) array.
@@ -251,12 +266,27 @@ class TriageModel:
         DataFrame
             One row per case in the input order, with a fresh ``RangeIndex``.
         """
+        return self.predict_with_members(cases, history, features=features)[0]
+
+    def predict_with_members(
+        self, cases: pd.DataFrame, history: History, *, features: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """``predict`` and ``member_scores`` of the same cases from one pass over the members.
+
+        Returns
+        -------
+        tuple of (DataFrame, ndarray)
+            ``predict``'s frame (case_id, score, lower, upper: probabilities in [0, 1]) and the
+            (n cases, n members) array of calibrated member scores, rows in the input order.
+        """
         from triage.features import build_features
 
         X = build_features(cases, history) if features is None else features
-        out = self.predict_features(X, n_known=known_country_outcomes(cases, history))
+        score, draws = self._score_and_members(X)
+        out = self._scored_frame(X, score, draws, known_country_outcomes(cases, history))
         out.insert(0, "case_id", cases["case_id"].astype(str).to_numpy())
-        return out.reset_index(drop=True)
+        members = np.empty((len(X), 0)) if draws is None else draws
+        return out.reset_index(drop=True), members
 
     def save(self, out_dir: str | Path) -> str:
         """Write the model artifacts (``ARTIFACT_FILES``) and return their combined sha256."""
