@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from triage.allocate._allocation import solve_problem
+from triage.allocate._engine import Engine, pattern_ids
 from triage.allocate._policy import Policy
 from triage.allocate._problem import (
     Problem,
@@ -172,9 +173,13 @@ def selection_chances(
     # Only columns some replicate could select are solved: the rest provably never are.
     cols = reachable_columns(problem, reps)
     core = subproblem(problem, cols)
+    # The replicates' programs differ only in their scores: their constraint patterns are found
+    # once.
+    patterns = pattern_ids(core.csc.T.tocsr())
     for b in range(n_rep):
         alt = replace(core, scores=np.ascontiguousarray(reps[cols, b]))
-        result = solve_problem(alt, policy, solver="highspy")
+        engine = Engine(alt, time_limit=policy.time_limit, patterns=patterns)
+        result = solve_problem(alt, policy, solver="highspy", engine=engine)
         if not result.feasible or result._x is None:
             feasible = False
             break

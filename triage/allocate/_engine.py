@@ -36,7 +36,7 @@ from triage.allocate._highs import (
 )
 from triage.allocate._problem import Problem
 
-__all__ = ["Engine", "LPResult", "MIPResult"]
+__all__ = ["Engine", "LPResult", "MIPResult", "pattern_ids"]
 
 
 @dataclass
@@ -84,6 +84,10 @@ class Engine:
         The program.
     lo, hi : ndarray, optional
         Row bounds (default: the problem's own).
+    time_limit : float, optional
+        Seconds HiGHS may spend on one solve.
+    patterns : ndarray, optional
+        ``pattern_ids(problem.csc.T.tocsr())``, when already computed for the same matrix.
     """
 
     def __init__(
@@ -93,6 +97,7 @@ class Engine:
         lo: np.ndarray | None = None,
         hi: np.ndarray | None = None,
         time_limit: float | None = None,
+        patterns: np.ndarray | None = None,
     ) -> None:
         self.problem = problem
         base_lo, base_hi = problem.bounds()
@@ -112,6 +117,9 @@ class Engine:
         self._inv_rank: np.ndarray | None = None
         self._transposed: Any = None
         self._patterns: Any = None
+        #: ``pattern_ids`` of the problem's matrix when the caller already has them (programs
+        #: that differ only in their scores share them).
+        self._pattern_ids = patterns
         self._pattern_ptr = np.empty(0, dtype=np.int64)
         #: Pricing by pattern holds while every candidate outside the model has bounds 0..1.
         self._patterns_ok = bool(problem.matrix.nnz == 0 or np.all(problem.matrix.data == 1.0))
@@ -355,13 +363,8 @@ class Engine:
             import scipy.sparse as sparse
 
             p = self.problem
-            rng = np.random.default_rng(20180101)
             by_row = self._by_row()
-            # Two random projections of each 0/1 column identify its pattern.
-            weights = rng.random((len(self.lo), 2))
-            keys = by_row @ weights
-            _, pid = np.unique(keys, axis=0, return_inverse=True)
-            pid = np.asarray(pid).ravel()
+            pid = self._pattern_ids if self._pattern_ids is not None else pattern_ids(by_row)
             order = np.lexsort((np.arange(p.n), -p.scores, pid))
             counts = np.bincount(pid)
             end = np.cumsum(counts)
@@ -476,6 +479,16 @@ class Engine:
             gap = max(bound - obj, 0.0) / max(abs(obj), 1e-300)
             return MIPResult("time_limit", obj, x, bound, gap)
         raise RuntimeError(f"HiGHS MIP ended with status {h.modelStatusToString(status)}")
+
+
+def pattern_ids(by_row: Any) -> np.ndarray:
+    """Each column's constraint pattern as an int, from the transposed constraint matrix
+    (columns x rows): two random projections of each 0/1 column identify its pattern."""
+    rng = np.random.default_rng(20180101)
+    weights = rng.random((by_row.shape[1], 2))
+    keys = by_row @ weights
+    _, pid = np.unique(keys, axis=0, return_inverse=True)
+    return np.asarray(pid).ravel()
 
 
 def _reduced_costs(scores: np.ndarray, by_row: Any, y: np.ndarray) -> Any:

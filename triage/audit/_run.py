@@ -193,17 +193,28 @@ def _tie_lottery(allocation: Any, seed: int) -> dict[str, Any]:
     return {"seed": seed, "ties": [t.to_dict() for t in ties]}
 
 
-def _reason_entry(row: dict[Any, Any]) -> dict[str, Any]:
-    entry = {
-        "case_id": str(row["case_id"]),
-        "selected": bool(row["selected"]),
-        "reason": str(row["reason"]),
-    }
-    p = row.get("p_selected")
-    if p is not None and not pd.isna(p):
-        entry["p_selected"] = round(float(p), 6)
-        entry["chance"] = str(row["chance"])
-    return entry
+def _reason_entries(reasons: pd.DataFrame) -> list[dict[str, Any]]:
+    """The record's reasons: case_id, selected, reason and, where computed, p_selected (0–1,
+    six decimals) and chance; read column by column, not row by row through pandas."""
+    columns = [
+        reasons["case_id"].astype(str).tolist(),
+        reasons["selected"].astype(bool).tolist(),
+        reasons["reason"].astype(str).tolist(),
+    ]
+    if "p_selected" not in reasons.columns:
+        return [
+            {"case_id": c, "selected": s, "reason": r} for c, s, r in zip(*columns, strict=True)
+        ]
+    chances = reasons["p_selected"].to_numpy(dtype=np.float64, na_value=np.nan).tolist()
+    words = reasons["chance"].astype(str).tolist()
+    entries: list[dict[str, Any]] = []
+    for c, s, r, p, w in zip(*columns, chances, words, strict=True):
+        entry: dict[str, Any] = {"case_id": c, "selected": s, "reason": r}
+        if p == p:  # not NaN: the case's chance of selection was computed
+            entry["p_selected"] = round(p, 6)
+            entry["chance"] = w
+        entries.append(entry)
+    return entries
 
 
 def active_overrides(
@@ -430,7 +441,7 @@ def run_selection(
         "solver": _solver_info(allocation, solver),
         "seed": seed,
         "selected": selected,
-        "reasons": [_reason_entry(r) for r in reasons.to_dict("records")],
+        "reasons": _reason_entries(reasons),
         "tie_lottery": _tie_lottery(allocation, seed),
         "chance_of_selection": {
             "replicates": 0 if chances is None else int(chances["n_replicates"].iloc[0]),
