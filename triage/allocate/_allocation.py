@@ -288,15 +288,8 @@ def _result(
             selected=(),
             constraints=_constraints_frame(problem, None, None),
             relaxation=relaxation,
-            solver=used,
-            k=problem.k,
-            n_candidates=problem.n,
-            policy_name=policy.name,
-            policy_sha256=policy.sha256,
             message=_explain_infeasible(problem, relaxation),
-            missing_must_include=problem.missing_must_include,
-            tie_seed=problem.tie_seed,
-            _problem=problem,
+            **_program_fields(problem, policy, used),
         )
     x = tie_break(problem, mip.x)
     if lp is not None and lp.status == "optimal" and mip.status == "optimal":
@@ -316,36 +309,36 @@ def _result(
         selected=selected,
         constraints=_constraints_frame(problem, x, lp),
         relaxation=None,
-        solver=used,
-        k=problem.k,
-        n_candidates=problem.n,
-        policy_name=policy.name,
-        policy_sha256=policy.sha256,
         message=message,
         exploration=tuple(problem.case_ids[problem.exploration].tolist()),
-        missing_must_include=problem.missing_must_include,
-        tie_seed=problem.tie_seed,
         ties=tie_draws(problem, x),
-        _problem=problem,
         _x=x,
         _lp=lp,
+        **_program_fields(problem, policy, used),
     )
+
+
+def _program_fields(problem: Problem, policy: Policy, used: str) -> dict[str, Any]:
+    """What every allocation, feasible or not, says of its program: the solver used, K, the
+    number of candidates, the policy, must-include cases not among them, the lottery's seed."""
+    return {
+        "solver": used,
+        "k": problem.k,
+        "n_candidates": problem.n,
+        "policy_name": policy.name,
+        "policy_sha256": policy.sha256,
+        "missing_must_include": problem.missing_must_include,
+        "tie_seed": problem.tie_seed,
+        "_problem": problem,
+    }
 
 
 def _solve_cbc_only(problem: Problem, policy: Policy, limit: float | None) -> Allocation:
-    from triage.allocate._pulp import solve_core_mip
+    from triage.allocate._pulp import CoreBounds, solve_core_mip
 
     lo, hi = problem.bounds()
-    mip = solve_core_mip(
-        problem,
-        np.arange(problem.n),
-        lo,
-        hi,
-        np.zeros(problem.n),
-        np.ones(problem.n),
-        solver="cbc",
-        time_limit=limit,
-    )
+    bounds = CoreBounds(lo, hi, np.zeros(problem.n), np.ones(problem.n))
+    mip = solve_core_mip(problem, np.arange(problem.n), bounds, solver="cbc", time_limit=limit)
     return _result(problem, policy, None, mip, "cbc")
 
 

@@ -438,15 +438,12 @@ class Engine:
     def _core_mip(self, core: np.ndarray, backend: str) -> MIPResult:
         if backend == "highspy":
             return self._core_mip_highspy(core)
-        from triage.allocate._pulp import solve_core_mip
+        from triage.allocate._pulp import CoreBounds, solve_core_mip
 
         return solve_core_mip(
             self.problem,
             core,
-            self.lo,
-            self.hi,
-            self.col_lb,
-            self.col_ub,
+            CoreBounds(self.lo, self.hi, self.col_lb, self.col_ub),
             solver=backend,
             time_limit=self.time_limit,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal, NoReturn
 
 import numpy as np
@@ -504,16 +504,15 @@ def subproblem(problem: Problem, cols: np.ndarray) -> Problem:
     where[cols] = np.arange(len(cols))
     if (where[problem.forced] < 0).any():
         raise ValueError("`cols` must hold every forced column. Got some left out instead.")
-    return Problem(
+    # The rows, capacity, must-includes and lottery seed carry over; the columns are cut.
+    return replace(
+        problem,
         candidates=problem.candidates.iloc[cols],
         case_ids=problem.case_ids[cols],
         scores=problem.scores[cols],
-        k=problem.k,
-        rows=problem.rows,
         matrix=problem.csc[:, cols].tocsr(),
         forced=where[problem.forced],
         exploration=where[problem.exploration],
-        missing_must_include=problem.missing_must_include,
-        tie_seed=problem.tie_seed,
+        _csc=None,
         _lottery=problem.lottery[cols],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -11,17 +12,21 @@ from triage.allocate._engine import MIPResult
 from triage.allocate._highs import _normaliser, quiet_highs
 from triage.allocate._problem import Problem
 
-__all__ = ["build_pulp_model", "solve_core_mip"]
+__all__ = ["CoreBounds", "build_pulp_model", "solve_core_mip"]
 
 
-def build_pulp_model(
-    problem: Problem,
-    core: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    col_lb: np.ndarray,
-    col_ub: np.ndarray,
-):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class CoreBounds:
+    """The bounds a program is solved under: rows ``lo``/``hi`` (counts, ``±inf`` where open)
+    and each candidate's ``col_lb``/``col_ub`` (0 or 1; both 1 forces a case in)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    col_lb: np.ndarray
+    col_ub: np.ndarray
+
+
+def build_pulp_model(problem: Problem, core: np.ndarray, bounds: CoreBounds):  # type: ignore[no-untyped-def]
     """Return ``(model, variables)``: the program restricted to ``core``, rows named as reported.
 
     Names such as ``share_min[un_region=african]`` are kept as given; PuLP itself replaces the
@@ -29,6 +34,7 @@ def build_pulp_model(
     """
     import pulp
 
+    lo, hi, col_lb, col_ub = bounds.lo, bounds.hi, bounds.col_lb, bounds.col_ub
     model = pulp.LpProblem("triage_allocation", pulp.LpMaximize)
     variables = [
         model.add_variable(
@@ -67,10 +73,7 @@ def build_pulp_model(
 def solve_core_mip(
     problem: Problem,
     core: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    col_lb: np.ndarray,
-    col_ub: np.ndarray,
+    bounds: CoreBounds,
     *,
     solver: Literal["highs", "cbc"] | str,
     time_limit: float | None,
@@ -78,7 +81,7 @@ def solve_core_mip(
     """Solve the named PuLP model on ``core`` with gap 0 and return the full-length solution."""
     import pulp
 
-    model, variables = build_pulp_model(problem, core, lo, hi, col_lb, col_ub)
+    model, variables = build_pulp_model(problem, core, bounds)
     if solver == "highs":
         quiet_highs()
         engine = pulp.HiGHS(
