@@ -81,7 +81,13 @@ def chance_words(times: int, n: int) -> str:
     return f"{text}: borderline" if 0.25 <= times / n <= 0.75 else text
 
 
-def reachable_columns(problem: Problem, replicates: np.ndarray, *, extra: int = 0) -> np.ndarray:
+def reachable_columns(
+    problem: Problem,
+    replicates: np.ndarray,
+    *,
+    extra: int = 0,
+    pattern: np.ndarray | None = None,
+) -> np.ndarray:
     """Return the sorted columns that an optimal selection under some replicate can contain.
 
     Candidates with identical constraint rows (one pattern) are interchangeable except for their
@@ -101,6 +107,8 @@ def reachable_columns(problem: Problem, replicates: np.ndarray, *, extra: int = 
     extra : int, default 0
         Keep this many more members per pattern (one more answers for any program in which one
         column is left out).
+    pattern : ndarray, optional
+        ``column_patterns(problem)``, when the caller already has it.
     """
     n = problem.n
     if n == 0:
@@ -112,7 +120,8 @@ def reachable_columns(problem: Problem, replicates: np.ndarray, *, extra: int = 
         return np.arange(n, dtype=np.int64)
     upper = np.where(np.isfinite(hi), hi, n)[csc.indices]
     cap = np.minimum.reduceat(upper, csc.indptr[:-1]).astype(np.int64)
-    pattern = column_patterns(problem)
+    if pattern is None:
+        pattern = column_patterns(problem)
     keep = np.zeros(n, dtype=bool)
     keep[problem.forced] = True
     lottery = problem.lottery

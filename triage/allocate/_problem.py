@@ -147,7 +147,8 @@ _WHY: Final[Mapping[str, str]] = {
 
 def _blank_is_none(values: np.ndarray) -> pd.Series:
     """Text cells with blanks as missing (the contract's "unknown")."""
-    return pd.Series(np.where(values == "", None, values), dtype=object)
+    cells = values.astype(object)
+    return pd.Series([None if v == "" else v for v in cells.tolist()], dtype="object")
 
 
 def _refuse(

@@ -290,7 +290,10 @@ def explain_selection(
     # is the same on this smaller program (see ``reachable_columns``).
     from triage.allocate._chances import reachable_columns
 
-    reach = np.union1d(reachable_columns(problem, problem.scores[:, None], extra=1), selected_idx)
+    pattern = column_patterns(problem)
+    reach = np.union1d(
+        reachable_columns(problem, problem.scores[:, None], extra=1, pattern=pattern), selected_idx
+    )
     where = np.full(n, -1, dtype=np.int64)
     where[reach] = np.arange(len(reach))
     sub_eng = Engine(subproblem(problem, reach))
@@ -304,7 +307,6 @@ def explain_selection(
         return None if xj is None else reach[np.flatnonzero(x_sub & ~xj)]
 
     unselected = np.flatnonzero(~x)
-    pattern = column_patterns(problem)
     total = len(unselected)
     # V_j and the selected cases that would leave (their column indices; None when j cannot
     # enter), one entry per pattern where the pattern's answer holds for its members, else per

@@ -196,19 +196,18 @@ def _tie_lottery(allocation: Any, seed: int) -> dict[str, Any]:
 def _reason_entries(reasons: pd.DataFrame) -> list[dict[str, Any]]:
     """The record's reasons: case_id, selected, reason and, where computed, p_selected (0–1,
     six decimals) and chance; read column by column, not row by row through pandas."""
-    columns = [
-        reasons["case_id"].astype(str).tolist(),
-        reasons["selected"].astype(bool).tolist(),
-        reasons["reason"].astype(str).tolist(),
-    ]
+    ids: list[str] = reasons["case_id"].astype(str).tolist()
+    chosen: list[bool] = reasons["selected"].astype(bool).tolist()
+    said: list[str] = reasons["reason"].astype(str).tolist()
     if "p_selected" not in reasons.columns:
         return [
-            {"case_id": c, "selected": s, "reason": r} for c, s, r in zip(*columns, strict=True)
+            {"case_id": c, "selected": s, "reason": r}
+            for c, s, r in zip(ids, chosen, said, strict=True)
         ]
-    chances = reasons["p_selected"].to_numpy(dtype=np.float64, na_value=np.nan).tolist()
-    words = reasons["chance"].astype(str).tolist()
+    chances: list[float] = reasons["p_selected"].to_numpy(np.float64, na_value=np.nan).tolist()
+    words: list[str] = reasons["chance"].astype(str).tolist()
     entries: list[dict[str, Any]] = []
-    for c, s, r, p, w in zip(*columns, chances, words, strict=True):
+    for c, s, r, p, w in zip(ids, chosen, said, chances, words, strict=True):
         entry: dict[str, Any] = {"case_id": c, "selected": s, "reason": r}
         if p == p:  # not NaN: the case's chance of selection was computed
             entry["p_selected"] = round(p, 6)
