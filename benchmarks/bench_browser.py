@@ -46,9 +46,13 @@ def run() -> list[tuple[str, float, str]]:
     out = _Rows()
     log = Path(tempfile.mkdtemp(prefix="triage-bench-log-")) / "server.log"
     with served(env, log) as base, chromium() as browser:
+        t = time.perf_counter()
         page, cold = open_page(browser, f"{base}/queue?as=staff")
         page.wait_for_selector("[data-testid=stDataFrame]", timeout=120_000)
+        drawn = time.perf_counter() - t
         out.append(("browser: first Queue load, new server (cold caches)", cold, "target < 3 s"))
+        # The run ends before the browser has drawn the table (its grid's script loads then).
+        out.append(("browser: first Queue load, until the table is drawn", drawn, ""))
         page.close()
         # The warm-up thread (model, SHAP import, reasons, the queue's SHAP and what-if tables)
         # finishes in the background after the first page; a person reads the queue meanwhile.

@@ -24,6 +24,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app" / "streamlit_app.py"
+#: How ``make demo`` serves the app: ``streamlit run`` plus the caches filled at server start.
+SERVE = ROOT / "app" / "serve.py"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -65,16 +67,14 @@ def free_port() -> int:
 
 @contextmanager
 def served(env: dict[str, str], log: Path) -> Iterator[str]:
-    """Serve the app on a free loopback port with ``env``; yield its base URL; stop it."""
+    """Serve the app (``app/serve.py``, as ``make demo`` does) on a free loopback port with
+    ``env``; yield its base URL; stop it."""
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(APP),
+                str(SERVE),
                 "--server.port",
                 str(port),
                 "--server.address",

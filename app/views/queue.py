@@ -308,9 +308,11 @@ def _display(reasons: pd.Series | None, why: pd.DataFrame | None) -> pd.DataFram
 
 height = min(36 * (len(view) + 1) + 4, 960)
 slot = st.empty()
-if not st.session_state.get("_q_warm"):
-    # First visit of the session: show scores and decisions at once; SHAP reasons and the
-    # policy's explanations (a few seconds when nothing is cached yet) fill in below.
+if not st.session_state.get("_q_warm") and not _data.reasons_stored(
+    visible["case_id"].tolist(), policy
+):
+    # First visit of the session, nothing precomputed: show scores and decisions at once;
+    # SHAP reasons and the policy's explanations (seconds when not cached) fill in below.
     slot.dataframe(_display(None, None), hide_index=True, height=height, column_config=COLUMNS)
 top = _data.reasons(visible["case_id"].tolist())
 top_text = top.sort_values(["case_id", "rank"]).groupby("case_id")["text"].agg("; ".join)
