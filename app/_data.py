@@ -42,11 +42,12 @@ def registry() -> Any:
 
 
 @st.cache_resource(show_spinner="Reading the registry…")
-def _history_read(url: str) -> tuple[History, dict[str, int]]:
-    from triage.monitor import history_counts
+def _history_read(url: str) -> tuple[History, dict[str, int], str]:
+    from triage.monitor import history_counts, history_digest
 
-    counts = history_counts(_registry(url))  # before the read: a later write then misses
-    return _registry(url).history(), counts
+    # Before the read: a write in between then makes them differ, and a run reads again.
+    counts, digest = history_counts(_registry(url)), history_digest(_registry(url))
+    return _registry(url).history(), counts, digest
 
 
 def history() -> History:
@@ -438,7 +439,7 @@ def record_run(
     history, then forget what it changed (``after_run``); return the ``RunRecord``."""
     from triage.audit._session_run import KnownSelection, run_selection_loaded
 
-    hist, counts = _history_read(db_url())
+    hist, counts, digest = _history_read(db_url())
     policy = load_policy(policy_path)
     shown, why = allocation(policy)  # what the Selection page shows: reused if the run agrees
     run = run_selection_loaded(
@@ -446,6 +447,7 @@ def record_run(
         model=model(),
         history=hist,
         history_counts=counts,
+        history_digest=digest,
         model_dir=default_model_dir(),
         known=KnownSelection(
             candidates=candidates(),
@@ -482,7 +484,7 @@ def warm_server() -> None:
     import altair  # noqa: F401  # the charts: most of a second of imports on first use
     import pyarrow  # noqa: F401  # the tables' wire format
 
-    import triage.allocate  # noqa: F401
+    import triage.allocate
     import triage.audit  # noqa: F401
 
     url, model_path = db_url(), str(default_model_dir())

@@ -190,6 +190,35 @@ def timed(page: Any, action: Callable[[], Any], timeout: float = 120.0) -> float
     return max(float(ended), float(drawn)) / 1000 - float(t0) / 1000
 
 
+_LAST_ENDED = """([t0, quiet]) => {
+    const runs = window.__runs || [];
+    const now = performance.now();
+    const last = runs[runs.length - 1];
+    if (runs.findIndex(r => r[0] >= t0 && r[1] === 'running') < 0) return null;
+    if (last[1] !== 'notRunning' || now - last[0] < quiet) return null;
+    return last[0];
+}"""
+
+
+def timed_settled(
+    page: Any, action: Callable[[], Any], *, quiet: float = 0.4, timeout: float = 120.0
+) -> float:
+    """Seconds from sending ``action`` until the last script run it caused has ended and was
+    drawn: the end of a run after which none started for ``quiet`` seconds (a key held down
+    starts runs that each newer value interrupts; only the last one shows the last value)."""
+    t0 = page.evaluate(_OBSERVE)
+    action()
+    deadline = time.monotonic() + timeout
+    while True:
+        ended = page.evaluate(_LAST_ENDED, [t0, quiet * 1000])
+        if ended is not None:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError("the interaction's script runs did not end in time")
+        page.wait_for_timeout(20)
+    return float(ended) / 1000 - float(t0) / 1000
+
+
 def slider_thumb(page: Any, label: str, index: int = 0) -> Any:
     """The range input of the slider labelled ``label`` (index 0: the lower end); ``focus()``
     it to move it with the keyboard, read its ``value`` attribute."""

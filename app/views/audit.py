@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import _data
 import pandas as pd
 import streamlit as st
@@ -11,6 +9,7 @@ from _ui import current_role, kept_selectbox, plain, plural, safe_table, simulat
 
 from triage.allocate import split_reason
 from triage.audit import get_record, list_runs, override_summary, replay, verify_chain
+from triage.audit._replay import record_json
 from triage.errors import TriageError
 from triage.schema import label
 
@@ -217,19 +216,8 @@ if not by_group.empty and int(o["overrides"]) > 0:
     )
 st.download_button(
     "Download this run record (JSON)",
-    json.dumps(
-        {
-            "record_id": record.record_id,
-            "created_at": record.created_at,
-            "user": record.user,
-            "role": record.role,
-            "prev_hash": record.prev_hash,
-            "hash": record.hash,
-            "content": content,
-        },
-        indent=2,
-        sort_keys=True,
-    ),
+    # The same bytes as the record in ``triage audit export``'s bundle.
+    record_json(record),
     f"{run_id}.json",
     "application/json",
     key="audit_download",
