@@ -6,6 +6,7 @@ import _data
 import altair as alt
 import pandas as pd
 import streamlit as st
+from _charts import percent
 from _ui import (
     NEUTRAL,
     colour_scale,
@@ -113,9 +114,7 @@ for tab, dim in zip(tabs, DIM_TITLES, strict=True):
             y=alt.Y("Group:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
         )
         band = base.mark_bar(color="#d9d9d9", height=18).encode(
-            x=alt.X(
-                "band_lo:Q", title="Share of the selected cases (%)", axis=alt.Axis(format="%")
-            ),
+            x=percent("x", "band_lo:Q", "Share of the selected cases (%)"),
             x2="band_hi:Q",
         )
         # Each group keeps its page-wide colour; a binding band is outlined and written out.

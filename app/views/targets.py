@@ -12,6 +12,7 @@ import _live
 import altair as alt
 import pandas as pd
 import streamlit as st
+from _charts import percent
 from _ui import current_role, current_user, plain, plural, simulated_banner, working
 
 from triage.allocate import (
@@ -349,10 +350,8 @@ with right:
                 alt.Chart(curve)
                 .mark_line(point=True)
                 .encode(
-                    x=alt.X(
-                        "share:Q",
-                        title=f"{verb} share of {label(code)} among the selected (%)",
-                        axis=alt.Axis(format="%"),
+                    x=percent(
+                        "x", "share:Q", f"{verb} share of {label(code)} among the selected (%)"
                     ),
                     y=alt.Y(
                         "objective:Q",
