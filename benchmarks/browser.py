@@ -145,10 +145,21 @@ def settle(page: Any, timeout: float = 120_000) -> None:
     page.wait_for_timeout(250)
 
 
-def open_page(browser: Any, url: str, *, outside: list[str] | None = None) -> tuple[Any, float]:
-    """Open ``url`` in a new session; return the page and the seconds until its first run
-    ended. Requests to any other origin are appended to ``outside``."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+#: A laptop's screen, as the users' screenshots are looked at.
+LAPTOP = {"width": 1366, "height": 768}
+
+
+def open_page(
+    browser: Any,
+    url: str,
+    *,
+    outside: list[str] | None = None,
+    viewport: dict[str, int] | None = None,
+) -> tuple[Any, float]:
+    """Open ``url`` in a new session (``viewport`` default 1400×1800 px); return the page and
+    the seconds until its first run ended. Requests to any other origin are appended to
+    ``outside``."""
+    page = browser.new_page(viewport=viewport or {"width": 1400, "height": 1800})
     base = url.split("/", 3)[:3]
     origin = "/".join(base)
     page.errors = []

@@ -82,7 +82,7 @@ if names_allowed(role, "case"):
     facts["Source"] = str(shown.get("source_contact", "")) or "–"
 else:
     facts["Defender (pseudonym)"] = str(shown.get("defender_name_pseudonym", "")) or "–"
-st.table(pd.DataFrame({"": list(facts), "Value": list(facts.values())}).set_index(""))
+st.table(pd.DataFrame({"Detail": list(facts), "Value": list(facts.values())}).set_index("Detail"))
 
 score_col, decision_col = st.columns(2)
 score_col.metric(
