@@ -145,8 +145,9 @@ def settle(page: Any, timeout: float = 120_000) -> None:
     page.wait_for_timeout(250)
 
 
-#: A laptop's screen, as the users' screenshots are looked at.
-LAPTOP = {"width": 1366, "height": 768}
+#: A laptop's width (1366 px), as the users' screenshots are looked at; tall, since Streamlit
+#: scrolls inside its own container and a full-page screenshot stops at the window's height.
+LAPTOP = {"width": 1366, "height": 1800}
 
 
 def open_page(

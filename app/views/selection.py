@@ -63,8 +63,8 @@ if not allocation.feasible:
     st.stop()
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Cases selected", f"{len(allocation.selected)}", help=f"capacity {policy.capacity}")
-m2.metric("Candidates", f"{allocation.n_candidates}")
+m1.metric("Cases selected", f"{len(allocation.selected):,}", help=f"capacity {policy.capacity}")
+m2.metric("Candidates", f"{allocation.n_candidates:,}")
 m3.metric(
     "Expected improvements",
     f"{float(allocation.objective or 0):.1f}",
@@ -291,9 +291,9 @@ else:
     else:
         summary, compared = compare_policies(cands, (policy, allocation), (other, other_allocation))
         c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Taken up under both", f"{summary['in_both']}")
-        c2.metric(f"Only under A ({policy.name})", f"{summary['only_a']}")
-        c3.metric(f"Only under B ({other.name})", f"{summary['only_b']}")
+        c1.metric("Taken up under both", f"{summary['in_both']:,}")
+        c2.metric(f"Only under A ({policy.name})", f"{summary['only_a']:,}")
+        c3.metric(f"Only under B ({other.name})", f"{summary['only_b']:,}")
         c4.metric(
             "Expected improvements, A → B",
             f"{summary['expected_a']:.1f} → {summary['expected_b']:.1f}",

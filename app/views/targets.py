@@ -258,7 +258,7 @@ with right:
         m1.metric(
             "Cases selected",
             f"{len(allocation.selected)}",
-            help=f"of {allocation.n_candidates} candidates",
+            help=f"of {allocation.n_candidates:,} candidates",
         )
         change = objective - float(baseline.objective or 0)
         m2.metric(
@@ -419,9 +419,9 @@ with right:
             f"The targets equal the starting policy: nothing to save. Its text "
             f"(sha256 {start.sha256[:12]}):"
         )
-        st.code(start.to_toml(), language="toml", height=160)
+        st.code(start.to_toml(), language="toml", height=160, wrap_lines=True)
     else:
-        st.code("\n".join(diff), language="diff")
+        st.code("\n".join(diff), language="diff", wrap_lines=True)
     if not allowed(current_role(), "save_policy"):
         st.caption("Auditors review policies but do not save them.")
     else:
