@@ -434,6 +434,8 @@ with right:
             name = st.text_input(
                 "Name of the new version", f"{start.name}-revised", key="t_save_name"
             )
+            if not unsaved:
+                st.caption("Nothing to save yet: move a target first.")
             if st.form_submit_button("Save policy version", type="primary", disabled=not unsaved):
                 try:
                     path = _live.save_policy(
