@@ -14,6 +14,7 @@ selected cases and objective), that explanation is reused instead of computed ag
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -43,13 +44,22 @@ class _LoadedHistory:
         self._history = history
         self._counts = dict(counts)
         self._digest = digest
+        self._now: Future[str] | None = None
+        if digest is not None:
+            from triage.monitor._case_views import history_digest
+
+            # Hashed now, on its own thread, while the run checks the policy's text and reads
+            # the queue: the run asks for the history only after those.
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-digest")
+            self._now = pool.submit(history_digest, registry)
+            pool.shutdown(wait=False)  # the thread ends with the digest
 
     def _current(self) -> bool:
-        from triage.monitor._case_views import history_counts, history_digest
+        from triage.monitor._case_views import history_counts
 
         if history_counts(self._registry) != self._counts:
             return False
-        return self._digest is None or history_digest(self._registry) == self._digest
+        return self._now is None or self._now.result() == self._digest
 
     def history(self) -> History:
         if self._current():
