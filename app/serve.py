@@ -17,6 +17,20 @@ HERE = Path(__file__).resolve().parent
 APP = HERE / "streamlit_app.py"
 
 
+_NOISY = (
+    "streamlit.runtime.caching.cache_data_api",
+    "streamlit.runtime.scriptrunner_utils.script_run_context",
+)
+
+
+class _Quiet(logging.Filter):
+    """Drops the warnings of Streamlit's caches used before its runtime started."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return "No runtime found" not in message and "missing ScriptRunContext" not in message
+
+
 def main(argv: list[str] | None = None) -> None:
     """Fill the first page's caches, then ``streamlit run app/streamlit_app.py`` with ``argv``.
 
@@ -26,12 +40,19 @@ def main(argv: list[str] | None = None) -> None:
     """
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
-    # Imported before Streamlit's runtime exists: its data caches then say, once each, that
-    # they keep results in memory, which is what they do under the runtime too.
-    logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
-    import _data
+    # Before Streamlit's runtime exists its caches say, once each, that they keep results in
+    # memory (as they do under the runtime) and that no script run is going: true and harmless.
+    quiet = _Quiet()
+    loggers = [logging.getLogger(name) for name in _NOISY]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        import _data
 
-    _data.warm_server()
+        _data.warm_server()
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
