@@ -44,7 +44,7 @@ prepare: install-app
 	$(BIN)/triage demo prepare
 
 demo: prepare
-	$(BIN)/streamlit run app/streamlit_app.py --server.port $(PORT) --server.address $(ADDRESS) \
+	$(BIN)/python app/serve.py --server.port $(PORT) --server.address $(ADDRESS) \
 		--server.headless true \
 		--browser.gatherUsageStats false
 

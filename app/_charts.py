@@ -10,7 +10,7 @@ import csv
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import altair as alt
 import pandas as pd
@@ -20,12 +20,19 @@ from triage.schema import countries
 
 __all__ = [
     "MAP_ISO3",
+    "percent",
     "share_bars",
     "waterfall",
     "world_map",
 ]
 
 ASSETS = Path(__file__).parent / "assets"
+
+
+def percent(channel: Literal["x", "y"], field: str, title: str, **options: Any) -> Any:
+    """An Altair x or y encoding of ``field`` (a share, 0–1) on a percentage axis."""
+    encoding = alt.X if channel == "x" else alt.Y
+    return encoding(field, title=title, axis=alt.Axis(format="%"), **options)
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +122,7 @@ def share_bars(frame: pd.DataFrame, *, title: str, y_title: str) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar(color=NEUTRAL)
         .encode(
-            x=alt.X("share:Q", title="Share of cases (%)", axis=alt.Axis(format="%")),
+            x=percent("x", "share:Q", "Share of cases (%)"),
             y=alt.Y("label:N", title=y_title, sort=order, axis=alt.Axis(labelLimit=320)),
             tooltip=[
                 alt.Tooltip("label:N", title=y_title),
@@ -153,11 +160,7 @@ def waterfall(frame: pd.DataFrame, *, title: str) -> alt.LayerChart:
         .mark_bar()
         .encode(
             y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360)),
-            x=alt.X(
-                "start:Q",
-                title="Probability of improvement within a year (%)",
-                axis=alt.Axis(format="%"),
-            ),
+            x=percent("x", "start:Q", "Probability of improvement within a year (%)"),
             x2="end:Q",
             color=alt.Color(
                 "kind:N", scale=colours, legend=alt.Legend(title="Effect", orient="bottom")

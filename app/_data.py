@@ -8,6 +8,7 @@ that. The Targets page's live solves are in ``_live``.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,12 @@ def registry() -> Any:
 
 
 @st.cache_resource(show_spinner="Reading the registry…")
-def _history_read(url: str) -> tuple[History, dict[str, int]]:
-    from triage.monitor import history_counts
+def _history_read(url: str) -> tuple[History, dict[str, int], str]:
+    from triage.monitor import history_counts, history_digest
 
-    counts = history_counts(_registry(url))  # before the read: a later write then misses
-    return _registry(url).history(), counts
+    # Before the read: a write in between then makes them differ, and a run reads again.
+    counts, digest = history_counts(_registry(url)), history_digest(_registry(url))
+    return _registry(url).history(), counts, digest
 
 
 def history() -> History:
@@ -297,6 +299,17 @@ def explanations(case_ids: list[str]) -> pd.DataFrame:
     return _explanations(db_url(), str(default_model_dir()), tuple(sorted(case_ids)))
 
 
+def reasons_stored(case_ids: list[str], policy: Any) -> bool:
+    """Whether the cases' top reasons and the policy's reasons are precomputed (then the Queue
+    draws its table once, complete, instead of first without them)."""
+    page = first_page()
+    return (
+        page is not None
+        and stored_selection(policy) is not None
+        and set(case_ids) <= set(page.reasons["case_id"])
+    )
+
+
 def reasons(case_ids: list[str], top: int = 3) -> pd.DataFrame:
     """Plain-language top reasons (case_id, rank, text) for the given cases (stored ones when
     the precomputed first page is current: no SHAP import)."""
@@ -426,7 +439,7 @@ def record_run(
     history, then forget what it changed (``after_run``); return the ``RunRecord``."""
     from triage.audit._session_run import KnownSelection, run_selection_loaded
 
-    hist, counts = _history_read(db_url())
+    hist, counts, digest = _history_read(db_url())
     policy = load_policy(policy_path)
     shown, why = allocation(policy)  # what the Selection page shows: reused if the run agrees
     run = run_selection_loaded(
@@ -434,6 +447,7 @@ def record_run(
         model=model(),
         history=hist,
         history_counts=counts,
+        history_digest=digest,
         model_dir=default_model_dir(),
         known=KnownSelection(
             candidates=candidates(),
@@ -456,7 +470,53 @@ def record_run(
 _WARMING: dict[str, Any] = {}
 
 
+def warm_server() -> None:
+    """Fill what the first page of any role needs, before the server answers (``app/serve.py``).
+
+    Streamlit runs the app's script only when the first browser session opens, so without this
+    the first visitor waits for the imports (pandas, pyarrow, SQLAlchemy, Altair, triage) and
+    the first reads of the registry (about 3 s of CPU on the demo registry). Everything here is
+    a shared cache keyed like a page's own call, so the page finds it filled. The slower rest
+    (the model, the Case page's views, the policy's reasons) fills in the background once the
+    first page has drawn (``warm_up``), so it never competes with it. Errors are left for the
+    page to report.
+    """
+    import altair  # noqa: F401  # the charts: most of a second of imports on first use
+    import pyarrow  # noqa: F401  # the tables' wire format
+
+    import triage.allocate
+    import triage.audit  # noqa: F401
+
+    url, model_path = db_url(), str(default_model_dir())
+    try:
+        _first_page(url, model_path)
+        _scored_queue(url, model_path)
+        _decisions_index(url)
+        _history_read(url)  # Targets, Selection, Monitoring and Case read it
+    except Exception:
+        return
+
+
+def _default_policy_toml() -> str | None:
+    path = default_policy_path()
+    if not path.exists():
+        return None
+    try:
+        from triage.allocate import Policy
+
+        return Policy.from_toml(path.read_text(encoding="utf-8")).to_toml()
+    except Exception:
+        return None
+
+
+#: Seconds the background warm-up waits after the first page's script run: the browser is
+#: still fetching the app's scripts and drawing that page, and the warm-up's Python work would
+#: hold the interpreter lock the server needs to send them.
+WARM_UP_DELAY = 2.5
+
+
 def _warm(url: str, model_path: str, policy_toml: str | None) -> None:
+    time.sleep(WARM_UP_DELAY)
     try:
         # Parsing the bootstrap boosters takes seconds: recording a run and a case missing from
         # the stored views need the model. The queue's SHAP table is never computed here (it
@@ -478,18 +538,9 @@ def warm_up() -> None:
     url = db_url()
     if url in _WARMING:
         return
-    path = default_policy_path()
-    policy_toml = None
-    if path.exists():
-        try:
-            from triage.allocate import Policy
-
-            policy_toml = Policy.from_toml(path.read_text(encoding="utf-8")).to_toml()
-        except Exception:
-            policy_toml = None
     thread = threading.Thread(
         target=_warm,
-        args=(url, str(default_model_dir()), policy_toml),
+        args=(url, str(default_model_dir()), _default_policy_toml()),
         daemon=True,
         name="triage-warm-up",
     )

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict, Unpack
 
 import streamlit as st
 
@@ -193,43 +193,50 @@ def _mirror(key: str, value: Any) -> None:
         st.query_params[key] = str(value)
 
 
-def kept_multiselect(
-    text: str,
-    options: Sequence[str],
-    *,
-    key: str,
-    format_func: Callable[[str], str] = label,
-    help: str | None = None,
-    container: Any = None,
-) -> list[str]:
-    """A multiselect whose choice is kept across pages and reloads (``?key=a&key=b``)."""
-    allowed = list(options)
+class _Kept(TypedDict, total=False):
+    """How a kept choice widget is drawn: its key (required), labels, help and container."""
+
+    key: Required[str]
+    format_func: Callable[[str], str]
+    help: str | None
+    container: Any
+
+
+def _choice(
+    kind: Literal["multiselect", "selectbox"], text: str, allowed: list[str], how: _Kept
+) -> Any:
+    where = how.get("container")
+    where = st if where is None else where
+    draw = where.multiselect if kind == "multiselect" else where.selectbox
+    key = how["key"]
+    value = draw(
+        text, allowed, key=key, format_func=how.get("format_func", label), help=how.get("help")
+    )
+    _mirror(key, list(value) if kind == "multiselect" else value)
+    return value
+
+
+def kept_multiselect(text: str, options: Sequence[str], **how: Unpack[_Kept]) -> list[str]:
+    """A multiselect whose choice is kept across pages and reloads (``?key=a&key=b``).
+
+    ``how``: ``key`` (required), ``format_func`` (default ``label``), ``help``, ``container``.
+    """
+    allowed, key = list(options), how["key"]
     _restore(key, [], lambda raw: [v for v in raw if v in allowed])
     st.session_state[key] = [v for v in st.session_state[key] if v in allowed]
-    where = container if container is not None else st
-    value = where.multiselect(text, allowed, key=key, format_func=format_func, help=help)
-    _mirror(key, list(value))
-    return list(value)
+    return list(_choice("multiselect", text, allowed, how))
 
 
-def kept_selectbox(
-    text: str,
-    options: Sequence[str],
-    *,
-    key: str,
-    format_func: Callable[[str], str] = label,
-    help: str | None = None,
-    container: Any = None,
-) -> str:
-    """A selectbox whose choice is kept across pages and reloads (``?key=value``)."""
-    allowed = list(options)
+def kept_selectbox(text: str, options: Sequence[str], **how: Unpack[_Kept]) -> str:
+    """A selectbox whose choice is kept across pages and reloads (``?key=value``).
+
+    ``how``: ``key`` (required), ``format_func`` (default ``label``), ``help``, ``container``.
+    """
+    allowed, key = list(options), how["key"]
     _restore(key, allowed[0], lambda raw: raw[-1] if raw[-1] in allowed else allowed[0])
     if st.session_state[key] not in allowed:
         st.session_state[key] = allowed[0]
-    where = container if container is not None else st
-    value = where.selectbox(text, allowed, key=key, format_func=format_func, help=help)
-    _mirror(key, value)
-    return str(value)
+    return str(_choice("selectbox", text, allowed, how))
 
 
 def kept_text_input(

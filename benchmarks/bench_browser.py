@@ -17,7 +17,16 @@ from pathlib import Path
 
 from benchmarks import environ
 from benchmarks.bench_app import _demo_env, _precompute_first_page
-from benchmarks.browser import CHROMIUM, chromium, open_page, served, settle, slider_thumb, timed
+from benchmarks.browser import (
+    CHROMIUM,
+    chromium,
+    open_page,
+    served,
+    settle,
+    slider_thumb,
+    timed,
+    timed_settled,
+)
 
 
 def _private_copy(env: dict[str, str]) -> dict[str, str]:
@@ -46,9 +55,13 @@ def run() -> list[tuple[str, float, str]]:
     out = _Rows()
     log = Path(tempfile.mkdtemp(prefix="triage-bench-log-")) / "server.log"
     with served(env, log) as base, chromium() as browser:
+        t = time.perf_counter()
         page, cold = open_page(browser, f"{base}/queue?as=staff")
         page.wait_for_selector("[data-testid=stDataFrame]", timeout=120_000)
+        drawn = time.perf_counter() - t
         out.append(("browser: first Queue load, new server (cold caches)", cold, "target < 3 s"))
+        # The run ends before the browser has drawn the table (its grid's script loads then).
+        out.append(("browser: first Queue load, until the table is drawn", drawn, ""))
         page.close()
         # The warm-up thread (model, SHAP import, reasons, the queue's SHAP and what-if tables)
         # finishes in the background after the first page; a person reads the queue meanwhile.
@@ -122,12 +135,12 @@ def run() -> list[tuple[str, float, str]]:
             )
         )
         # A key held down: ten presses as fast as the browser sends them. Timed from the last
-        # press until the run showing its value ended (earlier values are skipped).
+        # press until the last run it caused ended (runs of earlier values are interrupted).
         thumb = slider_thumb(page, "Woman")
         thumb.focus()
         for _ in range(9):
             page.keyboard.press("ArrowRight")
-        held = timed(page, lambda: page.keyboard.press("ArrowRight"))
+        held = timed_settled(page, lambda: page.keyboard.press("ArrowRight"))
         settle(page)
         out.append(("browser: Targets band, ten quick presses, after the last", held, "< 1 s"))
         page.close()

@@ -24,6 +24,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app" / "streamlit_app.py"
+#: How ``make demo`` serves the app: ``streamlit run`` plus the caches filled at server start.
+SERVE = ROOT / "app" / "serve.py"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -65,16 +67,14 @@ def free_port() -> int:
 
 @contextmanager
 def served(env: dict[str, str], log: Path) -> Iterator[str]:
-    """Serve the app on a free loopback port with ``env``; yield its base URL; stop it."""
+    """Serve the app (``app/serve.py``, as ``make demo`` does) on a free loopback port with
+    ``env``; yield its base URL; stop it."""
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(APP),
+                str(SERVE),
                 "--server.port",
                 str(port),
                 "--server.address",
@@ -145,10 +145,22 @@ def settle(page: Any, timeout: float = 120_000) -> None:
     page.wait_for_timeout(250)
 
 
-def open_page(browser: Any, url: str, *, outside: list[str] | None = None) -> tuple[Any, float]:
-    """Open ``url`` in a new session; return the page and the seconds until its first run
-    ended. Requests to any other origin are appended to ``outside``."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+#: A laptop's width (1366 px), as the users' screenshots are looked at; tall, since Streamlit
+#: scrolls inside its own container and a full-page screenshot stops at the window's height.
+LAPTOP = {"width": 1366, "height": 1800}
+
+
+def open_page(
+    browser: Any,
+    url: str,
+    *,
+    outside: list[str] | None = None,
+    viewport: dict[str, int] | None = None,
+) -> tuple[Any, float]:
+    """Open ``url`` in a new session (``viewport`` default 1400×1800 px); return the page and
+    the seconds until its first run ended. Requests to any other origin are appended to
+    ``outside``."""
+    page = browser.new_page(viewport=viewport or {"width": 1400, "height": 1800})
     base = url.split("/", 3)[:3]
     origin = "/".join(base)
     page.errors = []
@@ -188,6 +200,35 @@ def timed(page: Any, action: Callable[[], Any], timeout: float = 120.0) -> float
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => r(null)))")
     drawn = page.evaluate("() => performance.now()")
     return max(float(ended), float(drawn)) / 1000 - float(t0) / 1000
+
+
+_LAST_ENDED = """([t0, quiet]) => {
+    const runs = window.__runs || [];
+    const now = performance.now();
+    const last = runs[runs.length - 1];
+    if (runs.findIndex(r => r[0] >= t0 && r[1] === 'running') < 0) return null;
+    if (last[1] !== 'notRunning' || now - last[0] < quiet) return null;
+    return last[0];
+}"""
+
+
+def timed_settled(
+    page: Any, action: Callable[[], Any], *, quiet: float = 0.4, timeout: float = 120.0
+) -> float:
+    """Seconds from sending ``action`` until the last script run it caused has ended and was
+    drawn: the end of a run after which none started for ``quiet`` seconds (a key held down
+    starts runs that each newer value interrupts; only the last one shows the last value)."""
+    t0 = page.evaluate(_OBSERVE)
+    action()
+    deadline = time.monotonic() + timeout
+    while True:
+        ended = page.evaluate(_LAST_ENDED, [t0, quiet * 1000])
+        if ended is not None:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError("the interaction's script runs did not end in time")
+        page.wait_for_timeout(20)
+    return float(ended) / 1000 - float(t0) / 1000
 
 
 def slider_thumb(page: Any, label: str, index: int = 0) -> Any:

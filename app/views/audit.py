@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import _data
 import pandas as pd
 import streamlit as st
@@ -11,8 +9,14 @@ from _ui import current_role, kept_selectbox, plain, plural, safe_table, simulat
 
 from triage.allocate import split_reason
 from triage.audit import get_record, list_runs, override_summary, replay, verify_chain
+from triage.audit._decisions import OVERRIDE_ACTIONS
+from triage.audit._replay import record_json
 from triage.errors import TriageError
 from triage.schema import label
+
+#: Headers of ``override_summary(...).overrides``' columns, in their order (override_id,
+#: created_at, user, role, run_id, case_id, action, reason).
+_OVERRIDE_HEADERS = ["Override", "Time (UTC)", "User", "Role", "Run", "Case", "Action", "Reason"]
 
 
 def _gap(value: object) -> str:
@@ -166,25 +170,9 @@ ov = summary.overrides
 if ov.empty:
     st.markdown(f"No override of {run_id}.")
 else:
+    words = ov.assign(action=ov["action"].map(OVERRIDE_ACTIONS).fillna(ov["action"]))
     st.dataframe(
-        safe_table(
-            ov.assign(
-                action=ov["action"]
-                .map({"select": "Take up", "drop": "Do not take up"})
-                .fillna(ov["action"])
-            ).rename(
-                columns={
-                    "override_id": "Override",
-                    "created_at": "Time (UTC)",
-                    "user": "User",
-                    "role": "Role",
-                    "run_id": "Run",
-                    "case_id": "Case",
-                    "action": "Action",
-                    "reason": "Reason",
-                }
-            )
-        ),
+        safe_table(words.set_axis(_OVERRIDE_HEADERS, axis=1)),
         hide_index=True,
         key="audit_overrides",
     )
@@ -217,19 +205,8 @@ if not by_group.empty and int(o["overrides"]) > 0:
     )
 st.download_button(
     "Download this run record (JSON)",
-    json.dumps(
-        {
-            "record_id": record.record_id,
-            "created_at": record.created_at,
-            "user": record.user,
-            "role": record.role,
-            "prev_hash": record.prev_hash,
-            "hash": record.hash,
-            "content": content,
-        },
-        indent=2,
-        sort_keys=True,
-    ),
+    # The same bytes as the record in ``triage audit export``'s bundle.
+    record_json(record),
     f"{run_id}.json",
     "application/json",
     key="audit_download",

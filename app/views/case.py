@@ -6,7 +6,7 @@ import _data
 import altair as alt
 import pandas as pd
 import streamlit as st
-from _charts import waterfall
+from _charts import percent, waterfall
 from _ui import (
     current_auth,
     current_role,
@@ -82,7 +82,7 @@ if names_allowed(role, "case"):
     facts["Source"] = str(shown.get("source_contact", "")) or "–"
 else:
     facts["Defender (pseudonym)"] = str(shown.get("defender_name_pseudonym", "")) or "–"
-st.table(pd.DataFrame({"": list(facts), "Value": list(facts.values())}).set_index(""))
+st.table(pd.DataFrame({"Detail": list(facts), "Value": list(facts.values())}).set_index("Detail"))
 
 score_col, decision_col = st.columns(2)
 score_col.metric(
@@ -218,9 +218,7 @@ base_chart = alt.Chart(scenarios).encode(
 )
 st.altair_chart(
     (
-        base_chart.mark_errorbar().encode(
-            y=alt.Y("lower:Q", title="Score (%)", axis=alt.Axis(format="%")), y2="upper:Q"
-        )
+        base_chart.mark_errorbar().encode(y=percent("y", "lower:Q", "Score (%)"), y2="upper:Q")
         + base_chart.mark_point(filled=True, size=80).encode(
             y="score:Q",
             shape=alt.Shape(

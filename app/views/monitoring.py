@@ -305,11 +305,8 @@ with tab_outcome:
         .mark_bar()
         .encode(
             x=alt.X("year:O", title="Year the communication was sent"),
-            y=alt.Y(
-                "share:Q",
-                title="Share of impact-sample cases (%)",
-                axis=alt.Axis(format="%"),
-                stack="normalize",
+            y=_charts.percent(
+                "y", "share:Q", "Share of impact-sample cases (%)", stack="normalize"
             ),
             color=alt.Color(
                 "Outcome:N", scale=colour_scale("outcome"), sort=[label(c) for c in OUTCOMES]
@@ -392,7 +389,7 @@ with tab_share:
     )
     base = alt.Chart().encode(x=alt.X("year:O", title="Year sent"))
     band = base.mark_area(opacity=0.25, color="#9ecae1").encode(
-        y=alt.Y("band_lo:Q", title="Share of the year's cases (%)", axis=alt.Axis(format="%")),
+        y=_charts.percent("y", "band_lo:Q", "Share of the year's cases (%)"),
         y2="band_hi:Q",
     )
     line = base.mark_line().encode(

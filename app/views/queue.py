@@ -306,12 +306,23 @@ def _display(reasons: pd.Series | None, why: pd.DataFrame | None) -> pd.DataFram
     )
 
 
-height = min(36 * (len(view) + 1) + 4, 960)
+#: Pixels per row: three lines, so the reasons and the policy's words wrap instead of being cut
+#: at a laptop's width (the grid wraps text only in rows taller than 4rem).
+ROW_HEIGHT = 78
+height = min(36 + ROW_HEIGHT * len(view) + 4, 1600)
 slot = st.empty()
-if not st.session_state.get("_q_warm"):
-    # First visit of the session: show scores and decisions at once; SHAP reasons and the
-    # policy's explanations (a few seconds when nothing is cached yet) fill in below.
-    slot.dataframe(_display(None, None), hide_index=True, height=height, column_config=COLUMNS)
+if not st.session_state.get("_q_warm") and not _data.reasons_stored(
+    visible["case_id"].tolist(), policy
+):
+    # First visit of the session, nothing precomputed: show scores and decisions at once;
+    # SHAP reasons and the policy's explanations (seconds when not cached) fill in below.
+    slot.dataframe(
+        _display(None, None),
+        hide_index=True,
+        height=height,
+        row_height=ROW_HEIGHT,
+        column_config=COLUMNS,
+    )
 top = _data.reasons(visible["case_id"].tolist())
 top_text = top.sort_values(["case_id", "rank"]).groupby("case_id")["text"].agg("; ".join)
 display = _display(top_text, _data.selection_reasons(policy))
@@ -322,6 +333,7 @@ event = slot.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     height=height,
+    row_height=ROW_HEIGHT,
     column_config=COLUMNS,
 )
 st.session_state["_q_warm"] = True

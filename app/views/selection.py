@@ -6,6 +6,7 @@ import _data
 import altair as alt
 import pandas as pd
 import streamlit as st
+from _charts import percent
 from _ui import (
     NEUTRAL,
     colour_scale,
@@ -62,8 +63,8 @@ if not allocation.feasible:
     st.stop()
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Cases selected", f"{len(allocation.selected)}", help=f"capacity {policy.capacity}")
-m2.metric("Candidates", f"{allocation.n_candidates}")
+m1.metric("Cases selected", f"{len(allocation.selected):,}", help=f"capacity {policy.capacity}")
+m2.metric("Candidates", f"{allocation.n_candidates:,}")
 m3.metric(
     "Expected improvements",
     f"{float(allocation.objective or 0):.1f}",
@@ -113,9 +114,7 @@ for tab, dim in zip(tabs, DIM_TITLES, strict=True):
             y=alt.Y("Group:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
         )
         band = base.mark_bar(color="#d9d9d9", height=18).encode(
-            x=alt.X(
-                "band_lo:Q", title="Share of the selected cases (%)", axis=alt.Axis(format="%")
-            ),
+            x=percent("x", "band_lo:Q", "Share of the selected cases (%)"),
             x2="band_hi:Q",
         )
         # Each group keeps its page-wide colour; a binding band is outlined and written out.
@@ -292,9 +291,9 @@ else:
     else:
         summary, compared = compare_policies(cands, (policy, allocation), (other, other_allocation))
         c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Taken up under both", f"{summary['in_both']}")
-        c2.metric(f"Only under A ({policy.name})", f"{summary['only_a']}")
-        c3.metric(f"Only under B ({other.name})", f"{summary['only_b']}")
+        c1.metric("Taken up under both", f"{summary['in_both']:,}")
+        c2.metric(f"Only under A ({policy.name})", f"{summary['only_a']:,}")
+        c3.metric(f"Only under B ({other.name})", f"{summary['only_b']:,}")
         c4.metric(
             "Expected improvements, A → B",
             f"{summary['expected_a']:.1f} → {summary['expected_b']:.1f}",

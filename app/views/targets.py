@@ -12,6 +12,7 @@ import _live
 import altair as alt
 import pandas as pd
 import streamlit as st
+from _charts import percent
 from _ui import current_role, current_user, plain, plural, simulated_banner, working
 
 from triage.allocate import (
@@ -257,7 +258,7 @@ with right:
         m1.metric(
             "Cases selected",
             f"{len(allocation.selected)}",
-            help=f"of {allocation.n_candidates} candidates",
+            help=f"of {allocation.n_candidates:,} candidates",
         )
         change = objective - float(baseline.objective or 0)
         m2.metric(
@@ -290,7 +291,7 @@ with right:
             shown = moves.rename(columns={"case_id": "Case"}).assign(
                 Score=[f"{v:.1%}" for v in moves["Score"]]
             )
-            if len(shown) <= _TABLE_ROWS:
+            if 0 < len(shown) <= _TABLE_ROWS:
                 # A static table wraps its text: every column fits the half-screen column.
                 st.table(shown.set_index("Case"))
             else:
@@ -349,10 +350,8 @@ with right:
                 alt.Chart(curve)
                 .mark_line(point=True)
                 .encode(
-                    x=alt.X(
-                        "share:Q",
-                        title=f"{verb} share of {label(code)} among the selected (%)",
-                        axis=alt.Axis(format="%"),
+                    x=percent(
+                        "x", "share:Q", f"{verb} share of {label(code)} among the selected (%)"
                     ),
                     y=alt.Y(
                         "objective:Q",
@@ -413,24 +412,31 @@ with right:
             f"Saved {st.session_state.pop('_t_saved')}: it is now the current policy "
             "(sidebar), for this session. The changes against the policy it came from:"
         )
+    # The text and the form are drawn even before anything changed (the policy's own text, a
+    # greyed button): the browser then loads their scripts with the page, not on the first change.
     if not diff:
-        st.caption("The targets equal the starting policy: nothing to save.")
+        st.caption(
+            f"The targets equal the starting policy: nothing to save. Its text "
+            f"(sha256 {start.sha256[:12]}):"
+        )
+        st.code(start.to_toml(), language="toml", height=160, wrap_lines=True)
     else:
-        st.code("\n".join(diff), language="diff")
-    if not unsaved:
-        pass
-    elif not allowed(current_role(), "save_policy"):
+        st.code("\n".join(diff), language="diff", wrap_lines=True)
+    if not allowed(current_role(), "save_policy"):
         st.caption("Auditors review policies but do not save them.")
     else:
-        st.caption(
-            "These targets are not saved: they stay while you visit other pages in this "
-            "session, and are lost when the session ends."
-        )
+        if unsaved:
+            st.caption(
+                "These targets are not saved: they stay while you visit other pages in this "
+                "session, and are lost when the session ends."
+            )
         with st.form("save_policy"):
             name = st.text_input(
                 "Name of the new version", f"{start.name}-revised", key="t_save_name"
             )
-            if st.form_submit_button("Save policy version", type="primary"):
+            if not unsaved:
+                st.caption("Nothing to save yet: move a target first.")
+            if st.form_submit_button("Save policy version", type="primary", disabled=not unsaved):
                 try:
                     path = _live.save_policy(
                         policy, name=name, parent=start, user=current_user(), role=current_role()

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.browser import open_page, settle, slider_thumb
+from benchmarks.browser import LAPTOP, open_page, settle, slider_thumb
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -51,7 +51,7 @@ def _day_page(browser: Any, url: str, where: str) -> Iterator[Any]:
     """Open ``url`` in a new session and check it is clean (``where`` names it on failure);
     after the block, check nothing was requested from outside the app and close the page."""
     outside: list[str] = []
-    page, _ = open_page(browser, url, outside=outside)
+    page, _ = open_page(browser, url, outside=outside, viewport=LAPTOP)
     _clean(page, where)
     yield page
     assert not outside, f"requested from outside the app: {sorted(set(outside))[:5]}"

@@ -4,8 +4,8 @@ The app holds the parsed model and the registry's history in memory; parsing the
 bootstrap boosters and rebuilding the history take seconds that ``run_selection`` would spend
 again. ``run_selection_loaded`` hands them in: the model as the scorer (its version, sha256 and
 integrity are recorded as ``load_model`` would give them), and the history through a view of
-the registry that serves it only while the tables a history is built from hold the same rows
-as when it was read (otherwise the registry is read again). Everything else, including the
+the registry that serves it only while the tables a history is built from hold the same rows,
+with the same content, as when it was read (otherwise the registry is read again). Everything else, including the
 record, is ``run_selection``'s. When the session has already explained the very selection the
 run makes (the same candidates, byte for byte in their canonical CSV, the same policy, the same
 selected cases and objective), that explanation is reused instead of computed again.
@@ -14,6 +14,7 @@ selected cases and objective), that explanation is reused instead of computed ag
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -28,17 +29,40 @@ __all__ = ["KnownSelection", "run_selection_loaded"]
 
 
 class _LoadedHistory:
-    """The registry, whose ``history()`` is the one already read while it is still current."""
+    """The registry, whose ``history()`` is the one already read while it is still current:
+    the same rows in the history tables (``history_counts``) with the same content
+    (``history_digest``, when given: an edit in place keeps the counts)."""
 
-    def __init__(self, registry: Any, history: History, counts: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        registry: Any,
+        history: History,
+        counts: Mapping[str, int],
+        digest: str | None = None,
+    ) -> None:
         self._registry = registry
         self._history = history
         self._counts = dict(counts)
+        self._digest = digest
+        self._now: Future[str] | None = None
+        if digest is not None:
+            from triage.monitor._case_views import history_digest
 
-    def history(self) -> History:
+            # Hashed now, on its own thread, while the run checks the policy's text and reads
+            # the queue: the run asks for the history only after those.
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-digest")
+            self._now = pool.submit(history_digest, registry)
+            pool.shutdown(wait=False)  # the thread ends with the digest
+
+    def _current(self) -> bool:
         from triage.monitor._case_views import history_counts
 
-        if history_counts(self._registry) == self._counts:
+        if history_counts(self._registry) != self._counts:
+            return False
+        return self._now is None or self._now.result() == self._digest
+
+    def history(self) -> History:
+        if self._current():
             return self._history
         return cast("History", self._registry.history())
 
@@ -101,6 +125,7 @@ def run_selection_loaded(
     history_counts: Mapping[str, int],
     model_dir: str | Path,
     known: KnownSelection | None = None,
+    history_digest: str | None = None,
     **options: Any,
 ) -> RunRecord:
     """``run_selection`` scoring with ``model`` and reusing ``history`` while it is current.
@@ -120,6 +145,10 @@ def run_selection_loaded(
     known : KnownSelection, optional
         A selection already explained (the app's cached one), reused when the run makes it;
         otherwise the ``explainer`` option (default ``explain_selection``) explains.
+    history_digest : str, optional
+        ``triage.monitor.history_digest(registry)`` read just before ``history``: then a row
+        edited in place since (same counts, other content) is noticed too, and the registry's
+        history is read again.
     **options
         Every other argument of ``run_selection`` (policy_path, user, role, auth,
         lapse_overrides, on_progress...).
@@ -133,5 +162,5 @@ def run_selection_loaded(
         )
     if known is not None:
         options["explainer"] = _explainer(known, options.get("explainer"))
-    loaded = _LoadedHistory(registry, history, history_counts)
+    loaded = _LoadedHistory(registry, history, history_counts, history_digest)
     return run_selection(registry=cast(Any, loaded), scorer=model, model_dir=model_dir, **options)

@@ -12,7 +12,8 @@
 - Case-page cache: ``build_case_views(registry, model_dir=) -> CaseViews`` (every incoming
   case's SHAP table and its score under 1–8 mandates), ``write_case_views`` /
   ``read_case_views(key=)`` at ``case_views_path()``, keyed by ``case_views_key`` (statuses
-  left out: a run never changes scores); ``history_counts(registry)``.
+  left out: a run never changes scores); ``history_counts(registry)`` and
+  ``history_digest(registry)`` (the rows' content, statuses left out).
 """
 
 from triage.monitor._cache import (
@@ -33,6 +34,7 @@ from triage.monitor._case_views import (
     case_views_key,
     case_views_path,
     history_counts,
+    history_digest,
     read_case_views,
     write_case_views,
 )
@@ -67,6 +69,7 @@ __all__ = [
     "first_page_path",
     "frame_fingerprint",
     "history_counts",
+    "history_digest",
     "improvement_by_country",
     "issue_area_shares",
     "model_sha256",

@@ -35,6 +35,7 @@ __all__ = [
     "case_views_key",
     "case_views_path",
     "history_counts",
+    "history_digest",
     "read_case_views",
     "write_case_views",
 ]
@@ -91,6 +92,37 @@ def history_counts(registry: Registry) -> dict[str, int]:
     """Rows of the registry tables a case's features are built from (statuses left out)."""
     counts = registry.counts()
     return {t: int(counts[t]) for t in sorted(counts) if t in _HISTORY_TABLES}
+
+
+#: Columns a recorded run or an override rewrites: left out of ``history_digest``.
+_STATUS_COLUMNS = frozenset({"status", "status_at"})
+
+
+def history_digest(registry: Registry) -> str:
+    """SHA-256 (hex) of every row of the history tables, statuses left out.
+
+    Unlike ``history_counts`` it changes when a row is edited in place (a reply's date, an
+    outcome corrected), so a history read earlier is known to be stale even with the same
+    numbers of rows. Rows are read in primary-key order as the database returns them (no
+    pandas conversion): about a third of the time of ``Registry.history()`` on the demo registry.
+    """
+    from triage.registry._models import Base
+
+    digest = hashlib.sha256()
+    with registry.engine.connect() as conn:
+        for name in _HISTORY_TABLES:
+            table = Base.metadata.tables[name]
+            quote = conn.dialect.identifier_preparer.quote
+            columns = [c.name for c in table.columns if c.name not in _STATUS_COLUMNS]
+            order = ", ".join(quote(c.name) for c in table.primary_key.columns)
+            listed = ", ".join(quote(c) for c in columns)
+            # The driver's own values (no type conversion): the same database gives the same text.
+            rows = conn.exec_driver_sql(
+                f"SELECT {listed} FROM {quote(name)} ORDER BY {order}"  # the schema's own names
+            ).fetchall()
+            digest.update(f"{name}:{columns}:{len(rows)}\n".encode())
+            digest.update(repr([tuple(r) for r in rows]).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def case_views_key(registry: Registry, *, model_dir: Path) -> str:
