@@ -8,9 +8,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.schema import CreateTable
 
 from triage.registry._engine import RegistryCore, reachable, within
 from triage.registry._lifecycle import LifecycleError, Status, check_transition
@@ -139,32 +155,95 @@ class LifecycleWrites(RegistryCore):
         """
         now = at or self._clock()
         when = now.date()
-        ids = list(decisions)
-        events: list[dict[str, Any]] = []
-        by_status: dict[str, list[str]] = {}
+        if not decisions:
+            return 0
         with within(self.engine, conn) as conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                query = select(
-                    Submission.submission_id, Submission.status, Submission.status_at
-                ).where(Submission.submission_id.in_(chunk))
-                for sid, current, current_at in conn.execute(query):
-                    new = decisions[sid]
-                    check_transition(sid, current, new, run_id=run_id)
-                    if current_at is not None and when < current_at:
-                        raise LifecycleError(
-                            f"submission {sid}: {new!r} on {when} is before its previous step "
-                            f"on {current_at}."
-                        )
-                    events.append(step(sid, new, when, now, run_id))
-                    by_status.setdefault(new, []).append(sid)
-            if events:
-                conn.execute(insert(StatusEvent), events)
-            for status, sids in by_status.items():
-                for start in range(0, len(sids), 500):
-                    conn.execute(
-                        update(Submission)
-                        .where(Submission.submission_id.in_(sids[start : start + 500]))
-                        .values(status=status, status_at=when)
-                    )
-        return len(events)
+            # Set-based: the decisions go into a temporary table once, then one query checks
+            # every (current, new) pair, one copies the steps and one moves the submissions.
+            conn.execute(_CREATE_MOVES)
+            conn.execute(delete(_MOVES))
+            conn.execute(
+                insert(_MOVES),
+                [
+                    {"pos": i, "submission_id": sid, "status": new}
+                    for i, (sid, new) in enumerate(decisions.items())
+                ],
+            )
+            try:
+                return _apply_moves(conn, when, now, run_id)
+            finally:
+                conn.execute(delete(_MOVES))
+
+
+#: The decisions of one ``advance_many``, in their order (``pos``); one per connection.
+_MOVES = Table(
+    "triage_moves",
+    MetaData(),
+    Column("submission_id", String(64), primary_key=True),
+    Column("pos", Integer, unique=True),
+    Column("status", String(32)),
+    prefixes=["TEMPORARY"],
+)
+_CREATE_MOVES = CreateTable(_MOVES, if_not_exists=True)
+
+
+def _apply_moves(conn: Connection, when: dt.date, now: dt.datetime, run_id: str | None) -> int:
+    """Check and apply the moves in ``_MOVES`` (ids not in the registry skipped); return how
+    many moved."""
+    moves = _MOVES.c
+    joined = _MOVES.join(Submission, Submission.submission_id == moves.submission_id)
+    pairs = select(moves.status, Submission.status, func.min(moves.pos)).select_from(joined)
+    first = {
+        pos: (new, current)
+        for new, current, pos in conn.execute(pairs.group_by(moves.status, Submission.status))
+    }
+    if not first:
+        return 0
+    ids = dict(
+        conn.execute(select(moves.pos, moves.submission_id).where(moves.pos.in_(list(first))))
+        .tuples()
+        .all()
+    )
+    for pos in sorted(first):  # each (current, new) pair judged at its first case
+        new, current = first[pos]
+        check_transition(ids[pos], current, new, run_id=run_id)
+    late = conn.execute(
+        select(moves.submission_id, moves.status, Submission.status_at)
+        .select_from(joined)
+        .where(Submission.status_at > literal(when, Date()))
+        .order_by(moves.pos)
+        .limit(1)
+    ).first()
+    if late is not None:
+        sid, new, current_at = late
+        raise LifecycleError(
+            f"submission {sid}: {new!r} on {when} is before its previous step on {current_at}."
+        )
+    steps = (
+        select(
+            moves.submission_id,
+            moves.status,
+            literal(when, Date()),
+            literal(run_id, String()),
+            literal(None, Text()),
+            literal(now, DateTime(timezone=True)),
+        )
+        .select_from(joined)
+        .order_by(moves.pos)
+    )
+    moved = conn.execute(
+        insert(StatusEvent).from_select(
+            ["submission_id", "status", "at", "run_id", "note", "recorded_at"], steps
+        )
+    ).rowcount
+    conn.execute(
+        update(Submission)
+        .where(Submission.submission_id.in_(select(moves.submission_id)))
+        .values(
+            status=select(moves.status)
+            .where(moves.submission_id == Submission.submission_id)
+            .scalar_subquery(),
+            status_at=when,
+        )
+    )
+    return int(moved)
