@@ -61,13 +61,15 @@ def candidates_to_csv(candidates: pd.DataFrame) -> bytes:
         if col in _DATES:
             text = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
         elif col == "protester":
-            text = values.map(lambda v: "" if pd.isna(v) else ("true" if bool(v) else "false"))
+            text = _cells(values, lambda v: "true" if bool(v) else "false")
         elif col in _FLOATS:
-            text = values.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+            text = _cells(values, lambda v: repr(float(v)))
         elif col == "n_mandates":
-            text = values.map(lambda v: "" if pd.isna(v) else str(int(v)))
+            text = _cells(values, lambda v: str(int(v)))
+        elif isinstance(values.dtype, pd.StringDtype):
+            text = values  # already text: str(v) is v
         else:
-            text = values.map(lambda v: "" if pd.isna(v) else str(v))
+            text = _cells(values, str)
         frame[col] = text.fillna("").astype(str)
     if frame["case_id"].duplicated().any():
         dup = frame.loc[frame["case_id"].duplicated(), "case_id"].iloc[0]
@@ -76,6 +78,13 @@ def candidates_to_csv(candidates: pd.DataFrame) -> bytes:
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue().encode("utf-8")
+
+
+def _cells(values: pd.Series, fmt: Callable[[Any], str]) -> pd.Series:
+    """Each cell of ``values`` through ``fmt``, missing ones blank (missingness found at once)."""
+    missing = values.isna().to_numpy(dtype=bool).tolist()
+    cells = ["" if gone else fmt(v) for v, gone in zip(values.tolist(), missing, strict=True)]
+    return pd.Series(cells, index=values.index, dtype=object)
 
 
 def candidates_from_csv(data: bytes) -> pd.DataFrame:
