@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -33,6 +34,15 @@ from triage.audit._ledger import (
 from triage.audit._privacy import ROLES, Role
 from triage.audit._replay import ReplayResult, list_runs, record_json, replay, run_candidates
 from triage.audit._roles import require
+from triage.audit._run_content import (
+    _chances,
+    _check_policy_names,
+    _override_list,
+    _reason_entries,
+    _reasons,
+    _solver_info,
+    _tie_lottery,
+)
 from triage.audit._run_io import (
     CANDIDATE_COLUMNS,
     Allocator,
@@ -42,7 +52,6 @@ from triage.audit._run_io import (
     _default_allocator,
     _default_explainer,
     _default_policy_parser,
-    _json_value,
     _sha,
     _with_overrides,
     candidates_from_csv,
@@ -111,111 +120,6 @@ class RunRecord:
     record: LedgerRecord = field(repr=False)
 
 
-def _library_version(solver_name: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as _version
-
-    # The allocator names the solver; the library version makes the record reproducible.
-    module = "pulp" if "cbc" in solver_name.lower() else "highspy"
-    try:
-        return f"{module} {_version(module)}"
-    except PackageNotFoundError:
-        return None
-
-
-def _solver_info(allocation: Any, requested: str | None) -> dict[str, Any]:
-    solver = getattr(allocation, "solver", None)
-    name, version = str(solver or "unknown"), None
-    if isinstance(solver, dict):
-        name, version = str(solver.get("name", "unknown")), solver.get("version")
-    elif solver is not None and not isinstance(solver, str):
-        name = str(getattr(solver, "name", solver))
-        version = getattr(solver, "version", None)
-    version = version or getattr(allocation, "solver_version", None) or _library_version(name)
-    return {
-        "name": name,
-        "requested": requested,
-        "version": None if version is None else str(version),
-        "status": str(getattr(allocation, "status", "unknown")),
-        "gap": _json_value(getattr(allocation, "gap", None)),
-        "objective": _json_value(getattr(allocation, "objective", None)),
-    }
-
-
-#: Columns of ``explain_selection`` kept beside the reason when the explainer gives them.
-_EXACT = ("score_to_enter", "displaced_by")
-
-
-def _reasons(
-    explained: pd.DataFrame, candidates: pd.DataFrame, selected: Sequence[str]
-) -> pd.DataFrame:
-    chosen = set(selected)
-    base = pd.DataFrame({"case_id": candidates["case_id"].astype(str)})
-    base["selected"] = base["case_id"].isin(chosen)
-    if explained is not None and len(explained) and "reason" in explained.columns:
-        # The exact score to enter and who would leave come along, so `triage select --reasons`
-        # writes them without explaining the run a second time.
-        kept = ["case_id", "reason", *(c for c in _EXACT if c in explained.columns)]
-        reasons = explained.loc[:, kept].copy()
-        reasons["case_id"] = reasons["case_id"].astype(str)
-        base = base.merge(reasons.drop_duplicates("case_id"), on="case_id", how="left")
-    else:
-        base["reason"] = None
-    for col in ("reason", "displaced_by"):
-        if col in base.columns:
-            base[col] = base[col].astype(object).where(base[col].notna(), "")
-    return base.sort_values("case_id").reset_index(drop=True)
-
-
-def _chances(
-    candidates: pd.DataFrame,
-    scored: pd.DataFrame,
-    policy: Any,
-    replicates: np.ndarray | None,
-    allocation: Any,
-    seed: int,
-) -> pd.DataFrame | None:
-    """p_selected per candidate, or None without replicates or a feasible selection."""
-    if replicates is None or replicates.ndim != 2 or replicates.shape[1] == 0:
-        return None
-    if not getattr(allocation, "feasible", True) or not hasattr(policy, "shares"):
-        return None
-    from triage.allocate import selection_chances
-
-    # The replicate rows follow the scored queue; the stored candidates are re-read from CSV.
-    position = pd.Series(np.arange(len(scored)), index=scored["case_id"].astype(str))
-    rows = position.loc[candidates["case_id"].astype(str)].to_numpy()
-    return selection_chances(candidates, policy, replicates[rows], seed=seed).by_case
-
-
-def _tie_lottery(allocation: Any, seed: int) -> dict[str, Any]:
-    ties = getattr(allocation, "ties", ())
-    return {"seed": seed, "ties": [t.to_dict() for t in ties]}
-
-
-def _reason_entries(reasons: pd.DataFrame) -> list[dict[str, Any]]:
-    """The record's reasons: case_id, selected, reason and, where computed, p_selected (0–1,
-    six decimals) and chance; read column by column, not row by row through pandas."""
-    ids: list[str] = reasons["case_id"].astype(str).tolist()
-    chosen: list[bool] = reasons["selected"].astype(bool).tolist()
-    said: list[str] = reasons["reason"].astype(str).tolist()
-    if "p_selected" not in reasons.columns:
-        return [
-            {"case_id": c, "selected": s, "reason": r}
-            for c, s, r in zip(ids, chosen, said, strict=True)
-        ]
-    chances: list[float] = reasons["p_selected"].to_numpy(np.float64, na_value=np.nan).tolist()
-    words: list[str] = reasons["chance"].astype(str).tolist()
-    entries: list[dict[str, Any]] = []
-    for c, s, r, p, w in zip(ids, chosen, said, chances, words, strict=True):
-        entry: dict[str, Any] = {"case_id": c, "selected": s, "reason": r}
-        if p == p:  # not NaN: the case's chance of selection was computed
-            entry["p_selected"] = round(p, 6)
-            entry["chance"] = w
-        entries.append(entry)
-    return entries
-
-
 def active_overrides(
     registry: HasEngine, *, tx: LedgerTx | None = None
 ) -> tuple[dict[str, dict[str, str]], int]:
@@ -236,16 +140,62 @@ def active_overrides(
     return standing, last
 
 
-def _override_list(carried: dict[str, dict[str, str]]) -> list[dict[str, str]]:
-    return [
-        {
-            "case_id": case_id,
-            "action": entry["action"],
-            "override_id": entry["override_id"],
-            "as": "must_include" if entry["action"] == "select" else "must_exclude",
-        }
-        for case_id, entry in sorted(carried.items())
-    ]
+def _read_queue(registry: Registry) -> pd.DataFrame:
+    """The registry's queue of open decisions; refused when empty."""
+    from triage.registry import OPEN_DECISIONS
+
+    queue = registry.queue(statuses=OPEN_DECISIONS)
+    if queue is None or len(queue) == 0:
+        raise TriageError(
+            "the registry queue is empty: nothing to select. Load or ingest submissions first."
+        )
+    return queue
+
+
+def _score(
+    scorer: Scorer | None,
+    model_dir: str | Path | None,
+    queue: pd.DataFrame,
+    history: Any,
+    report: ProgressCallback,
+) -> tuple[Scorer, pd.DataFrame, np.ndarray | None]:
+    """The scorer, the queue without names with score, lower and upper, and the bootstrap
+    replicates' scores (cases × replicates) when the model has them."""
+    if scorer is None:
+        from triage.scoring import load_model
+
+        scorer = load_model(model_dir)
+    # The model never needs a name: give it the queue without them.
+    public = queue.drop(columns=[c for c in queue.columns if c in SENSITIVE_COLUMNS])
+    replicates: np.ndarray | None = None
+    if hasattr(scorer, "member_scores"):
+        from triage.features import build_features
+
+        features = build_features(public, history)
+        if hasattr(scorer, "predict_with_members"):
+            # The score's interval already scores every member: keep those scores.
+            scores, members = scorer.predict_with_members(public, history, features=features)
+            report(3, 9, "scoring the bootstrap replicates")
+        else:
+            scores = _call_with_optional(scorer.predict, public, history, features=features)
+            report(3, 9, "scoring the bootstrap replicates")
+            members = scorer.member_scores(features)
+        replicates = np.asarray(members)
+    else:
+        scores = scorer.predict(public, history)
+    if "case_id" not in scores.columns or "score" not in scores.columns:
+        raise TriageError("the model's predictions lack case_id or score columns.")
+    merged = public.merge(
+        scores.loc[:, [c for c in ("case_id", "score", "lower", "upper") if c in scores.columns]],
+        on="case_id",
+        how="inner",
+        validate="one_to_one",
+    )
+    if len(merged) != len(public):
+        raise TriageError(
+            f"the model scored {len(merged)} of {len(public)} queued cases; every case needs a score."
+        )
+    return scorer, merged, replicates
 
 
 def run_selection(
@@ -324,87 +274,48 @@ def run_selection(
     policy_text = policy_bytes.decode("utf-8", errors="strict")
     parse = policy_parser or _default_policy_parser()
     policy = parse(policy_text)
-    from triage.audit._names import check_free_text, name_index
+    # Two cores: what only reads the registry (the policy's names check, the history, the
+    # standing overrides) runs on a second thread while this one reads the queue and scores
+    # it; later the reasons and the chance of selection are computed side by side. Each task
+    # has its own inputs and seed, and results are joined in a fixed order, so the record is
+    # the same whatever the scheduling.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-run") as pool:
+        report(0, 9, "reading the queue")
+        queue = _read_queue(registry)
+        report(1, 9, "reading the history")
+        # The candidates are the queue just read: the history's copy of it is not needed.
+        history = _call_with_optional(registry.history, with_queue=False)
+        names_checked = pool.submit(_check_policy_names, registry, policy)
+        overrides_read = pool.submit(active_overrides, registry)
+        report(2, 9, "scoring")
+        scorer, merged, replicates = _score(scorer, model_dir, queue, history, report)
+        data = candidates_to_csv(merged)
+        candidates = candidates_from_csv(data)
+        names_checked.result()  # a name in the policy stops the run before it allocates
+        standing, last_override = overrides_read.result()
+        carried = {c: a for c, a in standing.items() if c in set(candidates["case_id"].astype(str))}
+        overrides_entry = {
+            "carried": [] if lapse_overrides else _override_list(carried),
+            "lapsed": _override_list(carried) if lapse_overrides else [],
+        }
 
-    texts: dict[str, str] = {}
-    for field_name in ("name", "description"):
-        value = getattr(policy, field_name, None)
-        if isinstance(value, str) and value:
-            texts[field_name] = value
-    index = name_index(registry) if texts else None  # every name read once, not per field
-    for field_name, value in texts.items():
-        check_free_text(registry, value, what=f"the policy {field_name}", index=index)
-
-    report(0, 9, "reading the queue")
-    from triage.registry import OPEN_DECISIONS
-
-    queue = registry.queue(statuses=OPEN_DECISIONS)
-    if queue is None or len(queue) == 0:
-        raise TriageError(
-            "the registry queue is empty: nothing to select. Load or ingest submissions first."
+        report(4, 9, "allocating")
+        allocate = allocator or _default_allocator()
+        options: dict[str, Any] = {"seed": seed}
+        if solver is not None:
+            options["solver"] = solver
+        allocation = _call_with_optional(
+            allocate, _with_overrides(candidates, overrides_entry["carried"]), policy, **options
         )
-    report(1, 9, "reading the history")
-    # The candidates are the queue just read: the history's copy of it is not needed.
-    history = _call_with_optional(registry.history, with_queue=False)
-
-    report(2, 9, "scoring")
-    if scorer is None:
-        from triage.scoring import load_model
-
-        scorer = load_model(model_dir)
-    # The model never needs a name: give it the queue without them.
-    public = queue.drop(columns=[c for c in queue.columns if c in SENSITIVE_COLUMNS])
-    replicates: np.ndarray | None = None
-    if hasattr(scorer, "member_scores"):
-        from triage.features import build_features
-
-        features = build_features(public, history)
-        if hasattr(scorer, "predict_with_members"):
-            # The score's interval already scores every member: keep those scores.
-            scores, members = scorer.predict_with_members(public, history, features=features)
-            report(3, 9, "scoring the bootstrap replicates")
-        else:
-            scores = _call_with_optional(scorer.predict, public, history, features=features)
-            report(3, 9, "scoring the bootstrap replicates")
-            members = scorer.member_scores(features)
-        replicates = np.asarray(members)
-    else:
-        scores = scorer.predict(public, history)
-    if "case_id" not in scores.columns or "score" not in scores.columns:
-        raise TriageError("the model's predictions lack case_id or score columns.")
-    merged = public.merge(
-        scores.loc[:, [c for c in ("case_id", "score", "lower", "upper") if c in scores.columns]],
-        on="case_id",
-        how="inner",
-        validate="one_to_one",
-    )
-    if len(merged) != len(public):
-        raise TriageError(
-            f"the model scored {len(merged)} of {len(public)} queued cases; every case needs a score."
+        selected = sorted(str(c) for c in allocation.selected)
+        report(5, 9, "reasons and chance of selection")
+        chances_done = pool.submit(
+            _chances, candidates, merged, policy, replicates, allocation, seed
         )
-    data = candidates_to_csv(merged)
-    candidates = candidates_from_csv(data)
-    standing, last_override = active_overrides(registry)
-    carried = {c: a for c, a in standing.items() if c in set(candidates["case_id"].astype(str))}
-    overrides_entry = {
-        "carried": [] if lapse_overrides else _override_list(carried),
-        "lapsed": _override_list(carried) if lapse_overrides else [],
-    }
-
-    report(4, 9, "allocating")
-    allocate = allocator or _default_allocator()
-    options: dict[str, Any] = {"seed": seed}
-    if solver is not None:
-        options["solver"] = solver
-    allocation = _call_with_optional(
-        allocate, _with_overrides(candidates, overrides_entry["carried"]), policy, **options
-    )
-    selected = sorted(str(c) for c in allocation.selected)
-    report(5, 9, "reasons")
-    explain = explainer or _default_explainer()
-    reasons = _reasons(explain(candidates, policy, allocation), candidates, selected)
+        explain = explainer or _default_explainer()
+        reasons = _reasons(explain(candidates, policy, allocation), candidates, selected)
+        chances = chances_done.result()
     report(6, 9, "chance of selection")
-    chances = _chances(candidates, merged, policy, replicates, allocation, seed)
     if chances is not None:
         reasons = reasons.merge(
             chances.loc[:, ["case_id", "p_selected", "chance"]], on="case_id", how="left"

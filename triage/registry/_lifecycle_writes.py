@@ -199,11 +199,12 @@ def _apply_moves(conn: Connection, when: dt.date, now: dt.datetime, run_id: str 
     }
     if not first:
         return 0
-    ids = dict(
-        conn.execute(select(moves.pos, moves.submission_id).where(moves.pos.in_(list(first))))
-        .tuples()
-        .all()
-    )
+    ids: dict[int, str] = {
+        pos: sid
+        for pos, sid in conn.execute(
+            select(moves.pos, moves.submission_id).where(moves.pos.in_(list(first)))
+        )
+    }
     for pos in sorted(first):  # each (current, new) pair judged at its first case
         new, current = first[pos]
         check_transition(ids[pos], current, new, run_id=run_id)
