@@ -274,24 +274,21 @@ def run_selection(
     policy_text = policy_bytes.decode("utf-8", errors="strict")
     parse = policy_parser or _default_policy_parser()
     policy = parse(policy_text)
-    # Two cores: what only reads the registry (the policy's names check, the history, the
-    # standing overrides) runs on a second thread while this one reads the queue and scores
-    # it; later the reasons and the chance of selection are computed side by side. Each task
-    # has its own inputs and seed, and results are joined in a fixed order, so the record is
-    # the same whatever the scheduling.
+    # Two cores: the standing overrides are read on a second thread while this one scores the
+    # queue; the chance of selection and the policy's names check run there while this one
+    # explains the selection. Each task has its own inputs and seed, and results are joined
+    # in a fixed order, so the record is the same whatever the scheduling.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-run") as pool:
         report(0, 9, "reading the queue")
         queue = _read_queue(registry)
         report(1, 9, "reading the history")
         # The candidates are the queue just read: the history's copy of it is not needed.
         history = _call_with_optional(registry.history, with_queue=False)
-        names_checked = pool.submit(_check_policy_names, registry, policy)
         overrides_read = pool.submit(active_overrides, registry)
         report(2, 9, "scoring")
         scorer, merged, replicates = _score(scorer, model_dir, queue, history, report)
         data = candidates_to_csv(merged)
         candidates = candidates_from_csv(data)
-        names_checked.result()  # a name in the policy stops the run before it allocates
         standing, last_override = overrides_read.result()
         carried = {c: a for c, a in standing.items() if c in set(candidates["case_id"].astype(str))}
         overrides_entry = {
@@ -309,11 +306,16 @@ def run_selection(
         )
         selected = sorted(str(c) for c in allocation.selected)
         report(5, 9, "reasons and chance of selection")
+        # The reasons' integer programs leave the second core free: the chance of selection
+        # and the policy's names check (nothing is recorded until it passes) run there.
         chances_done = pool.submit(
             _chances, candidates, merged, policy, replicates, allocation, seed
         )
+        names_checked = pool.submit(_check_policy_names, registry, policy)
         explain = explainer or _default_explainer()
-        reasons = _reasons(explain(candidates, policy, allocation), candidates, selected)
+        explained = explain(candidates, policy, allocation)
+        names_checked.result()
+        reasons = _reasons(explained, candidates, selected)
         chances = chances_done.result()
     report(6, 9, "chance of selection")
     if chances is not None:

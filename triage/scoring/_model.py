@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,17 +221,26 @@ class TriageModel:
         )
         draws: np.ndarray | None = None
         if self.members:
-            draws = np.column_stack(
-                [
-                    c(sigmoid(self._raw(m, lin, A, L if self._same_columns(lin) else X)))
-                    for m, c, lin in zip(
-                        self.members,
-                        self._member_calibrators(),
-                        self._member_linears(),
-                        strict=True,
-                    )
-                ]
+            parts = list(
+                zip(self.members, self._member_calibrators(), self._member_linears(), strict=True)
             )
+            # Each member's linear columns as a matrix, sliced here once: the threads below
+            # then only read arrays, never the frame.
+            inputs = [
+                L
+                if self._same_columns(lin) or lin is None
+                else X.loc[:, list(lin.columns)].to_numpy(dtype=np.float64)
+                for _, _, lin in parts
+            ]
+
+            def member(i: int) -> np.ndarray:
+                booster, calibrate, lin = parts[i]
+                return np.asarray(calibrate(sigmoid(self._raw(booster, lin, A, inputs[i]))))
+
+            # Two threads: the trees and the array arithmetic release the GIL; the columns
+            # are stacked in the members' order, so the draws do not depend on the timing.
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="triage-members") as pool:
+                draws = np.column_stack(list(pool.map(member, range(len(parts)))))
         return score, draws
 
     def _member_calibrators(self) -> list[Calibrator]:
