@@ -169,10 +169,9 @@ class LifecycleWrites(RegistryCore):
                     for i, (sid, new) in enumerate(decisions.items())
                 ],
             )
-            try:
-                return _apply_moves(conn, when, now, run_id)
-            finally:
-                conn.execute(delete(_MOVES))
+            moved = _apply_moves(conn, when, now, run_id)
+            conn.execute(delete(_MOVES))  # on an error the caller's rollback empties it
+        return moved
 
 
 #: The decisions of one ``advance_many``, in their order (``pos``); one per connection.
