@@ -66,7 +66,7 @@ _CHILD = textwrap.dedent(
 
     if point == "after_record":
         for module in (run_mod, ovr_mod, evt_mod):
-            after(module, "append_record")
+            after(module, "append_numbered")
     elif point == "after_status":
         after(Registry, "advance_many" if kind == "run" else "advance")
     elif point == "after_commit":

@@ -64,6 +64,7 @@ __all__ = [
     "AUTH_METHODS",
     "LedgerRecord",
     "LedgerTx",
+    "append_numbered",
     "append_record",
     "get_blob",
     "get_record",
@@ -194,6 +195,60 @@ def append_record(
         with ledger_transaction(registry) as own:
             return _append_on(own, kind, text, user, role, record_id, created)
     return _append_on(tx, kind, text, user, role, record_id, created)
+
+
+def append_numbered(
+    tx: LedgerTx,
+    registry: HasEngine,
+    kind: str,
+    content: dict[str, Any],
+    prefix: str,
+    *,
+    user: str,
+    role: str,
+    now: dt.datetime | None = None,
+    auth: str | None = None,
+) -> LedgerRecord:
+    """Append a ``kind`` record with id ``{prefix}-000001``... (the chain's seq, six digits).
+
+    ``append_record`` in the caller's open ``tx``: the record commits with the caller's other
+    writes (a run and its lifecycle steps, an override, a follow-up event).
+
+    Parameters
+    ----------
+    tx : LedgerTx
+        An open ``ledger_transaction`` of ``registry``.
+    registry : Registry
+        Where the ledger lives.
+    kind : str
+        ``run``, ``override``, ``reply``, ``outcome``, ``notified``...
+    content : dict
+        JSON-serialisable content (finite floats only).
+    prefix : str
+        The record id's prefix: ``run``, ``ovr``, ``evt``.
+    user, role : str
+        Who acts; ``role`` is one of staff, mandate_holder, auditor.
+    now : datetime, optional
+        Timezone-aware time of the record (default: now, UTC).
+    auth : {"demo", "password", "token"}, optional
+        How the actor signed in.
+
+    Returns
+    -------
+    LedgerRecord
+        The record appended.
+    """
+    return append_record(
+        registry,
+        kind=kind,
+        content=content,
+        user=user,
+        role=role,
+        record_id=lambda seq: f"{prefix}-{seq:06d}",
+        now=now,
+        auth=auth,
+        tx=tx,
+    )
 
 
 def _append_on(

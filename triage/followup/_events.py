@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from triage.audit import Role, append_record, read_records
-from triage.audit._ledger import LedgerRecord, LedgerTx, ledger_transaction, utc_now
+from triage.audit import Role, read_records
+from triage.audit._ledger import LedgerTx, append_numbered, ledger_transaction, utc_now
 from triage.errors import TriageError
 from triage.followup._lists import FollowupLists, due_lists
 from triage.registry import Registry, Status
@@ -95,30 +95,6 @@ def _communication(registry: Registry, comm_id: str) -> CommunicationRef:
     return found
 
 
-def _record(
-    registry: Registry,
-    tx: LedgerTx,
-    kind: str,
-    content: dict[str, str],
-    user: str,
-    role: Role,
-    stamp: dt.datetime,
-    auth: str | None,
-) -> LedgerRecord:
-    """Append the event's audit record (ids ``evt-000001``...) in the event's transaction."""
-    return append_record(
-        registry,
-        kind=kind,
-        content=content,
-        user=user,
-        role=role,
-        record_id=lambda seq: f"evt-{seq:06d}",
-        now=stamp,
-        auth=auth,
-        tx=tx,
-    )
-
-
 def _advance_cases(
     registry: Registry,
     case_ids: list[str],
@@ -181,19 +157,13 @@ def record_reply(
     # The reply, its record and the lifecycle steps commit together, or none of them.
     with ledger_transaction(registry) as tx:
         registry.add_reply(communication_id, reply_class=reply_class, at=when, conn=tx.conn)
-        record = _record(
-            registry,
-            tx,
-            "reply",
-            {
-                "communication_id": communication_id,
-                "reply_class": reply_class,
-                "date": when.isoformat(),
-            },
-            user,
-            role,
-            stamp,
-            auth,
+        content = {
+            "communication_id": communication_id,
+            "reply_class": reply_class,
+            "date": when.isoformat(),
+        }
+        record = append_numbered(
+            tx, registry, "reply", content, "evt", user=user, role=role, now=stamp, auth=auth
         )
         advanced, skipped = _advance_cases(
             registry, case_ids, "reply_received", when, f"reply {record.record_id}", tx
@@ -240,20 +210,22 @@ def record_outcome(
         )
     with ledger_transaction(registry) as tx:
         registry.add_outcome(case_id, outcome=outcome, assessment=assessment, at=when, conn=tx.conn)
-        record = _record(
-            registry,
+        content = {
+            "case_id": case_id,
+            "outcome": outcome,
+            "assessment": assessment,
+            "date": when.isoformat(),
+        }
+        record = append_numbered(
             tx,
+            registry,
             "outcome",
-            {
-                "case_id": case_id,
-                "outcome": outcome,
-                "assessment": assessment,
-                "date": when.isoformat(),
-            },
-            user,
-            role,
-            stamp,
-            auth,
+            content,
+            "evt",
+            user=user,
+            role=role,
+            now=stamp,
+            auth=auth,
         )
         advanced, skipped = _advance_cases(
             registry, [case_id], "outcome_recorded", when, f"outcome {record.record_id}", tx
@@ -283,15 +255,17 @@ def record_notified(
                 raise TriageError(
                     f"the source of {communication_id} was already notified on {r.content['date']}."
                 )
-        record = _record(
-            registry,
+        content = {"communication_id": communication_id, "date": when.isoformat()}
+        record = append_numbered(
             tx,
+            registry,
             "notified",
-            {"communication_id": communication_id, "date": when.isoformat()},
-            user,
-            role,
-            stamp,
-            auth,
+            content,
+            "evt",
+            user=user,
+            role=role,
+            now=stamp,
+            auth=auth,
         )
     return EventResult(record.record_id, "notified", communication_id, when, [], [])
 
