@@ -50,18 +50,22 @@ def _record(
     record: Any,
     key: str,
     who: tuple[str | None, str | None, str | None, str | None],
+    date: str,
     **fields: Any,
 ) -> None:
     """Run a ``triage.followup.record_*`` function as the signed-in user and print its summary.
 
-    ``who`` is the command's ``--user``, ``--role``, ``--password`` and ``--db``.
+    ``who`` is the command's ``--user``, ``--role``, ``--password`` and ``--db``; ``date`` its
+    ``--date`` (YYYY-MM-DD).
     """
+    when = _parse_date(date, "--date")
     user, role, password, db = who
     session = cli_session(user, role, password)
     result = record(
         open_registry(db),
         key,
         **fields,
+        date=when,
         user=session.user,
         role=session.role,
         auth=session.auth,
@@ -159,11 +163,7 @@ def record_reply_cmd(
     from triage.followup import record_reply
 
     _record(
-        record_reply,
-        communication_id,
-        (user, role, password, db),
-        reply_class=reply_class,
-        date=_parse_date(date, "--date"),
+        record_reply, communication_id, (user, role, password, db), date, reply_class=reply_class
     )
 
 
@@ -193,8 +193,8 @@ def record_outcome_cmd(
         record_outcome,
         case_id,
         (user, role, password, db),
+        date,
         outcome=outcome,
-        date=_parse_date(date, "--date"),
         assessment=assessment,
     )
 
@@ -213,12 +213,7 @@ def record_notified_cmd(
     """Record that the source was told the communication went out (not before it was sent)."""
     from triage.followup import record_notified
 
-    _record(
-        record_notified,
-        communication_id,
-        (user, role, password, db),
-        date=_parse_date(date, "--date"),
-    )
+    _record(record_notified, communication_id, (user, role, password, db), date)
 
 
 @app.command("states")
