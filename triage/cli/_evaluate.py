@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from triage.cli._app import app, console, err_console
+from triage.cli._options import PolicyOption
 from triage.errors import TriageError
 
 if TYPE_CHECKING:
@@ -146,9 +147,7 @@ def evaluate_command(
             help="Simulate these seeds in memory instead of reading --data: 0..9, 1,4,7 or a mix."
         ),
     ] = None,
-    policy: Annotated[
-        Path | None, typer.Option(help="Policy file (TOML). Default: policies/default.toml.")
-    ] = None,
+    policy: PolicyOption = None,
     from_year: Annotated[
         int | None,
         typer.Option(

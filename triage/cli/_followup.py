@@ -9,15 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from triage.cli._app import app, console
-from triage.cli._audit import (
-    DbOption,
-    PasswordOption,
-    RoleOption,
-    UserOption,
-    cli_session,
-    open_registry,
-    print_frame,
-)
+from triage.cli._audit import cli_session, open_registry, print_frame
+from triage.cli._options import DbOption, PasswordOption, RoleOption, UserOption
 from triage.errors import TriageError
 
 __all__ = ["followup_app", "record_app"]
