@@ -217,15 +217,7 @@ def record_outcome(
             "date": when.isoformat(),
         }
         record = append_numbered(
-            tx,
-            registry,
-            "outcome",
-            content,
-            "evt",
-            user=user,
-            role=role,
-            now=stamp,
-            auth=auth,
+            tx, registry, "outcome", content, "evt", user=user, role=role, now=stamp, auth=auth
         )
         advanced, skipped = _advance_cases(
             registry, [case_id], "outcome_recorded", when, f"outcome {record.record_id}", tx
@@ -257,15 +249,7 @@ def record_notified(
                 )
         content = {"communication_id": communication_id, "date": when.isoformat()}
         record = append_numbered(
-            tx,
-            registry,
-            "notified",
-            content,
-            "evt",
-            user=user,
-            role=role,
-            now=stamp,
-            auth=auth,
+            tx, registry, "notified", content, "evt", user=user, role=role, now=stamp, auth=auth
         )
     return EventResult(record.record_id, "notified", communication_id, when, [], [])
 
