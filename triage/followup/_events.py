@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from triage.audit import Role, read_records
+from triage.audit import Actor, LedgerRecord, read_records
 from triage.audit._ledger import LedgerTx, append_numbered, ledger_transaction, utc_now
 from triage.errors import TriageError
 from triage.followup._lists import FollowupLists, due_lists
@@ -114,16 +114,35 @@ def _advance_cases(
     return advanced, skipped
 
 
+def _append_event(
+    tx: LedgerTx,
+    registry: Registry,
+    kind: str,
+    content: dict[str, str],
+    actor: Actor,
+    stamp: dt.datetime,
+) -> LedgerRecord:
+    """Append the ``kind`` event's audit record (id ``evt-...``) by ``actor`` at ``stamp``."""
+    return append_numbered(
+        tx,
+        registry,
+        kind,
+        content,
+        "evt",
+        user=actor.user,
+        role=actor.role,
+        now=stamp,
+        auth=actor.auth,
+    )
+
+
 def record_reply(
     registry: Registry,
     communication_id: str,
     *,
     reply_class: str,
     date: dt.date | str,
-    user: str,
-    role: Role,
-    now: dt.datetime | None = None,
-    auth: str | None = None,
+    actor: Actor,
 ) -> EventResult:
     """Record a state's reply to a communication and move its cases to ``reply_received``.
 
@@ -135,20 +154,22 @@ def record_reply(
         The classified reply (``triage.schema.REPLY_CLASSES`` without ``none``).
     date : date or str
         When the reply arrived: not before the sending, not in the future.
+    actor : Actor
+        Who records the reply, with what role and sign-in, and when (default: now, UTC).
 
     Raises
     ------
     TriageError
         Unknown communication or class, a press release, a date out of order, a duplicate.
     """
-    _check_role(role)
+    _check_role(actor.role)
     classes = [c for c in REPLY_CLASSES if c != "none"]
     if reply_class not in classes:
         raise TriageError(
             f"reply class must be one of {', '.join(classes)}. Got {reply_class!r} instead."
         )
     when = _as_date(date)
-    stamp = now or utc_now()
+    stamp = actor.now or utc_now()
     comm = _communication(registry, communication_id)
     if comm.type == "PR":
         raise TriageError(f"{communication_id} is a press release; states do not reply to those.")
@@ -162,9 +183,7 @@ def record_reply(
             "reply_class": reply_class,
             "date": when.isoformat(),
         }
-        record = append_numbered(
-            tx, registry, "reply", content, "evt", user=user, role=role, now=stamp, auth=auth
-        )
+        record = _append_event(tx, registry, "reply", content, actor, stamp)
         advanced, skipped = _advance_cases(
             registry, case_ids, "reply_received", when, f"reply {record.record_id}", tx
         )
@@ -177,11 +196,8 @@ def record_outcome(
     *,
     outcome: str,
     date: dt.date | str,
-    user: str,
-    role: Role,
+    actor: Actor,
     assessment: str = "systematic",
-    now: dt.datetime | None = None,
-    auth: str | None = None,
 ) -> EventResult:
     """Record the observed outcome of a case and move it to ``outcome_recorded``.
 
@@ -190,7 +206,7 @@ def record_outcome(
     TriageError
         Unknown case or code, a date before the sending or in the future, an outcome already recorded.
     """
-    _check_role(role)
+    _check_role(actor.role)
     if outcome not in OUTCOMES:
         raise TriageError(f"outcome must be one of {', '.join(OUTCOMES)}. Got {outcome!r} instead.")
     if assessment not in ASSESSMENTS:
@@ -198,7 +214,7 @@ def record_outcome(
             f"assessment must be one of {', '.join(ASSESSMENTS)}. Got {assessment!r} instead."
         )
     when = _as_date(date)
-    stamp = now or utc_now()
+    stamp = actor.now or utc_now()
     registered, sent = registry.case_sent_date(case_id)
     if not registered:
         raise TriageError(f"case {case_id!r} is not in the registry.")
@@ -216,9 +232,7 @@ def record_outcome(
             "assessment": assessment,
             "date": when.isoformat(),
         }
-        record = append_numbered(
-            tx, registry, "outcome", content, "evt", user=user, role=role, now=stamp, auth=auth
-        )
+        record = _append_event(tx, registry, "outcome", content, actor, stamp)
         advanced, skipped = _advance_cases(
             registry, [case_id], "outcome_recorded", when, f"outcome {record.record_id}", tx
         )
@@ -230,15 +244,12 @@ def record_notified(
     communication_id: str,
     *,
     date: dt.date | str,
-    user: str,
-    role: Role,
-    now: dt.datetime | None = None,
-    auth: str | None = None,
+    actor: Actor,
 ) -> EventResult:
     """Record that the source was told the communication went out (at most once per communication)."""
-    _check_role(role)
+    _check_role(actor.role)
     when = _as_date(date)
-    stamp = now or utc_now()
+    stamp = actor.now or utc_now()
     comm = _communication(registry, communication_id)
     _check_date(when, comm.sent_date, stamp.date(), "the notification", communication_id)
     with ledger_transaction(registry) as tx:
@@ -248,9 +259,7 @@ def record_notified(
                     f"the source of {communication_id} was already notified on {r.content['date']}."
                 )
         content = {"communication_id": communication_id, "date": when.isoformat()}
-        record = append_numbered(
-            tx, registry, "notified", content, "evt", user=user, role=role, now=stamp, auth=auth
-        )
+        record = _append_event(tx, registry, "notified", content, actor, stamp)
     return EventResult(record.record_id, "notified", communication_id, when, [], [])
 
 
