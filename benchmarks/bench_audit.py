@@ -66,7 +66,7 @@ def _queue(n: int) -> pd.DataFrame:
 
 def run() -> list[tuple[str, float, str]]:
     """Return (what, seconds, note) rows."""
-    from triage.audit import append_record, export_run, replay, run_selection, verify_chain
+    from triage.audit import Actor, append_record, export_run, replay, run_selection, verify_chain
     from triage.audit._run import candidates_from_csv, candidates_to_csv
     from triage.config import policies_dir
     from triage.followup import due_lists, state_engagement
@@ -130,8 +130,7 @@ def run() -> list[tuple[str, float, str]]:
                 registry,
                 kind="note",
                 content={"i": i},
-                user="bench",
-                role="staff",
+                actor=Actor("bench", "staff"),
                 record_id=f"note-{i}",
             )
         rows.append(
@@ -149,8 +148,7 @@ def run() -> list[tuple[str, float, str]]:
                         registry,
                         kind="note",
                         content={},
-                        user="b",
-                        role="staff",
+                        actor=Actor("b", "staff"),
                         record_id=lambda s: f"n-{s}",
                     ),
                     5,

@@ -136,13 +136,12 @@ def test_list_runs(registry, policy_file, fakes) -> None:
 
 @pytest.fixture
 def three_records(registry, policy_file, fakes) -> Any:
-    from triage.audit import append_record
+    from triage.audit import Actor, append_record
 
     run(registry, policy_file, fakes, now=T0)
+    ana = Actor("ana", "staff")
     for i in range(3):
-        append_record(
-            registry, kind="note", content={"i": i}, user="ana", role="staff", record_id=f"note-{i}"
-        )
+        append_record(registry, kind="note", content={"i": i}, actor=ana, record_id=f"note-{i}")
     assert verify_chain(registry).ok
     return registry
 
