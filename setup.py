@@ -29,5 +29,8 @@ setup(
     cmdclass={"build_py": BuildPy},
     packages=[*find_packages(include=["triage", "triage.*"]), *BUNDLED],
     package_dir={name: folder for name, (folder, _) in BUNDLED.items()},
-    package_data={name: files for name, (_, files) in BUNDLED.items()},
+    package_data={
+        **{name: files for name, (_, files) in BUNDLED.items()},
+        "triage.synth": ["country_weights.csv"],  # calibration inputs read beside their module
+    },
 )

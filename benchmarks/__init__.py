@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["environ", "median_seconds", "timed"]
+__all__ = ["default_history", "environ", "median_seconds", "timed"]
 
 T = TypeVar("T")
 
@@ -46,3 +48,17 @@ def environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def default_history() -> Iterator[tuple[Path, Path]]:
+    """Yield (a temporary folder, its ``history/`` with the default-seed simulated history).
+
+    The folder and everything a benchmark writes into it are deleted after the block.
+    """
+    from triage.config import DEFAULT_SEED
+    from triage.synth import generate
+
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        yield folder, generate(folder / "history", seed=DEFAULT_SEED)

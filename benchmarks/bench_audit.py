@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchmarks import median_seconds
+from benchmarks import default_history, median_seconds
 
 
 class _HashScorer:
@@ -68,19 +66,15 @@ def _queue(n: int) -> pd.DataFrame:
 
 def run() -> list[tuple[str, float, str]]:
     """Return (what, seconds, note) rows."""
-    from triage.audit import append_record, export_run, replay, run_selection, verify_chain
+    from triage.audit import Actor, append_record, export_run, replay, run_selection, verify_chain
     from triage.audit._run import candidates_from_csv, candidates_to_csv
-    from triage.config import DEFAULT_SEED, policies_dir
+    from triage.config import policies_dir
     from triage.followup import due_lists, state_engagement
     from triage.registry import Registry
     from triage.schema import read_history
-    from triage.synth import generate
 
     rows: list[tuple[str, float, str]] = []
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        history = tmp / "history"
-        generate(history, seed=DEFAULT_SEED)
+    with default_history() as (tmp, history):
         n = 12_086
         folder = tmp / "h"
         folder.mkdir()
@@ -136,8 +130,7 @@ def run() -> list[tuple[str, float, str]]:
                 registry,
                 kind="note",
                 content={"i": i},
-                user="bench",
-                role="staff",
+                actor=Actor("bench", "staff"),
                 record_id=f"note-{i}",
             )
         rows.append(
@@ -155,8 +148,7 @@ def run() -> list[tuple[str, float, str]]:
                         registry,
                         kind="note",
                         content={},
-                        user="b",
-                        role="staff",
+                        actor=Actor("b", "staff"),
                         record_id=lambda s: f"n-{s}",
                     ),
                     5,

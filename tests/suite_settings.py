@@ -46,6 +46,14 @@ def property_settings(max_examples: int) -> settings:
     )
 
 
+def slow_property_settings(max_examples: int) -> settings:
+    """Return ``@settings`` for a property test whose examples are slow to draw or run (an
+    integer program each): ``max_examples`` examples, no deadline, no ``too_slow`` health check."""
+    return settings(
+        max_examples=max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+
+
 def scale_examples(items: list[pytest.Item]) -> None:
     """Under the ``ci`` profile, multiply each property test's own ``max_examples``."""
     seen: set[int] = set()

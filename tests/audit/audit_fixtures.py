@@ -8,6 +8,7 @@ import threading
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -172,3 +173,12 @@ def at_once(n: int, action: Callable[[int], object]) -> list[str]:
 def drop_argv(run: Any, case: str, reason: str, *extra: str) -> list[str]:
     """``triage audit override RUN CASE --action drop --reason REASON [EXTRA...]``, as argv."""
     return ["audit", "override", run.run_id, case, "--action", "drop", "--reason", reason, *extra]
+
+
+def ana_selects(registry: Any, policy_path: Path, **options: Any) -> Any:
+    """Record a selection run under ``policy_path`` as staff user ana (``run_selection``)."""
+    from triage.audit import run_selection
+
+    return run_selection(
+        registry=registry, policy_path=policy_path, user="ana", role="staff", **options
+    )

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import FakeScorer, drop_case
+from audit_fixtures import FakeScorer, ana_selects, drop_case
 
-from triage.audit import run_selection
 from triage.audit._decisions import decision_index
 from triage.audit._policy_store import save_policy_version
 from triage.audit._session_run import run_selection_loaded
@@ -20,17 +19,11 @@ from triage.errors import TriageError
 T0 = dt.datetime(2017, 1, 2, 9, 0, tzinfo=dt.UTC)
 
 
-def _run(registry: Any, policy_file: Path, fakes: dict[str, Any], **kw: Any) -> Any:
-    return run_selection(
-        registry=registry, policy_path=policy_file, user="ana", role="staff", **fakes, **kw
-    )
-
-
 def test_the_ledger_index_follows_runs_overrides_and_lapses(
     registry: Any, policy_file: Path, fakes: dict[str, Any]
 ) -> None:
     assert decision_index(registry).latest_run == {}
-    first = _run(registry, policy_file, fakes, now=T0)
+    first = ana_selects(registry, policy_file, **fakes, now=T0)
     index = decision_index(registry)
     assert set(index.latest_run) == set(first.candidates["case_id"])
     assert set(index.latest_run.values()) == {first.run_id}
@@ -47,10 +40,10 @@ def test_the_ledger_index_follows_runs_overrides_and_lapses(
     assert index.override_table("no-such-case").empty
 
     # A later run carries the override; one that lets it lapse ends it.
-    second = _run(registry, policy_file, fakes)
+    second = ana_selects(registry, policy_file, **fakes)
     assert decision_index(registry).effective()[dropped]["id"] == override.record_id
     assert decision_index(registry).latest_run[dropped] == second.run_id
-    _run(registry, policy_file, fakes, lapse_overrides=True)
+    ana_selects(registry, policy_file, **fakes, lapse_overrides=True)
     assert dropped not in decision_index(registry).effective()
     assert len(decision_index(registry).overrides[dropped]) == 1  # the history stays
 
@@ -125,7 +118,7 @@ def test_a_run_with_the_sessions_model_and_history_records_what_run_selection_re
     who = {"policy_path": policy_file, "user": "ana", "role": "staff"}
     loaded = run_selection_loaded(**base, history_counts=counts, now=T0, **who, **options)
     assert model.histories[-1] is held  # the session's history, not a second read
-    direct = _run(registry, policy_file, fakes, now=T0)
+    direct = ana_selects(registry, policy_file, **fakes, now=T0)
     assert loaded.selected == direct.selected
     assert loaded.record.content["candidates"] == direct.record.content["candidates"]
     assert loaded.record.content["model"]["version"] == "fake-1"
@@ -144,7 +137,7 @@ def test_a_known_selection_is_reused_only_when_the_run_makes_exactly_it(
     from triage.audit._session_run import KnownSelection
     from triage.monitor import history_counts
 
-    first = _run(registry, policy_file, fakes, now=T0)
+    first = ana_selects(registry, policy_file, **fakes, now=T0)
     marked = first.reasons.assign(reason="REUSED " + first.reasons["reason"].astype(str))
     objective = float(first.allocation.objective or 0.0)
     options = {k: v for k, v in fakes.items() if k != "scorer"}

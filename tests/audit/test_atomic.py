@@ -49,6 +49,7 @@ _CHILD = textwrap.dedent(
     import triage.audit._run as run_mod
     import triage.audit._overrides as ovr_mod
     import triage.followup._events as evt_mod
+    from triage.audit import Actor
     from triage.registry import Registry
 
     kind, point = sys.argv[1], sys.argv[2]
@@ -66,7 +67,7 @@ _CHILD = textwrap.dedent(
 
     if point == "after_record":
         for module in (run_mod, ovr_mod, evt_mod):
-            after(module, "append_record")
+            after(module, "append_numbered")
     elif point == "after_status":
         after(Registry, "advance_many" if kind == "run" else "advance")
     elif point == "after_commit":
@@ -82,7 +83,7 @@ _CHILD = textwrap.dedent(
             reason="the state already replied", user="ana", role="staff")
     else:
         evt_mod.record_reply(reg, "C01", reply_class="rejection", date="2016-12-01",
-            user="ana", role="staff")
+            actor=Actor("ana", "staff"))
     print("finished")
     """
 )

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import FakeScorer, drop_argv
+from audit_fixtures import FakeScorer, ana_selects, drop_argv
 from cli_helpers import run_cli as cli
 from sqlalchemy import update
 
-from triage.audit import run_selection
 from triage.audit._tables import AuditRecord
 
 REAL_POLICY = 'name = "test"\ncapacity = 20\n[share.gender]\nwoman = { min = 0.4 }\n[share.un_region]\nweog = { max = 0.15 }\n'
@@ -21,9 +20,7 @@ def real_run(registry, tmp_path: Path, monkeypatch) -> Any:
     monkeypatch.setenv("TRIAGE_DB_URL", str(registry.engine.url))
     policy = tmp_path / "real.toml"
     policy.write_text(REAL_POLICY)
-    return run_selection(
-        registry=registry, policy_path=policy, user="ana", role="staff", scorer=FakeScorer()
-    )
+    return ana_selects(registry, policy, scorer=FakeScorer())
 
 
 def test_verify_replay_runs_export(real_run, registry, tmp_path: Path, capsys) -> None:

@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import NAME_MARKER, drop_case
+from audit_fixtures import NAME_MARKER, ana_selects, drop_case
 from sqlalchemy import update
 
 from triage.audit import (
     check_free_text,
     export_run,
     override_summary,
-    run_selection,
 )
 from triage.audit._names import NameIndex, find_sensitive
 from triage.audit._tables import AuditRecord
@@ -88,9 +87,7 @@ def test_the_refusal_never_repeats_the_name(registry) -> None:
 
 @pytest.fixture
 def done(registry, policy_file, fakes) -> Any:
-    return run_selection(
-        registry=registry, policy_path=policy_file, user="ana", role="staff", **fakes
-    )
+    return ana_selects(registry, policy_file, **fakes)
 
 
 @pytest.mark.parametrize(
@@ -119,7 +116,7 @@ def test_policy_names_are_checked(registry, tmp_path: Path, fakes) -> None:
 
     fakes = {**fakes, "policy_parser": lambda text: Named(__import__("tomllib").loads(text))}
     with pytest.raises(TriageError, match="the policy name"):
-        run_selection(registry=registry, policy_path=policy, user="ana", role="staff", **fakes)
+        ana_selects(registry, policy, **fakes)
 
 
 def test_bundle_claim_is_tested_against_its_files(registry, done, tmp_path: Path) -> None:
@@ -192,13 +189,7 @@ def test_a_run_on_flagged_artifacts_is_recorded_and_replay_fails(
     scorer = FakeScorer()
     scorer.integrity = "MISMATCH: artifacts ffff, card abab"  # type: ignore[attr-defined]
     scorer.card_sha256 = "ab" * 32  # type: ignore[attr-defined]
-    run = run_selection(
-        registry=registry,
-        policy_path=policy_file,
-        user="ana",
-        role="staff",
-        **{**fakes, "scorer": scorer},
-    )
+    run = ana_selects(registry, policy_file, **{**fakes, "scorer": scorer})
     assert run.record.content["model"]["integrity"].startswith("MISMATCH")
     again = replay(
         registry, run.run_id, allocator=fakes["allocator"], policy_parser=fakes["policy_parser"]

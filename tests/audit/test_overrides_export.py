@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from audit_fixtures import NAME_MARKER, drop_case, override_case
+from audit_fixtures import NAME_MARKER, ana_selects, drop_case, override_case
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,7 +17,6 @@ from triage.audit import (
     effective_selection,
     export_run,
     override_summary,
-    run_selection,
     suppress_counts,
     verify_chain,
 )
@@ -28,9 +27,7 @@ T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def done_run(registry, policy_file, fakes) -> Any:
-    return run_selection(
-        registry=registry, policy_path=policy_file, user="ana", role="staff", now=T0, **fakes
-    )
+    return ana_selects(registry, policy_file, now=T0, **fakes)
 
 
 def test_override_select_and_drop(registry, done_run) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from audit_fixtures import NAME_MARKER, fake_allocate, fake_policy
+from audit_fixtures import NAME_MARKER, ana_selects, fake_allocate, fake_policy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, text, update
@@ -21,14 +21,8 @@ from triage.errors import TriageError
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 
 
-def run(registry: Any, policy_file: Path, fakes: dict[str, Any], **kw: Any) -> Any:
-    return run_selection(
-        registry=registry, policy_path=policy_file, user="ana", role="staff", **fakes, **kw
-    )
-
-
 def test_run_record_holds_everything_needed(registry, policy_file, fakes) -> None:
-    result = run(registry, policy_file, fakes, seed=7, now=T0)
+    result = ana_selects(registry, policy_file, **fakes, seed=7, now=T0)
     assert result.run_id == "run-000001"
     assert len(result.selected) == 20 and result.selected == sorted(result.selected)
     women = result.candidates.set_index("case_id").loc[result.selected, "gender"].eq("woman").sum()
@@ -58,7 +52,7 @@ def test_run_record_holds_everything_needed(registry, policy_file, fakes) -> Non
 
 
 def test_run_moves_every_queued_case_on(registry, policy_file, fakes) -> None:
-    result = run(registry, policy_file, fakes)
+    result = ana_selects(registry, policy_file, **fakes)
     assert len(registry.queue()) == 0
     steps = registry.status_history()
     decided = steps.loc[steps["run_id"] == result.run_id]
@@ -70,26 +64,26 @@ def test_run_moves_every_queued_case_on(registry, policy_file, fakes) -> None:
 def test_empty_queue_and_auditor_are_refused(registry, policy_file, fakes, tmp_path) -> None:
     with pytest.raises(TriageError, match="auditors"):
         run_selection(registry=registry, policy_path=policy_file, user="x", role="auditor", **fakes)
-    first = run(registry, policy_file, fakes)
+    first = ana_selects(registry, policy_file, **fakes)
     # Decisions stay open until the communication is sent: a second run re-decides them.
-    assert len(run(registry, policy_file, fakes).candidates) == len(first.candidates)
+    assert len(ana_selects(registry, policy_file, **fakes).candidates) == len(first.candidates)
     from triage.registry import Registry
 
     empty = Registry(f"sqlite:///{tmp_path / 'empty.db'}").init()
     with pytest.raises(TriageError, match="queue is empty"):
-        run(empty, policy_file, fakes)
+        ana_selects(empty, policy_file, **fakes)
     empty.dispose()
 
 
 def test_replay_is_identical_without_the_model(registry, policy_file, fakes) -> None:
-    first = run(registry, policy_file, fakes)
+    first = ana_selects(registry, policy_file, **fakes)
     result = replay(registry, first.run_id, allocator=fake_allocate, policy_parser=fake_policy)
     assert result.identical and result.n_selected == 20 and result.n_candidates == 60
     assert "identical" in result.summary()
 
 
 def test_replay_reports_a_different_selection(registry, policy_file, fakes) -> None:
-    first = run(registry, policy_file, fakes)
+    first = ana_selects(registry, policy_file, **fakes)
 
     def other(candidates: pd.DataFrame, policy: Any, **_: Any) -> Any:
         alloc = fake_allocate(candidates, {**policy, "min_women": 0})
@@ -101,7 +95,7 @@ def test_replay_reports_a_different_selection(registry, policy_file, fakes) -> N
 
 
 def test_replay_refuses_altered_candidate_table(registry, policy_file, fakes) -> None:
-    first = run(registry, policy_file, fakes)
+    first = ana_selects(registry, policy_file, **fakes)
     import gzip
 
     sha = first.record.content["candidates"]["sha256"]
@@ -120,7 +114,7 @@ def test_unknown_run_is_a_clear_error(registry) -> None:
 
 
 def test_list_runs(registry, policy_file, fakes) -> None:
-    run(registry, policy_file, fakes, now=T0)
+    ana_selects(registry, policy_file, **fakes, now=T0)
     runs = list_runs(registry)
     assert runs.loc[0, ["run_id", "user", "candidates", "selected", "status"]].tolist() == [
         "run-000001",
@@ -136,13 +130,12 @@ def test_list_runs(registry, policy_file, fakes) -> None:
 
 @pytest.fixture
 def three_records(registry, policy_file, fakes) -> Any:
-    from triage.audit import append_record
+    from triage.audit import Actor, append_record
 
-    run(registry, policy_file, fakes, now=T0)
+    ana_selects(registry, policy_file, **fakes, now=T0)
+    ana = Actor("ana", "staff")
     for i in range(3):
-        append_record(
-            registry, kind="note", content={"i": i}, user="ana", role="staff", record_id=f"note-{i}"
-        )
+        append_record(registry, kind="note", content={"i": i}, actor=ana, record_id=f"note-{i}")
     assert verify_chain(registry).ok
     return registry
 
@@ -302,9 +295,7 @@ def test_run_records_the_tie_lottery_and_each_case_chance_of_selection(
     scorer._cases = queue  # the features frame is indexed like the queue
     policy_path = tmp_path / "real.toml"
     policy_path.write_text("name = 'r'\ncapacity = 20\n[share.gender]\nwoman = { min = 0.3 }\n")
-    result = run_selection(
-        registry=registry, policy_path=policy_path, user="ana", role="staff", scorer=scorer, seed=3
-    )
+    result = ana_selects(registry, policy_path, scorer=scorer, seed=3)
     content = result.record.content
     assert content["tie_lottery"] == {"seed": 3, "ties": []}
     assert content["chance_of_selection"]["replicates"] == 4

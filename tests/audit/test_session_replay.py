@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import FOLLOWUP_FIXTURE, FakeScorer, make_queue
+from audit_fixtures import FOLLOWUP_FIXTURE, FakeScorer, ana_selects, make_queue
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from triage.audit import list_runs, replay, run_selection, verify_chain
+from triage.audit import list_runs, replay, verify_chain
 
 POLICIES = [
     'name = "a"\ncapacity = 15\n[share.gender]\nwoman = { min = 0.3 }\n',
@@ -56,14 +56,7 @@ def test_every_run_of_a_session_replays_identically(tmp_path: Path) -> None:
             registry.add_submissions(rows, origin="intake")
         policy = tmp_path / f"p{i}.toml"
         policy.write_text(text)
-        run = run_selection(
-            registry=registry,
-            policy_path=policy,
-            user="ana",
-            role="staff",
-            scorer=FakeScorer(),
-            seed=i,
-        )
+        run = ana_selects(registry, policy, scorer=FakeScorer(), seed=i)
         assert run.allocation.status == "optimal"
         run_ids.append(run.run_id)
     assert list_runs(registry)["run_id"].tolist() == run_ids
@@ -88,9 +81,7 @@ def test_run_is_independent_of_queue_row_order(tmp_path_factory, seed: int, n: i
         registry = registry_with(tmp, frame)
         policy = tmp / "p.toml"
         policy.write_text(POLICIES[0])
-        run = run_selection(
-            registry=registry, policy_path=policy, user="ana", role="staff", scorer=FakeScorer()
-        )
+        run = ana_selects(registry, policy, scorer=FakeScorer())
         results.append(
             (
                 run.record.content["candidates"]["sha256"],
@@ -109,15 +100,7 @@ def test_a_later_run_redecides_the_open_cases(tmp_path: Path) -> None:
     for i, capacity in enumerate((10, 20)):
         policy = tmp_path / f"p{i}.toml"
         policy.write_text(f'name = "p{i}"\ncapacity = {capacity}\n')
-        runs.append(
-            run_selection(
-                registry=registry,
-                policy_path=policy,
-                user="ana",
-                role="staff",
-                scorer=FakeScorer(),
-            )
-        )
+        runs.append(ana_selects(registry, policy, scorer=FakeScorer()))
     first, second = runs
     assert len(first.candidates) == len(second.candidates) == 40
     assert len(first.selected) == 10 and len(second.selected) == 20
@@ -141,9 +124,7 @@ def test_runs_never_take_historical_submissions(tmp_path: Path, small_history_di
     policy = tmp_path / "p.toml"
     policy.write_text('name = "p"\ncapacity = 20\n')
     for _ in range(2):  # the second run re-decides; it must not pick up history either
-        run = run_selection(
-            registry=registry, policy_path=policy, user="ana", role="staff", scorer=FakeScorer()
-        )
+        run = ana_selects(registry, policy, scorer=FakeScorer())
         assert set(run.candidates["case_id"]) == queue_ids
         assert set(run.selected) <= queue_ids
     registry.dispose()

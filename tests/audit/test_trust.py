@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import drop_case, fake_allocate, fake_policy, override_case
+from audit_fixtures import ana_selects, drop_case, fake_allocate, fake_policy, override_case
 from test_audit_cli import cli, real_run  # noqa: F401  (fixture)
 
 from triage.audit import (
     read_records,
     record_hash,
     replay,
-    run_selection,
     verify_chain,
     write_auditor_checkpoint,
 )
@@ -32,9 +31,7 @@ from triage.errors import TriageError
 
 @pytest.fixture
 def done(registry, policy_file, fakes) -> Any:
-    run = run_selection(
-        registry=registry, policy_path=policy_file, user="ana", role="staff", **fakes
-    )
+    run = ana_selects(registry, policy_file, **fakes)
     drop_case(registry, run, reason="duplicate of an earlier letter")
     return run
 
@@ -245,27 +242,16 @@ def test_second_override_of_a_case_in_a_run_is_refused(registry, done) -> None:
 
 def test_overrides_carry_forward_unless_they_lapse(registry, done, policy_file, fakes) -> None:
     dropped = done.selected[0]
-    again = run_selection(
-        registry=registry, policy_path=policy_file, user="ana", role="staff", **fakes
-    )
+    again = ana_selects(registry, policy_file, **fakes)
     assert dropped not in again.selected
     carried = again.record.content["overrides"]["carried"]
     assert carried == [
         {"case_id": dropped, "action": "drop", "override_id": "ovr-000002", "as": "must_exclude"}
     ]
-    lapsed = run_selection(
-        registry=registry,
-        policy_path=policy_file,
-        user="ana",
-        role="staff",
-        lapse_overrides=True,
-        **fakes,
-    )
+    lapsed = ana_selects(registry, policy_file, lapse_overrides=True, **fakes)
     assert dropped in lapsed.selected
     assert lapsed.record.content["overrides"]["lapsed"][0]["case_id"] == dropped
-    third = run_selection(
-        registry=registry, policy_path=policy_file, user="ana", role="staff", **fakes
-    )
+    third = ana_selects(registry, policy_file, **fakes)
     assert third.record.content["overrides"]["carried"] == []
     assert verify_chain(registry).ok
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from suite_settings import slow_property_settings
 
 import triage.evaluate._year as year_module
 from triage.allocate import Policy, load_policy
@@ -212,7 +213,7 @@ def pools(draw: st.DrawFn) -> tuple[pd.DataFrame, Policy]:
     return cands, Policy.from_toml("\n".join(lines))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@slow_property_settings(40)
 @given(pools(), st.integers(0, 10_000))
 def test_property_the_truth_ranked_selection_is_optimal_for_the_truth(
     instance: tuple[pd.DataFrame, Policy], seed: int

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from features.toy_history import toy_history
+from features.toy_history import toy_fixtures
 from hypothesis import given
 from hypothesis import strategies as st
 from suite_settings import property_settings
@@ -16,20 +16,18 @@ from suite_settings import property_settings
 from triage.explain import BASE, contributions, explain, global_importance, reasons
 from triage.features import FEATURE_COLUMNS, build_features
 from triage.schema import History
-from triage.scoring import TriageModel, train
+from triage.scoring import TrainResult, TriageModel
 from triage.scoring._calibration import Calibrator, fit_calibrator, sigmoid
 
 HYP = property_settings(15)
 
 
-@pytest.fixture(scope="module")
-def toy() -> History:
-    return toy_history(seed=21, n_comms=800, n_queue=120)
+toy, trained = toy_fixtures(seed=21, n_comms=800, n_queue=120, train_seed=1, n_bootstrap=3)
 
 
 @pytest.fixture(scope="module")
-def model(toy: History, tmp_path_factory: pytest.TempPathFactory) -> TriageModel:
-    return train(toy, out_dir=tmp_path_factory.mktemp("m") / "toy", seed=1, n_bootstrap=3).model
+def model(trained: TrainResult) -> TriageModel:
+    return trained.model
 
 
 def _with_calibrator(model: TriageModel, cal: Calibrator) -> TriageModel:

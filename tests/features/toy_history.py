@@ -7,6 +7,8 @@ model has something real to learn and the truth is known.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -159,3 +161,25 @@ def write_history(history: History, directory) -> None:  # type: ignore[no-untyp
             elif pd.api.types.is_bool_dtype(frame[col]) or str(frame[col].dtype) == "boolean":
                 frame[col] = frame[col].map({True: "true", False: "false"})
         frame.to_csv(root / f"{name}.csv", index=False, lineterminator="\n")
+
+
+def toy_fixtures(
+    *, seed: int, n_comms: int, n_queue: int, train_seed: int, n_bootstrap: int
+) -> tuple[Any, Any]:
+    """Return module-scoped fixtures ``toy`` (``toy_history(seed, n_comms, n_queue)``) and
+    ``trained`` (``triage.scoring.train`` on it into a temporary folder, with ``train_seed``
+    and ``n_bootstrap``); assign them to those names in a test module."""
+    import pytest
+
+    from triage.scoring import TrainResult, train
+
+    @pytest.fixture(scope="module")
+    def toy() -> History:
+        return toy_history(seed=seed, n_comms=n_comms, n_queue=n_queue)
+
+    @pytest.fixture(scope="module")
+    def trained(toy: History, tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
+        folder = tmp_path_factory.mktemp("model") / "toy"
+        return train(toy, out_dir=folder, seed=train_seed, n_bootstrap=n_bootstrap)
+
+    return toy, trained

@@ -11,7 +11,7 @@ from cli_helpers import run_cli as cli
 from registry_helpers import loaded_registry
 from sqlalchemy import select
 
-from triage.audit import read_records, verify_chain
+from triage.audit import Actor, Session, read_records, verify_chain
 from triage.config import project_root
 from triage.errors import TriageError
 from triage.followup import (
@@ -26,6 +26,8 @@ from triage.registry import Communication, Outcome, Reply
 
 FIXTURE = project_root() / "data" / "fixtures" / "followup"
 NOW = dt.datetime(2016, 12, 10, 12, 0, tzinfo=dt.UTC)
+ANA = Actor("ana", "staff", now=NOW)
+AUDITOR = Actor("au", "auditor", now=NOW)
 
 
 @pytest.fixture
@@ -98,10 +100,19 @@ def _reply(registry: Any, communication_id: str, reply_class: str, date: str) ->
         communication_id,
         reply_class=reply_class,
         date=date,
-        user="ana",
-        role="staff",
-        now=NOW,
+        actor=ANA,
     )
+
+
+def test_the_actor_signs_the_event_record(registry) -> None:
+    """The record carries the actor's user, role and time; ``Actor.of`` takes a session's."""
+    session = Session("bo", "staff", auth="token")
+    actor = Actor.of(session, now=NOW)
+    assert (actor.user, actor.role, actor.auth, actor.now) == ("bo", "staff", "token", NOW)
+    record_notified(registry, "C09", date="2016-10-22", actor=actor)
+    [rec] = read_records(registry, kind="notified")
+    assert (rec.user, rec.role) == ("bo", "staff")
+    assert rec.created_at.startswith("2016-12-10T12:00")
 
 
 def test_auditors_cannot_record_events(registry) -> None:
@@ -111,16 +122,12 @@ def test_auditors_cannot_record_events(registry) -> None:
             "C01",
             reply_class="rejection",
             date="2016-12-01",
-            user="au",
-            role="auditor",
-            now=NOW,
+            actor=AUDITOR,
         )
     with pytest.raises(TriageError, match="auditors"):
-        record_outcome(
-            registry, "K01", outcome="same", date="2016-12-01", user="au", role="auditor", now=NOW
-        )
+        record_outcome(registry, "K01", outcome="same", date="2016-12-01", actor=AUDITOR)
     with pytest.raises(TriageError, match="auditors"):
-        record_notified(registry, "C01", date="2016-12-01", user="au", role="auditor", now=NOW)
+        record_notified(registry, "C01", date="2016-12-01", actor=AUDITOR)
 
 
 def test_duplicate_reply_is_refused(registry) -> None:
@@ -142,9 +149,7 @@ def test_record_outcome(registry) -> None:
         "K07",
         outcome="somewhat_better",
         date="2016-12-02",
-        user="ana",
-        role="staff",
-        now=NOW,
+        actor=ANA,
     )
     assert result.kind == "outcome"
     with registry.engine.connect() as conn:
@@ -165,22 +170,20 @@ def test_record_outcome(registry) -> None:
         ("K99", "same", "2016-10-01", "not in the registry"),
     ]:
         with pytest.raises(TriageError, match=message):
-            record_outcome(
-                registry, case, outcome=outcome, date=date, user="ana", role="staff", now=NOW
-            )
+            record_outcome(registry, case, outcome=outcome, date=date, actor=ANA)
 
 
 def test_record_notified(registry) -> None:
-    record_notified(registry, "C09", date="2016-10-22", user="ana", role="staff", now=NOW)
+    record_notified(registry, "C09", date="2016-10-22", actor=ANA)
     frame = notifications(registry)
     assert (
         frame["communication_id"].tolist() == ["C09"]
         and str(frame.loc[0, "notified_on"].date()) == "2016-10-22"
     )
     with pytest.raises(TriageError, match="already notified"):
-        record_notified(registry, "C09", date="2016-10-23", user="ana", role="staff", now=NOW)
+        record_notified(registry, "C09", date="2016-10-23", actor=ANA)
     with pytest.raises(TriageError, match="before the communication was sent"):
-        record_notified(registry, "C01", date="2016-08-01", user="ana", role="staff", now=NOW)
+        record_notified(registry, "C01", date="2016-08-01", actor=ANA)
 
 
 def test_lifecycle_moves_for_queue_cases(registry) -> None:
@@ -200,11 +203,11 @@ def test_lifecycle_moves_for_queue_cases(registry) -> None:
     registry.advance("S1", "selected", at=dt.date(2016, 9, 1), run_id="run-000001")
     registry.advance("S1", "communication_sent", at=dt.date(2016, 9, 1))
     result = record_reply(
-        registry, "C01", reply_class="no_rejection", date="2016-11-15", user="ana", role="staff"
+        registry, "C01", reply_class="no_rejection", date="2016-11-15", actor=Actor("ana", "staff")
     )
     assert result.advanced == ["S1"] and registry.status_of("S1") == "reply_received"
     result = record_outcome(
-        registry, "K01", outcome="same", date="2016-11-20", user="ana", role="staff"
+        registry, "K01", outcome="same", date="2016-11-20", actor=Actor("ana", "staff")
     )
     assert result.advanced == ["S1"] and registry.status_of("S1") == "outcome_recorded"
 

@@ -57,8 +57,45 @@ def test_outcome_is_stored_once_and_dated(registry: Registry) -> None:
     assert dates["K01"] == pd.Timestamp("2016-11-01")
     with pytest.raises(TriageError, match="already has an outcome"):
         registry.add_outcome(
-            "K01", outcome="worse", assessment="systematic", at=dt.date(2016, 11, 2)
+            "K01", outcome="much_worse", assessment="systematic", at=dt.date(2016, 11, 2)
         )
+
+
+@pytest.mark.parametrize(
+    ("write", "column", "check"),
+    [
+        (
+            lambda r: r.add_reply("C01", reply_class="angry", at=dt.date(2016, 10, 1)),
+            "reply_class",
+            "a reply_class code",
+        ),
+        (
+            lambda r: r.add_outcome(
+                "K01", outcome="worse", assessment="systematic", at=dt.date(2016, 11, 1)
+            ),
+            "outcome",
+            "a outcome code",
+        ),
+        (
+            lambda r: r.add_outcome(
+                "K01", outcome="same", assessment="guess", at=dt.date(2016, 11, 1)
+            ),
+            "assessment",
+            "a assessment code",
+        ),
+    ],
+)
+def test_a_write_that_breaks_its_table_contract_is_refused_and_leaves_nothing(
+    registry: Registry, write: object, column: str, check: str
+) -> None:
+    from triage.schema import ContractError
+
+    before = registry.communication("C01")
+    with pytest.raises(ContractError) as caught:
+        write(registry)  # type: ignore[operator]
+    assert caught.value.failures[["column", "check"]].values.tolist() == [[column, check]]
+    assert registry.outcome_of("K01") is None
+    assert registry.communication("C01") == before
 
 
 def test_writes_in_a_rolled_back_transaction_leave_nothing(registry: Registry) -> None:

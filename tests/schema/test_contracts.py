@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -57,13 +59,20 @@ def _cases(n: int) -> pd.DataFrame:
     )
 
 
+class _Bad(NamedTuple):
+    """A cell value a column's contract refuses, and the check its failure names."""
+
+    value: str
+    check: str
+
+
 _BAD = {
-    "gender": ("robot", "a gender code"),
-    "violations": ("detention;teleportation", "violations codes separated by ;"),
-    "country": ("ATL", "an ISO3 country code"),
-    "sent_date": ("2016-02-30", "a date (YYYY-MM-DD)"),
-    "protester": ("maybe", "true or false"),
-    "un_region": ("mars", "a un_region code"),
+    "gender": _Bad("robot", "a gender code"),
+    "violations": _Bad("detention;teleportation", "violations codes separated by ;"),
+    "country": _Bad("ATL", "an ISO3 country code"),
+    "sent_date": _Bad("2016-02-30", "a date (YYYY-MM-DD)"),
+    "protester": _Bad("maybe", "true or false"),
+    "un_region": _Bad("mars", "a un_region code"),
 }
 
 
@@ -79,7 +88,7 @@ def test_one_pass_reports_every_bad_cell(n: int, faults: list[tuple[int, str]]) 
     frame = _cases(n)
     wanted = {(row % n, column) for row, column in faults}
     for row, column in wanted:
-        frame.loc[row, column] = _BAD[column][0]
+        frame.loc[row, column] = _BAD[column].value
     if not wanted:
         typed = coerce(frame, Cases)
         assert list(typed.columns) == list(CASES_COLUMNS)
@@ -90,11 +99,11 @@ def test_one_pass_reports_every_bad_cell(n: int, faults: list[tuple[int, str]]) 
     failures = caught.value.failures
     assert set(zip(failures["row"], failures["column"], strict=True)) == wanted
     for row in failures.itertuples():
-        assert row.check == _BAD[row.column][1]
+        assert row.check == _BAD[row.column].check
     first = failures.iloc[0]
     message = str(caught.value)
     assert message.startswith(f"cases.csv: row {first['row'] + 2}, column {first['column']}")
-    assert _BAD[first["column"]][0] not in message  # values are never echoed
+    assert _BAD[first["column"]].value not in message  # values are never echoed
 
 
 def test_blank_ids_duplicates_and_missing_columns_are_refused() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from features.toy_history import toy_history
+from features.toy_history import toy_fixtures
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from suite_settings import property_settings
@@ -32,14 +32,7 @@ from triage.scoring._model import ARTIFACT_FILES
 HYP = property_settings(20)
 
 
-@pytest.fixture(scope="module")
-def toy() -> History:
-    return toy_history(seed=11, n_comms=1000, n_queue=80)
-
-
-@pytest.fixture(scope="module")
-def trained(toy: History, tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
-    return train(toy, out_dir=tmp_path_factory.mktemp("model") / "toy", seed=0, n_bootstrap=5)
+toy, trained = toy_fixtures(seed=11, n_comms=1000, n_queue=80, train_seed=0, n_bootstrap=5)
 
 
 def test_beats_base_rate_and_reports_truth(trained: TrainResult) -> None:

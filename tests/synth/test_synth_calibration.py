@@ -57,6 +57,26 @@ def test_supplementary_figures_fail_without_their_files(history_dir: Path) -> No
     assert report.failures["generated"].isna().all()
 
 
+@pytest.mark.parametrize(
+    ("missing", "figures"),
+    [
+        ("sample_frame", {"sample_frame_drawn", "sample_frame_found"}),
+        ("communication_topics", {"lgbti_unnamed_comms", "lgbti_press_releases"}),
+        ("reply_content", {"rejections_reporting_improvement"}),
+        ("protester_descriptions", {"protesters_not_activists"}),
+    ],
+)
+def test_each_supplementary_file_carries_its_own_figures(
+    history_dir: Path, missing: str, figures: set[str]
+) -> None:
+    """Without one supplementary file exactly its figures fail (measured as blank)."""
+    supplements = read_supplements(history_dir)
+    del supplements[missing]
+    report = calibration_report(read_history(history_dir), supplements=supplements)
+    assert set(report.failures["key"]) == figures
+    assert report.failures["generated"].isna().all()
+
+
 def test_every_target_is_sourced_and_justified() -> None:
     spec = targets()
     assert spec["key"].is_unique

@@ -132,3 +132,41 @@ def test_full_scale_volumes(history_dir: Path) -> None:
     assert history.queue["received_date"].min() >= pd.Timestamp("2016-12-01")
     sizes = history.communications["n_individuals"].to_numpy()
     assert np.isin(0, sizes) and sizes.max() > 10, "letters of many sizes, some unnamed"
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "check"),
+    [
+        ("cases", "gender", "robot", "a gender code"),
+        ("communications", "sent_date", "2016-02-30", "a date (YYYY-MM-DD)"),
+        ("queue", "country", "ATL", "an ISO3 country code"),
+        ("truth", "p_improve", 1.5, "a number at most 1.0"),
+    ],
+)
+def test_generate_refuses_a_table_that_breaks_its_contract(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    table: str,
+    column: str,
+    value: object,
+    check: str,
+) -> None:
+    """The writer applies each table's contract before writing: one bad cell, no file written."""
+    from triage.schema import ContractError
+    from triage.synth import _assemble, generate
+
+    to_text = _assemble.to_text
+
+    def broken(*args: object, **kwargs: object) -> dict[str, pd.DataFrame]:
+        tables = to_text(*args, **kwargs)  # type: ignore[arg-type]
+        tables[table] = tables[table].copy()
+        tables[table].loc[tables[table].index[3], column] = value
+        return tables
+
+    monkeypatch.setattr(_assemble, "to_text", broken)
+    with pytest.raises(ContractError) as caught:
+        generate(tmp_path / "out", seed=5, scale=0.05)
+    failures = caught.value.failures
+    assert failures[["row", "column", "check"]].values.tolist() == [[3, column, check]]
+    assert f"simulated {table}.csv: row 5, column {column}" in str(caught.value)
+    assert list((tmp_path / "out").glob("*.csv")) == []

@@ -12,7 +12,8 @@ For the app and the CLI:
   user=, role=)``; ``override_summary(registry) -> OverrideSummary`` (``.overall``,
   ``.by_group``, ``.overrides``); ``effective_selection(registry, run_id)``.
 - Export: ``export_run(registry, run_id, out_dir)`` writes the auditor's bundle.
-- Sessions: ``authenticate(user, password) -> Session(user, role, demo)``; ``open_demo_mode()``
+- Sessions: ``authenticate(user, password) -> Session(user, role, demo)``; ``Actor(user, role,
+  auth=None, now=None)`` (``Actor.of(session)``) is who records an event; ``open_demo_mode()``
   (``TRIAGE_OPEN_DEMO=1`` or no users file: the app must say so on screen); ``add_user``,
   ``list_users``.
 - Privacy: ``redact(df, role, view="list"|"case"|"export"|"log")`` replaces names by
@@ -22,6 +23,7 @@ For the app and the CLI:
   simulated=)`` give a table's file bytes with names dropped unless the role allows them.
 """
 
+from triage.audit._actor import Actor
 from triage.audit._chain import (
     GENESIS_HASH,
     VerifyResult,
@@ -83,6 +85,7 @@ __all__ = [
     "AUTH_METHODS",
     "GENESIS_HASH",
     "ROLES",
+    "Actor",
     "LedgerRecord",
     "LedgerTx",
     "OverrideSummary",

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from triage._validation import Constraint, check_params, one_of
+from triage.audit._actor import Actor
 from triage.audit._chain import (
     GENESIS_HASH,
     canonical_json,
@@ -39,7 +40,7 @@ from triage.audit._ledger_store import (
     registry_label,
     utc_now,
 )
-from triage.audit._privacy import ROLES
+from triage.audit._privacy import ROLES, Role
 from triage.audit._signing import (
     Checkpoint,
     key_id,
@@ -64,6 +65,7 @@ __all__ = [
     "AUTH_METHODS",
     "LedgerRecord",
     "LedgerTx",
+    "append_numbered",
     "append_record",
     "get_blob",
     "get_record",
@@ -150,11 +152,8 @@ def append_record(
     *,
     kind: str,
     content: dict[str, Any],
-    user: str,
-    role: str,
+    actor: Actor,
     record_id: str | Callable[[int], str],
-    now: dt.datetime | None = None,
-    auth: str | None = None,
     tx: LedgerTx | None = None,
 ) -> LedgerRecord:
     """Append one signed record to the chain and move the head.
@@ -167,18 +166,16 @@ def append_record(
         ``run``, ``override``, ``reply``, ``outcome``, ``notified``...
     content : dict
         JSON-serialisable content (finite floats only); stored as canonical JSON.
-    user, role : str
-        Who acts; ``role`` is one of staff, mandate_holder, auditor.
+    actor : Actor
+        Who acts (``role`` one of staff, mandate_holder, auditor), how they signed in (``auth``,
+        stored in the content as ``signed_in``) and when (``now``, aware; default: now, UTC).
     record_id : str or callable
         The record's id, or a function of the new record's ``seq`` that returns it.
-    now : datetime, optional
-        Timezone-aware time of the record (default: now, UTC).
-    auth : {"demo", "password", "token"}, optional
-        How the actor signed in; stored in the content as ``signed_in``.
     tx : LedgerTx, optional
         An open ``ledger_transaction``: the record commits with the caller's other writes.
         Without it the record is appended in a transaction of its own.
     """
+    user, role, auth = actor.user, actor.role, actor.auth
     check_params(_CONSTRAINTS, role=role, user=user)
     if auth is not None:
         check_params(_CONSTRAINTS, auth=auth)
@@ -189,11 +186,62 @@ def append_record(
         raise ValueError(
             f"`content` must be JSON-serialisable with finite numbers. Got an error: {exc}"
         ) from exc
-    created = _stamp(now or utc_now())
+    created = _stamp(actor.now or utc_now())
     if tx is None:
         with ledger_transaction(registry) as own:
             return _append_on(own, kind, text, user, role, record_id, created)
     return _append_on(tx, kind, text, user, role, record_id, created)
+
+
+def append_numbered(
+    tx: LedgerTx,
+    registry: HasEngine,
+    kind: str,
+    content: dict[str, Any],
+    prefix: str,
+    *,
+    user: str,
+    role: Role,
+    now: dt.datetime | None = None,
+    auth: str | None = None,
+) -> LedgerRecord:
+    """Append a ``kind`` record with id ``{prefix}-000001``... (the chain's seq, six digits).
+
+    ``append_record`` in the caller's open ``tx``: the record commits with the caller's other
+    writes (a run and its lifecycle steps, an override, a follow-up event).
+
+    Parameters
+    ----------
+    tx : LedgerTx
+        An open ``ledger_transaction`` of ``registry``.
+    registry : Registry
+        Where the ledger lives.
+    kind : str
+        ``run``, ``override``, ``reply``, ``outcome``, ``notified``...
+    content : dict
+        JSON-serialisable content (finite floats only).
+    prefix : str
+        The record id's prefix: ``run``, ``ovr``, ``evt``.
+    user, role : str
+        Who acts; ``role`` is one of staff, mandate_holder, auditor.
+    now : datetime, optional
+        Timezone-aware time of the record (default: now, UTC).
+    auth : {"demo", "password", "token"}, optional
+        How the actor signed in.
+
+    Returns
+    -------
+    LedgerRecord
+        The record appended.
+    """
+    return append_record(
+        registry,
+        kind=kind,
+        content=content,
+        actor=Actor(user, role, auth, now),
+        record_id=lambda seq: f"{prefix}-{seq:06d}",
+        tx=tx,
+    )
 
 
 def _append_on(

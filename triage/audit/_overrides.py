@@ -18,7 +18,7 @@ from triage.audit._ledger import (
     HasEngine,
     LedgerRecord,
     LedgerTx,
-    append_record,
+    append_numbered,
     get_record,
     ledger_transaction,
     read_records,
@@ -132,23 +132,16 @@ def record_override(
             from triage.registry import check_transition
 
             check_transition(case_id, current, status, run_id=run_id)
-        record = append_record(
-            registry,
-            kind="override",
-            content={
-                "run_id": run_id,
-                "case_id": case_id,
-                "action": action,
-                "reason": reason,
-                # Only a decision that did not move the registry says so (verify skips it).
-                **({} if advance and current is not None else {"applied": False}),
-            },
-            user=user,
-            role=role,
-            record_id=lambda seq: f"ovr-{seq:06d}",
-            now=now,
-            auth=auth,
-            tx=tx,
+        content = {
+            "run_id": run_id,
+            "case_id": case_id,
+            "action": action,
+            "reason": reason,
+            # Only a decision that did not move the registry says so (verify skips it).
+            **({} if advance and current is not None else {"applied": False}),
+        }
+        record = append_numbered(
+            tx, registry, "override", content, "ovr", user=user, role=role, now=now, auth=auth
         )
         if current is not None and hasattr(registry, "advance"):
             registry.advance(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -206,23 +206,5 @@ def list_runs(registry: HasEngine) -> pd.DataFrame:
 
 
 def record_json(record: LedgerRecord) -> str:
-    """Return a record as indented JSON with sorted keys (for exports)."""
-    return (
-        json.dumps(
-            {
-                "seq": record.seq,
-                "kind": record.kind,
-                "record_id": record.record_id,
-                "created_at": record.created_at,
-                "user": record.user,
-                "role": record.role,
-                "prev_hash": record.prev_hash,
-                "hash": record.hash,
-                "content": record.content,
-            },
-            indent=2,
-            sort_keys=True,
-            ensure_ascii=False,
-        )
-        + "\n"
-    )
+    """Return a record (every ``LedgerRecord`` field) as indented JSON, keys sorted (exports)."""
+    return json.dumps(asdict(record), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -25,7 +25,7 @@ from triage.audit._ledger import (
     HasEngine,
     LedgerRecord,
     LedgerTx,
-    append_record,
+    append_numbered,
     ledger_transaction,
     put_blob,
     read_records,
@@ -379,16 +379,8 @@ def run_selection(
                 "recorded. Run the selection again so that it takes the override into account."
             )
         put_blob(registry, data, tx=tx)
-        record = append_record(
-            registry,
-            kind="run",
-            content=content,
-            user=user,
-            role=role,
-            record_id=lambda seq: f"run-{seq:06d}",
-            now=now,
-            auth=auth,
-            tx=tx,
+        record = append_numbered(
+            tx, registry, "run", content, "run", user=user, role=role, now=now, auth=auth
         )
         if advance:
             report(8, 9, "moving cases along their lifecycle")

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from triage.cli._app import app, console, err_console
+from triage.cli._options import DbOption, PasswordOption, RoleOption, UserOption
 from triage.errors import TriageError
 
 __all__ = ["audit_app", "user_app"]
@@ -24,26 +25,6 @@ user_app = typer.Typer(
 )
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Registry URL (default: TRIAGE_DB_URL or var/triage.db)."),
-]
-UserOption = Annotated[
-    str | None, typer.Option("--user", help="Who acts (required unless in open demo mode).")
-]
-RoleOption = Annotated[
-    str | None,
-    typer.Option(
-        "--role", help="staff, mandate_holder or auditor (open demo mode: default staff)."
-    ),
-]
-PasswordOption = Annotated[
-    str | None,
-    typer.Option(
-        "--password", help="Password or token (or set TRIAGE_PASSWORD); prompted if missing."
-    ),
-]
 
 
 def open_registry(db: str | None) -> Any:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from triage.cli._app import app, console, err_console
+from triage.cli._options import PolicyOption
 from triage.errors import TriageError
 
 if TYPE_CHECKING:
@@ -108,27 +109,28 @@ def _print_table(result: Evaluation, level: float) -> None:
             f" ({level:.0%} t-interval {s['lower']:.0%} to {s['upper']:.0%}; seeds range "
             f"{s['min']:.0%} to {s['max']:.0%})"
         )
-    console.print(gain_line, highlight=False, soft_wrap=True)
-    console.print(share_line, highlight=False, soft_wrap=True)
-    console.print(
+    _say(gain_line)
+    _say(share_line)
+    _say(
         f"Policy {result.policy!r} for triage, random ({result.n_random} draws) and oracle, with "
         "each year's capacity set to the number the mandate took up; the mandate's own choices "
         "follow no policy. Each year the model is refitted on the outcomes observed before "
         "1 January only. Values are sums of the generator's counterfactual truth "
-        "(submission_truth.csv, never a feature) on SIMULATED histories.",
-        highlight=False,
-        soft_wrap=True,
+        "(submission_truth.csv, never a feature) on SIMULATED histories."
     )
     relaxed = result.years[result.years["relaxed"] != ""]
     if relaxed.empty:
         console.print("No year needed a relaxed policy.", highlight=False)
     for r in relaxed.itertuples(index=False):
-        console.print(
+        _say(
             f"seed {r.seed}, {r.year}: the pool could not meet the policy; relaxed for every arm "
-            f"alike: {r.relaxed}",
-            highlight=False,
-            soft_wrap=True,
+            f"alike: {r.relaxed}"
         )
+
+
+def _say(text: str) -> None:
+    """Print one paragraph as given: no highlighting, wrapped by the terminal, not by rich."""
+    console.print(text, highlight=False, soft_wrap=True)
 
 
 @app.command("evaluate")
@@ -146,9 +148,7 @@ def evaluate_command(
             help="Simulate these seeds in memory instead of reading --data: 0..9, 1,4,7 or a mix."
         ),
     ] = None,
-    policy: Annotated[
-        Path | None, typer.Option(help="Policy file (TOML). Default: policies/default.toml.")
-    ] = None,
+    policy: PolicyOption = None,
     from_year: Annotated[
         int | None,
         typer.Option(

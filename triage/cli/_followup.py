@@ -9,15 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from triage.cli._app import app, console
-from triage.cli._audit import (
-    DbOption,
-    PasswordOption,
-    RoleOption,
-    UserOption,
-    cli_session,
-    open_registry,
-    print_frame,
-)
+from triage.cli._audit import open_registry, print_frame
+from triage.cli._options import DbOption, Who, signed_in
 from triage.errors import TriageError
 
 __all__ = ["followup_app", "record_app"]
@@ -46,26 +39,15 @@ def _parse_date(value: str, option: str) -> dt.date:
         raise TriageError(f"{option} must be a date YYYY-MM-DD. Got {value!r} instead.") from exc
 
 
-def _record(
-    record: Any,
-    key: str,
-    who: tuple[str | None, str | None, str | None, str | None],
-    **fields: Any,
-) -> None:
+def _record(record: Any, key: str, who: Who, date: str, **fields: Any) -> None:
     """Run a ``triage.followup.record_*`` function as the signed-in user and print its summary.
 
-    ``who`` is the command's ``--user``, ``--role``, ``--password`` and ``--db``.
+    ``who`` is the command's ``--user``, ``--role``, ``--password`` and ``--db``; ``date`` its
+    ``--date`` (YYYY-MM-DD).
     """
-    user, role, password, db = who
-    session = cli_session(user, role, password)
-    result = record(
-        open_registry(db),
-        key,
-        **fields,
-        user=session.user,
-        role=session.role,
-        auth=session.auth,
-    )
+    when = _parse_date(date, "--date")
+    actor = who.actor()
+    result = record(who.registry(), key, **fields, date=when, actor=actor)
     console.print(result.summary())
 
 
@@ -144,30 +126,23 @@ def followup_due(
 
 
 @record_app.command("reply")
+@signed_in
 def record_reply_cmd(
     communication_id: Annotated[str, typer.Argument(help="The communication replied to.")],
     reply_class: Annotated[
         str, typer.Option("--class", help="immaterial, rejection, no_rejection or content_unknown.")
     ],
     date: DateOption,
-    user: UserOption = None,
-    role: RoleOption = None,
-    password: PasswordOption = None,
-    db: DbOption = None,
+    who: Who,
 ) -> None:
     """Record a state's classified reply; refuses a reply dated before the sending or in the future."""
     from triage.followup import record_reply
 
-    _record(
-        record_reply,
-        communication_id,
-        (user, role, password, db),
-        reply_class=reply_class,
-        date=_parse_date(date, "--date"),
-    )
+    _record(record_reply, communication_id, who, date, reply_class=reply_class)
 
 
 @record_app.command("outcome")
+@signed_in
 def record_outcome_cmd(
     case_id: Annotated[str, typer.Argument(help="The case whose outcome was observed.")],
     outcome: Annotated[
@@ -181,10 +156,8 @@ def record_outcome_cmd(
     assessment: Annotated[
         str, typer.Option("--assessment", help="survey, online or systematic.")
     ] = "systematic",
-    user: UserOption = None,
-    role: RoleOption = None,
-    password: PasswordOption = None,
-    db: DbOption = None,
+    *,
+    who: Who,
 ) -> None:
     """Record a case's observed outcome; refuses dates before the sending and a second outcome."""
     from triage.followup import record_outcome
@@ -192,33 +165,26 @@ def record_outcome_cmd(
     _record(
         record_outcome,
         case_id,
-        (user, role, password, db),
+        who,
+        date,
         outcome=outcome,
-        date=_parse_date(date, "--date"),
         assessment=assessment,
     )
 
 
 @record_app.command("notified")
+@signed_in
 def record_notified_cmd(
     communication_id: Annotated[
         str, typer.Argument(help="The communication whose source was told.")
     ],
     date: DateOption,
-    user: UserOption = None,
-    role: RoleOption = None,
-    password: PasswordOption = None,
-    db: DbOption = None,
+    who: Who,
 ) -> None:
     """Record that the source was told the communication went out (not before it was sent)."""
     from triage.followup import record_notified
 
-    _record(
-        record_notified,
-        communication_id,
-        (user, role, password, db),
-        date=_parse_date(date, "--date"),
-    )
+    _record(record_notified, communication_id, who, date)
 
 
 @app.command("states")

@@ -89,6 +89,15 @@ def _read_cases(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _inputs(
+    cases: Path, data: Path | None, model: Path | None
+) -> tuple[pd.DataFrame, History, Any]:
+    """The cases file, the history (``_history``) and the model (default: models/default)."""
+    from triage.scoring import load_model
+
+    return _read_cases(cases), _history(data), load_model(model)
+
+
 def _in_file(path: Path, fn: Any, *args: Any) -> Any:
     """Run ``fn`` and name ``path`` in any input error it raises."""
     from triage.errors import InputFileError
@@ -207,11 +216,8 @@ def score(
 ) -> None:
     """Score cases: calibrated probability of improvement within a year, with its interval."""
     from triage.features import build_features
-    from triage.scoring import load_model
 
-    frame = _read_cases(cases)
-    history = _history(data)
-    fitted = load_model(model)
+    frame, history, fitted = _inputs(cases, data, model)
     pol = None
     if policy is not None:
         from triage.allocate import load_policy
@@ -290,11 +296,8 @@ def explain(
     """Explain scores with SHAP in probability points; per case, contributions + base = score."""
     from triage.explain import explain as explain_cases
     from triage.explain import reasons
-    from triage.scoring import load_model
 
-    frame = _read_cases(cases)
-    history = _history(data)
-    fitted = load_model(model)
+    frame, history, fitted = _inputs(cases, data, model)
     table = _in_file(cases, explain_cases, fitted, frame, history)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False, float_format="%.10f", lineterminator="\n")

@@ -226,12 +226,13 @@ def _backend(backend: str | None, n_jobs: int) -> Iterator[None]:
 
 def _run(
     tasks: Sequence[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]],
-    *,
     n_jobs: int,
     backend: str | None,
     on_progress: ProgressCallback | None,
     what: Callable[[Any], str],
 ) -> list[Any]:
+    """Run ``fn(*args, **kwargs)`` for each task over ``n_jobs`` workers; return the results in
+    the order they finish, reporting ``what(result)`` to ``on_progress`` as each does."""
     from joblib import Parallel, delayed
 
     check_params(_CONSTRAINTS, n_jobs=n_jobs)
@@ -289,13 +290,7 @@ def simulated_histories(
     tasks: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
         (_simulate_one, (int(s), float(scale), outcomes), {}) for s in seeds
     ]
-    done = _run(
-        tasks,
-        n_jobs=n_jobs,
-        backend=backend,
-        on_progress=on_progress,
-        what=lambda p: f"simulated seed {p.seed}",
-    )
+    done = _run(tasks, n_jobs, backend, on_progress, lambda p: f"simulated seed {p.seed}")
     by_seed = {p.seed: p for p in done}
     return [by_seed[int(s)] for s in seeds]
 
@@ -391,12 +386,6 @@ def evaluate(
         for p in histories
         for y in _years(p, from_year, min_outcomes)
     ]
-    rows = _run(
-        tasks,
-        n_jobs=n_jobs,
-        backend=backend,
-        on_progress=on_progress,
-        what=lambda r: f"seed {r['seed']} year {r['year']}",
-    )
+    rows = _run(tasks, n_jobs, backend, on_progress, lambda r: f"seed {r['seed']} year {r['year']}")
     years = pd.DataFrame(rows).sort_values(["seed", "year"], kind="stable").reset_index(drop=True)
     return Evaluation(years=years, by_seed=_by_seed(years), policy=policy.name, n_random=n_random)

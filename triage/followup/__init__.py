@@ -6,7 +6,8 @@ For the app and the CLI:
   ``.publication``, ``.schedule``, ``.followup_case_ids()``); ``due_lists(history, on=...)``
   does the same on a ``History`` (e.g. ``read_history(dir)``).
 - ``record_reply``, ``record_outcome``, ``record_notified``: validated events that update the
-  registry, append to the audit chain and move the lifecycle; ``notifications(registry)``.
+  registry, append to the audit chain and move the lifecycle, each done by an ``actor``
+  (``triage.audit.Actor``: user, role, sign-in method, time); ``notifications(registry)``.
 - ``state_engagement(history, since=None) -> DataFrame`` per country (reply rate, substantive
   reply rate, rejection rate, mean response days, Figure 6 class); ``engagement_overall``.
 - ``fixed_report_date``, ``rolling_publication_date``: the two publication schedules.

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from triage.audit import Role, append_record, read_records
-from triage.audit._ledger import LedgerRecord, LedgerTx, ledger_transaction, utc_now
+from triage.audit import Actor, LedgerRecord, read_records
+from triage.audit._ledger import LedgerTx, append_numbered, ledger_transaction, utc_now
 from triage.errors import TriageError
 from triage.followup._lists import FollowupLists, due_lists
 from triage.registry import Registry, Status
@@ -95,30 +95,6 @@ def _communication(registry: Registry, comm_id: str) -> CommunicationRef:
     return found
 
 
-def _record(
-    registry: Registry,
-    tx: LedgerTx,
-    kind: str,
-    content: dict[str, str],
-    user: str,
-    role: Role,
-    stamp: dt.datetime,
-    auth: str | None,
-) -> LedgerRecord:
-    """Append the event's audit record (ids ``evt-000001``...) in the event's transaction."""
-    return append_record(
-        registry,
-        kind=kind,
-        content=content,
-        user=user,
-        role=role,
-        record_id=lambda seq: f"evt-{seq:06d}",
-        now=stamp,
-        auth=auth,
-        tx=tx,
-    )
-
-
 def _advance_cases(
     registry: Registry,
     case_ids: list[str],
@@ -138,16 +114,35 @@ def _advance_cases(
     return advanced, skipped
 
 
+def _append_event(
+    tx: LedgerTx,
+    registry: Registry,
+    kind: str,
+    content: dict[str, str],
+    actor: Actor,
+    stamp: dt.datetime,
+) -> LedgerRecord:
+    """Append the ``kind`` event's audit record (id ``evt-...``) by ``actor`` at ``stamp``."""
+    return append_numbered(
+        tx,
+        registry,
+        kind,
+        content,
+        "evt",
+        user=actor.user,
+        role=actor.role,
+        now=stamp,
+        auth=actor.auth,
+    )
+
+
 def record_reply(
     registry: Registry,
     communication_id: str,
     *,
     reply_class: str,
     date: dt.date | str,
-    user: str,
-    role: Role,
-    now: dt.datetime | None = None,
-    auth: str | None = None,
+    actor: Actor,
 ) -> EventResult:
     """Record a state's reply to a communication and move its cases to ``reply_received``.
 
@@ -159,20 +154,22 @@ def record_reply(
         The classified reply (``triage.schema.REPLY_CLASSES`` without ``none``).
     date : date or str
         When the reply arrived: not before the sending, not in the future.
+    actor : Actor
+        Who records the reply, with what role and sign-in, and when (default: now, UTC).
 
     Raises
     ------
     TriageError
         Unknown communication or class, a press release, a date out of order, a duplicate.
     """
-    _check_role(role)
+    _check_role(actor.role)
     classes = [c for c in REPLY_CLASSES if c != "none"]
     if reply_class not in classes:
         raise TriageError(
             f"reply class must be one of {', '.join(classes)}. Got {reply_class!r} instead."
         )
     when = _as_date(date)
-    stamp = now or utc_now()
+    stamp = actor.now or utc_now()
     comm = _communication(registry, communication_id)
     if comm.type == "PR":
         raise TriageError(f"{communication_id} is a press release; states do not reply to those.")
@@ -181,20 +178,12 @@ def record_reply(
     # The reply, its record and the lifecycle steps commit together, or none of them.
     with ledger_transaction(registry) as tx:
         registry.add_reply(communication_id, reply_class=reply_class, at=when, conn=tx.conn)
-        record = _record(
-            registry,
-            tx,
-            "reply",
-            {
-                "communication_id": communication_id,
-                "reply_class": reply_class,
-                "date": when.isoformat(),
-            },
-            user,
-            role,
-            stamp,
-            auth,
-        )
+        content = {
+            "communication_id": communication_id,
+            "reply_class": reply_class,
+            "date": when.isoformat(),
+        }
+        record = _append_event(tx, registry, "reply", content, actor, stamp)
         advanced, skipped = _advance_cases(
             registry, case_ids, "reply_received", when, f"reply {record.record_id}", tx
         )
@@ -207,11 +196,8 @@ def record_outcome(
     *,
     outcome: str,
     date: dt.date | str,
-    user: str,
-    role: Role,
+    actor: Actor,
     assessment: str = "systematic",
-    now: dt.datetime | None = None,
-    auth: str | None = None,
 ) -> EventResult:
     """Record the observed outcome of a case and move it to ``outcome_recorded``.
 
@@ -220,7 +206,7 @@ def record_outcome(
     TriageError
         Unknown case or code, a date before the sending or in the future, an outcome already recorded.
     """
-    _check_role(role)
+    _check_role(actor.role)
     if outcome not in OUTCOMES:
         raise TriageError(f"outcome must be one of {', '.join(OUTCOMES)}. Got {outcome!r} instead.")
     if assessment not in ASSESSMENTS:
@@ -228,7 +214,7 @@ def record_outcome(
             f"assessment must be one of {', '.join(ASSESSMENTS)}. Got {assessment!r} instead."
         )
     when = _as_date(date)
-    stamp = now or utc_now()
+    stamp = actor.now or utc_now()
     registered, sent = registry.case_sent_date(case_id)
     if not registered:
         raise TriageError(f"case {case_id!r} is not in the registry.")
@@ -240,21 +226,13 @@ def record_outcome(
         )
     with ledger_transaction(registry) as tx:
         registry.add_outcome(case_id, outcome=outcome, assessment=assessment, at=when, conn=tx.conn)
-        record = _record(
-            registry,
-            tx,
-            "outcome",
-            {
-                "case_id": case_id,
-                "outcome": outcome,
-                "assessment": assessment,
-                "date": when.isoformat(),
-            },
-            user,
-            role,
-            stamp,
-            auth,
-        )
+        content = {
+            "case_id": case_id,
+            "outcome": outcome,
+            "assessment": assessment,
+            "date": when.isoformat(),
+        }
+        record = _append_event(tx, registry, "outcome", content, actor, stamp)
         advanced, skipped = _advance_cases(
             registry, [case_id], "outcome_recorded", when, f"outcome {record.record_id}", tx
         )
@@ -266,15 +244,12 @@ def record_notified(
     communication_id: str,
     *,
     date: dt.date | str,
-    user: str,
-    role: Role,
-    now: dt.datetime | None = None,
-    auth: str | None = None,
+    actor: Actor,
 ) -> EventResult:
     """Record that the source was told the communication went out (at most once per communication)."""
-    _check_role(role)
+    _check_role(actor.role)
     when = _as_date(date)
-    stamp = now or utc_now()
+    stamp = actor.now or utc_now()
     comm = _communication(registry, communication_id)
     _check_date(when, comm.sent_date, stamp.date(), "the notification", communication_id)
     with ledger_transaction(registry) as tx:
@@ -283,16 +258,8 @@ def record_notified(
                 raise TriageError(
                     f"the source of {communication_id} was already notified on {r.content['date']}."
                 )
-        record = _record(
-            registry,
-            tx,
-            "notified",
-            {"communication_id": communication_id, "date": when.isoformat()},
-            user,
-            role,
-            stamp,
-            auth,
-        )
+        content = {"communication_id": communication_id, "date": when.isoformat()}
+        record = _append_event(tx, registry, "notified", content, actor, stamp)
     return EventResult(record.record_id, "notified", communication_id, when, [], [])
 
 

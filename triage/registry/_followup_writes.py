@@ -15,8 +15,14 @@ from sqlalchemy import Connection, insert, select, update
 from triage.errors import TriageError
 from triage.registry._engine import RegistryCore, reachable, within
 from triage.registry._models import Case, Communication, Outcome, Reply, Submission
+from triage.schema import Communications, Outcomes, coerce
 
 __all__ = ["CommunicationRef", "FollowupRecords", "OutcomeRef"]
+
+
+def _in_contract(model: type, what: str, **row: object) -> None:
+    """Refuse a row that breaks its table's contract (``triage.schema.coerce`` on its columns)."""
+    coerce(pd.DataFrame({k: [v] for k, v in row.items()}), model, source=what, partial=True)
 
 
 @dataclass(frozen=True)
@@ -113,9 +119,18 @@ class FollowupRecords(RegistryCore):
 
         Raises
         ------
+        ContractError
+            The class breaks the communications table's contract.
         TriageError
             The communication is unknown or already has this reply (same class and date).
         """
+        _in_contract(
+            Communications,
+            "the reply",
+            communication_id=communication_id,
+            reply_class=reply_class,
+            reply_date=at.isoformat(),
+        )
         with within(self.engine, conn) as c:
             comm = self.communication(communication_id, conn=c)
             if comm is None:
@@ -167,9 +182,14 @@ class FollowupRecords(RegistryCore):
 
         Raises
         ------
+        ContractError
+            A code breaks the outcomes table's contract.
         TriageError
             The case already has an outcome.
         """
+        _in_contract(
+            Outcomes, "the outcome", case_id=case_id, outcome=outcome, assessment=assessment
+        )
         with within(self.engine, conn) as c:
             if self.outcome_of(case_id, conn=c) is not None:
                 raise TriageError(f"case {case_id} already has an outcome.")

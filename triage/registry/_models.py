@@ -43,6 +43,19 @@ class Base(DeclarativeBase):
     """The declarative base of every triage table (registry, audit, ...)."""
 
 
+class _Profile:
+    """The columns that describe a submission and the case it becomes: the person's country
+    (ISO3) and UN regional group, gender, violations and issue areas (``;``-separated codes)
+    and whether they were protesting. Each table lists them after its own columns."""
+
+    country: Mapped[str | None] = mapped_column(String(3))
+    un_region: Mapped[str | None] = mapped_column(String(32))
+    gender: Mapped[str | None] = mapped_column(String(16))
+    violations: Mapped[str | None] = mapped_column(Text)
+    issue_areas: Mapped[str | None] = mapped_column(Text)
+    protester: Mapped[bool | None] = mapped_column(Boolean)
+
+
 class Meta(Base):
     """Key/value facts about the registry itself (e.g. whether its data are simulated)."""
 
@@ -88,7 +101,7 @@ class Communication(Base):
     source: Mapped[str] = mapped_column(String(32), default="history")
 
 
-class Case(Base):
+class Case(_Profile, Base):
     """One individual named in one communication (the paper's unit of analysis)."""
 
     __tablename__ = "cases"
@@ -100,12 +113,6 @@ class Case(Base):
     )
     individual_id: Mapped[str | None] = mapped_column(String(64))
     sent_date: Mapped[dt.date | None] = mapped_column(Date)
-    country: Mapped[str | None] = mapped_column(String(3))
-    un_region: Mapped[str | None] = mapped_column(String(32))
-    gender: Mapped[str | None] = mapped_column(String(16))
-    violations: Mapped[str | None] = mapped_column(Text)
-    issue_areas: Mapped[str | None] = mapped_column(Text)
-    protester: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Reply(Base):
@@ -144,7 +151,7 @@ class Truth(Base):
     p_improve: Mapped[float | None] = mapped_column(Float)
 
 
-class Submission(Base):
+class Submission(_Profile, Base):
     """Every submission received, whether or not it became a case.
 
     ``origin`` says where the row came from: ``history`` (submissions.csv), ``queue``
@@ -161,12 +168,6 @@ class Submission(Base):
     individual_id: Mapped[str | None] = mapped_column(String(64))
     defender_name: Mapped[str | None] = mapped_column(Text)
     source_contact: Mapped[str | None] = mapped_column(Text)
-    country: Mapped[str | None] = mapped_column(String(3))
-    un_region: Mapped[str | None] = mapped_column(String(32))
-    gender: Mapped[str | None] = mapped_column(String(16))
-    violations: Mapped[str | None] = mapped_column(Text)
-    issue_areas: Mapped[str | None] = mapped_column(Text)
-    protester: Mapped[bool | None] = mapped_column(Boolean)
     type: Mapped[str | None] = mapped_column(String(8))
     n_mandates: Mapped[int | None] = mapped_column(Integer)
     last_incident_date: Mapped[dt.date | None] = mapped_column(Date)

@@ -346,22 +346,21 @@ def measure(
     return out
 
 
+#: The figures each supplementary file carries (NaN, and so failed, when the file is missing).
+_SUPPLEMENT_FIGURES: Final[Mapping[str, tuple[str, ...]]] = {
+    "sample_frame": ("sample_frame_drawn", "sample_frame_found"),
+    "communication_topics": ("lgbti_unnamed_comms", "lgbti_press_releases"),
+    "reply_content": ("rejections_reporting_improvement",),
+    "protester_descriptions": ("protesters_not_activists",),
+}
+
+
 def _measure_supplements(
     history: History, sup: Mapping[str, pd.DataFrame], sample_ids: set[str]
 ) -> dict[str, float]:
     """The figures of the supplementary files (NaN for a missing file)."""
     nan = float("nan")
-    out = dict.fromkeys(
-        (
-            "sample_frame_drawn",
-            "sample_frame_found",
-            "lgbti_unnamed_comms",
-            "lgbti_press_releases",
-            "rejections_reporting_improvement",
-            "protesters_not_activists",
-        ),
-        nan,
-    )
+    out = dict.fromkeys((key for keys in _SUPPLEMENT_FIGURES.values() for key in keys), nan)
     cm = history.communications
     frame = sup.get("sample_frame")
     if frame is not None:

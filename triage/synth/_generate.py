@@ -7,7 +7,7 @@ from typing import Literal
 
 from triage.config import DEFAULT_SEED
 from triage.errors import TriageError
-from triage.schema import HISTORY_FILES
+from triage.schema import CONTRACTS, HISTORY_FILES, coerce
 from triage.synth._simulate import ProgressCallback, _check, _run
 
 __all__ = ["generate"]
@@ -49,6 +49,8 @@ def generate(
 
     Raises
     ------
+    ContractError
+        If a simulated table breaks its contract (``triage.schema.coerce``); nothing is written then.
     TriageError
         If the folder cannot be created or written.
     """
@@ -79,9 +81,12 @@ def generate(
     )
     if on_progress is not None:
         on_progress(n_months + 1, total, "assembled tables")
+    tables = {name: frame.loc[:, list(columns[name])] for name, frame in tables.items()}
+    for name, model in CONTRACTS.items():
+        # Each table's one contract, as its readers apply it: nothing is written if one breaks it.
+        coerce(tables[name], model, source=f"the simulated {name}.csv")
     for i, (name, frame) in enumerate(tables.items()):
         path = out / f"{name}.csv"
-        frame = frame.loc[:, list(columns[name])]
         try:
             frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6f")
         except OSError as exc:

@@ -190,7 +190,8 @@ def read_supplements(folder: str | Path) -> dict[str, pd.DataFrame]:
     Parameters
     ----------
     folder : str or Path
-        A history folder written by ``triage generate``.
+        A history folder; ``triage generate`` writes the supplementary files beside the six,
+        other histories (a registry export, an older folder) may lack some or all of them.
 
     Returns
     -------

@@ -8,10 +8,21 @@ outputs: they emerge from the structural simulation in ``_simulate.py``.
 
 from __future__ import annotations
 
+import csv
+from importlib import resources
 from types import MappingProxyType
 from typing import Final
 
 __all__: list[str] = []
+
+
+def _read_weights(name: str) -> MappingProxyType[str, float]:
+    """Return a weights table of this package (CSV: iso3, weight) as iso3 -> weight (float)."""
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    return MappingProxyType(
+        {row["iso3"]: float(row["weight"]) for row in csv.DictReader(text.splitlines())}
+    )
+
 
 FIRST_YEAR: Final = 2000  # September 2000 (paper p. 3: "between September 2000 and November 2016")
 LAST_YEAR: Final = 2016  # November 2016
@@ -244,27 +255,11 @@ LGBTI_INCIDENTS_PER_YEAR: Final = MappingProxyType(
     }
 )
 
-#: Country mix of submissions: relative advocacy intensity (ASSUMPTION, shaped on the paper's
-#: Figure 3 hot spots; named countries are given enough volume for their figures). India and
+#: Country mix of submissions: relative advocacy intensity by ISO3 code (ASSUMPTION, shaped on the
+#: paper's Figure 3 hot spots; named countries are given enough volume for their figures), in
+#: ``country_weights.csv`` beside this module. India and
 #: Argentina are pinned to the paper's case counts (247 and 113 of 12,086, p. 13).
-COUNTRY_WEIGHTS: Final = MappingProxyType(
-    {
-        "IRN": 4.5, "CHN": 4.0, "COL": 4.5, "MEX": 3.5, "GTM": 3.5, "RUS": 3.0, "BHR": 3.0,
-        "EGY": 3.0, "SYR": 2.0, "TUR": 2.5, "BLR": 2.0, "PAK": 1.5, "BGD": 1.2, "NPL": 1.0,
-        "PHL": 2.5, "IDN": 1.5, "THA": 1.2, "VNM": 1.5, "KHM": 1.0, "MMR": 1.5, "MYS": 0.8,
-        "LKA": 1.0, "UZB": 1.5, "KAZ": 0.6, "AZE": 1.5, "KGZ": 0.5, "TJK": 0.4, "TKM": 0.3,
-        "GEO": 0.3, "ARM": 0.3, "UKR": 0.5, "SAU": 1.3, "ARE": 0.8, "OMN": 0.8, "QAT": 0.2,
-        "KWT": 0.3, "YEM": 0.5, "IRQ": 0.8, "ISR": 1.8, "PSE": 0.5, "SDN": 1.5, "SSD": 0.3,
-        "ZWE": 2.0, "COD": 2.5, "BDI": 1.0, "RWA": 0.6, "UGA": 0.8, "KEN": 0.8, "ETH": 0.8,
-        "ERI": 0.2, "SOM": 0.3, "TZA": 0.4, "CMR": 0.8, "NGA": 0.6, "NER": 0.5, "TCD": 0.5,
-        "CIV": 0.3, "GIN": 0.4, "GMB": 0.5, "SEN": 0.3, "TGO": 0.4, "MRT": 0.8, "AGO": 0.8,
-        "ZMB": 0.2, "MWI": 0.2, "SWZ": 0.3, "TUN": 1.2, "MAR": 0.8, "DZA": 0.8, "LBY": 0.3,
-        "BRA": 2.0, "HND": 2.0, "ECU": 0.8, "PER": 0.9, "VEN": 0.8, "CUB": 1.2, "NIC": 0.5,
-        "SLV": 0.4, "BOL": 0.3, "PRY": 0.3, "CHL": 0.3, "DOM": 0.2, "HTI": 0.3, "MNG": 0.5,
-        "USA": 0.8, "GRC": 0.4, "GBR": 0.2, "ESP": 0.2, "CAN": 0.15, "KOR": 0.4, "MDV": 0.3,
-        "AFG": 0.5, "FJI": 0.2,
-    }
-)  # fmt: skip
+COUNTRY_WEIGHTS: Final = _read_weights("country_weights.csv")
 #: Their incidents are small (``INDIVIDUAL_FOCUS``), so their share of incidents is larger
 #: than their share of cases by the factor after the fraction (fitted on seeds 1-5).
 PINNED_COUNTRY_SHARES: Final = MappingProxyType(
