@@ -63,8 +63,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# `make bench` runs every benchmark; `make bench ONLY=reliability` one of them (see benchmarks/).
+ONLY ?=
 bench: install
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(ONLY)
 
 # Every dependency at the floor pyproject.toml states (.ci/floors.py turns the `>=` bounds into
 # pip constraints), in its own venv, then a quick subset of the tests.

@@ -1,6 +1,6 @@
 """Reasons at scale: pricing by constraint pattern gives the same answers as pricing every
 candidate, and 200,000 candidates with --reasons stay under 2 GB (their time is a benchmark:
-``TRIAGE_BENCH_SIZES=200000 make bench reliability``)."""
+``TRIAGE_BENCH_SIZES=200000 make bench ONLY=reliability``)."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ def _policy_path(policy: Path | None) -> Path:
 
 
 #: The largest registry queue ``triage select`` scores, explains and records in one run. Measured
-#: (2026-12-02, `make bench reliability`, 2-core machine shared with other work): 100,000 queued
+#: (2026-12-02, `make bench ONLY=reliability`, 2-core machine shared with other work): 100,000 queued
 #: cases take 26 s of CPU and peak at 0.88 GiB; 250,000 took 107 s of CPU and peaked at 1.62 GiB
 #: (before the 100,000 run went from 45 to 26 s; its peak did not move, so neither does this).
 #: Counted over the incoming submissions awaiting or holding a revisable decision (the run's
