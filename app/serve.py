@@ -3,7 +3,7 @@
 The options are ``streamlit run``'s (``--server.port 8501`` …). Streamlit runs the app's script
 only when the first browser session opens, so a plain ``streamlit run`` makes the first visitor
 wait for every import and the first reads of the registry. This does that work first
-(``_data.warm_server``), in the server's own process, then starts the same server: the modules
+(``_warm.warm_server``), in the server's own process, then starts the same server: the modules
 it imports and the shared caches it fills are the ones the pages then use.
 """
 
@@ -47,9 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     for logger in loggers:
         logger.addFilter(quiet)
     try:
-        import _data
+        import _warm
 
-        _data.warm_server()
+        _warm.warm_server()
     finally:
         for logger in loggers:
             logger.removeFilter(quiet)

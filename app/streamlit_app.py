@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import _data
+import _warm
 import streamlit as st
 from _ui import ROLE_HOME, current_role, current_user, kept_selectbox, plain, role_label
 
@@ -180,7 +181,7 @@ else:
     try:
         nav.run()
         # After the page has drawn: the warm-up thread then never competes with it.
-        _data.warm_up()
+        _warm.warm_up()
     except TriageError as exc:
         # A problem the user can act on (no model trained, registry not loaded...): say what
         # to do instead of showing a traceback.
