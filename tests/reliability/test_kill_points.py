@@ -8,7 +8,6 @@ rows are either all registered or none, and ingesting it again completes the reg
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from reliability.kill_helpers import kill_after
 from triage.config import project_root
 
 _CLI = "import sys; from triage.cli import main; main(sys.argv[1:])"
@@ -76,11 +76,7 @@ def test_a_killed_ingest_leaves_all_or_nothing(
 ) -> None:
     file, full = timed_file
     db = tmp_path / "registry.db"
-    process = _ingest(file, db)
-    time.sleep(full * fraction)
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
+    kill_after(_ingest(file, db), full * fraction)
     if db.exists():
         check, n = _state(db)
         assert check == "ok"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 from suite_settings import postgres_url_or_skip
 
+from reliability.kill_helpers import kill_after
 from triage.config import project_root
 
 _CLI = "import sys; from triage.cli import main; main(sys.argv[1:])"
@@ -60,13 +60,6 @@ def _timed(args: list[str], url: str, var: Path) -> float:
     return time.perf_counter() - started
 
 
-def _kill_after(process: subprocess.Popen[bytes], seconds: float) -> None:
-    time.sleep(seconds)
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
-
-
 def _sqlite(db: Path, query: str) -> int:
     with sqlite3.connect(db) as conn:
         try:
@@ -101,7 +94,7 @@ def test_a_killed_db_load_leaves_all_or_nothing(
 ) -> None:
     db = tmp_path / "registry.db"
     url = f"sqlite:///{db}"
-    _kill_after(_start(["db", "load", str(history)], url, tmp_path), load_time * fraction)
+    kill_after(_start(["db", "load", str(history)], url, tmp_path), load_time * fraction)
     expected = sum(1 for _ in (history / "submissions.csv").open()) - 1
     if db.exists():
         assert _integrity(db) == "ok"
@@ -149,7 +142,7 @@ def test_a_killed_selection_records_a_whole_run_or_nothing(
     url = f"sqlite:///{db}"
     queued = _sqlite(db, "SELECT count(*) FROM submissions WHERE origin = 'queue'")
     events = _sqlite(db, "SELECT count(*) FROM status_history")
-    _kill_after(_start(["select", "--json"], url, tmp_path), full * fraction)
+    kill_after(_start(["select", "--json"], url, tmp_path), full * fraction)
     assert _integrity(db) == "ok"
     runs = _runs(db)
     assert runs in (0, 1)
@@ -198,7 +191,7 @@ def test_a_killed_selection_on_postgresql_records_a_whole_run_or_nothing(
         assert _run(["db", "load", str(history)], url, tmp_path).returncode == 0
         queued = count("SELECT count(*) FROM submissions WHERE origin = 'queue'")
         full = _timed(["select", "--json"], url, tmp_path)  # run-000001, whole
-        _kill_after(_start(["select", "--json"], url, tmp_path), full * 0.9)
+        kill_after(_start(["select", "--json"], url, tmp_path), full * 0.9)
         time.sleep(1.0)  # the server notices the dead connection and rolls back
         runs = count("SELECT count(*) FROM audit_records WHERE kind = 'run'")
         assert runs in (1, 2)
