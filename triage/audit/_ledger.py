@@ -7,7 +7,6 @@ Records are appended here (``ledger_transaction``, ``append_record``); storage a
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -40,7 +39,7 @@ from triage.audit._ledger_store import (
     registry_label,
     utc_now,
 )
-from triage.audit._privacy import ROLES, Role
+from triage.audit._privacy import ROLES
 from triage.audit._signing import (
     Checkpoint,
     key_id,
@@ -200,10 +199,7 @@ def append_numbered(
     content: dict[str, Any],
     prefix: str,
     *,
-    user: str,
-    role: Role,
-    now: dt.datetime | None = None,
-    auth: str | None = None,
+    actor: Actor,
 ) -> LedgerRecord:
     """Append a ``kind`` record with id ``{prefix}-000001``... (the chain's seq, six digits).
 
@@ -222,12 +218,8 @@ def append_numbered(
         JSON-serialisable content (finite floats only).
     prefix : str
         The record id's prefix: ``run``, ``ovr``, ``evt``.
-    user, role : str
-        Who acts; ``role`` is one of staff, mandate_holder, auditor.
-    now : datetime, optional
-        Timezone-aware time of the record (default: now, UTC).
-    auth : {"demo", "password", "token"}, optional
-        How the actor signed in.
+    actor : Actor
+        Who acts, in which role, how they signed in, and when (default: now, UTC).
 
     Returns
     -------
@@ -238,7 +230,7 @@ def append_numbered(
         registry,
         kind=kind,
         content=content,
-        actor=Actor(user, role, auth, now),
+        actor=actor,
         record_id=lambda seq: f"{prefix}-{seq:06d}",
         tx=tx,
     )

@@ -14,6 +14,7 @@ from typing import Literal
 import pandas as pd
 
 from triage._validation import check_params, one_of
+from triage.audit._actor import Actor
 from triage.audit._ledger import (
     HasEngine,
     LedgerRecord,
@@ -141,7 +142,7 @@ def record_override(
             **({} if advance and current is not None else {"applied": False}),
         }
         record = append_numbered(
-            tx, registry, "override", content, "ovr", user=user, role=role, now=now, auth=auth
+            tx, registry, "override", content, "ovr", actor=Actor(user, role, auth, now)
         )
         if current is not None and hasattr(registry, "advance"):
             registry.advance(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pandas as pd
 
+from triage.audit._actor import Actor
 from triage.audit._ledger import (
     HasEngine,
     LedgerRecord,
@@ -380,7 +381,7 @@ def run_selection(
             )
         put_blob(registry, data, tx=tx)
         record = append_numbered(
-            tx, registry, "run", content, "run", user=user, role=role, now=now, auth=auth
+            tx, registry, "run", content, "run", actor=Actor(user, role, auth, now)
         )
         if advance:
             report(8, 9, "moving cases along their lifecycle")

@@ -129,10 +129,7 @@ def _append_event(
         kind,
         content,
         "evt",
-        user=actor.user,
-        role=actor.role,
-        now=stamp,
-        auth=actor.auth,
+        actor=replace(actor, now=stamp),
     )
 
 
