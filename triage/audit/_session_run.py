@@ -46,7 +46,7 @@ class _LoadedHistory:
         self._digest = digest
         self._now: Future[str] | None = None
         if digest is not None:
-            from triage.monitor._case_views import history_digest
+            from triage.monitor import history_digest
 
             # Hashed now, on its own thread, while the run checks the policy's text and reads
             # the queue: the run asks for the history only after those.
@@ -55,7 +55,7 @@ class _LoadedHistory:
             pool.shutdown(wait=False)  # the thread ends with the digest
 
     def _current(self) -> bool:
-        from triage.monitor._case_views import history_counts
+        from triage.monitor import history_counts
 
         if history_counts(self._registry) != self._counts:
             return False

@@ -4,7 +4,8 @@ incoming queue, stored submissions, the intake log and status histories.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -15,6 +16,7 @@ from triage.errors import TriageError
 from triage.registry._engine import RegistryCore, reachable
 from triage.registry._lifecycle import STATUSES, Status
 from triage.registry._models import (
+    Base,
     Case,
     Communication,
     Individual,
@@ -80,6 +82,28 @@ class Queries(RegistryCore):
                     Truth,
                 )
             }
+
+    @reachable
+    def content_digest(self, tables: Sequence[str], *, leave_out: Collection[str] = ()) -> str:
+        """SHA-256 (hex) of every row of ``tables``, in primary-key order, without ``leave_out``.
+
+        The driver's own values are hashed (no type conversion), so the same database gives the
+        same text, and an edit in place changes the digest even when no count does.
+        """
+        digest = hashlib.sha256()
+        with self.engine.connect() as conn:
+            quote = conn.dialect.identifier_preparer.quote
+            for name in tables:
+                table = Base.metadata.tables[name]
+                columns = [c.name for c in table.columns if c.name not in leave_out]
+                order = ", ".join(quote(c.name) for c in table.primary_key.columns)
+                listed = ", ".join(quote(c) for c in columns)
+                rows = conn.exec_driver_sql(
+                    f"SELECT {listed} FROM {quote(name)} ORDER BY {order}"  # the schema's own names
+                ).fetchall()
+                digest.update(f"{name}:{columns}:{len(rows)}\n".encode())
+                digest.update(repr([tuple(r) for r in rows]).encode("utf-8"))
+        return digest.hexdigest()
 
     @reachable
     def status_counts(self) -> dict[str, int]:
