@@ -25,6 +25,12 @@ from triage.allocate._problem import Problem, Row, build_problem, column_pattern
 __all__ = ["explain_selection"]
 
 _TOL = 1e-9
+_IDLE_HEURISTICS = (
+    "mip_heuristic_run_feasibility_jump",
+    "mip_heuristic_run_root_reduced_cost",
+    "mip_heuristic_run_rins",
+    "mip_heuristic_run_rens",
+)
 
 
 def _fmt(x: float, other: float | None = None) -> str:
@@ -149,6 +155,11 @@ def _fixed_mip(eng: Engine, lp: LPResult, incumbent: float) -> tuple[float, np.n
     model.row_upper_ = _finite(eng.hi - shift)
     model.integrality_ = [highspy.HighsVarType.kInteger] * len(free)
     h = new_highs(eng.time_limit)
+    # These programs close at the root node; HiGHS's primal heuristics found nothing the root LP
+    # did not, and took two thirds of their time (140 programs on a 100k queue: 4.1 s, 1.4 s
+    # without). Branch and bound still proves the optimum to the same gap.
+    for name in _IDLE_HEURISTICS:
+        h.setOptionValue(name, False)
     h.passModel(model)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
