@@ -153,6 +153,12 @@ def _read_queue(registry: Registry) -> pd.DataFrame:
     return queue
 
 
+def _load_scorer(model_dir: str | Path | None) -> Scorer:
+    from triage.scoring import load_model
+
+    return load_model(model_dir)
+
+
 def _score(
     scorer: Scorer | None,
     model_dir: str | Path | None,
@@ -163,9 +169,7 @@ def _score(
     """The scorer, the queue without names with score, lower and upper, and the bootstrap
     replicates' scores (cases × replicates) when the model has them."""
     if scorer is None:
-        from triage.scoring import load_model
-
-        scorer = load_model(model_dir)
+        scorer = _load_scorer(model_dir)
     # The model never needs a name: give it the queue without them.
     public = queue.drop(columns=[c for c in queue.columns if c in SENSITIVE_COLUMNS])
     replicates: np.ndarray | None = None
@@ -275,11 +279,13 @@ def run_selection(
     policy_text = policy_bytes.decode("utf-8", errors="strict")
     parse = policy_parser or _default_policy_parser()
     policy = parse(policy_text)
-    # Two cores: the standing overrides are read on a second thread while this one scores the
-    # queue; the chance of selection and the policy's names check run there while this one
-    # explains the selection. Each task has its own inputs and seed, and results are joined
-    # in a fixed order, so the record is the same whatever the scheduling.
+    # Two cores. On a second thread: the model loads (importing LightGBM takes seconds) while
+    # this one reads the queue and history; the standing overrides are read while this one
+    # scores; the chance of selection (20 re-solved allocations) runs while this one allocates
+    # and explains; the policy's names are checked. Each task has its own inputs and seed, and
+    # results are joined in a fixed order, so the record is the same whatever the scheduling.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-run") as pool:
+        model_loaded = pool.submit(_load_scorer, model_dir) if scorer is None else None
         report(0, 9, "reading the queue")
         queue = _read_queue(registry)
         report(1, 9, "reading the history")
@@ -287,9 +293,14 @@ def run_selection(
         history = _call_with_optional(registry.history, with_queue=False)
         overrides_read = pool.submit(active_overrides, registry)
         report(2, 9, "scoring")
+        if model_loaded is not None:
+            scorer = model_loaded.result()
         scorer, merged, replicates = _score(scorer, model_dir, queue, history, report)
         data = candidates_to_csv(merged)
         candidates = candidates_from_csv(data)
+        # The allocator's package is imported here, never on both threads at once.
+        allocate = allocator or _default_allocator()
+        chances_done = pool.submit(_chances, candidates, merged, policy, replicates, seed)
         standing, last_override = overrides_read.result()
         carried = {c: a for c, a in standing.items() if c in set(candidates["case_id"].astype(str))}
         overrides_entry = {
@@ -298,7 +309,6 @@ def run_selection(
         }
 
         report(4, 9, "allocating")
-        allocate = allocator or _default_allocator()
         options: dict[str, Any] = {"seed": seed}
         if solver is not None:
             options["solver"] = solver
@@ -307,17 +317,14 @@ def run_selection(
         )
         selected = sorted(str(c) for c in allocation.selected)
         report(5, 9, "reasons and chance of selection")
-        # The reasons' integer programs leave the second core free: the chance of selection
-        # and the policy's names check (nothing is recorded until it passes) run there.
-        chances_done = pool.submit(
-            _chances, candidates, merged, policy, replicates, allocation, seed
-        )
+        # Nothing is recorded until the policy's names check passes.
         names_checked = pool.submit(_check_policy_names, registry, policy)
         explain = explainer or _default_explainer()
         explained = explain(candidates, policy, allocation)
         names_checked.result()
         reasons = _reasons(explained, candidates, selected)
-        chances = chances_done.result()
+        # A policy that cannot be met selects nothing: no chance of selection to speak of.
+        chances = chances_done.result() if getattr(allocation, "feasible", True) else None
     report(6, 9, "chance of selection")
     if chances is not None:
         reasons = reasons.merge(

@@ -75,13 +75,13 @@ def _chances(
     scored: pd.DataFrame,
     policy: Any,
     replicates: np.ndarray | None,
-    allocation: Any,
     seed: int,
 ) -> pd.DataFrame | None:
-    """p_selected per candidate, or None without replicates or a feasible selection."""
+    """p_selected per candidate, or None without replicates (the caller drops it when the
+    selection is infeasible)."""
     if replicates is None or replicates.ndim != 2 or replicates.shape[1] == 0:
         return None
-    if not getattr(allocation, "feasible", True) or not hasattr(policy, "shares"):
+    if not hasattr(policy, "shares"):
         return None
     from triage.allocate import selection_chances
 
