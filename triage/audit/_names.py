@@ -84,15 +84,69 @@ def _tokens(text: str) -> list[str]:
     return normalise(text).split()
 
 
+#: An apostrophe or hyphen inside a word: "O'Brien", "Pérez-Núñez" are also one word.
+_INNER_MARK = re.compile(r"(?<=\w)['’`\-](?=\w)")
+#: Joins many texts into one string for the batch folds below; never a word character.
+_SEP = "\x00"
+
+
+def _map_text(sub: Any, texts: list[str]) -> list[str]:
+    """``sub("", text)`` for each text, in one pass over the texts joined (C speed)."""
+    joined = _SEP.join(texts)
+    if joined.count(_SEP) != len(texts) - 1 or not texts:
+        return [sub("", t) for t in texts]  # a text holds the separator itself
+    return sub("", joined).split(_SEP)
+
+
+def _tokens_many(texts: list[str]) -> list[list[str]]:
+    """``_tokens(text)`` for each text, folded in one pass over the texts joined.
+
+    A registry holds hundreds of thousands of names; folding each alone took seconds of a
+    selection run. Every step of ``normalise`` maps characters one by one (NFKD decomposes
+    each character and only reorders marks after a base character, which the separator is;
+    casefold is context-free), so folding the joined text and splitting it at the separator
+    gives each text's own tokens; a property test holds the two to the same answer.
+    """
+    joined = _SEP.join(texts)
+    if not texts or joined.count(_SEP) != len(texts) - 1:
+        return [_tokens(t) for t in texts]
+    decomposed = unicodedata.normalize("NFKD", joined)
+    marks = {ord(c): None for c in set(decomposed) if unicodedata.combining(c)}
+    plain = decomposed.translate(marks).casefold()
+    spaced = re.sub(r"[^\w\x00]+|_", " ", plain)
+    return [part.split() for part in spaced.split(_SEP)]
+
+
 class NameIndex:
     """Every name and contact of the registry as token sets, looked up by token."""
 
-    def __init__(self, names: Iterable[Any], contacts: Iterable[Any]) -> None:
+    def __init__(
+        self,
+        names: Iterable[Any],
+        contacts: Iterable[Any],
+        *,
+        for_texts: Iterable[str] | None = None,
+    ) -> None:
+        """Index ``names`` and ``contacts``; with ``for_texts``, only the names that share a
+        word with one of those texts (no other name can be found in them: ``hits`` and
+        ``appears_in`` need at least one word of a name), which saves indexing them all."""
         self.entries: list[tuple[frozenset[str], int]] = []
         self.by_token: dict[str, list[int]] = {}
         self.digits: set[str] = set()
-        for value in names:
-            self._add_name(value)
+        texts = [str(v) for v in names if v is not None and str(v).strip()]
+        # Each name as given and, with an inner apostrophe or hyphen, also as one word
+        # ("O'Brien" -> "OBrien"), the joined form first.
+        forms: list[str] = []
+        for text, joined in zip(texts, _map_text(_INNER_MARK.sub, texts), strict=True):
+            if joined != text:
+                forms.append(joined)
+            forms.append(text)
+        folded = _tokens_many(forms)
+        if for_texts is not None:
+            words = {t for text in for_texts for t in _tokens(text)}
+            folded = [tokens for tokens in folded if not words.isdisjoint(tokens)]
+        for tokens in folded:
+            self._add_word_tokens(tokens)
         for value in contacts:
             self._add_contact(value)
 
@@ -104,18 +158,8 @@ class NameIndex:
         for token in tokens:
             self.by_token.setdefault(token, []).append(index)
 
-    def _add_name(self, value: Any) -> None:
-        if value is None or not str(value).strip():
-            return
-        text = str(value)
-        # "O'Brien", "Pérez-Núñez": also as one word ("obrien", "pereznunez").
-        joined = re.sub(r"(?<=\w)['’`\-](?=\w)", "", text)
-        if joined != text:
-            self._add_words(joined)
-        self._add_words(text)
-
-    def _add_words(self, text: str) -> None:
-        words = [t for t in _tokens(text) if t not in _PARTICLES and not t.isdigit()]
+    def _add_word_tokens(self, tokens: list[str]) -> None:
+        words = [t for t in tokens if t not in _PARTICLES and not t.isdigit()]
         words = [t for t in words if len(t) >= 2]
         if not words:
             return
@@ -200,8 +244,9 @@ def normalise_spaces(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
-def name_index(registry: Any) -> NameIndex:
-    """Build the index of every defender name and source contact in the registry."""
+def name_index(registry: Any, *, for_texts: Iterable[str] | None = None) -> NameIndex:
+    """Build the index of every defender name and source contact in the registry (with
+    ``for_texts``, of the names that share a word with those texts; see ``NameIndex``)."""
     try:
         from sqlalchemy import inspect, select
 
@@ -223,7 +268,7 @@ def name_index(registry: Any) -> NameIndex:
         if Individual.__tablename__ in tables:
             names.extend(conn.execute(select(Individual.defender_name)).scalars())
     # A name or contact met again adds nothing: index each once.
-    return NameIndex(dict.fromkeys(names), dict.fromkeys(contacts))
+    return NameIndex(dict.fromkeys(names), dict.fromkeys(contacts), for_texts=for_texts)
 
 
 def withhold(registry: Any, frame: Any, columns: Iterable[str]) -> Any:

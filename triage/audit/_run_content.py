@@ -140,6 +140,7 @@ def _check_policy_names(registry: Any, policy: Any) -> None:
         value = getattr(policy, field_name, None)
         if isinstance(value, str) and value:
             texts[field_name] = value
-    index = name_index(registry) if texts else None  # every name read once, not per field
+    # Every name read once, not per field; only those sharing a word with the texts indexed.
+    index = name_index(registry, for_texts=texts.values()) if texts else None
     for field_name, value in texts.items():
         check_free_text(registry, value, what=f"the policy {field_name}", index=index)
