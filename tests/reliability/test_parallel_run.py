@@ -1,8 +1,9 @@
 """A recorded run uses two threads; its record and its moves must not depend on their timing.
 
-``run_selection`` reads the standing overrides on a second thread while it scores the queue,
-and computes the chance of selection and the policy's names check there while it explains the
-selection; the model scores its members on two threads. Two runs of the same registry, one with that thread delayed at
+``run_selection`` loads the model on a second thread while it reads the queue, reads the
+standing overrides there while it scores, and computes the chance of selection and the
+policy's names check there while it allocates and explains; the model scores its members on
+two threads, and the reasons' programs run on two engines. Two runs of the same registry, one with that thread delayed at
 every step and the interpreter switching threads as often as it can, must store the same
 record, the same reasons and the same lifecycle steps; a name in the policy is still refused
 with nothing recorded; and ``advance_many``'s set-based moves match one ``advance`` per case.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -307,7 +308,6 @@ def explain_selection(
     )
     where = np.full(n, -1, dtype=np.int64)
     where[reach] = np.arange(len(reach))
-    sub_eng = Engine(subproblem(problem, reach))
     x_sub = x[reach]
 
     def swap_sub(jj: int) -> tuple[float, np.ndarray] | None:
@@ -324,38 +324,55 @@ def explain_selection(
     # case. Only the leavers are kept, never a full selection per candidate: memory stays linear.
     by_pattern: dict[int, tuple[float, np.ndarray | None, np.ndarray | None]] = {}
     own: dict[int, tuple[float, np.ndarray | None]] = {}
-    done = 0
     order = unselected[np.argsort(pattern[unselected], kind="stable")]
     starts = np.flatnonzero(np.r_[True, pattern[order][1:] != pattern[order][:-1]])
     if not total:
         starts = starts[:0]
     ends = np.r_[starts[1:], len(order)][: len(starts)]
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        members = order[a:b]
+    groups = [order[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    # A pattern with no member in the smaller program (only when the selection is not the
+    # pattern's best: a time limit) is solved on the full program, after the others.
+    on_full = [g for g in groups if not (where[g] >= 0).any()]
+    on_sub = [g for g in groups if (where[g] >= 0).any()]
+    progress = [total - sum(len(g) for g in on_sub), 0]
+
+    def solve_share(engine: Engine, share: list[np.ndarray], k: int) -> None:
+        for members in share:
+            pid = int(pattern[members[0]])
+            # One solve per pattern: the best selection of the K - 1 others when one more case
+            # of this pattern is in (every candidate may be among them). A member it leaves
+            # out has exactly this answer: forcing it in leaves the same choice, and no better.
+            inside = members[where[members] >= 0]
+            v, others = _solve_pattern(engine, int(where[inside[0]]), swap_sub)
+            by_pattern[pid] = (v, others, leavers(others))
+            if others is not None:
+                for j in inside[others[where[inside]]].tolist():
+                    # The pattern's best choice uses this member itself: solve it on its own.
+                    vj, xj, _ = _solve_forced(engine, int(where[j]), swap_sub)
+                    own[int(j)] = (vj, leavers(xj))
+            progress[k] += len(members)
+            if on_progress and k == 0:
+                on_progress(min(sum(progress), total), total, "score to enter")
+
+    # Two engines, each with its own HiGHS model, solve alternate patterns: HiGHS releases the
+    # GIL, so the second core works alongside. Which engine solves which pattern is fixed (by
+    # position in pattern order), never by the scheduling, so every run gives the same reasons.
+    # Each share writes only its own patterns' and members' entries.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-reasons") as pool:
+        second = pool.submit(
+            lambda: solve_share(Engine(subproblem(problem, reach)), on_sub[1::2], 1)
+        )
+        solve_share(Engine(subproblem(problem, reach)), on_sub[0::2], 0)
+        second.result()
+    for members in on_full:
         pid = int(pattern[members[0]])
-        # One solve per pattern: the best selection of the K - 1 others when one more case of
-        # this pattern is in (every candidate may be among them). A member it leaves out has
-        # exactly this answer: forcing it in leaves the same choice, and no better one.
-        inside = members[where[members] >= 0]
-        if not len(inside):
-            # Only when the selection is not the pattern's best (a time limit): the full program.
-            v, others = _solve_pattern(eng, int(members[0]), best_swap)
-            by_pattern[pid] = (v, others, None if others is None else np.flatnonzero(x & ~others))
-            for j in members[others[members]].tolist() if others is not None else []:
-                vj, xj, _ = _solve_forced(eng, int(j), best_swap)
-                own[int(j)] = (vj, None if xj is None else np.flatnonzero(x & ~xj))
-            done += len(members)
-            continue
-        v, others = _solve_pattern(sub_eng, int(where[inside[0]]), swap_sub)
-        by_pattern[pid] = (v, others, leavers(others))
-        if others is not None:
-            for j in inside[others[where[inside]]].tolist():
-                # The pattern's best choice uses this member itself: solve it on its own.
-                vj, xj, _ = _solve_forced(sub_eng, int(where[j]), swap_sub)
-                own[int(j)] = (vj, leavers(xj))
-        done += len(members)
-        if on_progress:
-            on_progress(done, total, "score to enter")
+        v, others = _solve_pattern(eng, int(members[0]), best_swap)
+        by_pattern[pid] = (v, others, None if others is None else np.flatnonzero(x & ~others))
+        for j in members[others[members]].tolist() if others is not None else []:
+            vj, xj, _ = _solve_forced(eng, int(j), best_swap)
+            own[int(j)] = (vj, None if xj is None else np.flatnonzero(x & ~xj))
+    if on_progress and total:
+        on_progress(total, total, "score to enter")
     # Who leaves and which ceilings are full depend on the pattern and V alone: said once each.
     leaving_text: dict[tuple[int, float], str] = {}
     full_rows: dict[int, list[int]] = {}
