@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, text, update
 
 from triage.audit import list_runs, read_records, replay, run_selection, verify_chain
-from triage.audit._run import candidates_from_csv, candidates_to_csv
+from triage.audit._run import CANDIDATE_COLUMNS, candidates_from_csv, candidates_to_csv
 from triage.audit._tables import AuditBlob, AuditHead, AuditRecord
 from triage.errors import TriageError
 
@@ -314,3 +314,40 @@ def test_run_records_the_tie_lottery_and_each_case_chance_of_selection(
     # The selection itself is the allocator's, with the recorded seed.
     again = allocate(cands, Policy.from_toml(policy_path.read_text()), seed=3)
     assert list(again.selected) == result.selected
+
+
+_CELL = st.text(st.sampled_from(list("ab ,;\"\n'=+-@é\t")), max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_CELL, _CELL, _CELL), min_size=1, max_size=8, unique_by=lambda r: r[0]))
+def test_candidate_csv_quotes_as_pandas_does(rows: list[tuple[str, str, str]]) -> None:
+    # Ids, countries and violations with commas, quotes, line breaks and formula signs: the
+    # canonical bytes are pandas' own CSV of the same text, and they read back as written.
+    frame = pd.DataFrame(
+        {
+            "case_id": [f"Q{r[0]}" for r in rows],
+            "received_date": pd.to_datetime(["2016-12-01"] * len(rows)),
+            "country": [r[1] for r in rows],
+            "violations": [r[2] for r in rows],
+            "score": [0.25] * len(rows),
+        }
+    )
+    text = pd.DataFrame({c: [""] * len(rows) for c in CANDIDATE_COLUMNS})
+    for col in ("case_id", "country", "violations"):
+        text[col] = frame[col]
+    text["received_date"] = "2016-12-01"
+    text["score"] = "0.25"
+    expected = text.sort_values("case_id", kind="stable").to_csv(index=False, lineterminator="\n")
+    data = candidates_to_csv(frame)
+    assert data == expected.encode("utf-8")
+    back = candidates_from_csv(data)
+    assert back["case_id"].tolist() == sorted(f"Q{r[0]}" for r in rows)
+
+
+def test_a_carriage_return_in_a_candidate_cell_is_refused_by_row_and_column() -> None:
+    frame = pd.DataFrame(
+        {"case_id": ["Q1", "Q2"], "country": ["MEX", "M\rEX"], "score": [0.1, 0.2]}
+    )
+    with pytest.raises(TriageError, match=r"column country of row 2 holds a carriage return"):
+        candidates_to_csv(frame)

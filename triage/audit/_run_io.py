@@ -7,6 +7,7 @@ to triage's own and are replaced in tests.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import inspect
 import io
@@ -74,9 +75,23 @@ def candidates_to_csv(candidates: pd.DataFrame) -> bytes:
     if frame["case_id"].duplicated().any():
         dup = frame.loc[frame["case_id"].duplicated(), "case_id"].iloc[0]
         raise TriageError(f"candidate table: case_id {dup!r} appears more than once.")
+    for col in frame.columns:
+        # The csv module leaves a bare carriage return unquoted, and a reader takes it for a
+        # line end: the stored table would not read back as the one the run allocated on.
+        broken = frame[col].str.contains("\r", regex=False)
+        if broken.any():
+            where = int(broken.to_numpy().argmax())
+            raise TriageError(
+                f"candidate table: column {col} of row {where + 1} holds a carriage return; "
+                "fix that cell in the registry and run the selection again."
+            )
     frame = frame.sort_values("case_id", kind="stable")
+    # The csv module is what DataFrame.to_csv writes with (minimal quoting, '"' doubled);
+    # called on the text columns directly it skips pandas' per-block conversions.
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(frame.columns)
+    writer.writerows(zip(*(frame[col].tolist() for col in frame.columns), strict=True))
     return buffer.getvalue().encode("utf-8")
 
 
