@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-_CLI = "import sys; from triage.cli import main; main(sys.argv[1:])"
+_CLI = "from triage.cli import console_script; console_script()"
 
 
 #: In the child: print each stage of ``run_selection`` with the seconds it took.

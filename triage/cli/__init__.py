@@ -1,4 +1,5 @@
-"""The ``triage`` command line. ``main`` is the console-script entry point."""
+"""The ``triage`` command line. ``console_script`` is the console-script entry point; ``main``
+runs a command in-process (and raises ``SystemExit``), for tests and embedding."""
 
 from triage.cli import (  # noqa: F401  (each module registers its commands on ``app``)
     _allocate,
@@ -10,6 +11,6 @@ from triage.cli import (  # noqa: F401  (each module registers its commands on `
     _scoring,
     _synth,
 )
-from triage.cli._app import app, main
+from triage.cli._app import app, console_script, main
 
-__all__ = ["app", "main"]
+__all__ = ["app", "console_script", "main"]

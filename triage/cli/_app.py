@@ -7,9 +7,11 @@ and ``--help`` is instant.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -18,7 +20,7 @@ from rich.markup import escape
 from triage.config import mask_url
 from triage.errors import TriageError
 
-__all__ = ["app", "console", "err_console", "main"]
+__all__ = ["app", "console", "console_script", "err_console", "main"]
 
 app = typer.Typer(
     name="triage",
@@ -86,6 +88,31 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def console_script() -> NoReturn:
+    """The ``triage`` command: :func:`main`, then exit without tearing the interpreter down.
+
+    When a command returns, its transaction has committed and its files are closed. What is
+    left is Python's finalisation of every module a run imports (pandas, scikit-learn,
+    LightGBM, SciPy, SQLAlchemy): 0.4 to 0.7 s of every ``triage select``. The exit handlers
+    still run (logging flushes, thread pools join, a benchmark's figures are written) and the
+    standard streams are flushed before the process ends with the command's exit code.
+    """
+    try:
+        main(sys.argv[1:])
+        code = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            sys.stderr.write(f"{exc.code}\n")
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 1  # output that could not be written (a closed pipe) is a failure
+    os._exit(code)
 
 
 @app.callback()
