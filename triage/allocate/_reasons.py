@@ -376,6 +376,7 @@ def explain_selection(
     # Who leaves and which ceilings are full depend on the pattern and V alone: said once each.
     leaving_text: dict[tuple[int, float], str] = {}
     full_rows: dict[int, list[int]] = {}
+    full_words: dict[int, tuple[str, str]] = {}
     for j in unselected.tolist():
         pid = int(pattern[j])
         if j in own:
@@ -421,11 +422,16 @@ def explain_selection(
         if cid in tie_of and at_bar:
             out_reason[j] = _tie_sentence(tie_of[cid], cid, seed, selected=False)
         elif full and s + _TOL >= bar:
-            words = " and ".join(_phrase(problem.rows[r], policy) for r in full)
-            verb = "is" if len(full) == 1 else "are"
+            if pid not in full_words:
+                # The same ceilings are worded for every member of the pattern: once each.
+                verb = "is" if len(full) == 1 else "are"
+                full_words[pid] = (
+                    f"{' and '.join(_phrase(problem.rows[r], policy) for r in full)} {verb} full",
+                    _names(problem.rows[r] for r in full),
+                )
+            words, names = full_words[pid]
             out_reason[j] = (
-                f"Not selected: {words} {verb} full; it would need a score of {_fmt(t, s)} to "
-                f"enter{_names(problem.rows[r] for r in full)}."
+                f"Not selected: {words}; it would need a score of {_fmt(t, s)} to enter{names}."
             )
         elif at_bar:
             # Entering at its own score would only tie the optimum (an exchange of equal
