@@ -314,3 +314,26 @@ def test_run_records_the_tie_lottery_and_each_case_chance_of_selection(
     # The selection itself is the allocator's, with the recorded seed.
     again = allocate(cands, Policy.from_toml(policy_path.read_text()), seed=3)
     assert list(again.selected) == result.selected
+
+
+def test_an_override_recorded_during_a_run_stops_it(registry, policy_file, fakes) -> None:
+    """The run reads the standing overrides before it scores; one recorded after that read
+    (here: while the allocator runs) makes the run record nothing, runs and overrides already
+    in the chain notwithstanding."""
+    from audit_fixtures import drop_case
+
+    first = ana_selects(registry, policy_file, **fakes, now=T0)
+    drop_case(registry, first, reason="the first drop, before the second run")
+    allocate = fakes["allocator"]
+
+    def allocate_then_override(*args: Any, **kwargs: Any) -> Any:
+        drop_case(registry, first, 1, reason="a drop while the second run computes")
+        return allocate(*args, **kwargs)
+
+    before = len(read_records(registry))
+    with pytest.raises(TriageError, match="an override was recorded while this run"):
+        ana_selects(registry, policy_file, **{**fakes, "allocator": allocate_then_override})
+    kinds = [r.kind for r in read_records(registry)]
+    assert len(kinds) == before + 1 and kinds[-1] == "override"  # the override, no run
+    second = ana_selects(registry, policy_file, **fakes)  # nothing new since its read: recorded
+    assert second.run_id == f"run-{before + 2:06d}"
