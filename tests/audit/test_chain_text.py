@@ -7,6 +7,7 @@ import gzip
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -66,3 +67,20 @@ def test_background_pack_is_pack_blob() -> None:
     packed = BackgroundPack(data)
     assert packed.result() == pack_blob(data)
     assert gzip.decompress(packed.result()) == data
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        ["a reason", "another"],
+        ["a reason", None, float("nan"), 3],
+        pd.Series(["x", None], dtype="str"),
+    ],
+)
+def test_texts_are_what_astype_str_gives(column: Any) -> None:
+    from triage.audit._run_content import _texts
+
+    series = column if isinstance(column, pd.Series) else pd.Series(column, dtype=object)
+    expected = series.astype(str).tolist()
+    got = _texts(series)
+    assert [repr(v) for v in got] == [repr(v) for v in expected]
