@@ -351,3 +351,26 @@ def test_a_carriage_return_in_a_candidate_cell_is_refused_by_row_and_column() ->
     )
     with pytest.raises(TriageError, match=r"column country of row 2 holds a carriage return"):
         candidates_to_csv(frame)
+
+
+def test_an_override_recorded_during_a_run_stops_it(registry, policy_file, fakes) -> None:
+    """The run reads the standing overrides before it scores; one recorded after that read
+    (here: while the allocator runs) makes the run record nothing, runs and overrides already
+    in the chain notwithstanding."""
+    from audit_fixtures import drop_case
+
+    first = ana_selects(registry, policy_file, **fakes, now=T0)
+    drop_case(registry, first, reason="the first drop, before the second run")
+    allocate = fakes["allocator"]
+
+    def allocate_then_override(*args: Any, **kwargs: Any) -> Any:
+        drop_case(registry, first, 1, reason="a drop while the second run computes")
+        return allocate(*args, **kwargs)
+
+    before = len(read_records(registry))
+    with pytest.raises(TriageError, match="an override was recorded while this run"):
+        ana_selects(registry, policy_file, **{**fakes, "allocator": allocate_then_override})
+    kinds = [r.kind for r in read_records(registry)]
+    assert len(kinds) == before + 1 and kinds[-1] == "override"  # the override, no run
+    second = ana_selects(registry, policy_file, **fakes)  # nothing new since its read: recorded
+    assert second.run_id == f"run-{before + 2:06d}"

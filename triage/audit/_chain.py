@@ -50,6 +50,44 @@ def record_hash(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
+def record_hash_of_text(record: Mapping[str, Any], content_text: str) -> str:
+    """:func:`record_hash` of ``record`` whose ``content`` is given as its canonical JSON.
+
+    The same digest without serialising the content again: a run's content (a reason per
+    case) is the bulk of the record, and canonical JSON nests, so the payload's text is the
+    other fields' text with ``content_text`` spliced in first ("content" sorts first).
+    """
+    rest = {f: record[f] for f in HASHED_FIELDS if f != "content"}
+    tail = canonical_json(rest)
+    digest = hashlib.sha256(b'{"content":')
+    digest.update(content_text.encode("utf-8"))
+    digest.update(("," + tail[1:]).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def is_plain_json(value: Any) -> bool:
+    """Whether ``value`` is made only of dicts with str keys, lists, str, int, float, bool and
+    None, so that its canonical JSON read back and written again is the same text."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind not in _PLAIN_SCALARS:
+            return False
+    return True
+
+
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+assert min(HASHED_FIELDS) == "content"  # record_hash_of_text puts the content first
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     """The outcome of checking a chain.

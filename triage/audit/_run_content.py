@@ -96,19 +96,28 @@ def _tie_lottery(allocation: Any, seed: int) -> dict[str, Any]:
     return {"seed": seed, "ties": [t.to_dict() for t in ties]}
 
 
+def _texts(column: pd.Series) -> list[str]:
+    """``column.astype(str).tolist()``, without the round trip through a string array when
+    the cells are already str (the reasons: 0.2 s of a 100,000-case run's record)."""
+    cells = column.tolist()
+    if all(type(c) is str for c in cells):
+        return cells
+    return column.astype(str).tolist()
+
+
 def _reason_entries(reasons: pd.DataFrame) -> list[dict[str, Any]]:
     """The record's reasons: case_id, selected, reason and, where computed, p_selected (0–1,
     six decimals) and chance; read column by column, not row by row through pandas."""
-    ids: list[str] = reasons["case_id"].astype(str).tolist()
+    ids: list[str] = _texts(reasons["case_id"])
     chosen: list[bool] = reasons["selected"].astype(bool).tolist()
-    said: list[str] = reasons["reason"].astype(str).tolist()
+    said: list[str] = _texts(reasons["reason"])
     if "p_selected" not in reasons.columns:
         return [
             {"case_id": c, "selected": s, "reason": r}
             for c, s, r in zip(ids, chosen, said, strict=True)
         ]
     chances: list[float] = reasons["p_selected"].to_numpy(np.float64, na_value=np.nan).tolist()
-    words: list[str] = reasons["chance"].astype(str).tolist()
+    words: list[str] = _texts(reasons["chance"])
     entries: list[dict[str, Any]] = []
     for c, s, r, p, w in zip(ids, chosen, said, chances, words, strict=True):
         entry: dict[str, Any] = {"case_id": c, "selected": s, "reason": r}

@@ -29,23 +29,39 @@ def typed_frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> pd
     NaN); each column's type is its type in the table contracts (``triage.schema``).
     """
     rows = list(rows)
+    return typed_columns({col: [row.get(col) for row in rows] for col in columns}, columns)
+
+
+def typed_columns(values: Mapping[str, Sequence[Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """:func:`typed_frame` of rows given column by column (``values[col]``, all as long).
+
+    A query's rows turned into columns once cost a fraction of a dict per row on a
+    100,000-case queue. Dates may come as ``date`` or as the driver's ``YYYY-MM-DD`` text,
+    booleans as ``bool`` or 0/1: both give the same frame.
+    """
     data: dict[str, Any] = {}
     for col in columns:
-        values = [row.get(col) for row in rows]
+        cells = values[col]
         if col in _DATE_COLUMNS:
-            text = pd.Series([None if v is None else str(v)[:10] for v in values], dtype="str")
+            text = pd.Series([None if v is None else str(v)[:10] for v in cells], dtype="str")
             data[col] = pd.to_datetime(text, format="%Y-%m-%d", errors="raise")
         elif col in BOOL_COLUMNS:
-            data[col] = pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
+            data[col] = pd.array([None if v is None else bool(v) for v in cells], dtype="boolean")
         elif col in INT_COLUMNS:
-            data[col] = pd.array([None if v is None else int(v) for v in values], dtype="Int64")
+            data[col] = pd.array([None if v is None else int(v) for v in cells], dtype="Int64")
         elif col in FLOAT_COLUMNS:
             data[col] = pd.array(
-                [float("nan") if v is None else float(v) for v in values], dtype=float
+                [float("nan") if v is None else float(v) for v in cells], dtype=float
             )
+        elif _TEXT_OR_NONE.issuperset(map(type, cells)):
+            # A text column as the driver gives it: the cells are already what str() makes.
+            data[col] = pd.Series(cells, dtype="str")
         else:
-            data[col] = pd.Series([None if v is None else str(v) for v in values], dtype="str")
+            data[col] = pd.Series([None if v is None else str(v) for v in cells], dtype="str")
     return pd.DataFrame(data, columns=list(columns))
+
+
+_TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 _PLAIN = (str, int, bool, float, dt.date)
