@@ -227,9 +227,15 @@ def prepare_candidates(frame: pd.DataFrame, *, source: str = "candidates") -> pd
         raw_date = frame["received_date"].reset_index(drop=True)
         dates = pd.to_datetime(raw_date, errors="coerce", format="mixed")
         bad = dates.isna().to_numpy()
-        _fail(
-            source, case_id, raw_date.to_numpy(dtype=object), bad, "received_date", "is not a date"
-        )
+        if bad.any():  # the values as given, for the message: a slow copy, only when needed
+            _fail(
+                source,
+                case_id,
+                raw_date.to_numpy(dtype=object),
+                bad,
+                "received_date",
+                "is not a date",
+            )
         out["received_date"] = dates.to_numpy()
     order = np.argsort(case_id.astype(str), kind="stable")
     return out.iloc[order].reset_index(drop=True)
