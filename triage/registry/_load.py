@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,28 +16,35 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from triage.errors import InputFileError, TriageError
 from triage.registry._engine import ProgressCallback, RegistryCore
-from triage.registry._models import Case, Individual, Outcome, StatusEvent, Submission, Truth
-from triage.registry._rows import (
-    bulk_insert,
-    insert_new,
-    new_rows,
-    records,
-    set_meta,
-    step,
-    store_communications,
+from triage.registry._load_rows import (
+    QUEUE_CHUNK_ROWS,
+    Individuals,
+    insert_submissions,
+    queued_events,
+    queued_rows,
 )
+from triage.registry._models import Case, Outcome, Truth
+from triage.registry._rows import insert_new, records, set_meta, step, store_communications
 from triage.schema import (
     CASES_COLUMNS,
     COMMUNICATIONS_COLUMNS,
+    HISTORY_FILES,
     OUTCOMES_COLUMNS,
     QUEUE_COLUMNS,
     SUBMISSIONS_COLUMNS,
     TRUTH_COLUMNS,
     History,
+    Queue,
+    read_chunks,
     read_history,
 )
 
-__all__ = ["LoadSummary", "Loading"]
+__all__ = ["MAX_WHOLE_FILE_BYTES", "LoadSummary", "Loading"]
+
+#: Largest history file, other than the streamed ``queue.csv``, read whole: a 32 MB
+#: submissions file (about 300,000 rows, seven times the bundled demo's) stays well within
+#: memory; beyond it the load is refused before reading.
+MAX_WHOLE_FILE_BYTES = 32 * 2**20
 
 #: An outcome is observed one year after the communication (the history contract).
 _OUTCOME_DELAY = dt.timedelta(days=365)
@@ -73,7 +80,11 @@ class Loading(RegistryCore):
     """The Registry's history loader."""
 
     def load_history(
-        self, directory: str | Path, *, on_progress: ProgressCallback | None = None
+        self,
+        directory: str | Path,
+        *,
+        on_progress: ProgressCallback | None = None,
+        chunk_rows: int = QUEUE_CHUNK_ROWS,
     ) -> LoadSummary:
         """Load a history folder (``triage generate`` output) into the registry.
 
@@ -88,6 +99,11 @@ class Loading(RegistryCore):
             The history folder (see ``triage.schema.read_history``).
         on_progress : callable, optional
             ``on_progress(done, total, what)`` after each table.
+        chunk_rows : int, default QUEUE_CHUNK_ROWS
+            Queue rows read and written at a time. ``queue.csv`` is streamed, so memory does
+            not grow with the queue; the other files are read whole and refused up front
+            when larger than ``MAX_WHOLE_FILE_BYTES``. Everything is one transaction: a load
+            that fails or is killed part-way adds nothing.
 
         Returns
         -------
@@ -98,8 +114,10 @@ class Loading(RegistryCore):
         steps = 9
         report = on_progress or (lambda done, total, what: None)
         report(0, steps, "reading files")
+        _check_sizes(Path(directory))
+        queue = Path(directory) / "queue.csv"
         try:
-            history = read_history(directory)
+            history = read_history(directory, queue=False)
         except TriageError:
             raise
         except Exception as exc:  # a bad date or number in a history file: one clear line
@@ -154,38 +172,38 @@ class Loading(RegistryCore):
                     )
                     set_meta(conn, "simulated", "true")
                 report(6, steps, "submissions")
-                sub_rows: list[dict[str, Any]] = []
+                for label in ("submissions", "queue", "individuals"):
+                    added[label] = skipped[label] = 0  # the summary lists tables in this order
+                people = Individuals(conn)
+                status_steps = 0
                 if history.submissions is not None:
-                    sub_rows += [
+                    sub_rows = [
                         {**r, "origin": "history"}
                         for r in records(history.submissions, SUBMISSIONS_COLUMNS)
                     ]
-                if history.queue is not None:
-                    sub_rows += [
-                        {**r, "submission_id": r["case_id"], "eligible": True, "origin": "queue"}
-                        for r in records(history.queue, QUEUE_COLUMNS)
-                    ]
-                new_subs = new_rows(conn, Submission, "submission_id", sub_rows)
-                events = _historical_events(new_subs, history, now)
-                for r in new_subs:
-                    r["status"], r["status_at"] = "received", r["received_date"]
-                _apply_last_status(new_subs, events)
-                for origin, label in (("history", "submissions"), ("queue", "queue")):
-                    mine = [r for r in new_subs if r["origin"] == origin]
-                    given = sum(1 for r in sub_rows if r["origin"] == origin)
-                    added[label], skipped[label] = len(mine), given - len(mine)
-                if new_subs:
-                    bulk_insert(conn, Submission, new_subs)
-                if history.submissions is not None:
+                    n, status_steps = insert_submissions(
+                        conn, sub_rows, lambda subs: _historical_events(subs, history, now)
+                    )
+                    added["submissions"], skipped["submissions"] = n, len(sub_rows) - n
+                    del sub_rows
                     set_meta(conn, "has_submissions", "true")
-                if history.queue is not None:
-                    set_meta(conn, "has_queue", "true")
                 report(7, steps, "individuals")
-                _insert_individuals(conn, history, added, skipped)
-                report(8, steps, "status history")
-                if events:
-                    bulk_insert(conn, StatusEvent, events)
-                added["status_history"] = len(events)
+                for frame in (history.cases, history.submissions):
+                    if frame is not None:
+                        people.add(records(frame, ("individual_id", "gender")))
+                report(8, steps, "queue")
+                if queue.exists():
+                    set_meta(conn, "has_queue", "true")
+                    for chunk in _queue_chunks(queue, chunk_rows):
+                        rows = queued_rows(chunk, QUEUE_COLUMNS)
+                        n, n_steps = insert_submissions(conn, rows, queued_events(now))
+                        added["queue"] += n
+                        skipped["queue"] += len(rows) - n
+                        status_steps += n_steps
+                        people.add(rows)
+                        del rows, chunk  # the next chunk replaces them, not adds to them
+                added["individuals"], skipped["individuals"] = people.added, people.skipped
+                added["status_history"] = status_steps
         except SQLAlchemyError as exc:
             raise TriageError(
                 f"cannot load {directory} into the registry {self!r}: {exc}. "
@@ -200,28 +218,38 @@ class Loading(RegistryCore):
         )
 
 
-def _insert_individuals(
-    conn: Any, history: History, added: dict[str, int], skipped: dict[str, int]
-) -> None:
-    people: dict[str, dict[str, Any]] = {}
-    sources: list[tuple[pd.DataFrame | None, tuple[str, ...]]] = [
-        (history.cases, ("individual_id", "gender")),
-        (history.submissions, ("individual_id", "gender")),
-        (history.queue, ("individual_id", "gender", "defender_name")),
-    ]
-    for frame, cols in sources:
-        if frame is None:
+def _check_sizes(directory: Path) -> None:
+    """Refuse, before reading anything, a history file too large to be read whole."""
+    if not directory.is_dir():
+        return  # read_history says so
+    for path in sorted(directory.glob("*.csv")):
+        if path.name == "queue.csv" or path.stem not in HISTORY_FILES:
             continue
-        for r in records(frame, cols):
-            pid = r["individual_id"]
-            if pid is None:
-                continue
-            known = people.setdefault(pid, {"individual_id": pid})
-            for c in cols[1:]:
-                if known.get(c) is None and r.get(c) is not None:
-                    known[c] = r[c]
-    rows = [{"gender": None, "defender_name": None, **p} for p in people.values()]
-    insert_new(conn, Individual, "individual_id", rows, added, skipped)
+        size = path.stat().st_size
+        if size > MAX_WHOLE_FILE_BYTES:
+            raise InputFileError(
+                f"{path}: {size / 2**20:.0f} MB, more than the {MAX_WHOLE_FILE_BYTES // 2**20} MB "
+                "a history file other than queue.csv may have to be loaded; split the history "
+                "into folders and load each."
+            )
+
+
+def _queue_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    """``queue.csv`` in typed chunks; a fault is one clear line, as when it was read whole."""
+    chunks = read_chunks(path, Queue, "case_id", rows)
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except TriageError:
+            raise
+        except Exception as exc:  # a bad date or number: one clear line
+            raise InputFileError(
+                f"{path.parent}: a history file cannot be read ({type(exc).__name__}: {exc}). "
+                "Check it with `triage ingest FILE --dry-run`, which names the row."
+            ) from exc
+        yield chunk
 
 
 def _check_links(directory: Path, history: History) -> None:
@@ -293,14 +321,3 @@ def _historical_events(
                 )
             )
     return events
-
-
-def _apply_last_status(subs: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
-    """Set each submission row's current status to its last lifecycle event."""
-    last: dict[str, dict[str, Any]] = {}
-    for e in events:
-        last[e["submission_id"]] = e
-    for s in subs:
-        final = last.get(s["submission_id"])
-        if final is not None:
-            s["status"], s["status_at"] = final["status"], final["at"]
