@@ -228,8 +228,8 @@ def _check_sizes(directory: Path) -> None:
         size = path.stat().st_size
         if size > MAX_WHOLE_FILE_BYTES:
             raise InputFileError(
-                f"{path}: {size / 2**20:.0f} MB, more than the {MAX_WHOLE_FILE_BYTES // 2**20} MB "
-                "a history file other than queue.csv may have to be loaded; split the history "
+                f"{path}: {size:,} bytes; a history file other than queue.csv is read whole "
+                f"and may have at most {MAX_WHOLE_FILE_BYTES:,} bytes. Split the history "
                 "into folders and load each."
             )
 
