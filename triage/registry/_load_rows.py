@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from triage.registry._models import Individual, StatusEvent, Submission
 from triage.registry._rows import bulk_insert, records, step
@@ -60,6 +60,18 @@ def watermark(conn: Any, table: Any) -> int:
     return int(conn.execute(select(func.max(table.id))).scalar() or 0)
 
 
+def analyze(conn: Any, table: Any) -> None:
+    """Refresh PostgreSQL's statistics of ``table`` after a chunk's rows went in.
+
+    The planner otherwise keeps the empty table's estimate for the whole load and answers the
+    key look-ups of later chunks (a prepared statement, so a generic plan) with a sequential
+    scan each, quadratic in the queue: 100,000 queued took 160 s instead of 20. SQLite always
+    uses the unique index.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {table.__tablename__}"))
+
+
 def insert_submissions(
     conn: Any, rows: list[dict[str, Any]], events_of: EventsOf
 ) -> tuple[int, int]:
@@ -88,6 +100,7 @@ def insert_submissions(
             s["status"], s["status_at"] = final["status"], final["at"]
     bulk_insert(conn, Submission, new)
     bulk_insert(conn, StatusEvent, events)
+    analyze(conn, Submission)
     return len(new), len(events)
 
 
@@ -155,6 +168,7 @@ class Individuals:
         new = [{"gender": None, "defender_name": None, **p} for pid, p in people.items()]
         new = [p for p in new if p["individual_id"] not in found]
         bulk_insert(self._conn, Individual, new)
+        analyze(self._conn, Individual)
         self.added += len(new)
         earlier: list[str] = []
         for pid, row in found.items():
