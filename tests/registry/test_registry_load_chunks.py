@@ -1,6 +1,6 @@
-"""Loading a history with its queue in chunks: the same rows as one chunk, one chunk held at a
-time, faults refused with the whole file's message and nothing written, large files refused
-before reading."""
+"""Loading a history with its submissions and queue in chunks: the same rows as one chunk, one
+chunk held at a time, faults refused with the whole file's message and nothing written, large
+files read whole refused before reading."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def test_a_person_is_completed_by_later_rows_never_overwritten(db_url: str, hist
     registry.dispose()
 
 
-def test_the_queue_is_written_one_chunk_at_a_time(
+def test_submissions_and_queue_are_written_one_chunk_at_a_time(
     db_url: str, history: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sizes: list[tuple[str, int]] = []
@@ -120,13 +120,14 @@ def test_the_queue_is_written_one_chunk_at_a_time(
     monkeypatch.setattr(load_rows, "bulk_insert", counting_insert)
     monkeypatch.setattr(load_rows, "present", counting_present)
     registry, summary = _load(db_url, history, 2)
-    assert summary.added["queue"] == 5
-    queued = [n for table, n in sizes if table == "submissions"][1:]  # after the history's
-    assert queued == [2, 2, 1]
-    # Two steps per queued submission, written with it; no look-up wider than a chunk
-    # beyond the history's own files.
-    assert [n for table, n in sizes if table == "status_history"][1:] == [4, 4, 2]
-    assert max(asked[-6:]) <= 2
+    assert (summary.added["submissions"], summary.added["queue"]) == (8, 5)
+    # Eight historical submissions, then five queued: two rows at a time.
+    assert [n for table, n in sizes if table == "submissions"] == [2, 2, 2, 2, 2, 2, 1]
+    # Two steps per queued submission, written with it.
+    assert [n for table, n in sizes if table == "status_history"][-3:] == [4, 4, 2]
+    # After the people of cases.csv (read whole), no look-up is wider than a chunk.
+    assert asked[0] > 2
+    assert max(asked[1:]) <= 2
     registry.dispose()
 
 
@@ -140,18 +141,20 @@ def test_read_chunks_counts_rows_over_the_file(history: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fault", "needle"),
+    ("name", "fault", "needle"),
     [
-        ("Q00006,2017-13-40,P0104,,,KEN,african,man,,,,UA,1,\n", "row 7, column received_date"),
-        ("Q00001,2017-06-01,P0104,,,KEN,african,man,,,,UA,1,\n", "column case_id"),
-        ("Q00006,2017-06-01,P0104,,,KEN,african,man,,,,UA,one,\n", "column n_mandates"),
+        ("queue", "Q00006,2017-13-40,P0104,,,KEN,african,man,,,,UA,1,\n", "row 7, column received"),
+        ("queue", "Q00001,2017-06-01,P0104,,,KEN,african,man,,,,UA,1,\n", "column case_id"),
+        ("queue", "Q00006,2017-06-01,P0104,,,KEN,african,man,,,,UA,one,\n", "column n_mandates"),
+        ("submissions", "S000002,2016-01-01,P0105,MEX,,,,,,true,\n", "column submission_id"),
+        ("submissions", "S000009,2016-02-30,P0105,MEX,,,,,,true,\n", "row 10, column received"),
     ],
-    ids=["bad-date", "repeated-key", "bad-number"],
+    ids=["bad-date", "repeated-key", "bad-number", "repeated-submission", "bad-submission-date"],
 )
 def test_a_fault_in_a_later_chunk_is_the_whole_file_message_and_adds_nothing(
-    db_url: str, history: Path, fault: str, needle: str
+    db_url: str, history: Path, name: str, fault: str, needle: str
 ) -> None:
-    with (history / "queue.csv").open("a", encoding="utf-8") as fh:
+    with (history / f"{name}.csv").open("a", encoding="utf-8") as fh:
         fh.write(fault)
     with pytest.raises(InputFileError) as whole:
         read_history(history)
@@ -191,14 +194,15 @@ def test_a_history_file_too_large_to_read_whole_is_refused_before_reading(
     registry.dispose()
 
 
-def test_the_streamed_queue_is_not_held_to_the_whole_file_limit(
+def test_streamed_files_are_not_held_to_the_whole_file_limit(
     db_url: str, history: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    largest = max(p.stat().st_size for p in history.glob("*.csv") if p.name != "queue.csv")
+    streamed = ("submissions.csv", "queue.csv")
+    largest = max(p.stat().st_size for p in history.glob("*.csv") if p.name not in streamed)
     with (history / "queue.csv").open("a", encoding="utf-8") as fh:
         for i in range(100):
             fh.write(f"Q1{i:04d},2017-06-01,P1{i:04d},,,KEN,african,man,,,,UA,1,\n")
-    assert (history / "queue.csv").stat().st_size > largest
+    assert all((history / name).stat().st_size > largest for name in streamed)
     monkeypatch.setattr(load_module, "MAX_WHOLE_FILE_BYTES", largest)
     registry = Registry(db_url).init()
     assert registry.load_history(history, chunk_rows=16).added["queue"] == 105

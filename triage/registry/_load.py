@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pandera.pandas as pa
 from sqlalchemy.exc import SQLAlchemyError
 
 from triage.errors import InputFileError, TriageError
 from triage.registry._engine import ProgressCallback, RegistryCore
 from triage.registry._load_rows import (
+    HISTORICAL_NOTE,
     QUEUE_CHUNK_ROWS,
+    EventsOf,
     Individuals,
     insert_submissions,
     queued_events,
@@ -35,20 +38,24 @@ from triage.schema import (
     TRUTH_COLUMNS,
     History,
     Queue,
+    Submissions,
     read_chunks,
     read_history,
 )
 
 __all__ = ["MAX_WHOLE_FILE_BYTES", "LoadSummary", "Loading"]
 
-#: Largest history file, other than the streamed ``queue.csv``, read whole: a 32 MB
-#: submissions file (about 300,000 rows, seven times the bundled demo's) stays well within
-#: memory; beyond it the load is refused before reading.
-MAX_WHOLE_FILE_BYTES = 32 * 2**20
+#: Files streamed in chunks (``read_chunks``): they grow with the intake, without bound.
+_STREAMED = frozenset({"submissions", "queue"})
+#: What each streamed file says about a person (as when the files were read whole).
+_PEOPLE_FIELDS = {"submissions": ("gender",), "queue": ("gender", "defender_name")}
+#: Largest history file read whole (cases, communications, outcomes, truth): 16 MB is about
+#: 130,000 cases, ten times the mandate's whole history; beyond it the load is refused
+#: before reading, as memory would grow with the file.
+MAX_WHOLE_FILE_BYTES = 16 * 2**20
 
 #: An outcome is observed one year after the communication (the history contract).
 _OUTCOME_DELAY = dt.timedelta(days=365)
-_HISTORICAL_NOTE = "historical record (loaded from a history folder)"
 #: Historical decisions have no selection run: the note says so rather than a made-up run id.
 _HISTORICAL_DECISION = "historical decision, made before the registry (no selection run)"
 
@@ -115,9 +122,8 @@ class Loading(RegistryCore):
         report = on_progress or (lambda done, total, what: None)
         report(0, steps, "reading files")
         _check_sizes(Path(directory))
-        queue = Path(directory) / "queue.csv"
         try:
-            history = read_history(directory, queue=False)
+            history = read_history(directory, skip=_STREAMED)
         except TriageError:
             raise
         except Exception as exc:  # a bad date or number in a history file: one clear line
@@ -175,32 +181,31 @@ class Loading(RegistryCore):
                 for label in ("submissions", "queue", "individuals"):
                     added[label] = skipped[label] = 0  # the summary lists tables in this order
                 people = Individuals(conn)
+                # First appearance orders the people: cases, then submissions, then the queue.
+                people.add(records(history.cases, ("individual_id", "gender")))
                 status_steps = 0
-                if history.submissions is not None:
-                    sub_rows = [
-                        {**r, "origin": "history"}
-                        for r in records(history.submissions, SUBMISSIONS_COLUMNS)
-                    ]
-                    n, status_steps = insert_submissions(
-                        conn, sub_rows, lambda subs: _historical_events(subs, history, now)
-                    )
-                    added["submissions"], skipped["submissions"] = n, len(sub_rows) - n
-                    del sub_rows
-                    set_meta(conn, "has_submissions", "true")
-                report(7, steps, "individuals")
-                for frame in (history.cases, history.submissions):
-                    if frame is not None:
-                        people.add(records(frame, ("individual_id", "gender")))
-                report(8, steps, "queue")
-                if queue.exists():
-                    set_meta(conn, "has_queue", "true")
-                    for chunk in _queue_chunks(queue, chunk_rows):
-                        rows = queued_rows(chunk, QUEUE_COLUMNS)
-                        n, n_steps = insert_submissions(conn, rows, queued_events(now))
-                        added["queue"] += n
-                        skipped["queue"] += len(rows) - n
+                streams = (
+                    ("submissions", Submissions, "submission_id", 6, "submissions"),
+                    ("queue", Queue, "case_id", 8, "queue"),
+                )
+                events_of = {
+                    "submissions": _historical_events(history, now),
+                    "queue": queued_events(now),
+                }
+                for name, model, key, done, label in streams:
+                    path = Path(directory) / f"{name}.csv"
+                    if not path.exists():
+                        continue
+                    report(done, steps, label)
+                    set_meta(conn, f"has_{name}", "true")
+                    for chunk in _chunks_of(path, model, key, chunk_rows):
+                        rows = _rows_of(name, chunk)
+                        n, n_steps = insert_submissions(conn, rows, events_of[name])
+                        added[label] += n
+                        skipped[label] += len(rows) - n
                         status_steps += n_steps
-                        people.add(rows)
+                        # The history's submissions give a person's gender, not a name.
+                        people.add(rows, _PEOPLE_FIELDS[name])
                         del rows, chunk  # the next chunk replaces them, not adds to them
                 added["individuals"], skipped["individuals"] = people.added, people.skipped
                 added["status_history"] = status_steps
@@ -223,20 +228,30 @@ def _check_sizes(directory: Path) -> None:
     if not directory.is_dir():
         return  # read_history says so
     for path in sorted(directory.glob("*.csv")):
-        if path.name == "queue.csv" or path.stem not in HISTORY_FILES:
+        if path.stem in _STREAMED or path.stem not in HISTORY_FILES:
             continue
         size = path.stat().st_size
         if size > MAX_WHOLE_FILE_BYTES:
             raise InputFileError(
-                f"{path}: {size:,} bytes; a history file other than queue.csv is read whole "
-                f"and may have at most {MAX_WHOLE_FILE_BYTES:,} bytes. Split the history "
-                "into folders and load each."
+                f"{path}: {size:,} bytes; a history file other than submissions.csv and "
+                f"queue.csv is read whole and may have at most {MAX_WHOLE_FILE_BYTES:,} bytes. "
+                "Split the history into folders and load each."
             )
 
 
-def _queue_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
-    """``queue.csv`` in typed chunks; a fault is one clear line, as when it was read whole."""
-    chunks = read_chunks(path, Queue, "case_id", rows)
+def _rows_of(name: str, chunk: pd.DataFrame) -> list[dict[str, Any]]:
+    """A chunk of ``submissions.csv`` or ``queue.csv`` as submission rows."""
+    if name == "queue":
+        return queued_rows(chunk, QUEUE_COLUMNS)
+    return [{**r, "origin": "history"} for r in records(chunk, SUBMISSIONS_COLUMNS)]
+
+
+def _chunks_of(
+    path: Path, model: type[pa.DataFrameModel], key: str, rows: int
+) -> Iterator[pd.DataFrame]:
+    """A streamed history file in typed chunks; a fault is one clear line, as when it was
+    read whole."""
+    chunks = read_chunks(path, model, key, rows)
     while True:
         try:
             chunk = next(chunks)
@@ -265,9 +280,7 @@ def _check_links(directory: Path, history: History) -> None:
         )
 
 
-def _historical_events(
-    subs: list[dict[str, Any]], history: History, now: dt.datetime
-) -> list[dict[str, Any]]:
+def _historical_events(history: History, now: dt.datetime) -> EventsOf:
     """The lifecycle of historical submissions, reconstructed from their case's records."""
     case_comm = {
         r["case_id"]: r["communication_id"]
@@ -278,19 +291,29 @@ def _historical_events(
         for r in records(history.communications, ("communication_id", "sent_date", "reply_date"))
     }
     with_outcome = set(history.outcomes["case_id"].dropna())
+    return lambda subs: _lifecycles(subs, case_comm, comms, with_outcome, now)
+
+
+def _lifecycles(
+    subs: list[dict[str, Any]],
+    case_comm: Mapping[Any, Any],
+    comms: Mapping[Any, dict[str, Any]],
+    with_outcome: set[Any],
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     for s in subs:
         sid, received = s["submission_id"], s["received_date"]
-        events.append(step(sid, "received", received, now, note=_HISTORICAL_NOTE))
+        events.append(step(sid, "received", received, now, note=HISTORICAL_NOTE))
         if s.get("origin") == "queue":
             events.append(step(sid, "eligible", received, now, note="in the incoming queue"))
             continue
         if s.get("eligible") is None:
             continue
         if not s["eligible"]:
-            events.append(step(sid, "ineligible", received, now, note=_HISTORICAL_NOTE))
+            events.append(step(sid, "ineligible", received, now, note=HISTORICAL_NOTE))
             continue
-        events.append(step(sid, "eligible", received, now, note=_HISTORICAL_NOTE))
+        events.append(step(sid, "eligible", received, now, note=HISTORICAL_NOTE))
         case_id = s.get("case_id")
         comm = comms.get(case_comm.get(case_id)) if case_id else None
         if comm is None:
@@ -304,11 +327,11 @@ def _historical_events(
         known = [d for d in (comm["sent_date"], received) if d is not None]
         sent = max(known) if known else None
         events.append(step(sid, "selected", sent, now, note=_HISTORICAL_DECISION))
-        events.append(step(sid, "communication_sent", sent, now, note=_HISTORICAL_NOTE))
+        events.append(step(sid, "communication_sent", sent, now, note=HISTORICAL_NOTE))
         reply = comm["reply_date"]
         if reply is not None:
             reply = max(reply, sent) if sent is not None else reply
-            events.append(step(sid, "reply_received", reply, now, note=_HISTORICAL_NOTE))
+            events.append(step(sid, "reply_received", reply, now, note=HISTORICAL_NOTE))
         if case_id in with_outcome and sent is not None:
             last = reply or sent
             events.append(
@@ -317,7 +340,7 @@ def _historical_events(
                     "outcome_recorded",
                     max(sent + _OUTCOME_DELAY, last),
                     now,
-                    note=_HISTORICAL_NOTE,
+                    note=HISTORICAL_NOTE,
                 )
             )
     return events

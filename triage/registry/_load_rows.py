@@ -22,6 +22,7 @@ from triage.registry._models import Individual, StatusEvent, Submission
 from triage.registry._rows import bulk_insert, records, step
 
 __all__ = [
+    "HISTORICAL_NOTE",
     "QUEUE_CHUNK_ROWS",
     "Individuals",
     "insert_submissions",
@@ -35,7 +36,7 @@ __all__ = [
 QUEUE_CHUNK_ROWS = 50_000
 #: Keys per ``IN (...)`` look-up: under SQLite's oldest limit of 999 bound parameters.
 _IN_BATCH = 900
-_HISTORICAL_NOTE = "historical record (loaded from a history folder)"
+HISTORICAL_NOTE = "historical record (loaded from a history folder)"
 
 EventsOf = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
@@ -119,7 +120,7 @@ def queued_events(now: dt.datetime) -> EventsOf:
         out: list[dict[str, Any]] = []
         for s in subs:
             sid, received = s["submission_id"], s["received_date"]
-            out.append(step(sid, "received", received, now, note=_HISTORICAL_NOTE))
+            out.append(step(sid, "received", received, now, note=HISTORICAL_NOTE))
             out.append(step(sid, "eligible", received, now, note="in the incoming queue"))
         return out
 
@@ -145,15 +146,16 @@ class Individuals:
         self.added = 0
         self.skipped = 0
 
-    def add(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Add the people of ``rows`` (``individual_id`` and any of gender, defender_name)."""
+    def add(self, rows: Iterable[Mapping[str, Any]], fields: Sequence[str] = _FIELDS) -> None:
+        """Add the people of ``rows``: ``individual_id`` and the ``fields`` (of gender,
+        defender_name) the rows are trusted for."""
         people: dict[str, dict[str, Any]] = {}
         for r in rows:
             pid = r.get("individual_id")
             if pid is None:
                 continue
             known = people.setdefault(pid, {"individual_id": pid})
-            for c in self._FIELDS:
+            for c in fields:
                 if known.get(c) is None and r.get(c) is not None:
                     known[c] = r[c]
         if not people:

@@ -7,7 +7,7 @@ values are blank.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -116,7 +116,7 @@ def _read(path: Path, model: type[pa.DataFrameModel]) -> pd.DataFrame:
         ) from None
 
 
-def read_history(directory: str | Path, *, queue: bool = True) -> History:
+def read_history(directory: str | Path, *, skip: Collection[str] = ()) -> History:
     """Read a history directory written by ``triage generate`` (or exported in that shape).
 
     Parameters
@@ -124,9 +124,9 @@ def read_history(directory: str | Path, *, queue: bool = True) -> History:
     directory : str or Path
         Folder holding ``communications.csv``, ``cases.csv`` and ``outcomes.csv``; ``queue.csv``,
         ``truth.csv`` and ``submissions.csv`` are read when present.
-    queue : bool, default True
-        Read ``queue.csv``; with False ``queue`` is ``None`` (a caller that streams the queue
-        with ``read_chunks`` does not hold it whole as well).
+    skip : collection of str, optional
+        Optional tables not to read (e.g. ``{"queue"}``): they are ``None``, so a caller that
+        streams them with ``read_chunks`` does not hold them whole as well.
 
     Returns
     -------
@@ -146,7 +146,7 @@ def read_history(directory: str | Path, *, queue: bool = True) -> History:
     tables: dict[str, pd.DataFrame | None] = {}
     for name, model in CONTRACTS.items():
         path = root / f"{name}.csv"
-        if path.exists() and (queue or name != "queue"):
+        if path.exists() and name not in skip:
             tables[name] = _read(path, model)
         elif name in ("communications", "cases", "outcomes"):
             raise InputFileError(f"{path}: required history file is missing.")
