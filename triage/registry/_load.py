@@ -50,8 +50,9 @@ _STREAMED = frozenset({"submissions", "queue"})
 #: What each streamed file says about a person (as when the files were read whole).
 _PEOPLE_FIELDS = {"submissions": ("gender",), "queue": ("gender", "defender_name")}
 #: Largest history file read whole (cases, communications, outcomes, truth): 16 MB is about
-#: 130,000 cases, ten times the mandate's whole history; beyond it the load is refused
-#: before reading, as memory would grow with the file.
+#: 130,000 cases, ten times the mandate's whole history (a 14.5 MB cases.csv of 120,860
+#: cases loads at a 0.43 GiB peak); beyond it the load is refused before reading, as memory
+#: would grow with the file.
 MAX_WHOLE_FILE_BYTES = 16 * 2**20
 
 #: An outcome is observed one year after the communication (the history contract).
