@@ -6,42 +6,57 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pandera.pandas as pa
 from sqlalchemy.exc import SQLAlchemyError
 
 from triage.errors import InputFileError, TriageError
 from triage.registry._engine import ProgressCallback, RegistryCore
-from triage.registry._models import Case, Individual, Outcome, StatusEvent, Submission, Truth
-from triage.registry._rows import (
-    bulk_insert,
-    insert_new,
-    new_rows,
-    records,
-    set_meta,
-    step,
-    store_communications,
+from triage.registry._load_rows import (
+    HISTORICAL_NOTE,
+    QUEUE_CHUNK_ROWS,
+    EventsOf,
+    Individuals,
+    insert_submissions,
+    queued_events,
+    queued_rows,
 )
+from triage.registry._models import Case, Outcome, Truth
+from triage.registry._rows import insert_new, records, set_meta, step, store_communications
 from triage.schema import (
     CASES_COLUMNS,
     COMMUNICATIONS_COLUMNS,
+    HISTORY_FILES,
     OUTCOMES_COLUMNS,
     QUEUE_COLUMNS,
     SUBMISSIONS_COLUMNS,
     TRUTH_COLUMNS,
     History,
+    Queue,
+    Submissions,
+    read_chunks,
     read_history,
 )
 
-__all__ = ["LoadSummary", "Loading"]
+__all__ = ["MAX_WHOLE_FILE_BYTES", "LoadSummary", "Loading"]
+
+#: Files streamed in chunks (``read_chunks``): they grow with the intake, without bound.
+_STREAMED = frozenset({"submissions", "queue"})
+#: What each streamed file says about a person (as when the files were read whole).
+_PEOPLE_FIELDS = {"submissions": ("gender",), "queue": ("gender", "defender_name")}
+#: Largest history file read whole (cases, communications, outcomes, truth): 16 MB is about
+#: 130,000 cases, ten times the mandate's whole history (a 14.5 MB cases.csv of 120,860
+#: cases loads at a 0.43 GiB peak); beyond it the load is refused before reading, as memory
+#: would grow with the file.
+MAX_WHOLE_FILE_BYTES = 16 * 2**20
 
 #: An outcome is observed one year after the communication (the history contract).
 _OUTCOME_DELAY = dt.timedelta(days=365)
-_HISTORICAL_NOTE = "historical record (loaded from a history folder)"
 #: Historical decisions have no selection run: the note says so rather than a made-up run id.
 _HISTORICAL_DECISION = "historical decision, made before the registry (no selection run)"
 
@@ -73,7 +88,11 @@ class Loading(RegistryCore):
     """The Registry's history loader."""
 
     def load_history(
-        self, directory: str | Path, *, on_progress: ProgressCallback | None = None
+        self,
+        directory: str | Path,
+        *,
+        on_progress: ProgressCallback | None = None,
+        chunk_rows: int = QUEUE_CHUNK_ROWS,
     ) -> LoadSummary:
         """Load a history folder (``triage generate`` output) into the registry.
 
@@ -88,6 +107,11 @@ class Loading(RegistryCore):
             The history folder (see ``triage.schema.read_history``).
         on_progress : callable, optional
             ``on_progress(done, total, what)`` after each table.
+        chunk_rows : int, default QUEUE_CHUNK_ROWS
+            Queue rows read and written at a time. ``queue.csv`` is streamed, so memory does
+            not grow with the queue; the other files are read whole and refused up front
+            when larger than ``MAX_WHOLE_FILE_BYTES``. Everything is one transaction: a load
+            that fails or is killed part-way adds nothing.
 
         Returns
         -------
@@ -98,8 +122,9 @@ class Loading(RegistryCore):
         steps = 9
         report = on_progress or (lambda done, total, what: None)
         report(0, steps, "reading files")
+        _check_sizes(Path(directory))
         try:
-            history = read_history(directory)
+            history = read_history(directory, skip=_STREAMED)
         except TriageError:
             raise
         except Exception as exc:  # a bad date or number in a history file: one clear line
@@ -154,38 +179,37 @@ class Loading(RegistryCore):
                     )
                     set_meta(conn, "simulated", "true")
                 report(6, steps, "submissions")
-                sub_rows: list[dict[str, Any]] = []
-                if history.submissions is not None:
-                    sub_rows += [
-                        {**r, "origin": "history"}
-                        for r in records(history.submissions, SUBMISSIONS_COLUMNS)
-                    ]
-                if history.queue is not None:
-                    sub_rows += [
-                        {**r, "submission_id": r["case_id"], "eligible": True, "origin": "queue"}
-                        for r in records(history.queue, QUEUE_COLUMNS)
-                    ]
-                new_subs = new_rows(conn, Submission, "submission_id", sub_rows)
-                events = _historical_events(new_subs, history, now)
-                for r in new_subs:
-                    r["status"], r["status_at"] = "received", r["received_date"]
-                _apply_last_status(new_subs, events)
-                for origin, label in (("history", "submissions"), ("queue", "queue")):
-                    mine = [r for r in new_subs if r["origin"] == origin]
-                    given = sum(1 for r in sub_rows if r["origin"] == origin)
-                    added[label], skipped[label] = len(mine), given - len(mine)
-                if new_subs:
-                    bulk_insert(conn, Submission, new_subs)
-                if history.submissions is not None:
-                    set_meta(conn, "has_submissions", "true")
-                if history.queue is not None:
-                    set_meta(conn, "has_queue", "true")
-                report(7, steps, "individuals")
-                _insert_individuals(conn, history, added, skipped)
-                report(8, steps, "status history")
-                if events:
-                    bulk_insert(conn, StatusEvent, events)
-                added["status_history"] = len(events)
+                for label in ("submissions", "queue", "individuals"):
+                    added[label] = skipped[label] = 0  # the summary lists tables in this order
+                people = Individuals(conn)
+                # First appearance orders the people: cases, then submissions, then the queue.
+                people.add(records(history.cases, ("individual_id", "gender")))
+                status_steps = 0
+                streams = (
+                    ("submissions", Submissions, "submission_id", 6, "submissions"),
+                    ("queue", Queue, "case_id", 8, "queue"),
+                )
+                events_of = {
+                    "submissions": _historical_events(history, now),
+                    "queue": queued_events(now),
+                }
+                for name, model, key, done, label in streams:
+                    path = Path(directory) / f"{name}.csv"
+                    if not path.exists():
+                        continue
+                    report(done, steps, label)
+                    set_meta(conn, f"has_{name}", "true")
+                    for chunk in _chunks_of(path, model, key, chunk_rows):
+                        rows = _rows_of(name, chunk)
+                        n, n_steps = insert_submissions(conn, rows, events_of[name])
+                        added[label] += n
+                        skipped[label] += len(rows) - n
+                        status_steps += n_steps
+                        # The history's submissions give a person's gender, not a name.
+                        people.add(rows, _PEOPLE_FIELDS[name])
+                        del rows, chunk  # the next chunk replaces them, not adds to them
+                added["individuals"], skipped["individuals"] = people.added, people.skipped
+                added["status_history"] = status_steps
         except SQLAlchemyError as exc:
             raise TriageError(
                 f"cannot load {directory} into the registry {self!r}: {exc}. "
@@ -200,28 +224,48 @@ class Loading(RegistryCore):
         )
 
 
-def _insert_individuals(
-    conn: Any, history: History, added: dict[str, int], skipped: dict[str, int]
-) -> None:
-    people: dict[str, dict[str, Any]] = {}
-    sources: list[tuple[pd.DataFrame | None, tuple[str, ...]]] = [
-        (history.cases, ("individual_id", "gender")),
-        (history.submissions, ("individual_id", "gender")),
-        (history.queue, ("individual_id", "gender", "defender_name")),
-    ]
-    for frame, cols in sources:
-        if frame is None:
+def _check_sizes(directory: Path) -> None:
+    """Refuse, before reading anything, a history file too large to be read whole."""
+    if not directory.is_dir():
+        return  # read_history says so
+    for path in sorted(directory.glob("*.csv")):
+        if path.stem in _STREAMED or path.stem not in HISTORY_FILES:
             continue
-        for r in records(frame, cols):
-            pid = r["individual_id"]
-            if pid is None:
-                continue
-            known = people.setdefault(pid, {"individual_id": pid})
-            for c in cols[1:]:
-                if known.get(c) is None and r.get(c) is not None:
-                    known[c] = r[c]
-    rows = [{"gender": None, "defender_name": None, **p} for p in people.values()]
-    insert_new(conn, Individual, "individual_id", rows, added, skipped)
+        size = path.stat().st_size
+        if size > MAX_WHOLE_FILE_BYTES:
+            raise InputFileError(
+                f"{path}: {size:,} bytes; a history file other than submissions.csv and "
+                f"queue.csv is read whole and may have at most {MAX_WHOLE_FILE_BYTES:,} bytes. "
+                "Split the history into folders and load each."
+            )
+
+
+def _rows_of(name: str, chunk: pd.DataFrame) -> list[dict[str, Any]]:
+    """A chunk of ``submissions.csv`` or ``queue.csv`` as submission rows."""
+    if name == "queue":
+        return queued_rows(chunk, QUEUE_COLUMNS)
+    return [{**r, "origin": "history"} for r in records(chunk, SUBMISSIONS_COLUMNS)]
+
+
+def _chunks_of(
+    path: Path, model: type[pa.DataFrameModel], key: str, rows: int
+) -> Iterator[pd.DataFrame]:
+    """A streamed history file in typed chunks; a fault is one clear line, as when it was
+    read whole."""
+    chunks = read_chunks(path, model, key, rows)
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except TriageError:
+            raise
+        except Exception as exc:  # a bad date or number: one clear line
+            raise InputFileError(
+                f"{path.parent}: a history file cannot be read ({type(exc).__name__}: {exc}). "
+                "Check it with `triage ingest FILE --dry-run`, which names the row."
+            ) from exc
+        yield chunk
 
 
 def _check_links(directory: Path, history: History) -> None:
@@ -237,9 +281,7 @@ def _check_links(directory: Path, history: History) -> None:
         )
 
 
-def _historical_events(
-    subs: list[dict[str, Any]], history: History, now: dt.datetime
-) -> list[dict[str, Any]]:
+def _historical_events(history: History, now: dt.datetime) -> EventsOf:
     """The lifecycle of historical submissions, reconstructed from their case's records."""
     case_comm = {
         r["case_id"]: r["communication_id"]
@@ -250,19 +292,29 @@ def _historical_events(
         for r in records(history.communications, ("communication_id", "sent_date", "reply_date"))
     }
     with_outcome = set(history.outcomes["case_id"].dropna())
+    return lambda subs: _lifecycles(subs, case_comm, comms, with_outcome, now)
+
+
+def _lifecycles(
+    subs: list[dict[str, Any]],
+    case_comm: Mapping[Any, Any],
+    comms: Mapping[Any, dict[str, Any]],
+    with_outcome: set[Any],
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     for s in subs:
         sid, received = s["submission_id"], s["received_date"]
-        events.append(step(sid, "received", received, now, note=_HISTORICAL_NOTE))
+        events.append(step(sid, "received", received, now, note=HISTORICAL_NOTE))
         if s.get("origin") == "queue":
             events.append(step(sid, "eligible", received, now, note="in the incoming queue"))
             continue
         if s.get("eligible") is None:
             continue
         if not s["eligible"]:
-            events.append(step(sid, "ineligible", received, now, note=_HISTORICAL_NOTE))
+            events.append(step(sid, "ineligible", received, now, note=HISTORICAL_NOTE))
             continue
-        events.append(step(sid, "eligible", received, now, note=_HISTORICAL_NOTE))
+        events.append(step(sid, "eligible", received, now, note=HISTORICAL_NOTE))
         case_id = s.get("case_id")
         comm = comms.get(case_comm.get(case_id)) if case_id else None
         if comm is None:
@@ -276,11 +328,11 @@ def _historical_events(
         known = [d for d in (comm["sent_date"], received) if d is not None]
         sent = max(known) if known else None
         events.append(step(sid, "selected", sent, now, note=_HISTORICAL_DECISION))
-        events.append(step(sid, "communication_sent", sent, now, note=_HISTORICAL_NOTE))
+        events.append(step(sid, "communication_sent", sent, now, note=HISTORICAL_NOTE))
         reply = comm["reply_date"]
         if reply is not None:
             reply = max(reply, sent) if sent is not None else reply
-            events.append(step(sid, "reply_received", reply, now, note=_HISTORICAL_NOTE))
+            events.append(step(sid, "reply_received", reply, now, note=HISTORICAL_NOTE))
         if case_id in with_outcome and sent is not None:
             last = reply or sent
             events.append(
@@ -289,18 +341,7 @@ def _historical_events(
                     "outcome_recorded",
                     max(sent + _OUTCOME_DELAY, last),
                     now,
-                    note=_HISTORICAL_NOTE,
+                    note=HISTORICAL_NOTE,
                 )
             )
     return events
-
-
-def _apply_last_status(subs: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
-    """Set each submission row's current status to its last lifecycle event."""
-    last: dict[str, dict[str, Any]] = {}
-    for e in events:
-        last[e["submission_id"]] = e
-    for s in subs:
-        final = last.get(s["submission_id"])
-        if final is not None:
-            s["status"], s["status_at"] = final["status"], final["at"]

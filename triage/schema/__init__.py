@@ -39,6 +39,7 @@ from triage.schema._history import (
     TRUTH_COLUMNS,
     History,
     codes_to_frame,
+    read_chunks,
     read_history,
     split_codes,
 )
@@ -108,6 +109,7 @@ __all__ = [
     "countries",
     "country_name",
     "label",
+    "read_chunks",
     "read_history",
     "region_of",
     "split_codes",

@@ -7,11 +7,12 @@ values are blank.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -40,6 +41,7 @@ __all__ = [
     "TRUTH_COLUMNS",
     "History",
     "codes_to_frame",
+    "read_chunks",
     "read_history",
     "split_codes",
 ]
@@ -114,7 +116,7 @@ def _read(path: Path, model: type[pa.DataFrameModel]) -> pd.DataFrame:
         ) from None
 
 
-def read_history(directory: str | Path) -> History:
+def read_history(directory: str | Path, *, skip: Collection[str] = ()) -> History:
     """Read a history directory written by ``triage generate`` (or exported in that shape).
 
     Parameters
@@ -122,6 +124,9 @@ def read_history(directory: str | Path) -> History:
     directory : str or Path
         Folder holding ``communications.csv``, ``cases.csv`` and ``outcomes.csv``; ``queue.csv``,
         ``truth.csv`` and ``submissions.csv`` are read when present.
+    skip : collection of str, optional
+        Optional tables not to read (e.g. ``{"queue"}``): they are ``None``, so a caller that
+        streams them with ``read_chunks`` does not hold them whole as well.
 
     Returns
     -------
@@ -141,13 +146,83 @@ def read_history(directory: str | Path) -> History:
     tables: dict[str, pd.DataFrame | None] = {}
     for name, model in CONTRACTS.items():
         path = root / f"{name}.csv"
-        if path.exists():
+        if path.exists() and name not in skip:
             tables[name] = _read(path, model)
         elif name in ("communications", "cases", "outcomes"):
             raise InputFileError(f"{path}: required history file is missing.")
         else:
             tables[name] = None
     return History.from_frames(tables)
+
+
+def read_chunks(
+    path: Path, model: type[pa.DataFrameModel], key: str, rows: int
+) -> Iterator[pd.DataFrame]:
+    """Read a history file in typed chunks of ``rows`` rows, refusing what ``read_history``
+    refuses, with the same message.
+
+    A chunk is checked against the contract on its own; a key repeated in two chunks is found
+    by keeping a 64-bit hash of every key read (8 bytes a row, not the rows). On any fault
+    the whole file is read the old way (``_read``) to raise the message that names the first
+    faulty row and counts every such cell in the file, as loading the file whole does.
+
+    Parameters
+    ----------
+    path : Path
+        A history file (e.g. ``queue.csv``).
+    model : pandera DataFrameModel
+        Its contract (``triage.schema.CONTRACTS``).
+    key : str
+        The contract's key column (never blank, unique over the file).
+    rows : int
+        Rows per chunk.
+
+    Yields
+    ------
+    DataFrame
+        Typed as ``read_history`` types the table; the index counts rows over the file.
+
+    Raises
+    ------
+    InputFileError
+        As ``read_history`` (a ``ContractError`` for cells that break the contract).
+    """
+    chunks = _chunks(path, model, key, rows)
+    while True:
+        try:
+            frame = next(chunks)
+        except StopIteration:
+            return
+        except Exception:
+            _read(path, model)  # raises the whole file's message, as read_history would
+            raise  # only if the file read whole passes: the chunk's own error stands
+        yield frame
+
+
+class _Repeated(Exception):
+    """A key seen in an earlier chunk (the file read whole says which row)."""
+
+
+def _chunks(
+    path: Path, model: type[pa.DataFrameModel], key: str, rows: int
+) -> Iterator[pd.DataFrame]:
+    # The header alone first: a missing column is refused before any row is read.
+    header = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], nrows=0)
+    coerce(header, model, source=str(path))
+    seen = np.empty(0, dtype=np.uint64)  # sorted
+    reader = pd.read_csv(
+        path, dtype=str, keep_default_na=False, na_values=[""], chunksize=max(1, rows)
+    )
+    with reader:
+        for frame in reader:
+            typed = coerce(frame, model, source=str(path))
+            hashes = pd.util.hash_pandas_object(typed[key], index=False).to_numpy()
+            at = np.minimum(np.searchsorted(seen, hashes), max(len(seen) - 1, 0))
+            # A hash met before is almost surely a repeated key; the whole-file read decides.
+            if len(seen) and (seen[at] == hashes).any():
+                raise _Repeated(key)
+            seen = np.sort(np.concatenate([seen, hashes]))
+            yield typed
 
 
 def split_codes(value: object) -> tuple[str, ...]:
