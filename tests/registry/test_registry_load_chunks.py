@@ -140,6 +140,28 @@ def test_read_chunks_counts_rows_over_the_file(history: Path) -> None:
     assert list(whole["case_id"]) == [v for c in chunks for v in c["case_id"]]
 
 
+def test_keys_sharing_a_hash_are_told_apart_and_a_repeat_still_refused(
+    history: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    import triage.schema._history as history_module
+
+    # Every key hashes alike: each chunk meets "its" hash again, and only the keys decide.
+    real = history_module.pd.util.hash_pandas_object
+
+    def colliding(values: Any, **kwargs: Any) -> Any:
+        return real(values, **kwargs) * np.uint64(0)
+
+    monkeypatch.setattr(history_module.pd.util, "hash_pandas_object", colliding)
+    chunks = list(read_chunks(history / "queue.csv", Queue, "case_id", 2))
+    assert sum(len(c) for c in chunks) == 5
+    with (history / "queue.csv").open("a", encoding="utf-8") as fh:
+        fh.write("Q00002,2017-06-01,P0104,,,KEN,african,man,,,,UA,1,\n")
+    with pytest.raises(InputFileError, match="case_id"):
+        list(read_chunks(history / "queue.csv", Queue, "case_id", 2))
+
+
 @pytest.mark.parametrize(
     ("name", "fault", "needle"),
     [

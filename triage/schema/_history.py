@@ -213,16 +213,41 @@ def _chunks(
     reader = pd.read_csv(
         path, dtype=str, keep_default_na=False, na_values=[""], chunksize=max(1, rows)
     )
+    done = 0
     with reader:
         for frame in reader:
             typed = coerce(frame, model, source=str(path))
             hashes = pd.util.hash_pandas_object(typed[key], index=False).to_numpy()
             at = np.minimum(np.searchsorted(seen, hashes), max(len(seen) - 1, 0))
-            # A hash met before is almost surely a repeated key; the whole-file read decides.
-            if len(seen) and (seen[at] == hashes).any():
+            met = (seen[at] == hashes) if len(seen) else np.zeros(len(hashes), dtype=bool)
+            # A hash met before is almost surely a repeated key; two keys sharing a hash are
+            # told apart by reading the earlier rows' keys again (never refused for that).
+            if met.any() and _in_first_rows(path, model, key, set(typed[key][met]), done, rows):
                 raise _Repeated(key)
             seen = np.sort(np.concatenate([seen, hashes]))
+            done += len(typed)
             yield typed
+
+
+def _in_first_rows(
+    path: Path, model: type[pa.DataFrameModel], key: str, values: set[object], n: int, rows: int
+) -> bool:
+    """Whether one of ``values`` is a key of the file's first ``n`` rows, read in chunks and
+    typed as the contract types them (so a key compares as it was stored)."""
+    if n == 0:
+        return False
+    reader = pd.read_csv(
+        path,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        nrows=n,
+        chunksize=max(1, rows),
+    )
+    with reader:
+        return any(
+            not values.isdisjoint(coerce(chunk, model, source=str(path))[key]) for chunk in reader
+        )
 
 
 def split_codes(value: object) -> tuple[str, ...]:
