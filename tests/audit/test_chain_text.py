@@ -3,7 +3,6 @@ record, and plain JSON is recognised exactly (anything else is read back as befo
 
 from __future__ import annotations
 
-import gzip
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from triage.audit._chain import canonical_json, is_plain_json, record_hash, record_hash_of_text
-from triage.audit._ledger_store import BackgroundPack, pack_blob
 
 _scalars = (
     st.none()
@@ -60,13 +58,6 @@ def test_text_hash_is_the_record_hash(content: dict[str, Any]) -> None:
 )
 def test_anything_but_plain_json_is_recognised(content: dict[str, Any]) -> None:
     assert not is_plain_json(content)
-
-
-def test_background_pack_is_pack_blob() -> None:
-    data = b"case_id,score\n" + b"".join(f"C{i},0.{i}\n".encode() for i in range(5000))
-    packed = BackgroundPack(data)
-    assert packed.result() == pack_blob(data)
-    assert gzip.decompress(packed.result()) == data
 
 
 @pytest.mark.parametrize(

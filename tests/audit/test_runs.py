@@ -202,6 +202,23 @@ def test_db_insert_is_caught(three_records) -> None:
     assert not result.ok and result.first_bad_seq == 5
 
 
+def test_a_runs_blob_is_its_candidate_table_packed(registry, policy_file, fakes) -> None:
+    # Compressed on the run's second thread: the same bytes as pack_blob, read back whole.
+    import gzip
+
+    from sqlalchemy import select
+
+    from triage.audit._ledger_store import pack_blob
+
+    run = ana_selects(registry, policy_file, **fakes, now=T0)
+    data = candidates_to_csv(run.candidates)
+    sha = run.record.content["candidates"]["sha256"]
+    with registry.engine.connect() as conn:
+        stored = conn.execute(select(AuditBlob.data).where(AuditBlob.sha256 == sha)).scalar_one()
+    assert stored == pack_blob(data)
+    assert gzip.decompress(stored) == data
+
+
 def test_records_are_read_in_chain_order(three_records) -> None:
     kinds = [r.kind for r in read_records(three_records)]
     assert kinds == ["run", "note", "note", "note"]

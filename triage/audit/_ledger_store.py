@@ -6,7 +6,6 @@ import datetime as dt
 import gzip
 import hashlib
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -146,32 +145,6 @@ def pack_blob(data: bytes) -> bytes:
     1.1 s) for a blob 1% larger; the blob is found and checked by its SHA-256.
     """
     return gzip.compress(data, compresslevel=6, mtime=0)
-
-
-class BackgroundPack:
-    """``pack_blob(data)`` computed on a thread of its own from the start: zlib lets go of the
-    GIL, so the other core compresses while this one goes on. ``result()`` waits for it."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._packed: bytes | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="triage-pack", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._packed = pack_blob(self._data)
-        except BaseException as exc:  # handed to the caller of result()
-            self._error = exc
-
-    def result(self) -> bytes:
-        """The compressed bytes (raises what the compression raised)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._packed is not None
-        return self._packed
 
 
 def put_blob(

@@ -34,7 +34,7 @@ from triage.audit._ledger import (
     read_records,
     utc_now,
 )
-from triage.audit._ledger_store import BackgroundPack
+from triage.audit._ledger_store import pack_blob
 from triage.audit._privacy import ROLES, Role
 from triage.audit._replay import ReplayResult, list_runs, record_json, replay, run_candidates
 from triage.audit._roles import require
@@ -330,6 +330,8 @@ def run_selection(
         report(5, 9, "reasons and chance of selection")
         # Nothing is recorded until the policy's names check passes.
         names_checked = pool.submit(_check_policy_names, registry, policy)
+        # The candidate table compresses there too (zlib lets go of the GIL); stored below.
+        packed = pool.submit(pack_blob, data)
         explain = explainer or _default_explainer()
         explained = explain(candidates, policy, allocation)
         names_checked.result()
@@ -343,8 +345,6 @@ def run_selection(
         )
 
     report(7, 9, "recording the run")
-    # The candidate table compresses on the second core while this one writes the record.
-    packed = BackgroundPack(data)
     candidates_sha = hashlib.sha256(data).hexdigest()
     content = {
         "policy": {

@@ -128,10 +128,7 @@ class Loading(RegistryCore):
         except TriageError:
             raise
         except Exception as exc:  # a bad date or number in a history file: one clear line
-            raise InputFileError(
-                f"{directory}: a history file cannot be read ({type(exc).__name__}: {exc}). "
-                "Check it with `triage ingest FILE --dry-run`, which names the row."
-            ) from exc
+            raise _unreadable(directory, exc) from exc
         _check_links(Path(directory), history)
         added: dict[str, int] = {}
         skipped: dict[str, int] = {}
@@ -261,11 +258,16 @@ def _chunks_of(
         except TriageError:
             raise
         except Exception as exc:  # a bad date or number: one clear line
-            raise InputFileError(
-                f"{path.parent}: a history file cannot be read ({type(exc).__name__}: {exc}). "
-                "Check it with `triage ingest FILE --dry-run`, which names the row."
-            ) from exc
+            raise _unreadable(path.parent, exc) from exc
         yield chunk
+
+
+def _unreadable(directory: str | Path, exc: Exception) -> InputFileError:
+    """The one line for a history file that pandas or the contract could not read."""
+    return InputFileError(
+        f"{directory}: a history file cannot be read ({type(exc).__name__}: {exc}). "
+        "Check it with `triage ingest FILE --dry-run`, which names the row."
+    )
 
 
 def _check_links(directory: Path, history: History) -> None:
