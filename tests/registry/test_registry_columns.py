@@ -9,8 +9,10 @@ import threading
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from triage._gc import gc_paused
+from triage.errors import TriageError
 from triage.registry._rows import typed_columns, typed_frame
 
 COLUMNS = ("case_id", "received_date", "protester", "n_mandates", "country")
@@ -83,3 +85,34 @@ def test_gc_paused_restores_the_collector_across_threads() -> None:
         assert not gc.isenabled()  # off before, off after
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "words"),
+    [
+        ("received_date", "garbage!", "not a date (YYYY-MM-DD)"),
+        ("protester", "yes!", "not true or false"),
+        ("protester", 2, "not true or false"),
+        ("n_mandates", "three", "not a whole number"),
+    ],
+)
+def test_a_cell_written_around_triage_is_one_line_naming_column_and_case(
+    column: str, cell: Any, words: str
+) -> None:
+    # An attacker or a broken tool wrote the database: refused, never read as true or as text.
+    values: dict[str, list[Any]] = {
+        "case_id": ["C1", "C2", "C3"],
+        "received_date": ["2016-01-02", "2016-01-03", "2016-01-04"],
+        "protester": [1, 0, None],
+        "n_mandates": [1, 2, 3],
+        "country": ["FRA", "KEN", "MEX"],
+    }
+    values[column][1] = cell
+    with pytest.raises(TriageError) as caught:
+        typed_columns(values, COLUMNS)
+    message = str(caught.value)
+    assert f"column {column} holds a value that is {words}" in message
+    assert "1 cell, the first at case_id C2" in message
+    if isinstance(cell, str):
+        assert cell not in message  # the value is never repeated
+    assert "\n" not in message

@@ -6,12 +6,13 @@ communications writer used by both a history load and intake.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import insert, select, update
 
+from triage.errors import TriageError
 from triage.registry._models import Base, Communication, Meta, Reply
 from triage.schema import BOOL_COLUMNS, DATE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
 
@@ -42,26 +43,72 @@ def typed_columns(values: Mapping[str, Sequence[Any]], columns: Sequence[str]) -
     data: dict[str, Any] = {}
     for col in columns:
         cells = values[col]
-        if col in _DATE_COLUMNS:
-            text = pd.Series([None if v is None else str(v)[:10] for v in cells], dtype="str")
-            data[col] = pd.to_datetime(text, format="%Y-%m-%d", errors="raise")
-        elif col in BOOL_COLUMNS:
-            data[col] = pd.array([None if v is None else bool(v) for v in cells], dtype="boolean")
-        elif col in INT_COLUMNS:
-            data[col] = pd.array([None if v is None else int(v) for v in cells], dtype="Int64")
-        elif col in FLOAT_COLUMNS:
-            data[col] = pd.array(
-                [float("nan") if v is None else float(v) for v in cells], dtype=float
-            )
-        elif _TEXT_OR_NONE.issuperset(map(type, cells)):
-            # A text column as the driver gives it: the cells are already what str() makes.
-            data[col] = pd.Series(cells, dtype="str")
-        else:
-            data[col] = pd.Series([None if v is None else str(v) for v in cells], dtype="str")
+        try:
+            data[col] = _typed(col, cells)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise _edited(col, cells, values) from exc
     return pd.DataFrame(data, columns=list(columns))
 
 
 _TEXT_OR_NONE = frozenset({str, type(None)})
+#: What a boolean cell may hold (SQLite keeps booleans as 0/1): anything else was written
+#: around triage and is refused, never read as true.
+_BOOLS: dict[Any, bool] = {True: True, False: False}
+
+
+def _typed(col: str, cells: Sequence[Any]) -> Any:
+    """One column's cells, typed as :func:`typed_columns` says; raises on a cell that is not
+    of its column's type."""
+    if col in _DATE_COLUMNS:
+        text = pd.Series([None if v is None else str(v)[:10] for v in cells], dtype="str")
+        return pd.to_datetime(text, format="%Y-%m-%d", errors="raise")
+    if col in BOOL_COLUMNS:
+        return pd.array([None if v is None else _BOOLS[v] for v in cells], dtype="boolean")
+    if col in INT_COLUMNS:
+        return pd.array([None if v is None else int(v) for v in cells], dtype="Int64")
+    if col in FLOAT_COLUMNS:
+        return pd.array([float("nan") if v is None else float(v) for v in cells], dtype=float)
+    if _TEXT_OR_NONE.issuperset(map(type, cells)):
+        # A text column as the driver gives it: the cells are already what str() makes.
+        return pd.Series(cells, dtype="str")
+    return pd.Series([None if v is None else str(v) for v in cells], dtype="str")
+
+
+def _edited(col: str, cells: Sequence[Any], values: Mapping[str, Sequence[Any]]) -> TriageError:
+    """The one line for a registry cell that is not of its column's type (the database was
+    written around triage); names the row by its id, never repeats the value."""
+    kind, ok = _check_of(col)
+    bad = [i for i, v in enumerate(cells) if v is not None and not ok(v)]
+    key = next((k for k in ("case_id", "submission_id", "communication_id") if k in values), None)
+    first = bad[0] if bad else 0
+    where = f"{key} {values[key][first]}" if key is not None else f"row {first + 1}"
+    count = f"{len(bad)} cells" if len(bad) > 1 else "1 cell"
+    return TriageError(
+        f"the registry's column {col} holds a value that is not {kind} ({count}, the first at "
+        f"{where}); the database was changed outside triage: restore it from a backup."
+    )
+
+
+def _check_of(col: str) -> tuple[str, Callable[[Any], bool]]:
+    """What ``col``'s cells must be, in words, and a test of one cell."""
+
+    def parses(convert: Callable[[Any], Any]) -> Callable[[Any], bool]:
+        def ok(value: Any) -> bool:
+            try:
+                convert(value)
+            except (ValueError, TypeError):
+                return False
+            return True
+
+        return ok
+
+    if col in _DATE_COLUMNS:
+        return "a date (YYYY-MM-DD)", parses(lambda v: dt.date.fromisoformat(str(v)[:10]))
+    if col in BOOL_COLUMNS:
+        return "true or false", lambda v: v in _BOOLS
+    if col in INT_COLUMNS:
+        return "a whole number", parses(int)
+    return "a number", parses(float)
 
 
 _PLAIN = (str, int, bool, float, dt.date)
