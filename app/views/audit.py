@@ -35,7 +35,7 @@ registry = _data.registry()
 check = verify_chain(registry)
 if check.ok:
     st.success(
-        f"Audit trail intact: {check.n_records} records, head hash {check.head_hash[:16]}…",
+        f"Audit trail intact: {check.n_records:,} record{'' if check.n_records == 1 else 's'}, head hash {check.head_hash[:16]}…",
         icon=":material/link:",
     )
 else:

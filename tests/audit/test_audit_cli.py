@@ -25,7 +25,7 @@ def real_run(registry, tmp_path: Path, monkeypatch) -> Any:
 
 def test_verify_replay_runs_export(real_run, registry, tmp_path: Path, capsys) -> None:
     code, out, _ = cli(["audit", "verify"], capsys)
-    assert code == 0 and "chain intact: 1 records" in out
+    assert code == 0 and "chain intact: 1 record," in out
     code, out, _ = cli(["audit", "replay", real_run.run_id], capsys)
     assert code == 0 and "replay identical" in out and "20 of 60" in out
     code, out, _ = cli(["audit", "runs"], capsys)

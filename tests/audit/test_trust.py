@@ -266,7 +266,7 @@ def test_cli_checkpoint_public_key_and_verify(real_run, registry, tmp_path: Path
         ["audit", "verify", "--checkpoint", str(kept), "--public-key", str(tmp_path / "pub.pem")],
         capsys,
     )
-    assert code == 0 and "chain intact: 1 records" in out
+    assert code == 0 and "chain intact: 1 record," in out
     con = sqlite3.connect(_db_path(registry))
     con.execute("DELETE FROM audit_records")
     con.execute("DELETE FROM audit_signatures")

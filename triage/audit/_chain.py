@@ -122,7 +122,8 @@ class VerifyResult:
     def summary(self) -> str:
         """Return one line for a terminal: ``chain intact: 12 records, head 3fa9…``."""
         if self.ok:
-            return f"chain intact: {self.n_records} records, head {self.head_hash[:16]}"
+            records = "record" if self.n_records == 1 else "records"
+            return f"chain intact: {self.n_records} {records}, head {self.head_hash[:16]}"
         return f"chain broken: {self.problem}"
 
 
